@@ -1,0 +1,92 @@
+"""Form specifications: what a unit's workbook must contain, column by column.
+
+A form is declared in the campaign file. The same spec drives the template sent out (mobilize),
+the cell-by-cell validation of what comes back (collect) and the columns of the summary workbook
+(compile), so a coordinator changes a column in one place.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Identifier = Annotated[
+    str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$", strip_whitespace=True)
+]
+"""Ids used in files, URLs and idempotency keys: lower-case ASCII, digits, ``_`` and ``-``."""
+
+ColumnType = Literal["text", "integer", "decimal", "date", "choice", "email", "phone"]
+
+# Excel refuses these in sheet names, and caps names at 31 characters.
+_SHEET_NAME_FORBIDDEN = set("[]:*?/\\")
+
+
+class Strict(BaseModel):
+    """Base of every file model: unknown keys are errors, because a typo must not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Column(Strict):
+    key: Identifier
+    label: str = Field(min_length=1, max_length=100)
+    type: ColumnType = "text"
+    required: bool = False
+    choices: list[str] | None = None
+    min: Decimal | None = None
+    max: Decimal | None = None
+    max_length: int | None = Field(default=None, gt=0, le=32767)
+    width: float | None = Field(default=None, gt=0, le=255)
+    help: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a choice column needs a non-empty 'choices' list")
+        if self.type != "choice" and self.choices:
+            raise ValueError(f"'choices' only applies to type choice, not {self.type}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if (self.min is not None or self.max is not None) and self.type not in (
+            "integer",
+            "decimal",
+        ):
+            raise ValueError("'min' and 'max' apply to integer and decimal columns only")
+        return self
+
+
+class Sheet(Strict):
+    name: str = Field(min_length=1, max_length=31)
+    title: str | None = None
+    columns: list[Column] = Field(min_length=1)
+    min_rows: int = Field(default=0, ge=0)
+    max_rows: int = Field(default=500, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        bad = _SHEET_NAME_FORBIDDEN.intersection(self.name)
+        if bad:
+            raise ValueError(f"sheet name may not contain {' '.join(sorted(bad))} (Excel rule)")
+        keys = [c.key for c in self.columns]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"column keys must be unique; repeated: {', '.join(dupes)}")
+        if self.min_rows > self.max_rows:
+            raise ValueError(f"min_rows ({self.min_rows}) is greater than max_rows")
+        return self
+
+
+class Form(Strict):
+    id: Identifier
+    title: str = Field(min_length=1)
+    version: int = Field(default=1, ge=1)
+    sheets: list[Sheet] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_sheets(self) -> Self:
+        names = [s.name for s in self.sheets]
+        if len(set(names)) != len(names):
+            raise ValueError("sheet names must be unique within a form")
+        return self

@@ -1,0 +1,235 @@
+"""Reading and writing the ledger: registering a campaign, the event log, facts for status.
+
+Functions take a session and a clock; they never commit (the caller's ``session_scope`` does),
+so a whole registration lands or none of it does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..assignment import InstanceSpec
+from ..clock import Clock
+from ..loader import CampaignBundle
+from ..roster import Unit
+from ..status import InstanceFacts
+from .schema import (
+    CampaignRow,
+    EventRow,
+    InstanceRow,
+    IntakeFileRow,
+    IntakeRow,
+    SubmissionRow,
+    UnitRow,
+)
+
+
+@dataclass
+class RegisterReport:
+    """What ``register`` changed; all zeros and ``unchanged`` on a second run."""
+
+    campaign: str = "unchanged"
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def bump(self, what: str, by: int = 1) -> None:
+        self.counts[what] = self.counts.get(what, 0) + by
+
+    @property
+    def changed(self) -> bool:
+        return self.campaign != "unchanged" or any(self.counts.values())
+
+
+def digest(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def append_event(
+    session: Session,
+    clock: Clock,
+    kind: str,
+    *,
+    campaign_id: str | None,
+    subject: str | None = None,
+    actor: str = "duban",
+    payload: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        EventRow(
+            at=clock.now(),
+            campaign_id=campaign_id,
+            kind=kind,
+            subject=subject,
+            actor=actor,
+            payload=payload or {},
+        )
+    )
+
+
+def register(
+    session: Session, bundle: CampaignBundle, clock: Clock, actor: str = "cli"
+) -> RegisterReport:
+    """Create or update the campaign, its units and its instances; idempotent."""
+    report = RegisterReport()
+    _register_campaign(session, bundle, clock, actor, report)
+    _register_units(session, bundle.campaign.id, bundle.units, report)
+    _register_instances(session, bundle.campaign.id, list(bundle.instances()), report)
+    if report.changed:
+        append_event(
+            session,
+            clock,
+            "campaign.registered",
+            campaign_id=bundle.campaign.id,
+            subject=str(bundle.path),
+            actor=actor,
+            payload={"campaign": report.campaign, **report.counts},
+        )
+    return report
+
+
+def _register_campaign(
+    session: Session, bundle: CampaignBundle, clock: Clock, actor: str, report: RegisterReport
+) -> None:
+    campaign = bundle.campaign
+    definition = campaign.model_dump(mode="json")
+    definition_sha = digest(definition)
+    roster_sha = digest([u.model_dump(mode="json") for u in bundle.units])
+    row = session.get(CampaignRow, campaign.id)
+    now = clock.now()
+    if row is None:
+        session.add(
+            CampaignRow(
+                id=campaign.id,
+                title=campaign.title,
+                definition=definition,
+                definition_sha256=definition_sha,
+                roster_sha256=roster_sha,
+                registered_at=now,
+                updated_at=now,
+            )
+        )
+        session.flush()
+        report.campaign = "created"
+    elif (row.definition_sha256, row.roster_sha256) != (definition_sha, roster_sha):
+        row.title, row.definition = campaign.title, definition
+        row.definition_sha256, row.roster_sha256, row.updated_at = definition_sha, roster_sha, now
+        report.campaign = "updated"
+
+
+def _unit_fields(unit: Unit) -> dict[str, Any]:
+    return {
+        "name": unit.name,
+        "tags": list(unit.tags),
+        "emails": list(unit.emails),
+        "head_email": unit.head_email,
+        "supervisor_email": unit.supervisor_email,
+        "active": True,
+    }
+
+
+def _register_units(
+    session: Session, campaign_id: str, units: Iterable[Unit], report: RegisterReport
+) -> None:
+    existing = {
+        row.id: row
+        for row in session.scalars(select(UnitRow).where(UnitRow.campaign_id == campaign_id))
+    }
+    seen: set[str] = set()
+    for unit in units:
+        seen.add(unit.id)
+        fields = _unit_fields(unit)
+        row = existing.get(unit.id)
+        if row is None:
+            session.add(UnitRow(campaign_id=campaign_id, id=unit.id, **fields))
+            report.bump("units_added")
+        elif any(getattr(row, k) != v for k, v in fields.items()):
+            for k, v in fields.items():
+                setattr(row, k, v)
+            report.bump("units_updated")
+    for unit_id, row in existing.items():
+        if unit_id not in seen and row.active:
+            row.active = False
+            report.bump("units_deactivated")
+    session.flush()
+
+
+def _register_instances(
+    session: Session, campaign_id: str, specs: list[InstanceSpec], report: RegisterReport
+) -> None:
+    rows = session.scalars(select(InstanceRow).where(InstanceRow.campaign_id == campaign_id))
+    existing = {(r.deliverable_id, r.unit_id, r.period): r for r in rows}
+    for spec in specs:
+        row = existing.pop(spec.key, None)
+        if row is None:
+            session.add(
+                InstanceRow(
+                    campaign_id=campaign_id,
+                    deliverable_id=spec.deliverable_id,
+                    unit_id=spec.unit_id,
+                    period=spec.period,
+                    due_date=spec.due_date,
+                    due_at=spec.due_at,
+                )
+            )
+            report.bump("instances_added")
+        elif (row.due_date, row.due_at, row.withdrawn) != (spec.due_date, spec.due_at, False):
+            row.due_date, row.due_at, row.withdrawn = spec.due_date, spec.due_at, False
+            report.bump("instances_updated")
+    for row in existing.values():
+        if not row.withdrawn:
+            row.withdrawn = True
+            report.bump("instances_withdrawn")
+    session.flush()
+
+
+def instance_facts(session: Session, campaign_id: str) -> list[InstanceFacts]:
+    """Everything ``status`` needs, in three queries whatever the number of units."""
+    rows = list(
+        session.scalars(
+            select(InstanceRow)
+            .where(InstanceRow.campaign_id == campaign_id, InstanceRow.withdrawn.is_(False))
+            .order_by(InstanceRow.deliverable_id, InstanceRow.period, InstanceRow.unit_id)
+        )
+    )
+    accepted = _times_by_instance(
+        session.execute(
+            select(SubmissionRow.instance_id, SubmissionRow.received_at)
+            .join(InstanceRow, InstanceRow.id == SubmissionRow.instance_id)
+            .where(InstanceRow.campaign_id == campaign_id)
+        )
+    )
+    rejected = _times_by_instance(
+        session.execute(
+            select(IntakeFileRow.instance_id, IntakeRow.received_at)
+            .join(IntakeRow, IntakeRow.id == IntakeFileRow.intake_id)
+            .join(InstanceRow, InstanceRow.id == IntakeFileRow.instance_id)
+            .where(InstanceRow.campaign_id == campaign_id, IntakeFileRow.outcome == "rejected")
+        )
+    )
+    return [
+        InstanceFacts(
+            deliverable_id=r.deliverable_id,
+            unit_id=r.unit_id,
+            period=r.period,
+            due_at=r.due_at,
+            extended_to=r.extended_to,
+            exempt=r.exempt,
+            accepted_at=tuple(accepted.get(r.id, ())),
+            rejected_at=tuple(rejected.get(r.id, ())),
+        )
+        for r in rows
+    ]
+
+
+def _times_by_instance(result: Iterable[Any]) -> dict[int, list[Any]]:
+    times: dict[int, list[Any]] = {}
+    for instance_id, at in result:
+        times.setdefault(instance_id, []).append(at)
+    return times

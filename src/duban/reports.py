@@ -1,0 +1,95 @@
+"""What the CLI shows: summaries of a campaign, a registration and the status of every duty.
+
+Built from the domain and the ledger as plain data (``status_report`` is what ``--json``
+prints), with a rich rendering beside it, so the words a coordinator sees are tested once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .ledger.schema import CampaignRow, UnitRow
+from .ledger.store import RegisterReport, instance_facts
+from .loader import CampaignBundle
+from .status import by_deliverable, due_day, state_at, tally
+
+
+def validation_summary(bundle: CampaignBundle) -> Table:
+    campaign = bundle.campaign
+    per_deliverable = Counter(spec.deliverable_id for spec in bundle.instances())
+    table = Table(title=f"✓ {campaign.title} ({campaign.id}) is valid: {len(bundle.units)} units")
+    for name in ("deliverable", "phase", "form", "units × periods", "first due"):
+        table.add_column(name)
+    for d in campaign.deliverables:
+        specs = [s for s in bundle.instances() if s.deliverable_id == d.id]
+        first = min((s.due_date for s in specs), default=None)
+        table.add_row(
+            f"{d.id} {d.title}", d.phase, d.form, str(per_deliverable[d.id]), str(first or "—")
+        )
+    return table
+
+
+def register_summary(bundle: CampaignBundle, report: RegisterReport) -> str:
+    if not report.changed:
+        return f"{bundle.campaign.id}: ledger already up to date, nothing changed"
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(report.counts.items()) if v)
+    return f"{bundle.campaign.id}: campaign {report.campaign}; {counts or 'no unit changes'}"
+
+
+def status_report(
+    session: Session,
+    as_of: datetime,
+    *,
+    campaign: str | None = None,
+    deliverable: str | None = None,
+    units: bool = False,
+) -> dict[str, Any]:
+    query = select(CampaignRow).order_by(CampaignRow.id)
+    if campaign is not None:
+        query = query.where(CampaignRow.id == campaign)
+    campaigns = [
+        _campaign_status(session, row, as_of, deliverable, units) for row in session.scalars(query)
+    ]
+    return {"as_of": as_of.isoformat(), "campaigns": campaigns}
+
+
+def _campaign_status(
+    session: Session, row: CampaignRow, as_of: datetime, deliverable: str | None, units: bool
+) -> dict[str, Any]:
+    zone = ZoneInfo(row.definition["timezone"])
+    facts = [
+        f
+        for f in instance_facts(session, row.id)
+        if deliverable is None or f.deliverable_id == deliverable
+    ]
+    states = [(f, state_at(f, as_of, zone)) for f in facts]
+    result: dict[str, Any] = {
+        "id": row.id,
+        "title": row.title,
+        "deliverables": [t.as_dict(("deliverable", "period")) for t in tally(states, by_deliverable)],
+    }
+    if units:
+        names = dict(
+            session.execute(select(UnitRow.id, UnitRow.name).where(UnitRow.campaign_id == row.id))
+            .tuples()
+            .all()
+        )
+        result["units"] = [
+            {
+                "unit": f.unit_id,
+                "name": names.get(f.unit_id, ""),
+                "deliverable": f.deliverable_id,
+                "period": f.period,
+                "due": due_day(f.effective_due, zone).isoformat(),
+                "state": state.value,
+            }
+            for f, state in states
+        ]
+    return result

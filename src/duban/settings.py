@@ -1,0 +1,80 @@
+"""One settings object, built once at the start of a run from ``DUBAN_*`` variables.
+
+Nothing else in duban reads the environment: functions receive the settings (or what they
+need from them), so tests build a ``Settings`` by hand and never touch ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .clock import Clock, FixedClock, SystemClock, parse_moment
+from .errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DUBAN_", frozen=True, extra="ignore")
+
+    home: Path = Field(default=Path("var"), description="ledger, raw store, outbox, outputs")
+    database_url: str | None = Field(default=None, description="default: SQLite under home")
+    now: str | None = Field(default=None, description="simulated 'now' (demo and tests)")
+    timezone: str = Field(default="Asia/Shanghai", description="zone of times given without one")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("now")
+    @classmethod
+    def _moment(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_moment(value, ZoneInfo("UTC"))
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def ledger_url(self) -> str:
+        if not self.database_url:
+            return f"sqlite:///{(self.home / 'duban.sqlite3').resolve()}"
+        return normalise_database_url(self.database_url)
+
+    def clock(self) -> Clock:
+        if self.now is None:
+            return SystemClock()
+        return FixedClock(parse_moment(self.now, self.zone))
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people write and pick the driver duban ships (psycopg 3)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    if url.startswith(("sqlite:", "postgresql+psycopg:")):
+        return url
+    raise ConfigError(
+        f"unsupported database URL {url.split('@')[-1]!r}",
+        hint="set DUBAN_DATABASE_URL to postgresql://user@host:5432/db or sqlite:///path",
+    )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment plus explicit overrides (CLI options)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as error:
+        item = error.errors()[0]
+        name = "DUBAN_" + str(item["loc"][0]).upper() if item["loc"] else "DUBAN_*"
+        raise ConfigError(f"{name}: {item['msg']}", hint=f"fix or unset {name}") from None
