@@ -12,11 +12,10 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from . import reports
 from .errors import DubanError
@@ -106,55 +105,24 @@ def status(
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return
-    for table in status_tables(result):
+    for table in reports.status_tables(result):
         out.print(table)
 
 
-STATUS_COLUMNS = {
-    "deliverable": "deliverable",
-    "period": "period",
-    "expected": "expected",
-    "received": "received",
-    "on_time": "on time",
-    "late": "late",
-    "missing": "missing",
-    "rejected": "rejected",
-    "pending": "pending",
-    "completeness": "complete",
-    "timeliness": "timely",
-}
+@app.command()
+@reports_errors
+def demo(
+    home: Annotated[Path, typer.Option(help="where the demo keeps its ledger and outputs")] = Path(
+        "var/demo"
+    ),
+    campaign: Annotated[Path, typer.Option(help="the campaign to simulate")] = Path(
+        "data/example/campaign.yaml"
+    ),
+) -> None:
+    """Run the example campaign on a simulated clock, offline, from a clean demo folder."""
+    from .demo import run_demo
 
-
-def status_tables(result: dict[str, Any]) -> list[Table]:
-    tables = []
-    for campaign in result["campaigns"]:
-        table = Table(title=f"{campaign['title']} ({campaign['id']}) — as of {result['as_of']}")
-        for name, header in STATUS_COLUMNS.items():
-            left = name in ("deliverable", "period")
-            table.add_column(header, justify="left" if left else "right", no_wrap=left)
-        for row in campaign["deliverables"]:
-            table.add_row(*(_cell(row[name]) for name in STATUS_COLUMNS))
-        tables.append(table)
-        if "units" in campaign:
-            tables.append(_unit_table(campaign))
-    return tables
-
-
-def _unit_table(campaign: dict[str, Any]) -> Table:
-    table = Table(title=f"{campaign['id']}: per unit")
-    for name in ("unit", "name", "deliverable", "period", "due", "state"):
-        table.add_column(name)
-    for row in campaign["units"]:
-        table.add_row(
-            row["unit"], row["name"], row["deliverable"], row["period"], row["due"], row["state"]
-        )
-    return table
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:.0%}"
-    return "—" if value is None else str(value)
+    run_demo(campaign, home, out)
 
 
 def main() -> None:

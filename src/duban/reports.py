@@ -93,3 +93,50 @@ def _campaign_status(
             for f, state in states
         ]
     return result
+
+
+STATUS_COLUMNS = {
+    "deliverable": "deliverable",
+    "period": "period",
+    "expected": "expected",
+    "received": "received",
+    "on_time": "on time",
+    "late": "late",
+    "missing": "missing",
+    "rejected": "rejected",
+    "pending": "pending",
+    "completeness": "complete",
+    "timeliness": "timely",
+}
+
+
+def status_tables(result: dict[str, Any]) -> list[Table]:
+    tables = []
+    for campaign in result["campaigns"]:
+        table = Table(title=f"{campaign['title']} ({campaign['id']}) — as of {result['as_of']}")
+        for name, header in STATUS_COLUMNS.items():
+            left = name in ("deliverable", "period")
+            table.add_column(header, justify="left" if left else "right", no_wrap=left)
+        for row in campaign["deliverables"]:
+            table.add_row(*(_cell(row[name]) for name in STATUS_COLUMNS))
+        tables.append(table)
+        if "units" in campaign:
+            tables.append(_unit_table(campaign))
+    return tables
+
+
+def _unit_table(campaign: dict[str, Any]) -> Table:
+    table = Table(title=f"{campaign['id']}: per unit")
+    for name in ("unit", "name", "deliverable", "period", "due", "state"):
+        table.add_column(name)
+    for row in campaign["units"]:
+        table.add_row(
+            row["unit"], row["name"], row["deliverable"], row["period"], row["due"], row["state"]
+        )
+    return table
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.0%}"
+    return "—" if value is None else str(value)

@@ -133,23 +133,24 @@ def _parse_row(
         index = columns.get(key)
         return row[index].strip() if index is not None and index < len(row) else ""
 
+    raw = {key: cell(key) for key in HEADER_ALIASES.values()}
     fields: dict[str, object] = {
-        "id": cell("id"),
-        "name": cell("name"),
-        "tags": split_list(cell("tags")),
-        "emails": split_list(cell("emails")),
-        "head_email": cell("head_email") or None,
-        "supervisor_email": cell("supervisor_email") or None,
+        **raw,
+        "tags": split_list(raw["tags"]),
+        "emails": split_list(raw["emails"]),
+        "head_email": raw["head_email"] or None,
+        "supervisor_email": raw["supervisor_email"] or None,
     }
     try:
         return Unit.model_validate(fields)
     except ValidationError as error:
+        reported: set[str] = set()
         for item in error.errors():
-            column = ".".join(str(p) for p in item["loc"][:1])
-            shown = fields.get(column, "")
-            problems.append(
-                Problem(f"{where}, column {column}", f"{_plain(item['msg'])} (found {shown!r})")
-            )
+            column = str(item["loc"][0])
+            if column not in reported:  # one message per cell; pydantic may give two
+                reported.add(column)
+                message = f"{_plain(item['msg'])} (found {raw.get(column, '')!r})"
+                problems.append(Problem(f"{where}, column {column}", message))
         return None
 
 

@@ -1,0 +1,43 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both build what they need first
+# (a .venv with the project, the services the tests talk to) and are safe to run again.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: help demo test lint typecheck pytest services clean
+
+help:
+	@echo "make demo   run a whole simulated campaign offline (outputs under var/demo)"
+	@echo "make test   lint, type-check and run every test (SQLite and PostgreSQL)"
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(INSTALLED)
+
+# The PostgreSQL server of this machine is started before every session; start it if not.
+services:
+	@bash scripts/ensure-services.sh
+
+demo: $(INSTALLED)
+	$(BIN)/duban demo --home var/demo
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED)
+	$(BIN)/mypy
+
+pytest: $(INSTALLED) services
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

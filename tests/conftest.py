@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from duban.loader import CampaignBundle, load_campaign
+from duban.testing import DEFAULT_POSTGRES_ADMIN_URL, copy_campaign, temporary_postgres_database
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "data" / "example" / "campaign.yaml"
+POSTGRES_ADMIN_URL = os.environ.get("DUBAN_TEST_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL)
+
+
+@pytest.fixture(scope="session")
+def example_bundle() -> CampaignBundle:
+    return load_campaign(EXAMPLE)
+
+
+@pytest.fixture
+def example_copy(tmp_path: Path) -> Path:
+    """A private copy of the example campaign folder that a test may break."""
+    return copy_campaign(EXAMPLE, tmp_path / "campaign")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each ledger test runs twice: on a SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+        return
+    with temporary_postgres_database(POSTGRES_ADMIN_URL) as url:
+        yield url

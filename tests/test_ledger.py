@@ -1,0 +1,135 @@
+"""The ledger on SQLite and on the PostgreSQL of this machine, each test in its own database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from duban.clock import FixedClock
+from duban.ledger.db import current_revision, make_engine, migrate, session_scope
+from duban.ledger.schema import Base, EventRow, InstanceRow, SubmissionRow, UnitRow
+from duban.ledger.store import append_event, instance_facts, register
+from duban.loader import CampaignBundle, load_campaign
+from duban.status import State, state_at
+
+CLOCK = FixedClock(datetime(2026, 2, 9, 1, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def engine(ledger_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(ledger_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_migrations_build_exactly_the_models(engine) -> None:  # type: ignore[no-untyped-def]
+    assert current_revision(engine) == "0001"
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_migrate_twice_is_harmless(engine) -> None:  # type: ignore[no-untyped-def]
+    migrate(engine)
+    assert current_revision(engine) == "0001"
+
+
+def test_register_is_idempotent(engine, example_bundle: CampaignBundle) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        first = register(session, example_bundle, CLOCK)
+    with session_scope(engine) as session:
+        second = register(session, example_bundle, CLOCK)
+    assert first.campaign == "created"
+    assert first.counts == {"units_added": 30, "instances_added": 170}
+    assert not second.changed
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(InstanceRow)) == 170
+        kinds = session.scalars(select(EventRow.kind)).all()
+    assert kinds == ["campaign.registered"]  # the second run wrote no event either
+
+
+def test_roster_changes_update_deactivate_and_withdraw(  # type: ignore[no-untyped-def]
+    engine, example_copy: Path
+) -> None:
+    with session_scope(engine) as session:
+        register(session, load_campaign(example_copy), CLOCK)
+    roster = example_copy.parent / "roster.csv"
+    lines = roster.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith("T09,")]
+    kept = [line.replace("金城镇", "金城镇人民政府") for line in kept]
+    roster.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    with session_scope(engine) as session:
+        report = register(session, load_campaign(example_copy), CLOCK)
+    assert report.campaign == "updated"
+    assert report.counts == {"units_updated": 1, "units_deactivated": 1, "instances_withdrawn": 5}
+    with session_scope(engine) as session:
+        t09 = session.get(UnitRow, ("nlzf-2026", "T09"))
+        assert t09 is not None
+        assert not t09.active
+        facts = instance_facts(session, "nlzf-2026")
+    assert len(facts) == 165
+    assert "T09" not in {f.unit_id for f in facts}
+
+
+def test_the_event_log_refuses_updates_and_deletes(engine) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as session:
+        append_event(session, CLOCK, "test.event", campaign_id=None, payload={"单位": "金城镇"})
+    with pytest.raises(DBAPIError, match="append-only"), session_scope(engine) as session:
+        session.execute(update(EventRow).values(kind="tampered"))
+    with pytest.raises(DBAPIError, match="append-only"), session_scope(engine) as session:
+        session.execute(text("DELETE FROM events"))
+    with session_scope(engine) as session:
+        [event] = session.scalars(select(EventRow)).all()
+    assert (event.kind, event.payload) == ("test.event", {"单位": "金城镇"})
+    assert event.at == CLOCK.now()  # aware UTC back from both databases
+
+
+def test_naive_datetimes_are_refused(engine) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Exception, match="naive datetime"), session_scope(engine) as session:
+        session.add(EventRow(at=datetime(2026, 1, 1), kind="x", actor="t", payload={}))  # noqa: DTZ001
+        session.flush()
+
+
+def test_one_duty_per_unit_deliverable_and_period(  # type: ignore[no-untyped-def]
+    engine, example_bundle: CampaignBundle
+) -> None:
+    with session_scope(engine) as session:
+        register(session, example_bundle, CLOCK)
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(
+            InstanceRow(
+                campaign_id="nlzf-2026", deliverable_id="plan", unit_id="T01", period="once",
+                due_date=datetime(2026, 3, 5).date(), due_at=CLOCK.now(),
+            )  # fmt: skip
+        )
+        session.flush()
+
+
+def test_status_facts_come_from_submissions(  # type: ignore[no-untyped-def]
+    engine, example_bundle: CampaignBundle
+) -> None:
+    with session_scope(engine) as session:
+        register(session, example_bundle, CLOCK)
+        plan = session.scalars(
+            select(InstanceRow).where(InstanceRow.deliverable_id == "plan", InstanceRow.unit_id == "T01")
+        ).one()
+        on_time = plan.due_at - timedelta(hours=3)
+        session.add_all(
+            SubmissionRow(instance_id=plan.id, version=v, sha256="0" * 64, received_at=at,
+                          on_time=True, row_count=3)
+            for v, at in ((1, on_time), (2, on_time + timedelta(days=2)))
+        )  # fmt: skip
+    with session_scope(engine) as session:
+        facts = {(f.deliverable_id, f.unit_id): f for f in instance_facts(session, "nlzf-2026")}
+    t01 = facts[("plan", "T01")]
+    zone = example_bundle.campaign.zone
+    assert sorted(t01.accepted_at) == [on_time, on_time + timedelta(days=2)]
+    assert state_at(t01, plan.due_at + timedelta(days=3), zone) is State.ON_TIME
+    assert state_at(facts[("plan", "T02")], plan.due_at, zone) is State.OVERDUE
