@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from duban.errors import InvalidInput
+from duban.errors import InvalidInputError
 from duban.loader import CampaignBundle, load_campaign
 
 from .conftest import ROOT
@@ -15,7 +15,7 @@ NEIGHBOURS = sorted((ROOT / "tests" / "campaigns").glob("*/campaign.yaml"))
 
 
 def problems_of(path: Path) -> str:
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(InvalidInputError) as caught:
         load_campaign(path)
     return str(caught.value)
 
@@ -106,7 +106,9 @@ def test_a_declared_year_makes_it_valid(example_copy: Path) -> None:
         "  working: []\n  years:\n    2027: {holidays: [2027-01-01], working_days: []}",
     )
     bundle = load_campaign(example_copy)
-    [summary] = {i.due_date.isoformat() for i in bundle.instances() if i.deliverable_id == "summary"}
+    [summary] = {
+        i.due_date.isoformat() for i in bundle.instances() if i.deliverable_id == "summary"
+    }
     assert summary == "2027-01-15"
 
 

@@ -8,7 +8,13 @@ from duban.due import calendar_periods, due_instant, periods_for
 from duban.workdays import WorkCalendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-YEAR = Phase(id="implement", title="组织推进", start=date(2026, 3, 6), end=date(2026, 12, 31))
+YEAR = Phase(
+    id="implement",
+    kind="implement",
+    title="组织推进",
+    start=date(2026, 3, 6),
+    end=date(2026, 12, 31),
+)
 
 
 def deliverable(**due: object) -> Deliverable:
@@ -25,7 +31,9 @@ def test_the_whole_due_day_counts_by_default() -> None:
 
 def test_a_cutoff_ends_the_due_day_early() -> None:
     rule = DueRule(date=date(2026, 9, 18), cutoff=time(17, 30))
-    assert due_instant(date(2026, 9, 18), rule, SHANGHAI) == datetime(2026, 9, 18, 9, 30, tzinfo=UTC)
+    assert due_instant(date(2026, 9, 18), rule, SHANGHAI) == datetime(
+        2026, 9, 18, 9, 30, tzinfo=UTC
+    )
 
 
 def test_fixed_rule_gives_one_period() -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from duban.errors import InvalidInput
+from duban.errors import InvalidInputError
 from duban.roster import load_roster, split_list
 
 CHINESE_HEADER = "单位编号,单位名称,标签,联系邮箱,负责人邮箱,分管领导邮箱\n"
@@ -41,7 +41,7 @@ def test_every_bad_row_is_reported(tmp_path: Path) -> None:
         "id,name,emails\nT01,金城镇,not-an-email\nT01,儒林镇,r@jt.example\nT03,,z@jt.example\n",
         encoding="utf-8",
     )
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(InvalidInputError) as caught:
         load_roster(path)
     message = str(caught.value)
     assert "roster.csv row 2, column emails" in message
@@ -56,7 +56,7 @@ def test_duplicate_ids_and_names(tmp_path: Path) -> None:
     path.write_text(
         "id,name,emails\nT01,金城镇,a@jt.example\nT01,金城镇,b@jt.example\n", encoding="utf-8"
     )
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(InvalidInputError) as caught:
         load_roster(path)
     assert "unit id 'T01' appears twice" in str(caught.value)
     assert "unit name '金城镇' appears twice" in str(caught.value)
@@ -65,14 +65,14 @@ def test_duplicate_ids_and_names(tmp_path: Path) -> None:
 def test_missing_columns_are_named(tmp_path: Path) -> None:
     path = tmp_path / "roster.csv"
     path.write_text("编号,名称\nT01,金城镇\n", encoding="utf-8")
-    with pytest.raises(InvalidInput, match="missing column"):
+    with pytest.raises(InvalidInputError, match="missing column"):
         load_roster(path)
 
 
 def test_other_file_types_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "roster.txt"
     path.write_text("x", encoding="utf-8")
-    with pytest.raises(InvalidInput, match=r"\.csv or \.xlsx"):
+    with pytest.raises(InvalidInputError, match=r"\.csv or \.xlsx"):
         load_roster(path)
 
 

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from duban.errors import CalendarUnknown
+from duban.errors import CalendarUnknownError
 from duban.workdays import DeclaredYear, WorkCalendar
 
 CN = WorkCalendar()
@@ -41,13 +41,15 @@ def test_zero_offset_moves_a_holiday_to_the_next_working_day() -> None:
 
 
 def test_campaign_overrides_win_over_the_official_calendar() -> None:
-    calendar = WorkCalendar(closed=frozenset({date(2026, 3, 4)}), working=frozenset({date(2026, 3, 7)}))
+    calendar = WorkCalendar(
+        closed=frozenset({date(2026, 3, 4)}), working=frozenset({date(2026, 3, 7)})
+    )
     assert not calendar.is_working_day(date(2026, 3, 4))
     assert calendar.is_working_day(date(2026, 3, 7))
 
 
 def test_an_uncovered_year_is_refused_with_a_hint() -> None:
-    with pytest.raises(CalendarUnknown) as caught:
+    with pytest.raises(CalendarUnknownError) as caught:
         CN.is_working_day(date(2027, 1, 4))
     assert "2027" in str(caught.value)
     assert "calendar.years.2027" in str(caught.value)

@@ -60,4 +60,6 @@ def deliverable_instances(
     periods = periods_for(deliverable, campaign.phase(deliverable.phase), calendar, campaign.zone)
     for unit in assigned_units(campaign, units, deliverable.assign):
         for period in periods:
-            yield InstanceSpec(deliverable.id, unit.id, period.label, period.due_date, period.due_at)
+            yield InstanceSpec(
+                deliverable.id, unit.id, period.label, period.due_date, period.due_at
+            )

@@ -98,8 +98,12 @@ class DueRule(Strict):
     every: Recurrence | None = None
     offset_working_days: int | None = Field(default=None, ge=-60, le=60)
     offset_days: int | None = Field(default=None, ge=-120, le=120)
-    start: dt.date | None = Field(default=None, description="first period starts here; default phase")
-    end: dt.date | None = Field(default=None, description="last period ends here; default phase end")
+    start: dt.date | None = Field(
+        default=None, description="first period starts here; default phase"
+    )
+    end: dt.date | None = Field(
+        default=None, description="last period ends here; default phase end"
+    )
     cutoff: dt.time | None = None
     roll: Literal["none", "next-working-day"] = "none"
 
@@ -121,7 +125,7 @@ class Rung(Strict):
     kind: RungKind
     offset_working_days: int = Field(ge=-30, le=30)
     at: time = time(9, 0)
-    to: list[Recipient] = Field(default_factory=lambda: ["unit"], min_length=1)
+    to: list[Recipient] = Field(default_factory=lambda: list[Recipient](["unit"]), min_length=1)
 
 
 DEFAULT_LADDER: tuple[Rung, ...] = (
@@ -186,7 +190,9 @@ class Campaign(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use a name like Asia/Shanghai") from None
+            raise ValueError(
+                f"unknown time zone {value!r}; use a name like Asia/Shanghai"
+            ) from None
         return value
 
     @property

@@ -33,8 +33,8 @@ class DubanError(Exception):
         return self.message if self.hint is None else f"{self.message}\n  → {self.hint}"
 
 
-class InvalidInput(DubanError):
-    """A file (campaign, roster, form) failed validation; holds every problem, not just the first."""
+class InvalidInputError(DubanError):
+    """A campaign, roster or form file failed validation; holds every problem, not the first."""
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
         noun = "problem" if len(problems) == 1 else "problems"
@@ -50,5 +50,5 @@ class ConfigError(DubanError):
     """A setting is missing or wrong; the hint names the environment variable to fix."""
 
 
-class CalendarUnknown(DubanError):
+class CalendarUnknownError(DubanError):
     """A date falls in a year for which no official calendar is known."""

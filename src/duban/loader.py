@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from .assignment import InstanceSpec, assigned_units, instances_for
 from .campaign import Campaign, Deliverable
 from .due import periods_for
-from .errors import CalendarUnknown, InvalidInput, Problem
+from .errors import CalendarUnknownError, InvalidInputError, Problem
 from .roster import Unit, load_roster
 from .workdays import DeclaredYear, WorkCalendar, unknown_year_error
 
@@ -63,7 +63,7 @@ CampaignLoader.add_implicit_resolver(
 
 
 def load_campaign(path: Path | str) -> CampaignBundle:
-    """Read, validate and cross-check a campaign file; raise ``InvalidInput`` on any problem."""
+    """Read, validate and cross-check a campaign file; ``InvalidInputError`` lists problems."""
     path = Path(path)
     text = _read_text(path)
     data, root = _parse_yaml(path, text)
@@ -73,31 +73,35 @@ def load_campaign(path: Path | str) -> CampaignBundle:
     calendar = calendar_of(campaign)
     problems = list(cross_check(campaign, units, calendar))
     if problems:
-        raise InvalidInput(str(path), [_with_line(p, root, path.name) for p in problems])
+        raise InvalidInputError(str(path), [_with_line(p, root, path.name) for p in problems])
     return CampaignBundle(path.resolve(), campaign, units, calendar)
 
 
 def _read_text(path: Path) -> str:
     if not path.is_file():
-        raise InvalidInput(str(path), [Problem(str(path), "campaign file not found")])
+        raise InvalidInputError(str(path), [Problem(str(path), "campaign file not found")])
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         where = f"{path.name} byte {error.start}"
-        raise InvalidInput(str(path), [Problem(where, "not UTF-8 text; save as UTF-8")]) from None
+        raise InvalidInputError(
+            str(path), [Problem(where, "not UTF-8 text; save as UTF-8")]
+        ) from None
 
 
 def _parse_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
     try:
         root = yaml.compose(text, Loader=CampaignLoader)
-        data = yaml.load(text, Loader=CampaignLoader)  # noqa: S506 (a SafeLoader subclass)
+        data = yaml.load(text, Loader=CampaignLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path.name}:{mark.line + 1}" if mark is not None else path.name
         problem = getattr(error, "problem", None) or str(error)
-        raise InvalidInput(str(path), [Problem(where, f"not valid YAML: {problem}")]) from None
+        raise InvalidInputError(str(path), [Problem(where, f"not valid YAML: {problem}")]) from None
     if not isinstance(data, dict):
-        raise InvalidInput(str(path), [Problem(path.name, "expected a mapping of campaign keys")])
+        raise InvalidInputError(
+            str(path), [Problem(path.name, "expected a mapping of campaign keys")]
+        )
     return data, root
 
 
@@ -109,7 +113,7 @@ def _validate(path: Path, data: dict[str, Any], root: yaml.Node | None) -> Campa
             _with_line(Problem(dotted(item["loc"]), explain(item)), root, path.name)
             for item in error.errors()
         ]
-        raise InvalidInput(str(path), problems) from None
+        raise InvalidInputError(str(path), problems) from None
 
 
 def dotted(loc: Sequence[int | str]) -> str:
@@ -193,7 +197,9 @@ def _check_deliverables(
         for field, values in (("units", d.assign.units), ("exclude", d.assign.exclude)):
             for j, unit_id in enumerate(values):
                 if unit_id not in known_units:
-                    yield Problem(f"{at}.assign.{field}[{j}]", f"unit {unit_id!r} is not on the roster")
+                    yield Problem(
+                        f"{at}.assign.{field}[{j}]", f"unit {unit_id!r} is not on the roster"
+                    )
         for j, tag in enumerate(d.assign.tags):
             if tag not in known_tags:
                 yield Problem(f"{at}.assign.tags[{j}]", f"no unit on the roster has tag {tag!r}")
@@ -220,7 +226,7 @@ def _check_calendar(campaign: Campaign, calendar: WorkCalendar) -> Iterator[Prob
         try:
             for period in periods_for(d, campaign.phase(d.phase), calendar, campaign.zone):
                 _rung_days(period.due_date, campaign, calendar, d)
-        except CalendarUnknown as error:
+        except CalendarUnknownError as error:
             yield Problem(f"deliverables[{i}].due", str(error))
 
 

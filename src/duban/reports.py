@@ -73,7 +73,9 @@ def _campaign_status(
     result: dict[str, Any] = {
         "id": row.id,
         "title": row.title,
-        "deliverables": [t.as_dict(("deliverable", "period")) for t in tally(states, by_deliverable)],
+        "deliverables": [
+            t.as_dict(("deliverable", "period")) for t in tally(states, by_deliverable)
+        ],
     }
     if units:
         names = dict(

@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import EmailStr, Field, StringConstraints, TypeAdapter, ValidationError
 
-from .errors import InvalidInput, Problem
+from .errors import InvalidInputError, Problem
 from .forms import Strict
 
 UnitId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
@@ -53,15 +53,15 @@ def split_list(value: str) -> tuple[str, ...]:
 
 
 def load_roster(path: Path) -> list[Unit]:
-    """Read and check every row; raise ``InvalidInput`` listing all problems at once."""
+    """Read and check every row; raise ``InvalidInputError`` listing all problems at once."""
     if not path.is_file():
-        raise InvalidInput(str(path), [Problem(str(path), "roster file not found")])
+        raise InvalidInputError(str(path), [Problem(str(path), "roster file not found")])
     rows = _read_rows(path)
     problems: list[Problem] = []
     units = list(_parse_rows(path.name, rows, problems))
     _check_unique(path.name, units, problems)
     if problems:
-        raise InvalidInput(str(path), problems)
+        raise InvalidInputError(str(path), problems)
     return units
 
 
@@ -70,7 +70,9 @@ def _read_rows(path: Path) -> list[list[str]]:
         return _read_xlsx(path)
     if path.suffix.lower() == ".csv":
         return list(csv.reader(io.StringIO(_decode(path.read_bytes()))))
-    raise InvalidInput(str(path), [Problem(path.name, "the roster must be a .csv or .xlsx file")])
+    raise InvalidInputError(
+        str(path), [Problem(path.name, "the roster must be a .csv or .xlsx file")]
+    )
 
 
 def _decode(data: bytes) -> str:
@@ -87,7 +89,9 @@ def _read_xlsx(path: Path) -> list[list[str]]:
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # read-only mode trusts a stale dimension and drops rows
-        return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+        return [
+            ["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)
+        ]
     finally:
         book.close()
 

@@ -44,7 +44,7 @@ def edit_campaign(path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
     """Load the YAML at ``path``, let ``change`` edit it in place, write it back."""
     from .loader import CampaignLoader
 
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=CampaignLoader)  # noqa: S506
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=CampaignLoader)
     change(data)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path

@@ -3,7 +3,7 @@
 Holiday data comes from the maintained ``chinese-calendar`` package, which knows the public
 holidays *and* the adjusted working weekends (调休) of each year it covers. A campaign may close
 extra days or open extra ones, and for a year the package does not cover it must declare that
-year's days; asking about an undeclared, uncovered year raises ``CalendarUnknown`` rather than
+year's days; asking about an undeclared, uncovered year raises ``CalendarUnknownError`` rather than
 guessing, because a wrong due date is worse than a loud one.
 """
 
@@ -17,7 +17,7 @@ from typing import Literal
 
 import chinese_calendar
 
-from .errors import CalendarUnknown
+from .errors import CalendarUnknownError
 
 CalendarKind = Literal["cn-official", "weekends"]
 
@@ -100,19 +100,20 @@ class WorkCalendar:
         return self.add_working_days(day, 0)
 
     def working_days_between(self, start: date, end: date) -> int:
-        """Working days in ``(start, end]``: how many working days late ``end`` is after ``start``."""
+        """Working days in ``(start, end]``: how many working days ``end`` is after ``start``."""
         if end <= start:
             return -self.working_days_between(end, start) if end < start else 0
         return sum(
-            1 for n in range(1, (end - start).days + 1)
+            1
+            for n in range(1, (end - start).days + 1)
             if self.is_working_day(start + timedelta(days=n))
         )
 
 
-def unknown_year_error(year: int) -> CalendarUnknown:
+def unknown_year_error(year: int) -> CalendarUnknownError:
     covered = sorted(_official_years())
     span = f"{covered[0]}–{covered[-1]}" if covered else "no years"
-    return CalendarUnknown(
+    return CalendarUnknownError(
         f"the official calendar for {year} is unknown (chinese-calendar covers {span})",
         hint=(
             f"declare it in the campaign file under calendar.years.{year} "

@@ -40,7 +40,12 @@ ID = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INT
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSONValue, list[Any]: JSONValue, datetime: UTCDateTime}
+    # SQLAlchemy reads this class attribute once, at mapping time; nothing mutates it.
+    type_annotation_map = {  # noqa: RUF012
+        dict[str, Any]: JSONValue,
+        list[Any]: JSONValue,
+        datetime: UTCDateTime,
+    }
 
 
 class CampaignRow(Base):

@@ -1,0 +1,124 @@
+"""The CLI contract: what a coordinator types and what comes back."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from duban.cli import app
+
+from .conftest import EXAMPLE, ROOT
+
+runner = CliRunner()
+
+
+def duban(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real command in a child process, as a coordinator would."""
+    return subprocess.run(
+        [sys.executable, "-m", "duban", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_validate_the_example_exits_0() -> None:
+    result = duban("validate", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    assert "is valid: 30 units" in result.stdout
+
+
+def test_validate_a_broken_copy_exits_1_naming_the_field(example_copy: Path) -> None:
+    text = example_copy.read_text(encoding="utf-8").replace("2026-03-05}", "2026-13-05}")
+    example_copy.write_text(text, encoding="utf-8")
+    result = duban("validate", str(example_copy))
+    assert result.returncode == 1
+    assert "deliverables[0].due.date: expected a date like 2026-03-05, found '2026-13-05'" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_validate_a_broken_email_exits_1_naming_row_and_column(example_copy: Path) -> None:
+    roster = example_copy.parent / "roster.csv"
+    roster.write_text(roster.read_text(encoding="utf-8").replace("sifa@jt", "sifa@@jt"), "utf-8")
+    result = duban("validate", str(example_copy))
+    assert result.returncode == 1
+    assert "roster.csv row 31, column emails" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"DUBAN_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}, {"DUBAN_NOW": "yesterday"}],
+    ids=["unreachable-database", "bad-now"],
+)
+def test_misconfiguration_names_the_setting(env: dict[str, str], tmp_path: Path) -> None:
+    result = duban("status", env={"DUBAN_HOME": str(tmp_path), **env})
+    assert result.returncode == 1
+    assert next(iter(env)) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_init_then_status_json(ledger_url: str, tmp_path: Path) -> None:
+    env = {"DUBAN_DATABASE_URL": ledger_url, "DUBAN_HOME": str(tmp_path)}
+    first = runner.invoke(app, ["init", str(EXAMPLE)], env=env)
+    again = runner.invoke(app, ["init", str(EXAMPLE)], env=env)
+    assert first.exit_code == 0, first.output
+    assert "campaign created" in first.output
+    assert "nothing changed" in again.output
+    result = runner.invoke(app, ["status", "--json", "--as-of", "2026-03-06"], env=env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["as_of"] == "2026-03-05T16:00:00+00:00"  # local midnight in Shanghai
+    [campaign] = report["campaigns"]
+    plan = next(r for r in campaign["deliverables"] if r["deliverable"] == "plan")
+    assert (plan["expected"], plan["received"], plan["missing"]) == (30, 0, 30)
+    assert plan["completeness"] == 0.0
+    q1 = next(r for r in campaign["deliverables"] if r["period"] == "2026-Q1")
+    assert (q1["expected"], q1["pending"]) == (5, 5)
+
+
+def test_status_per_unit(tmp_path: Path) -> None:
+    env = {"DUBAN_HOME": str(tmp_path)}
+    assert runner.invoke(app, ["init", str(EXAMPLE)], env=env).exit_code == 0
+    args = ["status", "--json", "--units", "--deliverable", "plan", "--as-of", "2026-03-05T10:00"]
+    result = runner.invoke(app, args, env=env)
+    units = json.loads(result.output)["campaigns"][0]["units"]
+    assert len(units) == 30
+    assert units[0] == {
+        "unit": "B01", "name": "市委办公室", "deliverable": "plan", "period": "once",
+        "due": "2026-03-05", "state": "due-today",
+    }  # fmt: skip
+
+
+def test_status_table_for_people(tmp_path: Path) -> None:
+    env = {"DUBAN_HOME": str(tmp_path), "COLUMNS": "160"}
+    runner.invoke(app, ["init", str(EXAMPLE)], env=env)
+    result = runner.invoke(app, ["status", "--as-of", "2026-03-06"], env=env)
+    assert result.exit_code == 0
+    assert "能力作风建设提升年" in result.output
+    assert re.search(r"plan\s+│ once\s+│\s+30 │\s+0 │", result.output)
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [c.name or c.callback.__name__ for c in app.registered_commands if c.callback]
+    assert commands
+    missing = [name for name in commands if f"`duban {name}" not in readme]
+    assert missing == [], f"commands missing from README.md: {missing}"
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```")[1]
+    assert "make demo" in first_block
+    assert "make test" in first_block
