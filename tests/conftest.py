@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,21 @@ from duban.testing import DEFAULT_POSTGRES_ADMIN_URL, copy_campaign, temporary_p
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example" / "campaign.yaml"
+
+# Prefect reads its settings when first imported: make it quiet, offline and private to this
+# test session before any test imports it; duban itself never does (NOTES.md, "Prefect 3").
+_PREFECT_HOME = tempfile.mkdtemp(prefix="duban-prefect-")
+os.environ.update(
+    {
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_HOME": _PREFECT_HOME,
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
+    }
+)
+os.environ.pop("PREFECT_API_URL", None)
+
 POSTGRES_ADMIN_URL = os.environ.get("DUBAN_TEST_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL)
 
 
@@ -33,3 +49,12 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     with temporary_postgres_database(POSTGRES_ADMIN_URL) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server for the whole session (about 7 s, once)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield

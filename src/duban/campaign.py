@@ -183,6 +183,9 @@ class Campaign(Strict):
     ladder: list[Rung] = Field(default_factory=lambda: list(DEFAULT_LADDER))
     roles: Roles
     scoring: Scoring = Field(default_factory=Scoring)
+    approval: bool = Field(
+        default=False, description="hold every send until the coordinator approves its preview"
+    )
 
     @field_validator("timezone")
     @classmethod

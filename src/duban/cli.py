@@ -20,9 +20,12 @@ from rich.markup import escape
 
 from . import reports
 from .errors import DubanError
-from .ledger.db import make_engine, migrate, session_scope
+from .ledger.db import ensure_ready, make_engine, migrate, session_scope
 from .ledger.store import register
 from .loader import load_campaign
+from .mobilize import NoticeRequest, approve_notices, plan_notices
+from .render import environment
+from .roster import split_list
 from .settings import Settings, load_settings
 
 app = typer.Typer(
@@ -108,6 +111,74 @@ def status(
         return
     for table in reports.status_tables(result):
         out.print(table)
+
+
+Units = Annotated[
+    list[str] | None,
+    typer.Option("--units", help="only these unit ids (repeat, or separate with commas)"),
+]
+
+
+def unit_list(units: list[str] | None) -> tuple[str, ...] | None:
+    if not units:
+        return None
+    return tuple(u for item in units for u in split_list(item))
+
+
+@app.command()
+@reports_errors
+def mobilize(
+    campaign: CampaignFile,
+    deliverable: Annotated[str, typer.Option(help="the deliverable whose notices to send")],
+    period: Annotated[str | None, typer.Option(help="e.g. 2026-Q2; default: the next due")] = None,
+    units: Units = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="write every message to the outbox, send nothing")
+    ] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Send every assigned unit its notice with its own template (the mobilize flow)."""
+    settings = settings_for(as_of)
+    load_campaign(campaign)  # a clear error before any flow starts
+    settings.secret_key()
+    if not dry_run:
+        settings.smtp()
+    ensure_ready(make_engine(settings.ledger_url))
+    from flows.mobilize import mobilize as mobilize_flow
+
+    result = mobilize_flow(
+        str(campaign), deliverable, period=period, units=list(unit_list(units) or []) or None,
+        dry_run=dry_run, as_of=as_of,
+    )  # fmt: skip
+    out.print(reports.mobilize_summary(deliverable, result))
+
+
+@app.command()
+@reports_errors
+def approve(
+    campaign: CampaignFile,
+    deliverable: Annotated[str, typer.Option(help="the deliverable whose notices to approve")],
+    period: Annotated[str | None, typer.Option(help="e.g. 2026-Q2; default: the next due")] = None,
+    units: Units = None,
+    by: Annotated[str, typer.Option(help="who approves (kept in the audit trail)")] = "coordinator",
+    as_of: AsOf = None,
+) -> None:
+    """Approve the previewed notices so that the next mobilize run sends them."""
+    settings = settings_for(as_of)
+    bundle = load_campaign(campaign)
+    engine = make_engine(settings.ledger_url)
+    ensure_ready(engine)
+    request = NoticeRequest(deliverable, period, unit_list(units))
+    clock, env = settings.clock(), environment(settings.templates)
+    with session_scope(engine) as session:
+        plan = plan_notices(
+            session, bundle, request, clock=clock, secret=settings.secret_key(), env=env
+        )
+        approve_notices(session, plan, clock=clock, actor=by)
+    out.print(
+        f"approved {len(plan.instance_ids)} notices of {deliverable} {plan.period} "
+        f"(digest {plan.digest[:12]}); the next `duban mobilize` sends them"
+    )
 
 
 @app.command()

@@ -142,3 +142,17 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.0%}"
     return "—" if value is None else str(value)
+
+
+def mobilize_summary(deliverable: str, result: dict[str, Any]) -> str:
+    if result["status"] != "sent":
+        verb = "previewed" if result["status"] == "previewed" else "held for approval"
+        return (
+            f"{deliverable} {result['period']}: {result['count']} notices {verb}; "
+            f"open them in {result['outbox']}"
+        )
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result["by_status"].items()))
+    return (
+        f"{deliverable} {result['period']}: {result['count']} units, "
+        f"{result['sent_now']} sent now; {counts}"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .clock import Clock, FixedClock, SystemClock, parse_moment
@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="default: SQLite under home")
     now: str | None = Field(default=None, description="simulated 'now' (demo and tests)")
     timezone: str = Field(default="Asia/Shanghai", description="zone of times given without one")
+    secret: SecretStr | None = Field(default=None, description="HMAC key of template tokens")
+    smtp_url: SecretStr | None = Field(
+        default=None, description="smtp://, smtp+starttls://, smtps://"
+    )
+    templates: Path | None = Field(default=None, description="Jinja templates; default: shipped")
 
     @field_validator("timezone")
     @classmethod
@@ -49,6 +54,27 @@ class Settings(BaseSettings):
         if not self.database_url:
             return f"sqlite:///{(self.home / 'duban.sqlite3').resolve()}"
         return normalise_database_url(self.database_url)
+
+    @property
+    def outbox(self) -> Path:
+        """Where dry runs write every message as an .eml file for the coordinator to open."""
+        return self.home / "outbox"
+
+    def secret_key(self) -> bytes:
+        if self.secret is None or not self.secret.get_secret_value():
+            raise ConfigError(
+                "DUBAN_SECRET is not set: templates carry a token signed with it",
+                hint="set DUBAN_SECRET to a long random string and keep it for the whole campaign",
+            )
+        return self.secret.get_secret_value().encode("utf-8")
+
+    def smtp(self) -> str:
+        if self.smtp_url is None or not self.smtp_url.get_secret_value():
+            raise ConfigError(
+                "DUBAN_SMTP_URL is not set: there is no mail server to send through",
+                hint="set DUBAN_SMTP_URL, e.g. smtp+starttls://user:password@mail.example:587",
+            )
+        return self.smtp_url.get_secret_value()
 
     def clock(self) -> Clock:
         if self.now is None:

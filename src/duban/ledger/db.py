@@ -9,6 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +34,9 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # WAL with synchronous=NORMAL survives a crash of duban (not of the machine's power)
+    # and keeps a commit per sent message cheap.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
@@ -59,6 +63,21 @@ def current_revision(engine: Engine) -> str | None:
             return None
         row = connection.exec_driver_sql("SELECT version_num FROM alembic_version").first()
         return None if row is None else str(row[0])
+
+
+def ensure_ready(engine: Engine) -> None:
+    """Refuse to work on a ledger that ``duban init`` has not created or upgraded."""
+    try:
+        revision = current_revision(engine)
+    except OperationalError as error:
+        raise unreachable(engine, error) from None
+    script = ScriptDirectory.from_config(alembic_config())
+    if revision != script.get_current_head():
+        raise ConfigError(
+            f"the ledger at {engine.url.render_as_string(hide_password=True)} is not ready "
+            f"(schema {revision or 'missing'}, expected {script.get_current_head()})",
+            hint="run `duban init CAMPAIGN.yaml` first",
+        )
 
 
 def unreachable(engine: Engine, error: Exception) -> ConfigError:

@@ -91,6 +91,11 @@ class InstanceRow(Base):
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
 
+    @property
+    def effective_due(self) -> datetime:
+        """The due time that counts: an extension's, else the calendar's."""
+        return self.extended_to or self.due_at
+
 
 class MessageRow(Base):
     """An outgoing message: recorded as an intent before sending, marked after."""

@@ -1,0 +1,40 @@
+"""Where things are in a duban workbook: the contract between the template and intake.
+
+Intake reads the header from HEADER_ROW and data from FIRST_DATA_ROW of every form sheet, and
+the metadata from the METADATA_SHEET; changing any of these means a new template_version.
+"""
+
+from __future__ import annotations
+
+TITLE_ROW = 1
+HEADER_ROW = 2
+FIRST_DATA_ROW = 3
+
+METADATA_SHEET = "_duban"
+LIST_SHEET = "_lists"
+"""Holds dropdown choices too long to write inline in a validation formula."""
+
+METADATA_KEYS = (
+    "campaign",
+    "deliverable",
+    "period",
+    "unit_id",
+    "unit_name",
+    "template_version",
+    "form_id",
+    "token",
+)
+"""Key/value rows of the metadata sheet, in this order (column A key, column B value)."""
+
+SHARED_STRINGS = "xl/sharedStrings.xml"
+"""The only part a personalised copy changes; every unit-specific string lives there."""
+
+PLACEHOLDER_MARKER = "{{duban:"
+"""Begins every placeholder; found nowhere else in a master, which the master checks."""
+
+PLACEHOLDERS = {
+    "unit_id": "{{duban:unit_id:5f0c9e}}",
+    "unit_name": "{{duban:unit_name:b71d42}}",
+    "token": "{{duban:token:e3a8d6}}",
+}
+"""Unit-specific values as written into the master, replaced in each unit's copy."""

@@ -1,0 +1,71 @@
+"""HMAC tokens that tie a returned workbook to the unit, deliverable and period it was sent for.
+
+A unit could otherwise reply with a neighbour's file, last quarter's file or a hand-made copy;
+the token in the hidden metadata sheet lets intake tell these apart without trusting anything
+the unit can edit. The token is a truncated HMAC-SHA256: 128 bits are plenty for a value that
+cannot be tested offline without the secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+TOKEN_LENGTH = 32
+"""Hex characters kept from the HMAC (128 bits)."""
+
+MIN_SECRET_BYTES = 16
+"""A shorter key could be guessed by trying keys against one token taken from any workbook."""
+
+_DOMAIN = "duban-template/1"
+"""Versions the canonical form and keeps these MACs distinct from any other use of the key."""
+
+
+@dataclass(frozen=True)
+class TemplateIdentity:
+    """What a template is for; exactly the fields a token vouches for."""
+
+    campaign_id: str
+    deliverable_id: str
+    period: str
+    unit_id: str
+    template_version: int
+
+    def __post_init__(self) -> None:
+        # bool is an int subclass; True must not pass for version 1.
+        if type(self.template_version) is not int or self.template_version < 1:
+            raise ValueError(f"template_version must be an int ≥ 1, not {self.template_version!r}")
+        for name in ("campaign_id", "deliverable_id", "period", "unit_id"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty string")
+
+    def canonical(self) -> bytes:
+        """A byte form with no ambiguity: a JSON array cannot be confused by a field holding a
+        separator, as ``"a|b" + "c"`` and ``"a" + "b|c"`` would be when joined with ``|``."""
+        fields = [
+            _DOMAIN,
+            self.campaign_id,
+            self.deliverable_id,
+            self.period,
+            self.unit_id,
+            self.template_version,
+        ]
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def sign(secret: bytes, identity: TemplateIdentity) -> str:
+    """The token to write into this identity's template: lower-case hex, TOKEN_LENGTH long."""
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ValueError(f"the template secret must be at least {MIN_SECRET_BYTES} bytes")
+    digest = hmac.new(secret, identity.canonical(), hashlib.sha256).hexdigest()
+    return digest[:TOKEN_LENGTH]
+
+
+def verify(secret: bytes, identity: TemplateIdentity, token: str) -> bool:
+    """Whether ``token`` was signed for ``identity``, compared in constant time."""
+    if not isinstance(token, str) or len(token) != TOKEN_LENGTH:
+        return False
+    expected = sign(secret, identity).encode("ascii")
+    return hmac.compare_digest(expected, token.encode("utf-8", "replace"))
