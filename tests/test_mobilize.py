@@ -1,0 +1,356 @@
+"""Mobilize end to end over a real SMTP server on 127.0.0.1: one notice per unit, exactly once."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import io
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine, select
+
+from duban.clock import FixedClock
+from duban.dispatch import Outcome
+from duban.ledger.db import make_engine, migrate, session_scope
+from duban.ledger.schema import EventRow, MessageRow
+from duban.ledger.store import register
+from duban.loader import CampaignBundle, load_campaign
+from duban.mail.mailer import SendResult, SmtpMailer
+from duban.mail.smtp_url import parse_smtp_url
+from duban.mailserver import LocalSmtpServer, make_self_signed_certificate, server_tls_context
+from duban.mobilize import (
+    NoticeRequest,
+    approve_notices,
+    plan_notices,
+    preview_notices,
+    send_notices,
+)
+from duban.render import environment
+from duban.xlsx import verify
+from duban.xlsx.metadata import identity_of, read_metadata
+
+from .conftest import EXAMPLE, ROOT
+
+SECRET = b"a test secret of more than sixteen bytes"
+NOW = datetime(2026, 2, 10, 1, 0, tzinfo=UTC)  # 10 Feb 2026, 09:00 in Shanghai
+ENV = environment()
+
+
+@dataclass
+class Ledger:
+    engine: Engine
+    bundle: CampaignBundle
+    clock: FixedClock
+
+
+@pytest.fixture
+def ledger(ledger_url: str, example_bundle: CampaignBundle) -> Iterator[Ledger]:
+    engine = make_engine(ledger_url)
+    migrate(engine)
+    clock = FixedClock(NOW)
+    with session_scope(engine) as session:
+        register(session, example_bundle, clock)
+    yield Ledger(engine, example_bundle, clock)
+    engine.dispose()
+
+
+@pytest.fixture
+def server() -> Iterator[LocalSmtpServer]:
+    with LocalSmtpServer() as running:
+        yield running
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[LocalSmtpServer, str]]:
+    cert, key = make_self_signed_certificate(tmp_path)
+    with LocalSmtpServer(
+        starttls_context=server_tls_context(cert, key),
+        require_starttls=True,
+        users={"youhuaban": "p@ss:w/rd-42"},
+    ) as running:
+        yield running, running.url("youhuaban", "p@ss:w/rd-42", cafile=cert)
+
+
+def send_plan(ledger: Ledger, url: str, **request: Any) -> list[Outcome]:
+    with session_scope(ledger.engine) as session:
+        plan = plan_notices(
+            session, ledger.bundle, NoticeRequest("plan", **request),
+            clock=ledger.clock, secret=SECRET, env=ENV,
+        )  # fmt: skip
+        with SmtpMailer(parse_smtp_url(url)) as mailer:
+            return send_notices(
+                session, ledger.bundle, plan.instance_ids, mailer=mailer,
+                clock=ledger.clock, secret=SECRET, env=ENV,
+            )  # fmt: skip
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def check_notices(deliveries: list[Any], bundle: CampaignBundle) -> None:
+    """Every unit: one message, Chinese intact, its own verified workbook, RFC 5322 lines."""
+    by_unit: dict[str, list[EmailMessage]] = {}
+    for delivery in deliveries:
+        for line in delivery.raw.split(b"\r\n"):
+            assert len(line) <= 998
+        message = parsed(delivery.raw)
+        unit = next(u for u in bundle.units if set(u.emails) == set(delivery.rcpt_tos))
+        by_unit.setdefault(unit.id, []).append(message)
+    assert sorted(by_unit) == sorted(u.id for u in bundle.units)
+    ids = [m["Message-ID"] for ms in by_unit.values() for m in ms]
+    assert len(ids) == len(set(ids)) == len(bundle.units)
+    for unit in bundle.units:
+        [message] = by_unit[unit.id]
+        assert (
+            message["Subject"]
+            == f"【{bundle.campaign.title}】关于报送《实施方案》的通知（{unit.name}）"
+        )
+        assert message["From"].addresses[0].display_name == "市优化办"
+        [attachment] = list(message.iter_attachments())
+        assert attachment.get_filename() == f"实施方案-{unit.name}.xlsx"
+        data = attachment.get_content()
+        meta = read_metadata(data)
+        assert (meta["unit_id"], meta["unit_name"]) == (unit.id, unit.name)
+        assert verify(SECRET, identity_of(meta), meta["token"])
+        book = load_workbook(io.BytesIO(data))
+        assert "实施方案" in book.sheetnames
+        text = message.get_body(("plain",))
+        assert text is not None
+        assert "2026年3月5日（星期四）24:00前" in text.get_content()
+        assert "<" not in text.get_content()
+
+
+def test_plan_notices_over_plain_smtp(ledger: Ledger, server: LocalSmtpServer) -> None:
+    outcomes = send_plan(ledger, server.url())
+    assert Counter(o.status for o in outcomes) == {"sent": 30}
+    check_notices(server.messages, ledger.bundle)
+    assert server.sessions == 1  # one connection for the whole batch
+
+
+def test_plan_notices_over_starttls_with_auth(
+    ledger: Ledger, tls_server: tuple[LocalSmtpServer, str]
+) -> None:
+    server, url = tls_server
+    send_plan(ledger, url)
+    check_notices(server.messages, ledger.bundle)
+    assert server.logins == 1
+
+
+def test_running_again_sends_nothing(ledger: Ledger, server: LocalSmtpServer) -> None:
+    send_plan(ledger, server.url())
+    again = send_plan(ledger, server.url())
+    assert len(server.messages) == 30
+    assert not any(o.sent_now for o in again)
+    assert {o.status for o in again} == {"sent"}
+
+
+def test_refused_recipients_are_recorded(ledger: Ledger) -> None:
+    with LocalSmtpServer(refuse=["jiaoyu@jt.example", "xuebu.office@jt.example"]) as server:
+        outcomes = send_plan(ledger, server.url())
+    by_unit = {o.key.rsplit(":", 1)[1]: o for o in outcomes}
+    assert by_unit["B08"].status == "refused"
+    assert by_unit["T05"].status == "partial"  # one of its two addresses refused
+    assert set(by_unit["T05"].refused) == {"xuebu.office@jt.example"}
+    with session_scope(ledger.engine) as session:
+        row = session.scalars(
+            select(MessageRow).where(MessageRow.idempotency_key.endswith(":B08"))
+        ).one()
+    assert row.refused[0][0] == "jiaoyu@jt.example"
+    assert row.refused[0][1] == 550
+
+
+class CrashAfter:
+    """A mailer that really sends, then 'crashes' before duban can record the send."""
+
+    def __init__(self, inner: SmtpMailer, after: int) -> None:
+        self.inner, self.left = inner, after
+
+    def __enter__(self) -> CrashAfter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def send(self, message: EmailMessage) -> SendResult:
+        result = self.inner.send(message)
+        self.left -= 1
+        if self.left == 0:
+            raise KeyboardInterrupt("crash between the send and its record")
+        return result
+
+
+def test_crash_between_send_and_record_resends_with_the_same_message_id(
+    ledger: Ledger, server: LocalSmtpServer
+) -> None:
+    with session_scope(ledger.engine) as session:
+        plan = plan_notices(
+            session,
+            ledger.bundle,
+            NoticeRequest("plan"),
+            clock=ledger.clock,
+            secret=SECRET,
+            env=ENV,
+        )
+        with SmtpMailer(parse_smtp_url(server.url())) as smtp, pytest.raises(KeyboardInterrupt):
+            send_notices(
+                session, ledger.bundle, plan.instance_ids, mailer=CrashAfter(smtp, 5),
+                clock=ledger.clock, secret=SECRET, env=ENV,
+            )  # fmt: skip
+    assert len(server.messages) == 5
+    send_plan(ledger, server.url())
+    ids = Counter(parsed(d.raw)["Message-ID"] for d in server.messages)
+    assert len(ids) == 30  # nobody missed
+    [(twice, count)] = [(i, n) for i, n in ids.items() if n > 1]
+    assert count == 2  # the one message in flight at the crash, under its recorded Message-ID:
+    assert twice == parsed(server.messages[4].raw)["Message-ID"]
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+from duban.clock import FixedClock
+from duban.ledger.db import make_engine, session_scope
+from duban.loader import load_campaign
+from duban.mail.mailer import SmtpMailer
+from duban.mail.smtp_url import parse_smtp_url
+from duban.mobilize import NoticeRequest, plan_notices, send_notices
+from duban.render import environment
+from datetime import datetime
+url, smtp, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3])
+bundle = load_campaign({example!r})
+clock = FixedClock(datetime.fromisoformat({now!r}))
+sent = []
+def after_each(outcome):
+    sent.append(outcome)
+    if len(sent) == kill_after:
+        os.kill(os.getpid(), signal.SIGKILL)
+with session_scope(make_engine(url)) as session:
+    plan = plan_notices(session, bundle, NoticeRequest("plan"), clock=clock,
+                        secret={secret!r}, env=environment())
+    with SmtpMailer(parse_smtp_url(smtp)) as mailer:
+        send_notices(session, bundle, plan.instance_ids, mailer=mailer, clock=clock,
+                     secret={secret!r}, env=environment(), after_each=after_each)
+"""
+
+
+def test_a_killed_process_loses_nobody_and_sends_nothing_twice(
+    ledger: Ledger, server: LocalSmtpServer
+) -> None:
+    script = KILL_SCRIPT.format(example=str(EXAMPLE), now=NOW.isoformat(), secret=SECRET)
+    url = ledger.engine.url.render_as_string(hide_password=False)
+    killed = subprocess.run(
+        [sys.executable, "-c", script, url, server.url(), "12"], capture_output=True, check=False
+    )
+    assert killed.returncode == -9  # SIGKILL: no cleanup ran
+    assert len(server.messages) == 12
+    send_plan(ledger, server.url())
+    recipients = Counter(tuple(sorted(d.rcpt_tos)) for d in server.messages)
+    assert len(recipients) == 30
+    assert set(recipients.values()) == {1}
+
+
+def test_dry_run_writes_every_message_and_sends_none(ledger: Ledger, tmp_path: Path) -> None:
+    with session_scope(ledger.engine) as session:
+        plan = plan_notices(
+            session, ledger.bundle, NoticeRequest("plan", unit_ids=("T01", "B08")),
+            clock=ledger.clock, secret=SECRET, env=ENV,
+        )  # fmt: skip
+        folder = preview_notices(
+            session, ledger.bundle, plan, outbox=tmp_path, clock=ledger.clock, secret=SECRET,
+            env=ENV,
+        )  # fmt: skip
+    files = sorted(folder.glob("*.eml"))
+    assert len(files) == 2
+    subjects = {parsed(f.read_bytes())["Subject"] for f in files}
+    assert any("金城镇" in s for s in subjects)
+    with session_scope(ledger.engine) as session:
+        assert session.scalars(select(MessageRow)).all() == []
+        kinds = session.scalars(select(EventRow.kind)).all()
+    assert "notices.previewed" in kinds
+
+
+def test_approval_binds_to_what_was_previewed(ledger_url: str, example_copy: Path) -> None:
+    text = example_copy.read_text(encoding="utf-8") + "approval: true\n"
+    example_copy.write_text(text, encoding="utf-8")
+    bundle = load_campaign(example_copy)
+    engine = make_engine(ledger_url)
+    migrate(engine)
+    clock = FixedClock(NOW)
+    request = NoticeRequest("plan")
+    with session_scope(engine) as session:
+        register(session, bundle, clock)
+        plan = plan_notices(session, bundle, request, clock=clock, secret=SECRET, env=ENV)
+        assert plan.needs_approval
+        assert not plan.may_send
+        approve_notices(session, plan, clock=clock, actor="王主任")
+        assert plan_notices(session, bundle, request, clock=clock, secret=SECRET, env=ENV).may_send
+    roster = example_copy.parent / "roster.csv"
+    roster.write_text(roster.read_text("utf-8").replace("金城镇", "金城镇人民政府"), "utf-8")
+    changed = load_campaign(example_copy)
+    with session_scope(engine) as session:
+        register(session, changed, clock)
+        again = plan_notices(session, changed, request, clock=clock, secret=SECRET, env=ENV)
+    assert not again.may_send  # the notices changed since they were approved
+    engine.dispose()
+
+
+def test_the_mobilize_flow_sends_and_publishes(
+    prefect_harness: None, server: LocalSmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.mobilize import mobilize
+
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path))
+    monkeypatch.setenv("DUBAN_SECRET", SECRET.decode())
+    monkeypatch.setenv("DUBAN_SMTP_URL", server.url())
+    engine = make_engine(f"sqlite:///{tmp_path / 'duban.sqlite3'}")
+    migrate(engine)
+    with session_scope(engine) as session:
+        register(session, load_campaign(EXAMPLE), FixedClock(NOW))
+    result = mobilize(str(EXAMPLE), "plan", batch_size=7, as_of=NOW.isoformat())
+    assert result["by_status"] == {"sent": 30}
+    assert result["sent_now"] == 30
+    again = mobilize(str(EXAMPLE), "plan", batch_size=7, as_of=NOW.isoformat())
+    assert again["sent_now"] == 0
+    assert len(server.messages) == 30
+
+
+def test_duban_mobilize_twice_sends_each_unit_one_notice(
+    server: LocalSmtpServer, tmp_path: Path
+) -> None:
+    env = {
+        "DUBAN_HOME": str(tmp_path),
+        "DUBAN_SECRET": SECRET.decode(),
+        "DUBAN_SMTP_URL": server.url(),
+        "DUBAN_NOW": "2026-02-10T09:00",
+    }
+    duban = [sys.executable, "-m", "duban"]
+    run = {"capture_output": True, "text": True, "cwd": ROOT, "check": False}
+    init = subprocess.run([*duban, "init", str(EXAMPLE)], env=_env(env), **run)  # type: ignore[call-overload]
+    assert init.returncode == 0, init.stderr
+    for _ in range(2):
+        result = subprocess.run(  # type: ignore[call-overload]
+            [*duban, "mobilize", str(EXAMPLE), "--deliverable", "plan"], env=_env(env), **run
+        )
+        assert result.returncode == 0, result.stderr
+    assert "30 units, 0 sent now; sent 30" in result.stdout
+    recipients = Counter(tuple(sorted(d.rcpt_tos)) for d in server.messages)
+    assert len(recipients) == 30
+    assert set(recipients.values()) == {1}
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    import os
+
+    return {**os.environ, **extra}
