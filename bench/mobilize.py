@@ -1,0 +1,156 @@
+"""Notices per second end to end: plan, personalise, check, build, send, record.
+
+    .venv/bin/python bench/mobilize.py [--units 1000] [--baseline 200]
+
+A synthetic roster of N units on the example campaign, a SQLite ledger, and an SMTP server
+with STARTTLS and AUTH in another process (bench/smtp_sink.py). duban's path is the one the
+mobilize flow runs (``send_notices`` per batch of 200 over one connection each, a ledger row
+committed per message); the baseline sends the same messages with yagmail's plain ``send()``,
+which logs in again for every message. Both in the same run; the ratio is what counts.
+Targets (issue 3): at least 200 messages/s over STARTTLS+AUTH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yagmail
+
+from duban.batching import batches
+from duban.clock import FixedClock
+from duban.ledger.db import make_engine, migrate, session_scope
+from duban.ledger.store import register
+from duban.loader import load_campaign
+from duban.mail import SmtpMailer, build, parse_smtp_url
+from duban.mailserver import make_self_signed_certificate
+from duban.mobilize import NoticeRequest, plan_notices, send_notices
+from duban.render import environment
+
+ROOT = Path(__file__).resolve().parents[1]
+USER, PASSWORD = "youhuaban@jt.example", "bench-password"
+SECRET = b"bench secret, long enough for HMAC"
+NOW = datetime(2026, 2, 10, 1, 0, tzinfo=UTC)
+
+
+def synthetic_campaign(folder: Path, units: int) -> Path:
+    shutil.copytree(ROOT / "data" / "example", folder, dirs_exist_ok=True)
+    lines = ["id,name,tags,emails,head_email"]
+    lines += [f"U{n:05d},第{n}单位,镇区,u{n}@bench.example,h{n}@bench.example" for n in range(units)]
+    # the example's key tasks name real roster ids: keep those units too
+    example = (ROOT / "data" / "example" / "roster.csv").read_text(encoding="utf-8").splitlines()
+    lines += [line for line in example[1:] if line.startswith("B")]
+    (folder / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder / "campaign.yaml"
+
+
+def start_sink(folder: Path) -> tuple[subprocess.Popen[str], int]:
+    cert, key = make_self_signed_certificate(folder)
+    sink = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "smtp_sink.py"), str(cert), str(key), USER,
+         PASSWORD],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert sink.stdout is not None
+    return sink, int(sink.stdout.readline())
+
+
+def duban_rate(campaign: Path, url: str, ledger: str) -> tuple[float, int, list[object]]:
+    bundle = load_campaign(campaign)
+    engine = make_engine(ledger)
+    migrate(engine)
+    clock, env = FixedClock(NOW), environment()
+    with session_scope(engine) as session:
+        register(session, bundle, clock)
+    start = time.perf_counter()
+    with session_scope(engine) as session:
+        plan = plan_notices(
+            session, bundle, NoticeRequest("plan"), clock=clock, secret=SECRET, env=env
+        )
+    outcomes = []
+    for batch in batches(plan.instance_ids, 200):
+        with session_scope(engine) as session, SmtpMailer(parse_smtp_url(url)) as mailer:
+            outcomes += send_notices(
+                session, bundle, batch, mailer=mailer, clock=clock, secret=SECRET, env=env
+            )
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    sent = sum(o.sent_now for o in outcomes)
+    return sent / elapsed, sent, [plan, bundle]
+
+
+def yagmail_rate(campaign: Path, port: int, cafile: Path, count: int) -> float:
+    """The same notices, built by duban once, then each sent with yagmail's ``send()``."""
+    import ssl
+
+    bundle = load_campaign(campaign)
+    folder = Path(tempfile.mkdtemp())
+    engine = make_engine(f"sqlite:///{folder / 'baseline.sqlite3'}")
+    migrate(engine)
+    clock, env = FixedClock(NOW), environment()
+    with session_scope(engine) as session:
+        register(session, bundle, clock)
+        plan = plan_notices(
+            session, bundle, NoticeRequest("plan"), clock=clock, secret=SECRET, env=env
+        )
+        from duban.mobilize import _instances
+        from duban.notices import notice_drafts
+
+        drafts = notice_drafts(
+            bundle, _instances(session, plan.instance_ids[:count]), secret=SECRET, env=env,
+            now=NOW,
+        )  # fmt: skip
+    attachments = []
+    for draft in drafts:
+        outgoing = draft.compose("<x@bench.example>")
+        path = folder / outgoing.attachments[0].filename
+        path.write_bytes(outgoing.attachments[0].content)
+        attachments.append((outgoing, path))
+    context = ssl.create_default_context(cafile=str(cafile))
+    yag = yagmail.SMTP(
+        {USER: USER}, PASSWORD, host="127.0.0.1", port=port, smtp_ssl=False,
+        smtp_starttls={"context": context},
+    )  # fmt: skip
+    start = time.perf_counter()
+    for outgoing, path in attachments:
+        yag.send(
+            to=[a.email for a in outgoing.to], subject=outgoing.subject,
+            contents=[outgoing.html or "", str(path)],
+        )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    yag.close()
+    return len(attachments) / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=1000)
+    parser.add_argument("--baseline", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        campaign = synthetic_campaign(folder / "campaign", args.units)
+        sink, port = start_sink(folder)
+        url = f"smtp+starttls://{USER}:{PASSWORD}@127.0.0.1:{port}?cafile={folder / 'cert.pem'}"
+        rate, sent, _ = duban_rate(campaign, url, f"sqlite:///{folder / 'ledger.sqlite3'}")
+        baseline = yagmail_rate(campaign, port, folder / "cert.pem", args.baseline)
+        assert sink.stdin is not None and sink.stdout is not None
+        sink.stdin.close()
+        received, sessions = sink.stdout.readline().split()
+        sink.wait()
+    say = print  # noqa: T201 (a benchmark reports on standard output)
+    say(f"duban mobilize   {sent:6d} notices  {rate:8.1f} msg/s  (end to end, ledger included)")
+    say(f"yagmail send()   {args.baseline:6d} notices  {baseline:8.1f} msg/s  (send only)")
+    say(f"server received {received} messages over {sessions} SMTP sessions")
+    say(f"ratio duban / yagmail: {rate / baseline:.1f}x; target ≥ 200 msg/s: "
+        f"{'met' if rate >= 200 else 'MISSED'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
