@@ -28,9 +28,10 @@ from duban.clock import FixedClock
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.store import register
 from duban.loader import load_campaign
-from duban.mail import SmtpMailer, build, parse_smtp_url
+from duban.mail import SmtpMailer, parse_smtp_url
 from duban.mailserver import make_self_signed_certificate
-from duban.mobilize import NoticeRequest, plan_notices, send_notices
+from duban.mobilize import NoticeRequest, instances_by_id, plan_notices, send_notices
+from duban.notices import notice_drafts
 from duban.render import environment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,9 @@ NOW = datetime(2026, 2, 10, 1, 0, tzinfo=UTC)
 def synthetic_campaign(folder: Path, units: int) -> Path:
     shutil.copytree(ROOT / "data" / "example", folder, dirs_exist_ok=True)
     lines = ["id,name,tags,emails,head_email"]
-    lines += [f"U{n:05d},第{n}单位,镇区,u{n}@bench.example,h{n}@bench.example" for n in range(units)]
+    lines += [
+        f"U{n:05d},第{n}单位,镇区,u{n}@bench.example,h{n}@bench.example" for n in range(units)
+    ]
     # the example's key tasks name real roster ids: keep those units too
     example = (ROOT / "data" / "example" / "roster.csv").read_text(encoding="utf-8").splitlines()
     lines += [line for line in example[1:] if line.startswith("B")]
@@ -61,7 +64,7 @@ def start_sink(folder: Path) -> tuple[subprocess.Popen[str], int]:
     return sink, int(sink.stdout.readline())
 
 
-def duban_rate(campaign: Path, url: str, ledger: str) -> tuple[float, int, list[object]]:
+def duban_rate(campaign: Path, url: str, ledger: str) -> tuple[float, int]:
     bundle = load_campaign(campaign)
     engine = make_engine(ledger)
     migrate(engine)
@@ -82,7 +85,7 @@ def duban_rate(campaign: Path, url: str, ledger: str) -> tuple[float, int, list[
     elapsed = time.perf_counter() - start
     engine.dispose()
     sent = sum(o.sent_now for o in outcomes)
-    return sent / elapsed, sent, [plan, bundle]
+    return sent / elapsed, sent
 
 
 def yagmail_rate(campaign: Path, port: int, cafile: Path, count: int) -> float:
@@ -99,11 +102,8 @@ def yagmail_rate(campaign: Path, port: int, cafile: Path, count: int) -> float:
         plan = plan_notices(
             session, bundle, NoticeRequest("plan"), clock=clock, secret=SECRET, env=env
         )
-        from duban.mobilize import _instances
-        from duban.notices import notice_drafts
-
         drafts = notice_drafts(
-            bundle, _instances(session, plan.instance_ids[:count]), secret=SECRET, env=env,
+            bundle, instances_by_id(session, plan.instance_ids[:count]), secret=SECRET, env=env,
             now=NOW,
         )  # fmt: skip
     attachments = []
@@ -138,13 +138,14 @@ def main() -> None:
         campaign = synthetic_campaign(folder / "campaign", args.units)
         sink, port = start_sink(folder)
         url = f"smtp+starttls://{USER}:{PASSWORD}@127.0.0.1:{port}?cafile={folder / 'cert.pem'}"
-        rate, sent, _ = duban_rate(campaign, url, f"sqlite:///{folder / 'ledger.sqlite3'}")
+        rate, sent = duban_rate(campaign, url, f"sqlite:///{folder / 'ledger.sqlite3'}")
         baseline = yagmail_rate(campaign, port, folder / "cert.pem", args.baseline)
-        assert sink.stdin is not None and sink.stdout is not None
+        assert sink.stdin is not None
+        assert sink.stdout is not None
         sink.stdin.close()
         received, sessions = sink.stdout.readline().split()
         sink.wait()
-    say = print  # noqa: T201 (a benchmark reports on standard output)
+    say = print
     say(f"duban mobilize   {sent:6d} notices  {rate:8.1f} msg/s  (end to end, ledger included)")
     say(f"yagmail send()   {args.baseline:6d} notices  {baseline:8.1f} msg/s  (send only)")
     say(f"server received {received} messages over {sessions} SMTP sessions")

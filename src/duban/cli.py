@@ -192,7 +192,7 @@ def demo(
     ),
 ) -> None:
     """Run the example campaign on a simulated clock, offline, from a clean demo folder."""
-    from .demo import run_demo
+    from demo.run import run_demo
 
     run_demo(campaign, home, out)
 

@@ -79,7 +79,7 @@ def plan_notices(
     )
 
 
-def _instances(session: Session, ids: Sequence[int]) -> list[InstanceRow]:
+def instances_by_id(session: Session, ids: Sequence[int]) -> list[InstanceRow]:
     rows = session.scalars(select(InstanceRow).where(InstanceRow.id.in_(ids))).all()
     by_id = {r.id: r for r in rows}
     return [by_id[i] for i in ids]
@@ -98,7 +98,7 @@ def send_notices(
 ) -> list[Outcome]:
     """Send the notices of one batch of duties; those sent before are skipped."""
     drafts = notice_drafts(
-        bundle, _instances(session, instance_ids), secret=secret, env=env, now=clock.now()
+        bundle, instances_by_id(session, instance_ids), secret=secret, env=env, now=clock.now()
     )
     domain = str(bundle.campaign.roles.coordinator.email).rsplit("@", 1)[1]
     return dispatch(session, drafts, mailer, clock, message_id_domain=domain, after_each=after_each)
@@ -118,7 +118,7 @@ def preview_notices(
     folder = outbox / f"{plan.deliverable_id}-{plan.period}-{plan.digest[:8]}"
     mailer = OutboxMailer(folder)
     drafts = notice_drafts(
-        bundle, _instances(session, plan.instance_ids), secret=secret, env=env, now=clock.now()
+        bundle, instances_by_id(session, plan.instance_ids), secret=secret, env=env, now=clock.now()
     )
     for number, draft in enumerate(drafts, start=1):
         mailer.send(build(draft.compose(f"<preview-{number}-{plan.digest[:12]}@duban.invalid>")))

@@ -1,0 +1,159 @@
+"""Run the example campaign offline: the production flows against a local mail server, on a
+simulated clock, in a demo folder that is emptied first (so it can be run again and again).
+
+The flows are configured the way a deployment configures them, through ``DUBAN_*`` variables;
+only the SMTP server (``LocalSmtpServer``, delivering into a Maildir under the demo folder) and
+the clock (``as_of``) are the demo's. Each stage joins the demo as it is built.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine, func, select
+
+from duban import reports
+from duban.clock import FixedClock
+from duban.ledger.db import make_engine, migrate, session_scope
+from duban.ledger.schema import MessageRow
+from duban.ledger.store import register
+from duban.loader import CampaignBundle, load_campaign
+from duban.mailserver import LocalSmtpServer
+
+MARKER = ".duban-demo"
+DEMO_SECRET = "duban demo secret: not for real campaigns"
+
+
+def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
+    bundle = load_campaign(campaign_path)
+    console.print(reports.validation_summary(bundle))
+    _fresh_home(home)
+    zone = bundle.campaign.zone
+    first_phase = min(p.start for p in bundle.campaign.phases)
+    clock = FixedClock(datetime.combine(first_phase, time(9, 0), tzinfo=zone))
+    engine = make_engine(f"sqlite:///{(home / 'duban.sqlite3').resolve()}")
+    migrate(engine)
+    with session_scope(engine) as session:
+        report = register(session, bundle, clock, actor="demo")
+    console.print(reports.register_summary(bundle, report))
+    maildir = home / "mail"
+    with LocalSmtpServer(maildir=maildir) as server, _flow_settings(home, server.url()):
+        steps = [
+            _mobilize(console, campaign_path, "plan", _at(bundle, "2026-02-10")),
+            _mobilize(console, campaign_path, "progress", _at(bundle, "2026-03-06")),
+        ]
+        delivered = len(server.messages)
+    console.print(_steps_table(steps))
+    console.print(_timeline(bundle, engine, clock))
+    console.print(_outputs(home, maildir, delivered, engine))
+    engine.dispose()
+
+
+def _at(bundle: CampaignBundle, day: str) -> datetime:
+    return datetime.combine(datetime.fromisoformat(day).date(), time(9, 0), bundle.campaign.zone)
+
+
+@contextmanager
+def _flow_settings(home: Path, smtp_url: str) -> Iterator[None]:
+    """Point the flows at the demo's folder and mail server, as a deployment's environment
+    would, and put the caller's environment back afterwards."""
+    wanted = {"DUBAN_HOME": str(home), "DUBAN_SECRET": DEMO_SECRET, "DUBAN_SMTP_URL": smtp_url}
+    dropped = ("DUBAN_DATABASE_URL", "DUBAN_NOW", "DUBAN_TEMPLATES")
+    saved = {k: os.environ.get(k) for k in (*wanted, *dropped)}
+    os.environ.update(wanted)
+    for key in dropped:
+        os.environ.pop(key, None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _mobilize(
+    console: Console, campaign_path: Path, deliverable: str, at: datetime
+) -> dict[str, Any]:
+    from flows.mobilize import mobilize
+
+    console.rule(f"[bold]{at:%Y-%m-%d %H:%M}[/] mobilize: notices for {deliverable}")
+    result = mobilize(str(campaign_path), deliverable, as_of=at.isoformat())
+    return {"at": at, "step": f"mobilize {deliverable}", **result}
+
+
+def _steps_table(steps: list[dict[str, Any]]) -> Table:
+    table = Table(title="what happened")
+    for name in ("simulated time", "step", "period", "units", "sent now", "by status"):
+        table.add_column(name)
+    for step in steps:
+        by_status = ", ".join(f"{k} {v}" for k, v in sorted(step.get("by_status", {}).items()))
+        table.add_row(
+            f"{step['at']:%Y-%m-%d %H:%M}", step["step"], step["period"], str(step["count"]),
+            str(step.get("sent_now", 0)), by_status,
+        )  # fmt: skip
+    return table
+
+
+def _outputs(home: Path, maildir: Path, delivered: int, engine: Engine) -> Table:
+    with session_scope(engine) as session:
+        recorded = session.scalar(select(func.count()).select_from(MessageRow)) or 0
+    table = Table(title="outputs", show_header=False)
+    table.add_row("ledger (SQLite)", str(home / "duban.sqlite3"))
+    table.add_row("every email (Maildir)", f"{maildir / 'new'}  ({delivered} messages)")
+    table.add_row("messages in the ledger", str(recorded))
+    return table
+
+
+def _fresh_home(home: Path) -> None:
+    """Empty the demo folder, but only one the demo made (it holds the marker file)."""
+    if home.exists():
+        if not (home / MARKER).exists():
+            raise FileExistsError(f"{home} exists and is not a demo folder; choose another --home")
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    (home / MARKER).write_text("made by `duban demo`; emptied on every run\n", encoding="utf-8")
+
+
+def _timeline(bundle: CampaignBundle, engine: Engine, clock: FixedClock) -> Table:
+    """Walk the clock past each deliverable's first due day and show where the duties stand."""
+    zone = bundle.campaign.zone
+    table = Table(title="simulated clock: the day before, of and after each first due day")
+    for name in ("as of", "deliverable", "period", "expected", "received", "pending", "missing"):
+        table.add_column(name)
+    firsts = sorted(
+        {
+            d.id: min(s.due_date for s in bundle.instances() if s.deliverable_id == d.id)
+            for d in bundle.campaign.deliverables
+        }.items(),
+        key=lambda item: item[1],
+    )
+    for deliverable_id, due in firsts:
+        for moment in (due - timedelta(days=1), due, due + timedelta(days=1)):
+            clock.set(datetime.combine(moment, time(9, 0), tzinfo=zone))
+            row = _first_period_row(engine, clock, bundle.campaign.id, deliverable_id)
+            table.add_row(
+                moment.isoformat(), deliverable_id, str(row["period"]), str(row["expected"]),
+                str(row["received"]), str(row["pending"]), str(row["missing"]),
+            )  # fmt: skip
+    return table
+
+
+def _first_period_row(
+    engine: Engine, clock: FixedClock, campaign_id: str, deliverable_id: str
+) -> dict[str, object]:
+    with session_scope(engine) as session:
+        result = reports.status_report(
+            session, clock.now(), campaign=campaign_id, deliverable=deliverable_id
+        )
+    rows: list[dict[str, object]] = result["campaigns"][0]["deliverables"]
+    return min(rows, key=lambda r: str(r["period"]))
