@@ -21,8 +21,13 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(INSTALLED)
 
+# Debian packages the tests use: dovecot (a real IMAP server for intake tests) and LibreOffice
+# (a second producer of workbooks: re-saves as xlsx, xls and ods). Installed once, if missing.
+SYSTEM_PACKAGES := dovecot-imapd libreoffice-calc-nogui
+
 # The PostgreSQL server of this machine is started before every session; start it if not.
 services:
+	@bash scripts/ensure-system.sh $(SYSTEM_PACKAGES)
 	@bash scripts/ensure-services.sh
 
 demo: $(INSTALLED)

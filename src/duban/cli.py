@@ -183,6 +183,61 @@ def approve(
 
 @app.command()
 @reports_errors
+def collect(
+    campaign: CampaignFile,
+    batch_size: Annotated[int, typer.Option(help="items per Prefect task")] = 200,
+    as_of: AsOf = None,
+) -> None:
+    """Collect what units sent (the collect flow): store, validate, record and answer."""
+    settings = settings_for(as_of)
+    load_campaign(campaign)
+    settings.secret_key()
+    settings.smtp()
+    settings.intake_spec()
+    ensure_ready(make_engine(settings.ledger_url))
+    from flows.collect import collect as collect_flow
+
+    result = collect_flow(str(campaign), batch_size=batch_size, as_of=as_of)
+    out.print(reports.collect_summary(result))
+
+
+@app.command()
+@reports_errors
+def review(
+    campaign: CampaignFile,
+    accept: Annotated[int | None, typer.Option(help="accept this held item")] = None,
+    reject: Annotated[int | None, typer.Option(help="reject this held item")] = None,
+    note: Annotated[str, typer.Option(help="why (kept, and sent to the unit on reject)")] = "",
+    by: Annotated[str, typer.Option(help="who decides (kept in the audit trail)")] = "coordinator",
+    as_of: AsOf = None,
+) -> None:
+    """List the held items (待核), or accept or reject one of them."""
+    from .intake.files import WorkbookReader
+    from .intake.pipeline import Intake
+    from .intake.rawstore import RawStore
+    from .intake.review import accept_held, held_items, reject_held
+
+    settings = settings_for(as_of)
+    bundle = load_campaign(campaign)
+    engine = make_engine(settings.ledger_url)
+    ensure_ready(engine)
+    with WorkbookReader(workers=1) as reader, session_scope(engine) as session:
+        intake = Intake(bundle, RawStore(settings.raw_store), reader, settings.secret_key(),
+                        settings.clock())  # fmt: skip
+        if accept is not None:
+            verdict = accept_held(session, intake, accept, by)
+            out.print(f"item {accept}: {verdict.outcome.value} ({verdict.describe(bundle.campaign.language)})")
+        elif reject is not None:
+            if not note:
+                raise DubanError("say why with --note", hint="the unit reads it in the rejection")
+            reject_held(session, intake, reject, by, note)
+            out.print(f"item {reject}: rejected")
+        else:
+            out.print(reports.held_table(held_items(session, intake)))
+
+
+@app.command()
+@reports_errors
 def demo(
     home: Annotated[Path, typer.Option(help="where the demo keeps its ledger and outputs")] = Path(
         "var/demo"

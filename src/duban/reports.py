@@ -156,3 +156,23 @@ def mobilize_summary(deliverable: str, result: dict[str, Any]) -> str:
         f"{deliverable} {result['period']}: {result['count']} units, "
         f"{result['sent_now']} sent now; {counts}"
     )
+
+
+def collect_summary(result: dict[str, Any]) -> str:
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(result["outcomes"].items()))
+    return (
+        f"received {result['received']}: {outcomes or 'nothing new'}; "
+        f"{result['answered']} answers sent"
+    )
+
+
+def held_table(items: list[Any]) -> Table:
+    table = Table(title=f"held for review: {len(items)}")
+    for name in ("item", "received", "sender", "file", "why"):
+        table.add_column(name)
+    for item in items:
+        table.add_row(
+            str(item.file_id), item.received_at.isoformat(timespec="minutes"),
+            item.sender or "?", item.filename or "", item.reason,
+        )  # fmt: skip
+    return table

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
         default=None, description="smtp://, smtp+starttls://, smtps://"
     )
     templates: Path | None = Field(default=None, description="Jinja templates; default: shipped")
+    intake: SecretStr | None = Field(
+        default=None, description="imap://, imaps://, maildir:PATH or dir:PATH"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -59,6 +62,19 @@ class Settings(BaseSettings):
     def outbox(self) -> Path:
         """Where dry runs write every message as an .eml file for the coordinator to open."""
         return self.home / "outbox"
+
+    @property
+    def raw_store(self) -> Path:
+        """Every byte received, content-addressed (留痕)."""
+        return self.home / "raw"
+
+    def intake_spec(self) -> str:
+        if self.intake is None or not self.intake.get_secret_value():
+            raise ConfigError(
+                "DUBAN_INTAKE is not set: there is no mailbox or folder to collect from",
+                hint="set DUBAN_INTAKE, e.g. imaps://user:password@mail.example:993/INBOX",
+            )
+        return self.intake.get_secret_value()
 
     def secret_key(self) -> bytes:
         if self.secret is None or not self.secret.get_secret_value():

@@ -117,7 +117,11 @@ class MessageRow(Base):
 
 
 class IntakeRow(Base):
-    """Every message or file received, whatever became of it (收件记录)."""
+    """Every message or file received, whatever became of it (收件记录).
+
+    ``status``: received (stored, not yet decided), then accepted, rejected, held,
+    quarantined, duplicate or ignored (an automatic reply), with a reason for all but accepted.
+    """
 
     __tablename__ = "intake_records"
     __table_args__ = (UniqueConstraint("source", "source_ref"),)
@@ -133,12 +137,25 @@ class IntakeRow(Base):
     recorded_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class IntakeFileRow(Base):
+    """One file found in a received message (or dropped in the folder), whatever became of it.
+
+    ``outcome``: received (not decided yet), accepted, rejected, held, quarantined, duplicate,
+    ignored. ``index`` is its place in the message, so a rerun after a crash finds the row again.
+    """
+
     __tablename__ = "intake_files"
+    __table_args__ = (UniqueConstraint("intake_id", "index"),)
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     intake_id: Mapped[int] = mapped_column(ForeignKey("intake_records.id"))
+    index: Mapped[int] = mapped_column(Integer, default=0)
+    path: Mapped[list[Any]] = mapped_column(default=list)
+    unit_id: Mapped[str | None] = mapped_column(String(64))
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("deliverable_instances.id"))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     filename: Mapped[str | None] = mapped_column(Text)
@@ -162,6 +179,8 @@ class SubmissionRow(Base):
     received_at: Mapped[datetime]
     on_time: Mapped[bool] = mapped_column(Boolean)
     row_count: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The validated rows per sheet key, as JSON (dates ISO, decimals as text), for compiling."""
 
 
 class RectificationRow(Base):

@@ -1,0 +1,206 @@
+"""Answers to senders: an acknowledgement or a rejection per intake record, each exactly once.
+
+Answers are derived from what the ledger recorded, not from the run that recorded it, so a
+crash between deciding and answering is repaired by the next run (``dispatch`` keys every
+answer by its intake record). Unknown senders get no answer (no backscatter to forged
+addresses); held items wait for the coordinator's review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..dispatch import Draft
+from ..ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
+from ..loader import CampaignBundle
+from ..mail.message import Address, Attachment, OutgoingMessage
+from ..notices import XLSX_TYPE, NoticeBuilder
+from ..render import format_due, format_moment, render_message
+from ..status import due_day
+from ..validation import CellProblem
+from ..workdays import WorkCalendar
+from .decide import REASONS, Outcome, unit_of_sender
+from .files import describe as describe_file_reason
+
+MAX_LISTED = 30
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    bundle: CampaignBundle
+    secret: bytes
+    env: Environment
+    now: datetime
+
+
+def answer_key(intake_id: int) -> str:
+    return f"answer:{intake_id}"
+
+
+def answer_drafts(
+    session: Session, ctx: AnswerContext, intake_ids: Sequence[int]
+) -> list[Draft]:
+    rows = session.scalars(select(IntakeRow).where(IntakeRow.id.in_(intake_ids))).all()
+    drafts = []
+    for row in rows:
+        draft = _draft(session, ctx, row)
+        if draft is not None:
+            drafts.append(draft)
+    return drafts
+
+
+def _draft(session: Session, ctx: AnswerContext, row: IntakeRow) -> Draft | None:
+    if row.sender is None or unit_of_sender(ctx.bundle, row.sender) is None:
+        return None
+    files = list(
+        session.scalars(
+            select(IntakeFileRow).where(IntakeFileRow.intake_id == row.id).order_by(IntakeFileRow.index)
+        )
+    )
+    if row.status == Outcome.ACCEPTED.value:
+        accepted = next(f for f in files if f.outcome == Outcome.ACCEPTED.value)
+        return _ack(session, ctx, row, accepted)
+    if row.status in (Outcome.REJECTED.value, Outcome.QUARANTINED.value):
+        return _rejection(session, ctx, row, files)
+    return None
+
+
+def _ack(session: Session, ctx: AnswerContext, row: IntakeRow, file: IntakeFileRow) -> Draft:
+    campaign = ctx.bundle.campaign
+    submission = session.scalars(
+        select(SubmissionRow).where(SubmissionRow.intake_file_id == file.id)
+    ).one()
+    instance = session.get_one(InstanceRow, submission.instance_id)
+    unit = ctx.bundle.units_by_id[instance.unit_id]
+    context = {
+        "unit": unit,
+        "deliverable": campaign.deliverable(instance.deliverable_id),
+        "period": instance.period,
+        "version": submission.version,
+        "received_text": format_moment(row.received_at, campaign.zone, campaign.language),
+        "due_text": format_due(instance.effective_due, campaign.zone, campaign.language),
+        "on_time": submission.on_time,
+        "late_days": _late_days(ctx.bundle.calendar, instance, row.received_at, campaign.zone),
+        "row_count": submission.row_count,
+        "filename": file.filename or "",
+        "sha256": file.sha256,
+        "coordinator": campaign.roles.coordinator,
+    }
+    return _as_draft(ctx, row, "ack", context, instance_id=instance.id, attachments=())
+
+
+def _late_days(calendar: WorkCalendar, instance: InstanceRow, received: datetime, zone: Any) -> int:
+    try:
+        last = due_day(instance.effective_due, zone)
+        return max(0, calendar.working_days_between(last, received.astimezone(zone).date()))
+    except Exception:  # noqa: BLE001 (an unknown calendar year must not block an answer)
+        return 0
+
+
+def _rejection(
+    session: Session, ctx: AnswerContext, row: IntakeRow, files: list[IntakeFileRow]
+) -> Draft:
+    campaign = ctx.bundle.campaign
+    language = campaign.language
+    rejected = next(
+        (f for f in files if f.outcome in (Outcome.REJECTED.value, Outcome.QUARANTINED.value)),
+        None,
+    )
+    problems = _problem_lines(rejected, language) if rejected else []
+    instance = session.get(InstanceRow, rejected.instance_id) if rejected and rejected.instance_id else None
+    unit = unit_of_sender(ctx.bundle, row.sender)
+    assert unit is not None
+    attachments: tuple[Attachment, ...] = ()
+    deliverable_title = "报送材料" if language == "zh-CN" else "submission"
+    due_text = ""
+    if instance is not None:
+        deliverable = campaign.deliverable(instance.deliverable_id)
+        deliverable_title = deliverable.title
+        due_text = format_due(instance.effective_due, campaign.zone, language)
+        builder = NoticeBuilder(
+            ctx.bundle, deliverable, instance.period, instance.effective_due, ctx.secret,
+            ctx.env, ctx.now,
+        )  # fmt: skip
+        owner = ctx.bundle.units_by_id[instance.unit_id]
+        name = builder.attachment_name(owner)
+        attachments = (Attachment(name, builder.workbook(owner), XLSX_TYPE),)
+    context = {
+        "who": unit.name,
+        "deliverable_title": deliverable_title,
+        "received_text": format_moment(row.received_at, campaign.zone, language),
+        "filename": rejected.filename if rejected else None,
+        "reason": _reason(row, rejected, language),
+        "problems": problems[:MAX_LISTED],
+        "more": max(0, len(problems) - MAX_LISTED),
+        "attached_template": attachments[0].filename if attachments else None,
+        "due_text": due_text,
+        "coordinator": campaign.roles.coordinator,
+    }
+    return _as_draft(
+        ctx, row, "rejection", context,
+        instance_id=instance.id if instance else None, attachments=attachments,
+    )  # fmt: skip
+
+
+def _reason(row: IntakeRow, file: IntakeFileRow | None, language: Any) -> str:
+    code = (file.reason if file else None) or row.reason or "no-workbook"
+    if code.startswith("file:"):
+        detail = file.problems[0] if file and file.problems else {}
+        return describe_file_reason(code.removeprefix("file:"), detail, language)
+    if code == "invalid" and file is not None:
+        return REASONS[language]["invalid"].format(count=len(file.problems))
+    template = REASONS[language].get(code, code)
+    detail = (file.problems[0] if file and file.problems else None) or row.detail or {}
+    try:
+        return template.format(**detail)
+    except (KeyError, IndexError):
+        return template
+
+
+def _problem_lines(file: IntakeFileRow, language: Any) -> list[str]:
+    if file.reason != "invalid":
+        return []
+    return [
+        CellProblem(p["sheet"], p["cell"], p["code"], p["found"], p["detail"]).describe(language)
+        for p in file.problems
+    ]
+
+
+def _as_draft(
+    ctx: AnswerContext,
+    row: IntakeRow,
+    kind: str,
+    context: dict[str, Any],
+    *,
+    instance_id: int | None,
+    attachments: tuple[Attachment, ...],
+) -> Draft:
+    campaign = ctx.bundle.campaign
+    rendered = render_message(ctx.env, campaign.language, kind, context)
+    coordinator = campaign.roles.coordinator
+    sender = Address(coordinator.name, str(coordinator.email))
+    recipient = str(row.sender)
+    headers = {"Reply-To": str(coordinator.email), "Auto-Submitted": "auto-replied",
+               "X-Duban-Key": answer_key(row.id)}  # fmt: skip
+    if row.message_id:
+        headers["In-Reply-To"] = row.message_id
+        headers["References"] = row.message_id
+
+    def compose(message_id: str) -> OutgoingMessage:
+        return OutgoingMessage(
+            sender=sender, to=(Address("", recipient),), subject=rendered.subject,
+            text=rendered.text, html=rendered.html, attachments=attachments,
+            message_id=message_id, date=ctx.now, headers=headers,
+        )  # fmt: skip
+
+    return Draft(
+        key=answer_key(row.id), kind=kind, campaign_id=campaign.id, instance_id=instance_id,
+        recipients=(recipient,), subject=rendered.subject, compose=compose,
+    )  # fmt: skip

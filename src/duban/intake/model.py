@@ -1,0 +1,62 @@
+"""The shapes shared by the intake's parts: what a source yields and what a message holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RawItem:
+    """One item from a source, exactly as received.
+
+    ``ref`` is stable for that item in that source (``UIDVALIDITY:UID`` for IMAP, the key of a
+    Maildir message, the relative path of a dropped file), so a record can be found again
+    after a crash. ``is_message`` is false for a bare file from a drop folder.
+    """
+
+    source: str
+    ref: str
+    data: bytes
+    received_at: datetime | None
+    is_message: bool = True
+
+
+class Source(Protocol):
+    """Where intake reads from. ``done`` is called only after the item's record is committed."""
+
+    name: str
+
+    def fetch(self, limit: int) -> Iterator[RawItem]: ...
+
+    def done(self, ref: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The header facts of a message that intake decides on."""
+
+    sender: str | None
+    sender_name: str | None
+    subject: str | None
+    message_id: str | None
+    date: datetime | None
+    in_reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    """A file found inside a message: its decoded name and where it was nested.
+
+    ``path`` tells a coordinator where it came from, e.g. ``("forwarded message",
+    "winmail.dat", "材料.zip")``.
+    """
+
+    filename: str | None
+    content_type: str | None
+    data: bytes
+    path: tuple[str, ...] = ()

@@ -1,0 +1,40 @@
+"""Prefect tasks of the collect flow: one task per batch of received items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from duban.collect import collect_batch
+from duban.intake.files import WorkbookReader
+from duban.intake.pipeline import Intake
+from duban.intake.rawstore import RawStore
+from duban.intake.sources import open_source
+from duban.mail.mailer import SmtpMailer
+from duban.mail.smtp_url import parse_smtp_url
+from duban.settings import Settings
+
+from .context import opened
+
+
+@task(name="collect-batch", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
+def collect_batch_task(settings: Settings, campaign_file: str, limit: int) -> dict[str, Any]:
+    """Fetch up to ``limit`` items, record, decide and answer them, then mark them done."""
+    smtp = parse_smtp_url(settings.smtp())
+    source = open_source(settings.intake_spec())
+    try:
+        with (
+            opened(settings, campaign_file) as o,
+            WorkbookReader() as reader,
+            SmtpMailer(smtp) as mailer,
+        ):
+            intake = Intake(o.bundle, RawStore(settings.raw_store), reader,
+                            settings.secret_key(), o.clock)  # fmt: skip
+            report = collect_batch(o.session, intake, source, mailer, o.env, limit=limit)
+    finally:
+        source.close()
+    answered = sum(a.sent_now for a in report.answers)
+    return {"received": report.batch.received, "outcomes": report.batch.outcomes,
+            "answered": answered}  # fmt: skip
