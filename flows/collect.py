@@ -9,9 +9,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from tasks.intake import collect_batch_task
 
 from duban.settings import load_settings
-from tasks.intake import collect_batch_task
 
 BATCH_SIZE = 200
 MAX_BATCHES = 50
@@ -52,5 +52,7 @@ def publish(totals: dict[str, Any]) -> None:
     names = ("accepted", "rejected", "held", "quarantined", "duplicate", "ignored")
     lines.append(f"| {totals['received']} | " + " | ".join(str(o.get(n, 0)) for n in names) + " |")
     create_markdown_artifact(
-        key="collect-summary", markdown="\n".join(lines), description="What this collect run took in"
+        key="collect-summary",
+        markdown="\n".join(lines),
+        description="What this collect run took in",
     )

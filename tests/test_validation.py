@@ -18,11 +18,20 @@ def plan_grid(bundle: CampaignBundle, rows: list[list[Any]]) -> dict[str, list[l
     return {"实施方案": [["title"], header, *rows]}
 
 
-GOOD = ["教育培训", "组织全员培训", "每月一次专题学习", "办公室", "张三", "13800000000", "2026-04-30"]
+GOOD = [
+    "教育培训",
+    "组织全员培训",
+    "每月一次专题学习",
+    "办公室",
+    "张三",
+    "13800000000",
+    "2026-04-30",
+]
 
 
 def test_a_good_plan_is_valid_and_normalised(example_bundle: CampaignBundle) -> None:
-    rows = [GOOD, [*GOOD[:6], datetime(2026, 6, 30)], [], [*GOOD[:5], 13900000000.0, 46203.0]]
+    as_read = datetime(2026, 6, 30)  # noqa: DTZ001 (spreadsheet cells hold naive times)
+    rows: list[list[Any]] = [GOOD, [*GOOD[:6], as_read], [], [*GOOD[:5], 13900000000.0, 46203.0]]
     checked = validate_workbook(
         example_bundle.campaign.form("plan"), plan_grid(example_bundle, rows), "1"
     )

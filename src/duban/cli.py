@@ -226,7 +226,8 @@ def review(
                         settings.clock())  # fmt: skip
         if accept is not None:
             verdict = accept_held(session, intake, accept, by)
-            out.print(f"item {accept}: {verdict.outcome.value} ({verdict.describe(bundle.campaign.language)})")
+            said = verdict.describe(bundle.campaign.language)
+            out.print(f"item {accept}: {verdict.outcome.value} ({said})")
         elif reject is not None:
             if not note:
                 raise DubanError("say why with --note", hint="the unit reads it in the rejection")

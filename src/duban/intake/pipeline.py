@@ -29,11 +29,10 @@ from .files import (
     ParsedWorkbook,
     WorkbookReader,
     is_hostile,
-    precheck,
     sniff,
     unpack_archive,
 )
-from .mime import read_message
+from .mime import ParsedMessage, read_message
 from .model import FoundFile, RawItem
 from .rawstore import RawStore
 
@@ -74,7 +73,9 @@ class BatchReport:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
 
-def receive(session: Session, intake: Intake, item: RawItem) -> IntakeRow:
+def receive(
+    session: Session, intake: Intake, item: RawItem, message: ParsedMessage | None
+) -> IntakeRow:
     """Store the raw bytes and record the item once; return its (possibly earlier) row."""
     sha = intake.store.put(item.data)
     row = session.scalars(
@@ -82,7 +83,7 @@ def receive(session: Session, intake: Intake, item: RawItem) -> IntakeRow:
     ).first()
     if row is not None:
         return row
-    envelope = read_message(item.data).envelope if item.is_message else None
+    envelope = message.envelope if message is not None else None
     now = intake.clock.now()
     row = IntakeRow(
         campaign_id=intake.bundle.campaign.id,
@@ -120,11 +121,15 @@ def _earlier_copy(session: Session, sha: str) -> int | None:
 def process_batch(session: Session, intake: Intake, items: Sequence[RawItem]) -> BatchReport:
     """Receive every item (committed first), then decide every item still undecided."""
     report = BatchReport(received=len(items))
-    rows = [receive(session, intake, item) for item in items]
+    messages = {i.ref: read_message(i.data) if i.is_message else None for i in items}
+    rows = [receive(session, intake, item, messages[item.ref]) for item in items]
     session.commit()
     by_ref = {(item.source, item.ref): item for item in items}
     pending = [r for r in rows if r.status == "received"]
-    candidates = {r.id: _files_of(session, intake, r, by_ref[(r.source, r.source_ref)]) for r in pending}
+    candidates = {
+        r.id: _files_of(session, intake, r, by_ref[(r.source, r.source_ref)], messages)
+        for r in pending
+    }
     session.commit()
     _read_all(intake, [c for cs in candidates.values() for c in cs])
     for row in pending:
@@ -136,11 +141,17 @@ def process_batch(session: Session, intake: Intake, items: Sequence[RawItem]) ->
     return report
 
 
-def _files_of(session: Session, intake: Intake, row: IntakeRow, item: RawItem) -> list[Candidate]:
+def _files_of(
+    session: Session,
+    intake: Intake,
+    row: IntakeRow,
+    item: RawItem,
+    messages: dict[str, ParsedMessage | None],
+) -> list[Candidate]:
     """Every file of the item, each stored and recorded (found again after a crash)."""
-    if item.is_message:
-        parsed = read_message(item.data)
-        found = parsed.files
+    message = messages[item.ref]
+    if message is not None:
+        found = message.files
     else:
         found = [FoundFile(item.ref.rsplit("/", 1)[-1], None, item.data, ())]
     expanded = _expand_archives(found)
@@ -190,18 +201,14 @@ def _rejection(rejected: FileRejected) -> Verdict:
 
 
 def _read_all(intake: Intake, candidates: Sequence[Candidate]) -> None:
-    """Pre-check, then read every workbook in the isolated workers, all at once."""
+    """Read every workbook in the isolated workers, all at once (the reader pre-checks each
+    file in this process before a worker parses it)."""
     to_read: list[Candidate] = []
     for candidate in candidates:
         if candidate.verdict is not None or candidate.row.outcome != "received":
             continue
         if candidate.kind not in WORKBOOK_KINDS:
             candidate.verdict = Verdict(Outcome.IGNORED, "not-a-workbook")
-            continue
-        try:
-            precheck(candidate.found.data, candidate.kind)
-        except FileRejected as rejected:
-            candidate.verdict = _rejection(rejected)
             continue
         to_read.append(candidate)
     results = intake.reader.read_many([(c.found.data, c.kind) for c in to_read])  # type: ignore[misc]
@@ -266,7 +273,9 @@ def accept_or_reject(
                   "period": identity.period}  # fmt: skip
         return Verdict(Outcome.REJECTED, "no-duty", detail)
     file_row.instance_id = instance.id
-    form = intake.bundle.campaign.form(intake.bundle.campaign.deliverable(instance.deliverable_id).form)
+    form = intake.bundle.campaign.form(
+        intake.bundle.campaign.deliverable(instance.deliverable_id).form
+    )
     checked = validate_workbook(form, parsed.sheets, who.template_version)
     if not checked.valid:
         file_row.problems = [_problem_json(p) for p in checked.problems]
@@ -299,10 +308,15 @@ def _submit(
     version = max((s.version for s in existing), default=0) + 1
     session.add(
         SubmissionRow(
-            instance_id=instance.id, version=version, intake_file_id=file_row.id,
-            sha256=file_row.sha256, received_at=row.received_at,
-            on_time=row.received_at < instance.effective_due, row_count=row_count, rows=rows,
-        )  # fmt: skip
+            instance_id=instance.id,
+            version=version,
+            intake_file_id=file_row.id,
+            sha256=file_row.sha256,
+            received_at=row.received_at,
+            on_time=row.received_at < instance.effective_due,
+            row_count=row_count,
+            rows=rows,
+        )
     )
     session.flush()
     return Verdict(Outcome.ACCEPTED, "accepted", {"version": version})
@@ -315,7 +329,11 @@ def _settle(intake: Intake, row: IntakeRow, candidates: list[Candidate]) -> None
         if outcome.value in outcomes and outcome is not Outcome.IGNORED:
             chosen = next(c for c in candidates if c.row.outcome == outcome.value)
             row.status, row.reason = outcome.value, chosen.row.reason
-            row.detail = chosen.row.problems[0] if chosen.row.problems and outcome.value != "rejected" else {}
+            row.detail = (
+                chosen.row.problems[0]
+                if chosen.row.problems and outcome.value != "rejected"
+                else {}
+            )
             return
     known = unit_of_sender(intake.bundle, row.sender) is not None
     if _automatic(row):
@@ -328,4 +346,6 @@ def _settle(intake: Intake, row: IntakeRow, candidates: list[Candidate]) -> None
 
 def _automatic(row: IntakeRow) -> bool:
     subject = (row.subject or "").lower()
-    return any(mark in subject for mark in ("自动回复", "auto-reply", "automatic reply", "out of office"))
+    return any(
+        mark in subject for mark in ("自动回复", "auto-reply", "automatic reply", "out of office")
+    )

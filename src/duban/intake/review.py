@@ -38,12 +38,16 @@ def held_items(session: Session, intake: Intake) -> list[HeldItem]:
     rows = session.execute(
         select(IntakeFileRow, IntakeRow)
         .join(IntakeRow, IntakeRow.id == IntakeFileRow.intake_id)
-        .where(IntakeFileRow.outcome == Outcome.HELD.value, IntakeRow.campaign_id == intake.bundle.campaign.id)
+        .where(
+            IntakeFileRow.outcome == Outcome.HELD.value,
+            IntakeRow.campaign_id == intake.bundle.campaign.id,
+        )
         .order_by(IntakeRow.received_at)
     ).all()
     return [
-        HeldItem(f.id, r.id, r.received_at, r.sender, r.subject, f.filename,
-                 _described(f, r, language))  # fmt: skip
+        HeldItem(
+            f.id, r.id, r.received_at, r.sender, r.subject, f.filename, _described(f, r, language)
+        )
         for f, r in rows
     ]
 
