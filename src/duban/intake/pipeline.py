@@ -227,7 +227,8 @@ def _decide(session: Session, intake: Intake, row: IntakeRow, candidates: list[C
         verdict = candidate.verdict or _judge(session, intake, row, candidate, envelope_sender)
         candidate.row.outcome = verdict.outcome.value
         candidate.row.reason = verdict.code
-        candidate.row.problems = [dict(verdict.detail)] if verdict.detail else []
+        if verdict.code != "invalid":  # an invalid file keeps its list of cell problems
+            candidate.row.problems = [dict(verdict.detail)] if verdict.detail else []
     _settle(intake, row, candidates)
     append_event(
         session, intake.clock, f"intake.{row.status}", campaign_id=row.campaign_id,
@@ -240,6 +241,9 @@ def _judge(
 ) -> Verdict:
     parsed = candidate.parsed
     assert parsed is not None
+    claimed = (parsed.metadata or {}).get("unit_id")
+    if claimed in intake.bundle.units_by_id:
+        candidate.row.unit_id = claimed  # whom the file claims to be from, held or not
     who = identify(parsed.metadata, sender, intake.bundle, intake.secret)
     if isinstance(who, Verdict):
         if who.code == "no-metadata" and unit_of_sender(intake.bundle, sender) is None:

@@ -1,0 +1,417 @@
+"""Collect end to end: notices out over SMTP, filled workbooks back through SMTP into a real
+IMAP server (dovecot), collected, decided, recorded and answered — and crash-proof."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import imaplib
+import io
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import Engine, select
+
+from duban.clock import FixedClock
+from duban.collect import collect_batch
+from duban.imapserver import LocalImapServer
+from duban.intake.files import Limits, WorkbookReader
+from duban.intake.pipeline import Intake
+from duban.intake.rawstore import RawStore
+from duban.intake.review import accept_held, held_items
+from duban.intake.sources import open_source
+from duban.ledger.db import make_engine, migrate, session_scope
+from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, MessageRow, SubmissionRow
+from duban.ledger.store import register
+from duban.loader import CampaignBundle
+from duban.mail.mailer import SmtpMailer
+from duban.mail.smtp_url import parse_smtp_url
+from duban.mailserver import LocalSmtpServer
+from duban.mobilize import NoticeRequest, plan_notices, send_notices
+from duban.render import environment
+from duban.testing import attachment_of, fill_workbook, reply_to_notice
+
+from .conftest import EXAMPLE
+
+SECRET = b"a test secret of more than sixteen bytes"
+NOW = datetime(2026, 2, 10, 1, 0, tzinfo=UTC)
+ON_TIME = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
+LATE = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
+USER, PASSWORD = "youhuaban", "intake-pass"
+ENV = environment()
+
+
+def plan_row(n: int = 1, category: str = "教育培训") -> list[Any]:
+    return [category, f"任务{n}", f"具体措施{n}", "办公室", "张三", "13800000000", "2026-06-30"]
+
+
+VALID = [plan_row(1), plan_row(2), plan_row(3)]
+
+
+@dataclass
+class World:
+    engine: Engine
+    bundle: CampaignBundle
+    imap: LocalImapServer
+    store: Path
+    notices: dict[str, EmailMessage]
+    answers: LocalSmtpServer
+    delivered: int = 0
+
+    def deliver(self, raw: bytes, when: datetime) -> None:
+        """What the office's mail server does: file the message with its arrival time."""
+        client = imaplib.IMAP4("127.0.0.1", self.imap.port)
+        client.login(USER, PASSWORD)
+        client.append("INBOX", "", imaplib.Time2Internaldate(when), raw)
+        client.logout()
+        self.delivered += 1
+
+    def make_reply(
+        self,
+        unit_id: str,
+        rows: list[list[Any]],
+        when: datetime = ON_TIME,
+        *,
+        sender: str | None = None,
+        change: Any = None,
+        zipped: bool = False,
+        attach: bool = True,
+    ) -> bytes:
+        """A unit's reply to its notice, with its template filled (and perhaps mangled)."""
+        notice = self.notices[unit_id]
+        name, data = attachment_of(notice)
+        filled = fill_workbook(data, "实施方案", rows)
+        if change is not None:
+            filled = change(filled)
+        if zipped:
+            archive = io.BytesIO()
+            with zipfile.ZipFile(archive, "w") as z:
+                z.writestr(name, filled)
+            name, filled = "实施方案.zip", archive.getvalue()
+        sender = sender or self.bundle.units_by_id[unit_id].emails[0]
+        files = [(name, filled)] if attach else []
+        return reply_to_notice(notice, sender, files, when=when)
+
+    def reply(
+        self, unit_id: str, rows: list[list[Any]], when: datetime = ON_TIME, **kw: Any
+    ) -> bytes:
+        raw = self.make_reply(unit_id, rows, when, **kw)
+        self.deliver(raw, when)
+        return raw
+
+    def collect(self, clock_at: datetime = LATE) -> None:
+        source = open_source(self.imap.url(USER, PASSWORD))
+        clock = FixedClock(clock_at)
+        limits = Limits.for_forms(self.bundle.campaign.forms)
+        try:
+            with (
+                WorkbookReader(limits=limits) as reader,
+                SmtpMailer(parse_smtp_url(self.answers.url())) as mailer,
+                session_scope(self.engine) as session,
+            ):
+                intake = Intake(self.bundle, RawStore(self.store), reader, SECRET, clock)
+                while not collect_batch(session, intake, source, mailer, ENV, limit=7).empty:
+                    pass
+        finally:
+            source.close()
+
+
+@pytest.fixture(scope="module")
+def imap() -> Iterator[LocalImapServer]:
+    folder = Path(tempfile.mkdtemp(prefix="duban-collect-"))
+    folder.chmod(0o711)
+    try:
+        with LocalImapServer(folder, {USER: PASSWORD}) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def world(imap: LocalImapServer, example_bundle: CampaignBundle, tmp_path: Path) -> Iterator[World]:
+    _empty_mailbox(imap)
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    migrate(engine)
+    clock = FixedClock(NOW)
+    with session_scope(engine) as session:
+        register(session, example_bundle, clock)
+    with LocalSmtpServer() as outgoing, LocalSmtpServer() as answers:
+        with session_scope(engine) as session:
+            plan = plan_notices(
+                session, example_bundle, NoticeRequest("plan"), clock=clock, secret=SECRET, env=ENV
+            )
+            with SmtpMailer(parse_smtp_url(outgoing.url())) as mailer:
+                send_notices(session, example_bundle, plan.instance_ids, mailer=mailer,
+                             clock=clock, secret=SECRET, env=ENV)  # fmt: skip
+        notices = {}
+        for delivery in outgoing.messages:
+            message = email.message_from_bytes(delivery.raw, policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            unit = next(u for u in example_bundle.units if set(u.emails) == set(delivery.rcpt_tos))
+            notices[unit.id] = message
+        yield World(engine, example_bundle, imap, tmp_path / "raw", notices, answers)
+    engine.dispose()
+
+
+def _empty_mailbox(imap: LocalImapServer) -> None:
+    client = imaplib.IMAP4("127.0.0.1", imap.port)
+    client.login(USER, PASSWORD)
+    for mailbox in ("INBOX", "duban.processed"):
+        status, data = client.select(mailbox)
+        if status == "OK" and int(data[0] or 0) > 0:
+            client.store("1:*", "+FLAGS", "\\Deleted")
+            client.expunge()
+    client.logout()
+
+
+def hostile_bomb(filled: bytes) -> bytes:
+    """A workbook carrying a 'picture' that unpacks to 150 MB of zeros (a zip bomb)."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(filled)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+        dst.writestr("xl/media/image1.png", b"\0" * (150 * 2**20))
+    return out.getvalue()
+
+
+def forged_token(data: bytes) -> bytes:
+    book = load_workbook(io.BytesIO(data))
+    sheet = book["_duban"]
+    for row in sheet.iter_rows():
+        if row[0].value == "token":
+            row[1].value = "0" * 32
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+SPECIAL = {"T02", "T03", "T04", "T05", "T06", "T07", "T08", "T09", "B01", "B03", "B05"}
+
+
+def scenario(world: World) -> None:
+    """Thirty units reply the way real units do."""
+    for unit in world.bundle.units:
+        if unit.id not in SPECIAL:
+            world.reply(unit.id, VALID)
+    world.reply("T02", [plan_row(1, category="作风建设")])  # not in the dropdown list
+    world.deliver(world.reply("T03", VALID), ON_TIME)  # the same message delivered twice
+    first = [plan_row(1), plan_row(2), plan_row(9)]
+    world.reply("T04", first, when=datetime(2026, 3, 3, 1, 0, tzinfo=UTC))
+    world.reply("T04", VALID)  # a corrected, fuller version the next day
+    world.reply("T05", VALID, when=LATE)
+    # B01 replies with B05's template: another unit's template from a registered address
+    world.reply("B05", VALID, sender="shiweiban@jt.example")
+    world.reply("T06", VALID, sender="stranger@evil.example")
+    world.reply("T07", VALID, change=hostile_bomb)
+    world.reply("T08", VALID, zipped=True)
+    world.reply("T09", VALID, attach=False)
+    world.deliver(forwarded(world.make_reply("B03", VALID), "zuzhibu@jt.example"), ON_TIME)
+    world.reply("B05", VALID, change=forged_token)
+
+
+def forwarded(raw: bytes, sender: str) -> bytes:
+    """A unit forwarding its own reply as an attachment (message/rfc822)."""
+    inner = email.message_from_bytes(raw, policy=email.policy.default)
+    forward = EmailMessage()
+    forward["From"] = sender
+    forward["To"] = "youhuaban@jt.example"
+    forward["Subject"] = "转发：实施方案"
+    forward.set_content("转发报送，请查收。")
+    forward.add_attachment(inner)
+    return forward.as_bytes()
+
+
+def records(world: World) -> list[tuple[IntakeRow, list[IntakeFileRow]]]:
+    with session_scope(world.engine) as session:
+        rows = session.scalars(select(IntakeRow).order_by(IntakeRow.id)).all()
+        return [
+            (row, list(session.scalars(
+                select(IntakeFileRow).where(IntakeFileRow.intake_id == row.id)
+            )))
+            for row in rows
+        ]  # fmt: skip
+
+
+def outcome_of(world: World, unit_id: str) -> list[tuple[str, str | None]]:
+    """(status, reason) of every intake record whose workbook names the unit, or from it."""
+    unit = world.bundle.units_by_id[unit_id]
+    found = []
+    for row, files in records(world):
+        names_unit = any(f.unit_id == unit_id for f in files)
+        from_unit = row.sender is not None and unit.has_address(row.sender)
+        if names_unit or (from_unit and not any(f.unit_id for f in files)):
+            found.append((row.status, row.reason))
+    return found
+
+
+def answers_by_key(world: World) -> Counter[str]:
+    keys = []
+    for delivery in world.answers.messages:
+        message = email.message_from_bytes(delivery.raw, policy=email.policy.default)
+        keys.append(str(message["X-Duban-Key"]))
+    return Counter(keys)
+
+
+def test_collect_end_to_end(world: World) -> None:
+    scenario(world)
+    world.collect()
+    all_records = records(world)
+    assert len(all_records) == world.delivered  # every message in has its intake record
+    ordinary = [u.id for u in world.bundle.units if u.id not in SPECIAL]
+    for unit_id in ordinary:
+        assert outcome_of(world, unit_id) == [("accepted", "accepted")], unit_id
+    assert outcome_of(world, "T02") == [("rejected", "invalid")]
+    assert outcome_of(world, "T03") == [
+        ("accepted", "accepted"),
+        ("duplicate", "duplicate-message"),
+    ]
+    assert outcome_of(world, "T04") == [("accepted", "accepted")] * 2
+    assert outcome_of(world, "T05") == [("accepted", "accepted")]
+    assert outcome_of(world, "T06") == [("held", "unknown-sender")]
+    assert outcome_of(world, "T07") == [("quarantined", "file:zip-bomb")]
+    assert outcome_of(world, "T08") == [("accepted", "accepted")]
+    assert outcome_of(world, "T09") == [("rejected", "no-workbook")]
+    assert outcome_of(world, "B03") == [("accepted", "accepted")]
+    assert sorted(outcome_of(world, "B05")) == [
+        ("held", "bad-token"),
+        ("held", "other-units-template"),
+    ]
+
+    with session_scope(world.engine) as session:
+        versions = {
+            (i.unit_id, s.version): s
+            for s, i in session.execute(
+                select(SubmissionRow, InstanceRow).join(
+                    InstanceRow, InstanceRow.id == SubmissionRow.instance_id
+                )
+            ).tuples()
+        }
+    assert versions[("T04", 1)].rows["实施方案"][2]["task"] == "任务9"
+    assert versions[("T04", 2)].rows["实施方案"][2]["task"] == "任务3"
+    assert versions[("T05", 1)].on_time is False
+    assert versions[("T01", 1)].on_time is True
+    assert versions[("T01", 1)].rows["实施方案"][0]["task"] == "任务1"
+
+    answers = answers_by_key(world)
+    assert set(answers.values()) == {1}  # one answer per record, never two
+    accepted = [r for r, _ in all_records if r.status == "accepted"]
+    rejected = [r for r, _ in all_records if r.status in ("rejected", "quarantined")]
+    assert len(answers) == len(accepted) + len(rejected)
+    t02 = next(d for d in world.answers.messages if "rulinzhen@jt.example" in d.rcpt_tos)
+    rejection = email.message_from_bytes(t02.raw, policy=email.policy.default)
+    assert isinstance(rejection, EmailMessage)
+    body = rejection.get_body(("plain",))
+    assert body is not None
+    assert "实施方案!A3" in body.get_content()
+    assert [a.get_filename() for a in rejection.iter_attachments()] == ["实施方案-儒林镇.xlsx"]
+
+    before = len(world.answers.messages)
+    world.collect()  # again: nothing new, nothing twice
+    assert len(records(world)) == world.delivered
+    assert len(world.answers.messages) == before
+
+
+def test_held_items_wait_for_review(world: World) -> None:
+    world.reply("T06", VALID, sender="stranger@evil.example")
+    world.collect()
+    with session_scope(world.engine) as session, WorkbookReader(workers=1) as reader:
+        intake = Intake(world.bundle, RawStore(world.store), reader, SECRET, FixedClock(LATE))
+        [held] = held_items(session, intake)
+        assert "stranger@evil.example" in held.reason
+        verdict = accept_held(session, intake, held.file_id, "王主任")
+        assert verdict.outcome.value == "accepted"
+        assert held_items(session, intake) == []
+    assert outcome_of(world, "T06") == [("accepted", "accepted")]
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+from datetime import datetime
+import duban.collect as collect_module
+import duban.intake.pipeline as pipeline
+from duban.clock import FixedClock
+from duban.collect import collect_batch
+from duban.intake.files import Limits, WorkbookReader
+from duban.intake.pipeline import Intake
+from duban.intake.rawstore import RawStore
+from duban.intake.sources import open_source
+from duban.intake.sources_imap import ImapSource
+from duban.ledger.db import make_engine, session_scope
+from duban.loader import load_campaign
+from duban.mail.mailer import SmtpMailer
+from duban.mail.smtp_url import parse_smtp_url
+from duban.render import environment
+
+ledger, imap, smtp, store, point = sys.argv[1:6]
+die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+if point == "after-receive":
+    pipeline._read_all = die
+elif point == "after-decide":
+    collect_module.send_answers = die
+elif point == "mid-answers":
+    real = collect_module.dispatch
+    def dispatch(*args, **kwargs):
+        seen = []
+        def after_each(outcome):
+            seen.append(outcome)
+            if len(seen) == 2:
+                die()
+        return real(*args, after_each=after_each, **kwargs)
+    collect_module.dispatch = dispatch
+elif point == "before-done":
+    ImapSource.done = die
+bundle = load_campaign({example!r})
+source = open_source(imap)
+with WorkbookReader(limits=Limits.for_forms(bundle.campaign.forms)) as reader, \
+        SmtpMailer(parse_smtp_url(smtp)) as mailer, session_scope(make_engine(ledger)) as session:
+    intake = Intake(bundle, RawStore(__import__("pathlib").Path(store)), reader, {secret!r},
+                    FixedClock(datetime.fromisoformat({now!r})))
+    while not collect_batch(session, intake, source, mailer, environment(), limit=50).empty:
+        pass
+"""
+
+
+@pytest.mark.parametrize("point", ["after-receive", "after-decide", "mid-answers", "before-done"])
+def test_killing_collect_anywhere_loses_nothing_and_records_nothing_twice(
+    world: World, point: str
+) -> None:
+    for unit_id in ("T01", "T02", "B01", "B02"):
+        world.reply(unit_id, VALID)
+    world.reply("T03", [plan_row(1, category="作风建设")])
+    world.reply("T06", VALID, sender="stranger@evil.example")
+    script = KILL_SCRIPT.format(example=str(EXAMPLE), secret=SECRET, now=LATE.isoformat())
+    ledger = world.engine.url.render_as_string(hide_password=False)
+    killed = subprocess.run(
+        [sys.executable, "-c", script, ledger, world.imap.url(USER, PASSWORD),
+         world.answers.url(), str(world.store), point],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    world.collect()
+    all_records = records(world)
+    assert len(all_records) == world.delivered == 6
+    assert len({r.source_ref for r, _ in all_records}) == 6
+    assert Counter(r.status for r, _ in all_records) == {"accepted": 4, "rejected": 1, "held": 1}
+    with session_scope(world.engine) as session:
+        assert len(session.scalars(select(SubmissionRow)).all()) == 4
+        sent = session.scalars(
+            select(MessageRow).where(MessageRow.kind.in_(["ack", "rejection"]))
+        ).all()
+    assert len(sent) == 5
+    assert set(answers_by_key(world).values()) == {1}
