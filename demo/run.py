@@ -17,16 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
 from duban import reports
 from duban.clock import FixedClock
 from duban.ledger.db import make_engine, migrate, session_scope
-from duban.ledger.schema import MessageRow
+from duban.ledger.schema import IntakeFileRow, MessageRow
 from duban.ledger.store import register
 from duban.loader import CampaignBundle, load_campaign
 from duban.mailserver import LocalSmtpServer
+
+from .units import Reply, notices_by_unit, plan_replies, send
 
 MARKER = ".duban-demo"
 DEMO_SECRET = "duban demo secret: not for real campaigns"
@@ -44,17 +47,60 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
     with session_scope(engine) as session:
         report = register(session, bundle, clock, actor="demo")
     console.print(reports.register_summary(bundle, report))
-    maildir = home / "mail"
-    with LocalSmtpServer(maildir=maildir) as server, _flow_settings(home, server.url()):
-        steps = [
-            _mobilize(console, campaign_path, "plan", _at(bundle, "2026-02-10")),
-            _mobilize(console, campaign_path, "progress", _at(bundle, "2026-03-06")),
-        ]
-        delivered = len(server.messages)
+    sent, inbox = home / "mail" / "sent", home / "mail" / "inbox"
+    with (
+        LocalSmtpServer(maildir=sent) as outgoing,
+        LocalSmtpServer(maildir=inbox, clock=clock) as office,
+        _flow_settings(home, outgoing.url(), f"maildir:{inbox}"),
+    ):
+        steps = [_mobilize(console, campaign_path, "plan", _at(bundle, "2026-02-10"))]
+        raws = [(d.rcpt_tos, d.raw) for d in outgoing.messages]
+        replies = plan_replies(bundle, notices_by_unit(bundle, raws), _due(bundle, "plan"))
+        steps += _walk_days(console, campaign_path, bundle, replies, office.port, clock)
+        steps.append(_mobilize(console, campaign_path, "progress", _at(bundle, "2026-03-06")))
     console.print(_steps_table(steps))
     console.print(_timeline(bundle, engine, clock))
-    console.print(_outputs(home, maildir, delivered, engine))
+    console.print(_outputs(home, sent, inbox, engine))
     engine.dispose()
+
+
+def _due(bundle: CampaignBundle, deliverable_id: str) -> datetime:
+    spec = min(
+        (s for s in bundle.instances() if s.deliverable_id == deliverable_id),
+        key=lambda s: s.due_date,
+    )
+    return datetime.combine(spec.due_date, time(9, 0), bundle.campaign.zone)
+
+
+def _walk_days(
+    console: Console,
+    campaign_path: Path,
+    bundle: CampaignBundle,
+    replies: list[Reply],
+    port: int,
+    clock: FixedClock,
+) -> list[dict[str, Any]]:
+    """Day by day: the units that reply that day send; the office collects at 18:00."""
+    from flows.collect import collect
+
+    zone = bundle.campaign.zone
+    first, last = replies[0].at.date(), replies[-1].at.date()
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    steps = []
+    with Progress(console=console, transient=True) as progress:
+        walking = progress.add_task("simulated days", total=len(days))
+        for day in days:
+            todays = [r for r in replies if r.at.date() == day]
+            progress.update(walking, advance=1, description=f"{day} {len(todays)} replies")
+            if not todays:
+                continue
+            send(todays, port, clock)
+            evening = datetime.combine(day, time(18, 0), zone)
+            result = collect(str(campaign_path), as_of=evening.isoformat())
+            steps.append({"at": evening, "step": "collect", "period": "once",
+                          "count": result["received"], "sent_now": result["answered"],
+                          "by_status": result["outcomes"]})  # fmt: skip
+    return steps
 
 
 def _at(bundle: CampaignBundle, day: str) -> datetime:
@@ -62,10 +108,11 @@ def _at(bundle: CampaignBundle, day: str) -> datetime:
 
 
 @contextmanager
-def _flow_settings(home: Path, smtp_url: str) -> Iterator[None]:
-    """Point the flows at the demo's folder and mail server, as a deployment's environment
+def _flow_settings(home: Path, smtp_url: str, intake: str) -> Iterator[None]:
+    """Point the flows at the demo's folder and mail servers, as a deployment's environment
     would, and put the caller's environment back afterwards."""
-    wanted = {"DUBAN_HOME": str(home), "DUBAN_SECRET": DEMO_SECRET, "DUBAN_SMTP_URL": smtp_url}
+    wanted = {"DUBAN_HOME": str(home), "DUBAN_SECRET": DEMO_SECRET, "DUBAN_SMTP_URL": smtp_url,
+              "DUBAN_INTAKE": intake}  # fmt: skip
     dropped = ("DUBAN_DATABASE_URL", "DUBAN_NOW", "DUBAN_TEMPLATES")
     saved = {k: os.environ.get(k) for k in (*wanted, *dropped)}
     os.environ.update(wanted)
@@ -104,14 +151,27 @@ def _steps_table(steps: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _outputs(home: Path, maildir: Path, delivered: int, engine: Engine) -> Table:
+def _outputs(home: Path, sent: Path, inbox: Path, engine: Engine) -> Table:
     with session_scope(engine) as session:
         recorded = session.scalar(select(func.count()).select_from(MessageRow)) or 0
+        held = session.scalar(
+            select(func.count()).select_from(IntakeFileRow).where(IntakeFileRow.outcome == "held")
+        )
     table = Table(title="outputs", show_header=False)
     table.add_row("ledger (SQLite)", str(home / "duban.sqlite3"))
-    table.add_row("every email (Maildir)", f"{maildir / 'new'}  ({delivered} messages)")
+    table.add_row("every email duban sent (Maildir)", f"{sent}  ({_count(sent)} messages)")
+    table.add_row("every reply received (Maildir)", f"{inbox}  ({_count(inbox)} messages)")
+    table.add_row("raw store (every byte received)", str(home / "raw"))
     table.add_row("messages in the ledger", str(recorded))
+    table.add_row("held for review", f"{held}  (`duban review` lists them)")
     return table
+
+
+def _count(maildir: Path) -> int:
+    """Messages in a Maildir, the intake's processed sub-folder included."""
+    folders = [maildir / name for name in ("new", "cur")]
+    folders += [sub / name for sub in maildir.glob(".*") for name in ("new", "cur")]
+    return sum(1 for folder in folders if folder.is_dir() for _ in folder.iterdir())
 
 
 def _fresh_home(home: Path) -> None:

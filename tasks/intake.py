@@ -8,7 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from duban.collect import collect_batch
-from duban.intake.files import WorkbookReader
+from duban.intake.files import Limits, WorkbookReader
 from duban.intake.pipeline import Intake
 from duban.intake.rawstore import RawStore
 from duban.intake.sources import open_source
@@ -25,14 +25,13 @@ def collect_batch_task(settings: Settings, campaign_file: str, limit: int) -> di
     smtp = parse_smtp_url(settings.smtp())
     source = open_source(settings.intake_spec())
     try:
-        with (
-            opened(settings, campaign_file) as o,
-            WorkbookReader() as reader,
-            SmtpMailer(smtp) as mailer,
-        ):
-            intake = Intake(o.bundle, RawStore(settings.raw_store), reader,
-                            settings.secret_key(), o.clock)  # fmt: skip
-            report = collect_batch(o.session, intake, source, mailer, o.env, limit=limit)
+        with opened(settings, campaign_file) as o:
+            limits = Limits.for_forms(o.bundle.campaign.forms)
+            with WorkbookReader(limits=limits) as reader, SmtpMailer(smtp) as mailer:
+                intake = Intake(
+                    o.bundle, RawStore(settings.raw_store), reader, settings.secret_key(), o.clock
+                )
+                report = collect_batch(o.session, intake, source, mailer, o.env, limit=limit)
     finally:
         source.close()
     answered = sum(a.sent_now for a in report.answers)

@@ -415,3 +415,43 @@ def test_killing_collect_anywhere_loses_nothing_and_records_nothing_twice(
         ).all()
     assert len(sent) == 5
     assert set(answers_by_key(world).values()) == {1}
+
+
+def test_a_workbook_resaved_by_libreoffice_is_accepted(world: World, tmp_path: Path) -> None:
+    """A unit whose WPS or LibreOffice saves the template as legacy .xls: metadata survives."""
+    if shutil.which("soffice") is None:
+        pytest.skip("LibreOffice is not installed (the Makefile installs it)")
+    name, data = attachment_of(world.notices["B04"])
+    source = tmp_path / "lo" / name
+    source.parent.mkdir()
+    source.write_bytes(fill_workbook(data, "实施方案", VALID))
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "xls", "--outdir", str(source.parent),
+         str(source)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    resaved = source.with_suffix(".xls").read_bytes()
+    sender = world.bundle.units_by_id["B04"].emails[0]
+    raw = reply_to_notice(world.notices["B04"], sender, [(name, resaved)])
+    world.deliver(raw, ON_TIME)
+    world.collect()
+    assert outcome_of(world, "B04") == [("accepted", "accepted")]
+
+
+def test_the_collect_flow_and_its_summary(
+    prefect_harness: None, world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from flows.collect import collect
+
+    for unit_id in ("T01", "T02"):
+        world.reply(unit_id, VALID)
+    world.reply("T03", [plan_row(1, category="作风建设")])
+    monkeypatch.setenv("DUBAN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DUBAN_DATABASE_URL", world.engine.url.render_as_string(False))
+    monkeypatch.setenv("DUBAN_SECRET", SECRET.decode())
+    monkeypatch.setenv("DUBAN_SMTP_URL", world.answers.url())
+    monkeypatch.setenv("DUBAN_INTAKE", world.imap.url(USER, PASSWORD))
+    result = collect(str(EXAMPLE), batch_size=2, as_of=LATE.isoformat())
+    assert result == {"received": 3, "answered": 3, "outcomes": {"accepted": 2, "rejected": 1}}
+    again = collect(str(EXAMPLE), as_of=LATE.isoformat())
+    assert again["received"] == 0

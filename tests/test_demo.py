@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -21,9 +22,17 @@ def test_the_demo_runs_twice_and_delivers_every_notice(
         run_demo(EXAMPLE, home, console)
         text = console.export_text()
         assert "mobilize plan" in text
-        assert "every email (Maildir)" in text
-        messages = list(mailbox.Maildir(home / "mail"))
-        assert len(messages) == 30 + 5  # plan notices to all, Q1 progress to the five leads
+        assert "every reply received (Maildir)" in text
+        sent = [m["X-Duban-Key"] for m in mailbox.Maildir(home / "mail" / "sent")]
+        notices = [k for k in sent if k.startswith("notice:")]
+        assert len(notices) == 30 + 5  # plan notices to all, Q1 progress to the five leads
+        assert len(sent) > len(notices)  # answers to the units that replied
+        with sqlite3.connect(home / "duban.sqlite3") as db:
+            outcomes = dict(db.execute("SELECT outcome, count(*) FROM intake_files GROUP BY 1"))
+        assert outcomes["held"] == 1  # the unit that sent another unit's template
+        assert outcomes["quarantined"] == 1  # the hostile file
+        assert outcomes["rejected"] == 1  # the wrong value, corrected the next day
+        assert outcomes["accepted"] == 27
 
 
 def test_the_demo_refuses_to_empty_a_folder_it_did_not_make(tmp_path: Path) -> None:

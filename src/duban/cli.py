@@ -212,7 +212,7 @@ def review(
     as_of: AsOf = None,
 ) -> None:
     """List the held items (待核), or accept or reject one of them."""
-    from .intake.files import WorkbookReader
+    from .intake.files import Limits, WorkbookReader
     from .intake.pipeline import Intake
     from .intake.rawstore import RawStore
     from .intake.review import accept_held, held_items, reject_held
@@ -221,7 +221,8 @@ def review(
     bundle = load_campaign(campaign)
     engine = make_engine(settings.ledger_url)
     ensure_ready(engine)
-    with WorkbookReader(workers=1) as reader, session_scope(engine) as session:
+    limits = Limits.for_forms(bundle.campaign.forms)
+    with WorkbookReader(workers=1, limits=limits) as reader, session_scope(engine) as session:
         intake = Intake(bundle, RawStore(settings.raw_store), reader, settings.secret_key(),
                         settings.clock())  # fmt: skip
         if accept is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import logging
 import mailbox
+import os
 import socket
 import ssl
 import threading
@@ -29,6 +30,8 @@ from urllib.parse import quote
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from .clock import Clock
+
 
 @dataclass(frozen=True)
 class Delivery:
@@ -42,9 +45,18 @@ class Delivery:
 class _Handler:
     """aiosmtpd hooks: greet-counting, AUTH enforcement, refusals, delivery."""
 
-    def __init__(self, users: Mapping[str, str], refuse: Iterable[str], maildir: Path | None):
+    def __init__(
+        self,
+        users: Mapping[str, str],
+        refuse: Iterable[str],
+        maildir: Path | None,
+        clock: Clock | None = None,
+    ):
         self.users = {u.encode(): p.encode() for u, p in users.items()}
+        self.clock = clock
         self.refuse = {address.lower() for address in refuse}
+        if maildir is not None:
+            maildir.parent.mkdir(parents=True, exist_ok=True)
         self.maildir = None if maildir is None else mailbox.Maildir(maildir, create=True)
         self.lock = threading.Lock()
         self.messages: list[Delivery] = []
@@ -110,7 +122,10 @@ class _Handler:
         with self.lock:
             self.messages.append(delivery)
             if self.maildir is not None:
-                self.maildir.add(data.replace(b"\r\n", b"\n"))
+                key = self.maildir.add(data.replace(b"\r\n", b"\n"))
+                if self.clock is not None:  # arrival time on a simulated clock (the demo's)
+                    arrived = self.clock.now().timestamp()
+                    os.utime(Path(self.maildir._path) / "new" / key, (arrived, arrived))
         return "250 2.0.0 Message accepted"
 
     def _greet(self, server: SMTP) -> None:
@@ -133,7 +148,7 @@ class LocalSmtpServer:
     ``smtps_context`` makes it TLS from the first byte instead. ``users`` turns on AUTH and
     refuses MAIL FROM before it; ``auth_require_tls`` (default) offers AUTH only over TLS.
     ``refuse`` lists recipient addresses answered with 550. ``maildir`` also stores messages
-    in a Maildir folder.
+    in a Maildir folder, stamped with ``clock``'s time of arrival when a clock is given.
     """
 
     host = "127.0.0.1"
@@ -148,10 +163,11 @@ class LocalSmtpServer:
         auth_require_tls: bool = True,
         refuse: Iterable[str] = (),
         maildir: Path | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if starttls_context is not None and smtps_context is not None:
             raise ValueError("choose STARTTLS or smtps, not both")
-        self._handler = _Handler(users or {}, refuse, maildir)
+        self._handler = _Handler(users or {}, refuse, maildir, clock)
         self._starttls_context = starttls_context
         self._require_starttls = require_starttls
         self._smtps_context = smtps_context
