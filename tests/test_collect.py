@@ -455,3 +455,37 @@ def test_the_collect_flow_and_its_summary(
     assert result == {"received": 3, "answered": 3, "outcomes": {"accepted": 2, "rejected": 1}}
     again = collect(str(EXAMPLE), as_of=LATE.isoformat())
     assert again["received"] == 0
+
+
+def test_duban_review_lists_and_rejects(world: World, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from duban.cli import app
+
+    world.reply("T06", VALID, sender="stranger@evil.example")
+    world.collect()
+    env = {
+        "DUBAN_DATABASE_URL": world.engine.url.render_as_string(False),
+        "DUBAN_HOME": str(world.store.parent),
+        "DUBAN_SECRET": SECRET.decode(),
+        "COLUMNS": "200",
+    }
+    runner = CliRunner()
+    listed = runner.invoke(app, ["review", str(EXAMPLE)], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "held for review: 1" in listed.output
+    assert "stranger@evil.example 不是“指前镇”登记的报送邮箱" in listed.output
+    assert "2026-03-04 18:00" in listed.output  # local time, Asia/Shanghai
+    item = next(
+        line.split("│")[1].strip() for line in listed.output.splitlines() if "stranger" in line
+    )
+    refused = runner.invoke(app, ["review", str(EXAMPLE), "--reject", item], env=env)
+    assert refused.exit_code == 1
+    assert "--note" in refused.output
+    rejected = runner.invoke(
+        app,
+        ["review", str(EXAMPLE), "--reject", item, "--note", "非本单位报送", "--by", "李科长"],
+        env=env,
+    )
+    assert rejected.exit_code == 0, rejected.output
+    assert "held for review: 0" in runner.invoke(app, ["review", str(EXAMPLE)], env=env).output

@@ -235,7 +235,7 @@ def review(
             reject_held(session, intake, reject, by, note)
             out.print(f"item {reject}: rejected")
         else:
-            out.print(reports.held_table(held_items(session, intake)))
+            out.print(reports.held_table(held_items(session, intake), bundle.campaign.zone))
 
 
 @app.command()

@@ -166,13 +166,13 @@ def collect_summary(result: dict[str, Any]) -> str:
     )
 
 
-def held_table(items: list[Any]) -> Table:
+def held_table(items: list[Any], zone: ZoneInfo) -> Table:
     table = Table(title=f"held for review: {len(items)}")
     for name in ("item", "received", "sender", "file", "why"):
         table.add_column(name)
     for item in items:
         table.add_row(
-            str(item.file_id), item.received_at.isoformat(timespec="minutes"),
+            str(item.file_id), f"{item.received_at.astimezone(zone):%Y-%m-%d %H:%M}",
             item.sender or "?", item.filename or "", item.reason,
         )  # fmt: skip
     return table
