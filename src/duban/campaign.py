@@ -136,6 +136,19 @@ DEFAULT_LADDER: tuple[Rung, ...] = (
 )
 
 
+class OfficeHours(Strict):
+    """When reminders may go out: working days only, between these local times."""
+
+    start: dt.time = dt.time(8, 30)
+    end: dt.time = dt.time(18, 0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("office hours end before they start")
+        return self
+
+
 class Deliverable(Strict):
     id: Identifier
     phase: Identifier
@@ -186,6 +199,7 @@ class Campaign(Strict):
     approval: bool = Field(
         default=False, description="hold every send until the coordinator approves its preview"
     )
+    office_hours: OfficeHours = Field(default_factory=OfficeHours)
 
     @field_validator("timezone")
     @classmethod

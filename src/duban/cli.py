@@ -17,12 +17,13 @@ from typing import Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy import Engine
 
 from . import reports
 from .errors import DubanError
 from .ledger.db import ensure_ready, make_engine, migrate, session_scope
 from .ledger.store import register
-from .loader import load_campaign
+from .loader import CampaignBundle, load_campaign
 from .mobilize import NoticeRequest, approve_notices, plan_notices
 from .render import environment
 from .roster import split_list
@@ -236,6 +237,92 @@ def review(
             out.print(f"item {reject}: rejected")
         else:
             out.print(reports.held_table(held_items(session, intake), bundle.campaign.zone))
+
+
+@app.command(name="chase")
+@reports_errors
+def chase_command(
+    campaign: CampaignFile,
+    deliverable: Annotated[str | None, typer.Option(help="only this deliverable")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="write the messages to the outbox, send nothing")
+    ] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Send each owed duty the rung of its reminder ladder now due (the chase flow)."""
+    settings = settings_for(as_of)
+    load_campaign(campaign)
+    settings.secret_key()
+    if not dry_run:
+        settings.smtp()
+        settings.bot_specs()
+    ensure_ready(make_engine(settings.ledger_url))
+    from flows.chase import chase as chase_flow
+
+    result = chase_flow(str(campaign), deliverable=deliverable, dry_run=dry_run, as_of=as_of)
+    out.print(reports.chase_summary(result))
+
+
+Unit = Annotated[str, typer.Option("--unit", help="the unit id")]
+Period = Annotated[str | None, typer.Option(help="the period, e.g. 2026-Q2 (if several)")]
+Reason = Annotated[str, typer.Option(help="why (kept in the audit trail)")]
+By = Annotated[str, typer.Option(help="who grants it (kept in the audit trail)")]
+
+
+@app.command()
+@reports_errors
+def extend(
+    campaign: CampaignFile,
+    deliverable: Annotated[str, typer.Option(help="the deliverable")],
+    unit: Unit,
+    to: Annotated[str, typer.Option("--to", help="the new due day, e.g. 2026-03-12")],
+    reason: Reason,
+    period: Period = None,
+    by: By = "coordinator",
+    as_of: AsOf = None,
+) -> None:
+    """Grant an extension (延期): a new due day for one unit's duty, with a reason."""
+    from datetime import date
+
+    from .duties import extend as grant
+    from .duties import find_duty
+
+    settings, bundle, engine = _ledger(campaign, as_of)
+    with session_scope(engine) as session:
+        duty = find_duty(session, bundle, deliverable, unit, period)
+        grant(session, bundle, duty, date.fromisoformat(to), reason=reason, actor=by,
+              clock=settings.clock())  # fmt: skip
+    out.print(f"{unit} {deliverable} {duty.period}: due day moved to {to} ({reason})")
+
+
+@app.command()
+@reports_errors
+def exempt(
+    campaign: CampaignFile,
+    deliverable: Annotated[str, typer.Option(help="the deliverable")],
+    unit: Unit,
+    reason: Reason,
+    period: Period = None,
+    by: By = "coordinator",
+    as_of: AsOf = None,
+) -> None:
+    """Grant an exemption (免报): the unit owes nothing for this duty, with a reason."""
+    from .duties import exempt as grant
+    from .duties import find_duty
+
+    settings, bundle, engine = _ledger(campaign, as_of)
+    with session_scope(engine) as session:
+        duty = find_duty(session, bundle, deliverable, unit, period)
+        grant(session, duty, reason=reason, actor=by, clock=settings.clock())
+    out.print(f"{unit} {deliverable} {duty.period}: exempted ({reason})")
+
+
+def _ledger(campaign: Path, as_of: str | None) -> tuple[Settings, CampaignBundle, Engine]:
+    settings = settings_for(as_of)
+    bundle = load_campaign(campaign)
+    engine = make_engine(settings.ledger_url)
+    ensure_ready(engine)
+    return settings, bundle, engine
 
 
 @app.command()

@@ -176,3 +176,15 @@ def held_table(items: list[Any], zone: ZoneInfo) -> Table:
             item.sender or "?", item.filename or "", item.reason,
         )  # fmt: skip
     return table
+
+
+def chase_summary(result: dict[str, Any]) -> str:
+    if not result["office_open"]:
+        return "office closed (a day off or outside office hours): nothing sent"
+    if "previewed" in result:
+        return f"{result['previewed']} messages previewed in {result['outbox']}"
+    rungs = ", ".join(f"{k} {v}" for k, v in sorted(result["sent_by_rung"].items()))
+    return (
+        f"sent: {rungs or 'no reminders due'}; escalations {result['escalations']}; "
+        f"bot posts {result['bot_posts']}"
+    )

@@ -44,6 +44,7 @@ class InstanceFacts:
     exempt: bool = False
     accepted_at: tuple[datetime, ...] = ()
     rejected_at: tuple[datetime, ...] = ()
+    instance_id: int | None = None
 
     @property
     def effective_due(self) -> datetime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
 from typing import Any
 
 from sqlalchemy import func, select
@@ -98,12 +99,27 @@ def receive(
         status="received",
     )
     first = _earlier_copy(session, sha)
-    if first is not None:
+    automatic = _automatic_reason(item) if item.is_message else None
+    if automatic is not None:
+        row.status, row.reason = Outcome.IGNORED.value, automatic
+    elif first is not None:
         row.status, row.reason = Outcome.DUPLICATE.value, "duplicate-message"
         row.detail = {"first": first}
     session.add(row)
     session.flush()
     return row
+
+
+def _automatic_reason(item: RawItem) -> str | None:
+    """duban's own messages (an escalation to the coordinator's mailbox) and auto-replies
+    (RFC 3834 Auto-Submitted, out-of-office) are recorded and set aside, never processed."""
+    headers = BytesHeaderParser().parsebytes(item.data)
+    if headers.get("X-Duban-Key"):
+        return "own-message"
+    submitted = str(headers.get("Auto-Submitted", "no")).strip().lower()
+    if submitted != "no":
+        return "automatic-reply"
+    return None
 
 
 def _clip(value: str | None, limit: int) -> str | None:

@@ -223,6 +223,7 @@ def instance_facts(session: Session, campaign_id: str) -> list[InstanceFacts]:
             exempt=r.exempt,
             accepted_at=tuple(accepted.get(r.id, ())),
             rejected_at=tuple(rejected.get(r.id, ())),
+            instance_id=r.id,
         )
         for r in rows
     ]
