@@ -55,8 +55,10 @@ class Office:
             SmtpMailer(parse_smtp_url(self.smtp.url())) as mailer,
         ):
             for deliverable in WATCHED:
-                report = chase(session, self.bundle, as_of=moment, mailer=mailer, env=ENV,
-                               secret=SECRET, clock=clock, deliverable=deliverable, **kw)  # fmt: skip
+                report = chase(
+                    session, self.bundle, as_of=moment, mailer=mailer, env=ENV, secret=SECRET,
+                    clock=clock, deliverable=deliverable, **kw,
+                )  # fmt: skip
                 reports.append(report)
         return reports
 
