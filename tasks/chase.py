@@ -32,7 +32,7 @@ def chase_task(
                     "outbox": str(folder)}  # fmt: skip
         with (
             SmtpMailer(parse_smtp_url(settings.smtp())) as mailer,
-            bot_poster(settings, o.clock) as post,
+            bot_poster(settings, o.clock, o.bundle) as post,
         ):
             report = chase(o.session, o.bundle, as_of=as_of, mailer=mailer, env=o.env,
                            secret=settings.secret_key(), clock=o.clock, post_bots=post,

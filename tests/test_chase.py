@@ -263,3 +263,33 @@ def test_a_chase_killed_mid_batch_sends_no_rung_twice_and_misses_none(office: Of
     reminders = [k for k in office.received() if k[1] == "self-check" and k[3] == "reminder"]
     assert len(reminders) == 30
     assert all(len(office.received()[k]) == 1 for k in reminders)
+
+
+def test_escalation_reaches_the_group_bots_once(office: Office) -> None:
+    import httpx
+
+    from duban.bots import BotSender, parse_bots
+    from duban.botserver import LocalBotServer
+    from duban.escalate import ledger_bot_poster
+
+    clock = FixedClock(office.at(date(2026, 9, 22)))
+    with LocalBotServer(secrets={"dd-token": "SECdd"}, clock=clock) as bots:
+        specs = parse_bots(
+            ",".join([bots.url("dingtalk", "dd-token", secret="SECdd"), bots.url("wecom", "wx")])
+        )
+        with httpx.Client(trust_env=False, timeout=5) as client:
+            sender = BotSender(
+                client, clock, sleep=lambda seconds: clock.advance(timedelta(seconds=seconds))
+            )
+            poster = ledger_bot_poster(sender, specs, clock, office.bundle)
+            walk(office, last=date(2026, 9, 21))
+            assert bots.requests == []  # no escalation before its day
+            for _ in range(2):  # the same moment twice: posted once
+                reports = office.chase(office.at(date(2026, 9, 22)), post_bots=poster)
+        dingtalk, wecom = bots.requests_for("dd-token"), bots.requests_for("wx")
+    assert [r.status for r in dingtalk] == [200]  # its signature verified by the server
+    assert len(wecom) == 1
+    text = dingtalk[0].body["markdown"]["text"]
+    assert "自查自纠问题及整改台账" in text
+    assert "直溪镇" in text and "金城镇" not in text  # T01 had submitted
+    assert sum(len(r.bot_posts) for r in reports) == 0  # the second run posted nothing

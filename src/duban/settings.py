@@ -7,6 +7,7 @@ need from them), so tests build a ``Settings`` by hand and never touch ``os.envi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -28,6 +29,9 @@ class Settings(BaseSettings):
         default=None, description="smtp://, smtp+starttls://, smtps://"
     )
     templates: Path | None = Field(default=None, description="Jinja templates; default: shipped")
+    bots: SecretStr | None = Field(
+        default=None, description="group-bot webhooks, comma or newline separated"
+    )
     intake: SecretStr | None = Field(
         default=None, description="imap://, imaps://, maildir:PATH or dir:PATH"
     )
@@ -75,6 +79,14 @@ class Settings(BaseSettings):
                 hint="set DUBAN_INTAKE, e.g. imaps://user:password@mail.example:993/INBOX",
             )
         return self.intake.get_secret_value()
+
+    def bot_specs(self) -> list[Any]:
+        """The group bots of escalations; none when DUBAN_BOTS is unset."""
+        if self.bots is None or not self.bots.get_secret_value().strip():
+            return []
+        from .bots import parse_bots  # only a run with bots pays for importing them
+
+        return list(parse_bots(self.bots.get_secret_value()))
 
     def secret_key(self) -> bytes:
         if self.secret is None or not self.secret.get_secret_value():
