@@ -122,3 +122,15 @@ def test_readme_opens_with_the_two_commands() -> None:
     first_block = readme.split("```")[1]
     assert "make demo" in first_block
     assert "make test" in first_block
+
+
+def test_status_by_tag(tmp_path: Path) -> None:
+    env = {"DUBAN_HOME": str(tmp_path), "COLUMNS": "160"}
+    assert runner.invoke(app, ["init", str(EXAMPLE)], env=env).exit_code == 0
+    args = ["status", "--json", "--by-tag", "--deliverable", "plan", "--as-of", "2026-03-06"]
+    tags = json.loads(runner.invoke(app, args, env=env).output)["campaigns"][0]["tags"]
+    by_tag = {row["tag"]: row for row in tags}
+    assert by_tag["镇区"]["expected"] == 10  # nine towns and the development zone
+    assert by_tag["窗口单位"]["missing"] == 7
+    table = runner.invoke(app, ["status", "--by-tag", "--as-of", "2026-03-06"], env=env)
+    assert "per tag" in table.output

@@ -97,6 +97,7 @@ def status(
     campaign: Annotated[str | None, typer.Option(help="only this campaign id")] = None,
     deliverable: Annotated[str | None, typer.Option(help="only this deliverable id")] = None,
     units: Annotated[bool, typer.Option("--units", help="one row per unit as well")] = False,
+    tags: Annotated[bool, typer.Option("--by-tag", help="rates per unit tag as well")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Per deliverable and period: expected, received, on time, late, missing, rejected."""
@@ -105,8 +106,9 @@ def status(
     migrate(engine)
     with session_scope(engine) as session:
         result = reports.status_report(
-            session, settings.clock().now(), campaign=campaign, deliverable=deliverable, units=units
-        )
+            session, settings.clock().now(), campaign=campaign, deliverable=deliverable,
+            units=units, tags=tags,
+        )  # fmt: skip
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return

@@ -7,6 +7,7 @@ prints), with a rich rendering beside it, so the words a coordinator sees are te
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from .ledger.schema import CampaignRow, UnitRow
 from .ledger.store import RegisterReport, instance_facts
 from .loader import CampaignBundle
-from .status import by_deliverable, due_day, state_at, tally
+from .status import InstanceFacts, State, by_deliverable, due_day, state_at, tally
 
 
 def validation_summary(bundle: CampaignBundle) -> Table:
@@ -50,18 +51,25 @@ def status_report(
     campaign: str | None = None,
     deliverable: str | None = None,
     units: bool = False,
+    tags: bool = False,
 ) -> dict[str, Any]:
     query = select(CampaignRow).order_by(CampaignRow.id)
     if campaign is not None:
         query = query.where(CampaignRow.id == campaign)
     campaigns = [
-        _campaign_status(session, row, as_of, deliverable, units) for row in session.scalars(query)
+        _campaign_status(session, row, as_of, deliverable, units, tags)
+        for row in session.scalars(query)
     ]
     return {"as_of": as_of.isoformat(), "campaigns": campaigns}
 
 
 def _campaign_status(
-    session: Session, row: CampaignRow, as_of: datetime, deliverable: str | None, units: bool
+    session: Session,
+    row: CampaignRow,
+    as_of: datetime,
+    deliverable: str | None,
+    units: bool,
+    tags: bool,
 ) -> dict[str, Any]:
     zone = ZoneInfo(row.definition["timezone"])
     facts = [
@@ -77,6 +85,8 @@ def _campaign_status(
             t.as_dict(("deliverable", "period")) for t in tally(states, by_deliverable)
         ],
     }
+    if tags:
+        result["tags"] = _by_tag(session, row.id, states)
     if units:
         names = dict(
             session.execute(select(UnitRow.id, UnitRow.name).where(UnitRow.campaign_id == row.id))
@@ -122,9 +132,21 @@ def status_tables(result: dict[str, Any]) -> list[Table]:
         for row in campaign["deliverables"]:
             table.add_row(*(_cell(row[name]) for name in STATUS_COLUMNS))
         tables.append(table)
+        if "tags" in campaign:
+            tables.append(_tag_table(campaign))
         if "units" in campaign:
             tables.append(_unit_table(campaign))
     return tables
+
+
+def _tag_table(campaign: dict[str, Any]) -> Table:
+    table = Table(title=f"{campaign['id']}: per tag")
+    names = {**STATUS_COLUMNS, "period": "tag"}
+    for name, header in names.items():
+        table.add_column(header, justify="left" if name == "deliverable" else "right")
+    for row in campaign["tags"]:
+        table.add_row(*(_cell(row["tag" if name == "period" else name]) for name in names))
+    return table
 
 
 def _unit_table(campaign: dict[str, Any]) -> Table:
@@ -188,3 +210,20 @@ def chase_summary(result: dict[str, Any]) -> str:
         f"sent: {rungs or 'no reminders due'}; escalations {result['escalations']}; "
         f"bot posts {result['bot_posts']}"
     )
+
+
+def _by_tag(
+    session: Session, campaign_id: str, states: list[tuple[InstanceFacts, State]]
+) -> list[dict[str, object]]:
+    """Rates per deliverable and unit tag (镇区, 市级机关…): a duty counts for each tag."""
+    tags_of = dict(
+        session.execute(select(UnitRow.id, UnitRow.tags).where(UnitRow.campaign_id == campaign_id))
+        .tuples()
+        .all()
+    )
+    expanded = [
+        (replace(facts, period=str(tag)), state)
+        for facts, state in states
+        for tag in tags_of.get(facts.unit_id, [])
+    ]
+    return [t.as_dict(("deliverable", "tag")) for t in tally(expanded, by_deliverable)]
