@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from duban.bots import BotSender, BotSpec
 from duban.chase import BotPoster
 from duban.clock import Clock
 from duban.loader import CampaignBundle
@@ -20,13 +21,25 @@ def bot_poster(
     if not specs:
         yield None
         return
+    from duban.escalate import ledger_bot_poster
+
+    with bot_sender(settings, clock) as (sender, specs):
+        assert sender is not None
+        yield ledger_bot_poster(sender, specs, clock, bundle)
+
+
+@contextmanager
+def bot_sender(
+    settings: Settings, clock: Clock
+) -> Iterator[tuple[BotSender | None, list[BotSpec]]]:
+    """The sender and the specs of DUBAN_BOTS, or (None, []) when no bot is configured."""
+    specs = settings.bot_specs()
+    if not specs:
+        yield None, []
+        return
     import time
 
     import httpx
 
-    from duban.bots import BotSender
-    from duban.escalate import ledger_bot_poster
-
     with httpx.Client(timeout=10.0) as client:
-        sender = BotSender(client, clock, sleep=time.sleep)
-        yield ledger_bot_poster(sender, specs, clock, bundle)
+        yield BotSender(client, clock, sleep=time.sleep), specs

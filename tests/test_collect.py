@@ -489,3 +489,85 @@ def test_duban_review_lists_and_rejects(world: World, tmp_path: Path) -> None:
     )
     assert rejected.exit_code == 0, rejected.output
     assert "held for review: 0" in runner.invoke(app, ["review", str(EXAMPLE)], env=env).output
+
+
+def test_compile_what_was_collected(world: World, tmp_path: Path) -> None:
+    """The summary workbook and bulletin of the collected plans: counts are the ledger's, every
+    accepted row is there once, no unit text is a formula, the bulletin names exactly the late
+    and missing units."""
+    from docx import Document
+
+    from duban.compile.run import compile_outputs
+
+    tricky = [plan_row(1), ["教育培训", "+1项", "@全体人员", "-2科", "张三", "13800000000",
+                            "2026-06-30"], plan_row(3)]  # fmt: skip
+    scenario(world)
+    world.reply("B02", tricky)
+    world.collect()
+    as_of = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
+    compiled = compile_outputs(world.engine, world.bundle, "plan", None, as_of=as_of,
+                               out=tmp_path / "out", env=ENV, clock=FixedClock(as_of))  # fmt: skip
+    with session_scope(world.engine) as session:
+        latest: dict[str, SubmissionRow] = {}
+        for submission, unit_id in session.execute(
+            select(SubmissionRow, InstanceRow.unit_id).join(
+                InstanceRow, InstanceRow.id == SubmissionRow.instance_id)
+        ).tuples():  # fmt: skip
+            if unit_id not in latest or submission.version > latest[unit_id].version:
+                latest[unit_id] = submission
+        expected_rows = Counter(
+            (unit_id, row["task"], row["measures"])
+            for unit_id, s in latest.items() for row in s.rows["实施方案"]
+        )  # fmt: skip
+    book = load_workbook(compiled.workbook)
+    detail = list(book["明细"].iter_rows(values_only=True))
+    header = detail[0]
+    task, measures = header.index("工作任务"), header.index("具体措施")
+    assert Counter((r[0], r[task], r[measures]) for r in detail[1:]) == expected_rows
+    assert compiled.data.totals.received == len(latest)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            assert all(cell.data_type != "f" for cell in row), sheet.title
+    units = {r[0]: r for r in book["报送情况"].iter_rows(values_only=True)}
+    assert set(units) >= {u.id for u in world.bundle.units}
+    with zipfile.ZipFile(compiled.workbook) as archive:
+        assert any(name.startswith("xl/charts/chart") for name in archive.namelist())
+
+    late = {"薛埠镇"}  # T05 replied on 9 March
+    missing = {"市委办公室", "指前镇", "尧塘镇", "东城街道", "市纪委监委"}  # B01 T06 T07 T09 B05
+    text = compiled.bulletin.text
+    lines = [line for line in text.splitlines() if line.strip()]
+    late_line = lines[next(i for i, line in enumerate(lines) if "逾期报送的单位" in line) + 1]
+    missing_line = lines[next(i for i, line in enumerate(lines) if "未报送的单位" in line) + 1]
+    names = {u.name for u in world.bundle.units}
+    assert {n for n in names if n in late_line} == late
+    assert {n for n in names if n in missing_line} == missing
+    docx_text = "\n".join(p.text for p in Document(str(compiled.docx)).paragraphs)
+    for name in late | missing:
+        assert name in docx_text
+    assert "儒林镇" in compiled.bulletin.html  # T02: returned, awaiting a corrected file
+
+
+def test_compiling_from_the_raw_files_gives_the_same_content(world: World, tmp_path: Path) -> None:
+    from duban.compile.gather import rows_from_raw
+    from duban.compile.run import compile_outputs
+
+    for unit_id in ("T01", "T02", "B02"):
+        world.reply(unit_id, VALID)
+    world.reply("T04", [plan_row(1), plan_row(2), plan_row(9)])
+    world.reply("T04", VALID, when=datetime(2026, 3, 5, 1, 0, tzinfo=UTC))  # version 2 counts
+    world.collect()
+    as_of = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
+    form = world.bundle.campaign.form("plan")
+
+    def detail(**kw: Any) -> list[tuple[Any, ...]]:
+        compiled = compile_outputs(world.engine, world.bundle, "plan", "once", as_of=as_of,
+                                   env=ENV, clock=FixedClock(as_of), **kw)  # fmt: skip
+        return list(load_workbook(compiled.workbook)["明细"].iter_rows(values_only=True))
+
+    stored = detail(out=tmp_path / "stored")
+    with WorkbookReader(workers=1) as reader:
+        raw = detail(out=tmp_path / "raw", rows=rows_from_raw(RawStore(world.store), reader, form))
+    assert raw == stored
+    assert len(stored) == 1 + 4 * 3
+    assert [r[2] for r in stored[1:] if r[0] == "T04"] == [2, 2, 2]  # the version column

@@ -28,7 +28,7 @@ from .loader import CampaignBundle
 from .mail.mailer import Mailer, OutboxMailer
 from .mail.message import Address, Attachment, OutgoingMessage, build
 from .notices import XLSX_TYPE, NoticeBuilder
-from .render import format_due, format_moment, render_message
+from .render import format_day, format_due, format_moment, render_message
 from .roster import Unit
 from .status import InstanceFacts, State, due_day, state_at
 
@@ -219,7 +219,7 @@ def _unit_draft(
         "due_text": format_due(o.facts.effective_due, campaign.zone, language),
         "late_days": _late_days(bundle, o, as_of), "rejected": o.state is State.REJECTED,
         "coordinator": campaign.roles.coordinator,
-        "sent_on": format_moment(as_of, campaign.zone, language).split(" ")[0],
+        "sent_on": format_day(as_of, campaign.zone, language),
     }  # fmt: skip
     rendered = render_message(env, language, "reminder", context)
     coordinator = campaign.roles.coordinator

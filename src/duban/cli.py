@@ -265,6 +265,31 @@ def chase_command(
     out.print(reports.chase_summary(result))
 
 
+@app.command(name="compile")
+@reports_errors
+def compile_command(
+    campaign: CampaignFile,
+    deliverable: Annotated[str, typer.Option(help="the deliverable to compile")],
+    period: Annotated[str | None, typer.Option(help="default: the latest past due")] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="mail the bulletin to the distribution list")
+    ] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Write the summary workbook and the bulletin of one deliverable period (compile flow)."""
+    settings = settings_for(as_of)
+    load_campaign(campaign)
+    if send:
+        settings.smtp()
+        settings.bot_specs()
+    ensure_ready(make_engine(settings.ledger_url))
+    from flows.compile import compile_flow
+
+    results = compile_flow(str(campaign), deliverable, period=period, send=send, as_of=as_of)
+    for result in results:
+        out.print(reports.compile_summary(result))
+
+
 Unit = Annotated[str, typer.Option("--unit", help="the unit id")]
 Period = Annotated[str | None, typer.Option(help="the period, e.g. 2026-Q2 (if several)")]
 Reason = Annotated[str, typer.Option(help="why (kept in the audit trail)")]

@@ -49,8 +49,10 @@ def ledger_bot_poster(
         results: list[BotResult] = []
         for group in groups:
             message = group_message(group, bundle)
+            campaign_id = group.key.split(":")[1]
             for number, spec in enumerate(specs, start=1):
-                result = _post_once(session, sender, spec, number, group, message, clock)
+                key = f"bot:{group.key}:{number}"
+                result = post_once(session, sender, spec, key, campaign_id, message, clock)
                 if result is not None:
                     results.append(result)
         return results
@@ -58,20 +60,19 @@ def ledger_bot_poster(
     return post
 
 
-def _post_once(
+def post_once(
     session: Session,
     sender: BotSender,
     spec: BotSpec,
-    number: int,
-    group: EscalationGroup,
+    key: str,
+    campaign_id: str,
     message: BotMessage,
     clock: Clock,
 ) -> BotResult | None:
-    key = f"bot:{group.key}:{number}"
+    """Post ``message`` to one bot unless the ledger says it was posted under ``key``."""
     row = session.scalars(select(MessageRow).where(MessageRow.idempotency_key == key)).first()
     if row is not None and row.status in DONE:
         return None
-    campaign_id = group.key.split(":")[1]
     if row is None:
         row = MessageRow(
             idempotency_key=key, campaign_id=campaign_id, instance_id=None, kind="bot",

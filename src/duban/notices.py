@@ -25,7 +25,7 @@ from .errors import DubanError
 from .ledger.schema import InstanceRow
 from .loader import CampaignBundle
 from .mail.message import Address, Attachment, OutgoingMessage
-from .render import format_due, format_moment, render_message
+from .render import format_day, format_due, render_message
 from .roster import Unit
 from .xlsx.template import MasterTemplate, TemplateContext, build_master, read_metadata
 from .xlsx.token import TemplateIdentity, sign, verify
@@ -182,7 +182,7 @@ class NoticeBuilder:
                 "due_text": self.due_text,
                 "attachment_name": self.attachment_name(unit),
                 "coordinator": coordinator,
-                "sent_on": format_moment(self.now, campaign.zone, campaign.language).split(" ")[0],
+                "sent_on": format_day(self.now, campaign.zone, campaign.language),
             },
         )
 

@@ -76,3 +76,11 @@ def format_moment(moment: datetime, zone: ZoneInfo, language: Language) -> str:
     if language == "zh-CN":
         return f"{local.year}年{local.month}月{local.day}日 {local.strftime('%H:%M')}"
     return local.strftime("%d %B %Y %H:%M")
+
+
+def format_day(moment: datetime, zone: ZoneInfo, language: Language) -> str:
+    """The local day, as a letter's date line writes it."""
+    local = moment.astimezone(zone)
+    if language == "zh-CN":
+        return f"{local.year}年{local.month}月{local.day}日"
+    return f"{local.day} {local.strftime('%B %Y')}"

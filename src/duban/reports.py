@@ -227,3 +227,19 @@ def _by_tag(
         for tag in tags_of.get(facts.unit_id, [])
     ]
     return [t.as_dict(("deliverable", "tag")) for t in tally(expanded, by_deliverable)]
+
+
+def compile_summary(result: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"{result['deliverable']} {result['period']}: expected {result['expected']}, "
+        f"received {result['received']} (on time {result['on_time']}, late {result['late']}), "
+        f"missing {result['missing']}, rejected {result['rejected']}",
+        show_header=False,
+    )
+    table.add_row("summary workbook", result["workbook"])
+    table.add_row("bulletin (HTML)", result["html"])
+    table.add_row("bulletin (.docx)", result["docx"])
+    table.add_row("detail rows", str(result["detail_rows"]))
+    if result["sent"] or result["posted"]:
+        table.add_row("sent / posted", f"{result['sent']} / {result['posted']}")
+    return table

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         return self.home / "outbox"
 
     @property
+    def outputs(self) -> Path:
+        """Summary workbooks and bulletins, per campaign and deliverable period."""
+        return self.home / "out"
+
+    @property
     def raw_store(self) -> Path:
         """Every byte received, content-addressed (留痕)."""
         return self.home / "raw"

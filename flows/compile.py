@@ -1,0 +1,57 @@
+"""The compile flow: after a deadline, the summary workbook (汇总表) and the bulletin (通报).
+
+Scheduled every morning (prefect.yaml) it compiles each deliverable period whose deadline
+passed in the last 24 hours and sends the bulletin; run on demand it compiles one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+from tasks.compile import compile_task, just_due_task
+
+from duban.settings import load_settings
+
+
+@flow(name="compile")
+def compile_flow(
+    campaign_file: str,
+    deliverable: str | None = None,
+    period: str | None = None,
+    send: bool = False,
+    as_of: str | None = None,
+) -> list[dict[str, Any]]:
+    """Compile the summary workbook and the bulletin.
+
+    Parameters: ``campaign_file``; ``deliverable`` (default: every deliverable period whose
+    deadline passed in the last 24 hours); ``period`` (default: the latest past its deadline);
+    ``send`` mail the bulletin to the distribution list and post it to the group bots;
+    ``as_of`` act as of this moment (simulations).
+    """
+    settings = load_settings(now=as_of)
+    if deliverable is not None:
+        targets: list[tuple[str, str | None]] = [(deliverable, period)]
+    else:
+        targets = list(just_due_task(settings, campaign_file))
+    results = [compile_task(settings, campaign_file, d, p, send) for d, p in targets]
+    for result in results:
+        create_markdown_artifact(
+            key=f"bulletin-{result['deliverable']}-{result['period']}".lower(),
+            markdown=_markdown(result),
+            description=f"Bulletin of {result['deliverable']} {result['period']}",
+        )
+    return results
+
+
+def _markdown(result: dict[str, Any]) -> str:
+    return "\n\n".join(
+        [
+            f"**{result['deliverable']} {result['period']}**: expected {result['expected']}, "
+            f"received {result['received']} (on time {result['on_time']}, late "
+            f"{result['late']}), missing {result['missing']}, rejected {result['rejected']}",
+            "```\n" + result["bulletin_text"] + "\n```",
+            f"Workbook: `{result['workbook']}`  \nBulletin: `{result['docx']}`",
+        ]
+    )
