@@ -12,7 +12,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select
 
 from duban import reports
+from duban.botserver import LocalBotServer
 from duban.clock import FixedClock
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import IntakeFileRow, MessageRow
@@ -51,16 +52,22 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
     with (
         LocalSmtpServer(maildir=sent) as outgoing,
         LocalSmtpServer(maildir=inbox, clock=clock) as office,
-        _flow_settings(home, outgoing.url(), f"maildir:{inbox}"),
+        LocalBotServer(secrets={}, clock=None) as bots,
+        _flow_settings(home, outgoing.url(), f"maildir:{inbox}", bots.url("wecom", "demo")),
     ):
         steps = [_mobilize(console, campaign_path, "plan", _at(bundle, "2026-02-10"))]
         raws = [(d.rcpt_tos, d.raw) for d in outgoing.messages]
-        replies = plan_replies(bundle, notices_by_unit(bundle, raws), _due(bundle, "plan"))
-        steps += _walk_days(console, campaign_path, bundle, replies, office.port, clock)
+        due = _due(bundle, "plan")
+        replies = plan_replies(bundle, notices_by_unit(bundle, raws), due)
+        last = bundle.calendar.add_working_days(due.date(), 4)
+        steps += _walk_days(console, campaign_path, bundle, replies, office.port, clock, last)
         steps.append(_mobilize(console, campaign_path, "progress", _at(bundle, "2026-03-06")))
+        compiled = _compile(console, campaign_path, "plan", _at(bundle, last.isoformat()))
+        steps.append(compiled)
+        bot_posts = len(bots.requests)
     console.print(_steps_table(steps))
     console.print(_timeline(bundle, engine, clock))
-    console.print(_outputs(home, sent, inbox, engine))
+    console.print(_outputs(home, sent, inbox, engine, compiled, bot_posts))
     engine.dispose()
 
 
@@ -79,12 +86,15 @@ def _walk_days(
     replies: list[Reply],
     port: int,
     clock: FixedClock,
+    last: date,
 ) -> list[dict[str, Any]]:
-    """Day by day: the units that reply that day send; the office collects at 18:00."""
+    """Day by day: at 09:00 on working days the office chases; the units that reply that day
+    send; the office collects at 18:00."""
+    from flows.chase import chase
     from flows.collect import collect
 
     zone = bundle.campaign.zone
-    first, last = replies[0].at.date(), replies[-1].at.date()
+    first = replies[0].at.date()
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     steps = []
     with Progress(console=console, transient=True) as progress:
@@ -92,6 +102,16 @@ def _walk_days(
         for day in days:
             todays = [r for r in replies if r.at.date() == day]
             progress.update(walking, advance=1, description=f"{day} {len(todays)} replies")
+            morning = datetime.combine(day, time(9, 0), zone)
+            if bundle.calendar.is_working_day(day):
+                chased = chase(str(campaign_path), deliverable="plan", as_of=morning.isoformat())
+                if chased["sent_by_rung"] or chased["escalations"]:
+                    rungs = dict(chased["sent_by_rung"])
+                    if chased["escalations"]:
+                        rungs["escalation"] = chased["escalations"]
+                    steps.append({"at": morning, "step": "chase", "period": "once",
+                                  "count": sum(rungs.values()), "sent_now": sum(rungs.values()),
+                                  "by_status": rungs})  # fmt: skip
             if not todays:
                 continue
             send(todays, port, clock)
@@ -108,11 +128,11 @@ def _at(bundle: CampaignBundle, day: str) -> datetime:
 
 
 @contextmanager
-def _flow_settings(home: Path, smtp_url: str, intake: str) -> Iterator[None]:
-    """Point the flows at the demo's folder and mail servers, as a deployment's environment
-    would, and put the caller's environment back afterwards."""
+def _flow_settings(home: Path, smtp_url: str, intake: str, bots: str) -> Iterator[None]:
+    """Point the flows at the demo's folder, mail servers and group bot, as a deployment's
+    environment would, and put the caller's environment back afterwards."""
     wanted = {"DUBAN_HOME": str(home), "DUBAN_SECRET": DEMO_SECRET, "DUBAN_SMTP_URL": smtp_url,
-              "DUBAN_INTAKE": intake}  # fmt: skip
+              "DUBAN_INTAKE": intake, "DUBAN_BOTS": bots}  # fmt: skip
     dropped = ("DUBAN_DATABASE_URL", "DUBAN_NOW", "DUBAN_TEMPLATES")
     saved = {k: os.environ.get(k) for k in (*wanted, *dropped)}
     os.environ.update(wanted)
@@ -138,6 +158,19 @@ def _mobilize(
     return {"at": at, "step": f"mobilize {deliverable}", **result}
 
 
+def _compile(
+    console: Console, campaign_path: Path, deliverable: str, at: datetime
+) -> dict[str, Any]:
+    from flows.compile import compile_flow
+
+    console.rule(f"[bold]{at:%Y-%m-%d %H:%M}[/] compile: summary workbook and bulletin")
+    [result] = compile_flow(str(campaign_path), deliverable, send=True, as_of=at.isoformat())
+    counts = {k: result[k] for k in ("on_time", "late", "missing", "rejected")}
+    return {"at": at, "step": f"compile {deliverable}", "period": result["period"],
+            "count": result["expected"], "sent_now": result["sent"], "by_status": counts,
+            **{k: result[k] for k in ("workbook", "html", "docx")}}  # fmt: skip
+
+
 def _steps_table(steps: list[dict[str, Any]]) -> Table:
     table = Table(title="what happened")
     for name in ("simulated time", "step", "period", "units", "sent now", "by status"):
@@ -151,19 +184,27 @@ def _steps_table(steps: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _outputs(home: Path, sent: Path, inbox: Path, engine: Engine) -> Table:
+def _outputs(
+    home: Path, sent: Path, inbox: Path, engine: Engine, compiled: dict[str, Any], posts: int
+) -> Table:
     with session_scope(engine) as session:
         recorded = session.scalar(select(func.count()).select_from(MessageRow)) or 0
         held = session.scalar(
             select(func.count()).select_from(IntakeFileRow).where(IntakeFileRow.outcome == "held")
         )
     table = Table(title="outputs", show_header=False)
+    table.add_column("what", overflow="fold")
+    table.add_column("where", overflow="fold")
     table.add_row("ledger (SQLite)", str(home / "duban.sqlite3"))
     table.add_row("every email duban sent (Maildir)", f"{sent}  ({_count(sent)} messages)")
     table.add_row("every reply received (Maildir)", f"{inbox}  ({_count(inbox)} messages)")
     table.add_row("raw store (every byte received)", str(home / "raw"))
     table.add_row("messages in the ledger", str(recorded))
     table.add_row("held for review", f"{held}  (`duban review` lists them)")
+    table.add_row("summary workbook (汇总表)", compiled["workbook"])
+    table.add_row("bulletin (通报), HTML", compiled["html"])
+    table.add_row("bulletin (通报), .docx", compiled["docx"])
+    table.add_row("group-bot posts (escalation, bulletin)", str(posts))
     return table
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
-from tasks.chase import chase_task
-from tasks.status import status_rows_task
 
 from duban.settings import load_settings
+from tasks.chase import chase_task
+from tasks.status import status_rows_task
 
 
 @flow(name="chase")

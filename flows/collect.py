@@ -9,9 +9,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
-from tasks.intake import collect_batch_task
 
 from duban.settings import load_settings
+from tasks.intake import collect_batch_task
 
 BATCH_SIZE = 200
 MAX_BATCHES = 50

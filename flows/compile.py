@@ -10,9 +10,9 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from tasks.compile import compile_task, just_due_task
 
 from duban.settings import load_settings
+from tasks.compile import compile_task, just_due_task
 
 
 @flow(name="compile")

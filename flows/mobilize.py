@@ -10,12 +10,12 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
-from tasks.notices import plan_notices_task, preview_notices_task, send_notices_task
 
 from duban.batching import batches
 from duban.dispatch import Outcome
 from duban.mobilize import NoticeRequest
 from duban.settings import load_settings
+from tasks.notices import plan_notices_task, preview_notices_task, send_notices_task
 
 BATCH_SIZE = 200
 

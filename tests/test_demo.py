@@ -7,8 +7,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from demo.run import run_demo
+from openpyxl import load_workbook
 from rich.console import Console
+
+from demo.run import run_demo
 
 from .conftest import EXAMPLE
 
@@ -33,6 +35,15 @@ def test_the_demo_runs_twice_and_delivers_every_notice(
         assert outcomes["quarantined"] == 1  # the hostile file
         assert outcomes["rejected"] == 1  # the wrong value, corrected the next day
         assert outcomes["accepted"] == 27
+        [summary] = (home / "out").rglob("*汇总表.xlsx")
+        units = {
+            row[1]: row for row in load_workbook(summary)["报送情况"].iter_rows(values_only=True)
+        }
+        for late in ("薛埠镇", "市交通运输局", "市审计局"):  # they replied after 5 March
+            assert "逾期" in str(units[late])
+        assert "未报送" in str(units["市农业农村局"])  # silent
+        [bulletin] = (home / "out").rglob("*通报.html")
+        assert "市审计局" in bulletin.read_text(encoding="utf-8")  # B19, late
 
 
 def test_the_demo_refuses_to_empty_a_folder_it_did_not_make(tmp_path: Path) -> None:
