@@ -134,3 +134,43 @@ def test_status_by_tag(tmp_path: Path) -> None:
     assert by_tag["窗口单位"]["missing"] == 7
     table = runner.invoke(app, ["status", "--by-tag", "--as-of", "2026-03-06"], env=env)
     assert "per tag" in table.output
+
+
+def test_outbox_lists_what_was_sent(tmp_path: Path) -> None:
+    from duban.mailserver import LocalSmtpServer
+
+    with LocalSmtpServer() as server:
+        env = {
+            "DUBAN_HOME": str(tmp_path),
+            "DUBAN_SECRET": "s" * 20,
+            "DUBAN_SMTP_URL": server.url(),
+            "DUBAN_NOW": "2026-02-10T09:00",
+            "COLUMNS": "200",
+        }
+        assert runner.invoke(app, ["init", str(EXAMPLE)], env=env).exit_code == 0
+        from duban.clock import FixedClock
+        from duban.ledger.db import make_engine, session_scope
+        from duban.loader import load_campaign
+        from duban.mail.mailer import SmtpMailer
+        from duban.mail.smtp_url import parse_smtp_url
+        from duban.mobilize import NoticeRequest, plan_notices, send_notices
+        from duban.render import environment
+        from duban.settings import load_settings
+
+        bundle, clock = (
+            load_campaign(EXAMPLE),
+            FixedClock(load_settings(home=tmp_path, now="2026-02-10T09:00").clock().now()),
+        )
+        engine = make_engine(f"sqlite:///{tmp_path / 'duban.sqlite3'}")
+        with session_scope(engine) as session, SmtpMailer(parse_smtp_url(server.url())) as mailer:
+            plan = plan_notices(session, bundle, NoticeRequest("plan", unit_ids=("T01", "B08")),
+                                clock=clock, secret=b"s" * 20, env=environment())  # fmt: skip
+            send_notices(session, bundle, plan.instance_ids, mailer=mailer, clock=clock,
+                         secret=b"s" * 20, env=environment())  # fmt: skip
+    listed = runner.invoke(app, ["outbox", "--json", "--to", "jiaoyu@jt.example"], env=env)
+    [row] = json.loads(listed.output)
+    assert (row["kind"], row["status"]) == ("notice", "sent")
+    assert "市教育局" in row["subject"]
+    table = runner.invoke(app, ["outbox"], env=env)
+    assert "金城镇" in table.output
+    assert "2026-02-10 09:00" in table.output

@@ -290,6 +290,28 @@ def compile_command(
         out.print(reports.compile_summary(result))
 
 
+@app.command()
+@reports_errors
+def outbox(
+    kind: Annotated[
+        str | None, typer.Option(help="notice, reminder, ack, rejection, escalation, bulletin…")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="only messages to this address")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """What duban sent, to whom and when, with each message's status (from the ledger)."""
+    settings = settings_for(None)
+    engine = make_engine(settings.ledger_url)
+    ensure_ready(engine)
+    with session_scope(engine) as session:
+        rows = reports.outbox_rows(session, kind=kind, to=to, limit=limit)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    out.print(reports.outbox_table(rows, settings.zone))
+
+
 Unit = Annotated[str, typer.Option("--unit", help="the unit id")]
 Period = Annotated[str | None, typer.Option(help="the period, e.g. 2026-Q2 (if several)")]
 Reason = Annotated[str, typer.Option(help="why (kept in the audit trail)")]

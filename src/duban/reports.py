@@ -16,7 +16,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .ledger.schema import CampaignRow, UnitRow
+from .ledger.schema import CampaignRow, MessageRow, UnitRow
 from .ledger.store import RegisterReport, instance_facts
 from .loader import CampaignBundle
 from .status import InstanceFacts, State, by_deliverable, due_day, state_at, tally
@@ -242,4 +242,35 @@ def compile_summary(result: dict[str, Any]) -> Table:
     table.add_row("detail rows", str(result["detail_rows"]))
     if result["sent"] or result["posted"]:
         table.add_row("sent / posted", f"{result['sent']} / {result['posted']}")
+    return table
+
+
+def outbox_rows(
+    session: Session, *, kind: str | None, to: str | None, limit: int
+) -> list[dict[str, Any]]:
+    query = select(MessageRow).order_by(MessageRow.id.desc())
+    if kind is not None:
+        query = query.where(MessageRow.kind == kind)
+    rows = []
+    for row in session.scalars(query.limit(limit * 20 if to else limit)):
+        if to is not None and to.lower() not in (r.lower() for r in row.recipients):
+            continue
+        rows.append(
+            {"sent_at": row.sent_at, "kind": row.kind, "to": list(row.recipients),
+             "subject": row.subject, "status": row.status, "message_id": row.message_id,
+             "refused": row.refused, "error": row.error, "key": row.idempotency_key}
+        )  # fmt: skip
+        if len(rows) == limit:
+            break
+    return rows
+
+
+def outbox_table(rows: list[dict[str, Any]], zone: ZoneInfo) -> Table:
+    table = Table(title=f"sent by duban: {len(rows)} most recent")
+    for name in ("sent", "kind", "to", "subject", "status"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        sent = row["sent_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M") if row["sent_at"] else "—"
+        status = row["status"] + (f" ({row['error']})" if row["error"] else "")
+        table.add_row(sent, row["kind"], ", ".join(row["to"]), row["subject"], status)
     return table
