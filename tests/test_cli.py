@@ -174,3 +174,35 @@ def test_outbox_lists_what_was_sent(tmp_path: Path) -> None:
     table = runner.invoke(app, ["outbox"], env=env)
     assert "金城镇" in table.output
     assert "2026-02-10 09:00" in table.output
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "named"),
+    [
+        (["mobilize", str(EXAMPLE), "--deliverable", "plan"], {}, "DUBAN_SECRET"),
+        (["mobilize", str(EXAMPLE), "--deliverable", "plan"],
+         {"DUBAN_SECRET": "s" * 20}, "DUBAN_SMTP_URL"),
+        (["mobilize", str(EXAMPLE), "--deliverable", "plan"],
+         {"DUBAN_SECRET": "s" * 20, "DUBAN_SMTP_URL": "smtp://127.0.0.1:9"}, "DUBAN_SMTP_URL"),
+        (["collect", str(EXAMPLE)],
+         {"DUBAN_SECRET": "s" * 20, "DUBAN_SMTP_URL": "SMTP", "DUBAN_INTAKE": "imap://u:p@127.0.0.1:9/INBOX"},
+         "DUBAN_INTAKE"),
+        (["chase", str(EXAMPLE)], {"DUBAN_SECRET": "s" * 20, "DUBAN_SMTP_URL": "SMTP",
+                                   "DUBAN_BOTS": "slack+https://x"}, "DUBAN_BOTS"),
+    ],
+    ids=["no-secret", "no-smtp", "smtp-unreachable", "imap-unreachable", "bad-bots"],
+)  # fmt: skip
+def test_misconfigured_runs_name_the_setting_before_any_flow(
+    command: list[str], env: dict[str, str], named: str, tmp_path: Path
+) -> None:
+    from duban.mailserver import LocalSmtpServer
+
+    base = {"DUBAN_HOME": str(tmp_path)}
+    assert runner.invoke(app, ["init", str(EXAMPLE)], env=base).exit_code == 0
+    with LocalSmtpServer() as server:
+        env = {k: server.url() if v == "SMTP" else v for k, v in env.items()}
+        result = duban(*command, env={**base, **env})
+    assert result.returncode == 1
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "Beginning flow run" not in result.stderr + result.stdout

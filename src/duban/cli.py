@@ -64,6 +64,22 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def check_smtp(settings: Settings) -> None:
+    """Connect and log in once before a flow starts: a wrong DUBAN_SMTP_URL is named here, in
+    one sentence, instead of failing inside a task."""
+    from .mail.mailer import SmtpMailer
+    from .mail.smtp_url import parse_smtp_url
+
+    with SmtpMailer(parse_smtp_url(settings.smtp())):
+        pass
+
+
+def check_intake(settings: Settings) -> None:
+    from .intake.sources import open_source
+
+    open_source(settings.intake_spec()).close()
+
+
 def settings_for(as_of: str | None) -> Settings:
     settings = load_settings()
     return settings if as_of is None else load_settings(now=as_of)
@@ -144,9 +160,9 @@ def mobilize(
     settings = settings_for(as_of)
     load_campaign(campaign)  # a clear error before any flow starts
     settings.secret_key()
-    if not dry_run:
-        settings.smtp()
     ensure_ready(make_engine(settings.ledger_url))
+    if not dry_run:
+        check_smtp(settings)
     from flows.mobilize import mobilize as mobilize_flow
 
     result = mobilize_flow(
@@ -195,9 +211,9 @@ def collect(
     settings = settings_for(as_of)
     load_campaign(campaign)
     settings.secret_key()
-    settings.smtp()
-    settings.intake_spec()
     ensure_ready(make_engine(settings.ledger_url))
+    check_smtp(settings)
+    check_intake(settings)
     from flows.collect import collect as collect_flow
 
     result = collect_flow(str(campaign), batch_size=batch_size, as_of=as_of)
@@ -255,10 +271,10 @@ def chase_command(
     settings = settings_for(as_of)
     load_campaign(campaign)
     settings.secret_key()
-    if not dry_run:
-        settings.smtp()
-        settings.bot_specs()
     ensure_ready(make_engine(settings.ledger_url))
+    if not dry_run:
+        settings.bot_specs()
+        check_smtp(settings)
     from flows.chase import chase as chase_flow
 
     result = chase_flow(str(campaign), deliverable=deliverable, dry_run=dry_run, as_of=as_of)
@@ -279,10 +295,10 @@ def compile_command(
     """Write the summary workbook and the bulletin of one deliverable period (compile flow)."""
     settings = settings_for(as_of)
     load_campaign(campaign)
-    if send:
-        settings.smtp()
-        settings.bot_specs()
     ensure_ready(make_engine(settings.ledger_url))
+    if send:
+        settings.bot_specs()
+        check_smtp(settings)
     from flows.compile import compile_flow
 
     results = compile_flow(str(campaign), deliverable, period=period, send=send, as_of=as_of)

@@ -1,0 +1,230 @@
+"""Operate: a Prefect server on PostgreSQL, the deployments of prefect.yaml, two workers, and
+two collect runs at once over one mailbox, with the ledger on PostgreSQL too."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import select
+
+from duban.clock import FixedClock
+from duban.imapserver import LocalImapServer
+from duban.ledger.db import make_engine, migrate, session_scope
+from duban.ledger.schema import IntakeRow, MessageRow, SubmissionRow
+from duban.ledger.store import register
+from duban.loader import CampaignBundle
+from duban.mail.mailer import SmtpMailer
+from duban.mail.smtp_url import parse_smtp_url
+from duban.mailserver import LocalSmtpServer
+from duban.mobilize import NoticeRequest, plan_notices, send_notices
+from duban.render import environment
+from duban.testing import attachment_of, fill_workbook, reply_to_notice, temporary_postgres_database
+
+from .conftest import POSTGRES_ADMIN_URL, ROOT
+
+pytestmark = pytest.mark.postgres
+SECRET = "operate test secret, long enough"
+USER, PASSWORD = "youhuaban", "operate-pass"
+ROWS = [
+    ["教育培训", f"任务{n}", "措施", "办公室", "张三", "13800000000", "2026-06-30"]
+    for n in range(3)
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def prefect_on_postgres() -> Iterator[dict[str, str]]:
+    """`prefect server start` against a fresh PostgreSQL database (with pg_trgm)."""
+    with temporary_postgres_database(POSTGRES_ADMIN_URL) as url:
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(
+            POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", autocommit=True
+        ) as c:
+            c.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        home = Path(tempfile.mkdtemp(prefix="duban-prefect-server-"))
+        port = free_port()
+        env = {
+            **os.environ,
+            "PREFECT_HOME": str(home),
+            "PREFECT_API_DATABASE_CONNECTION_URL": url.replace("+psycopg", "+asyncpg"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_UI_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+        }
+        env.pop("PREFECT_API_URL", None)
+        log = (home / "server.log").open("wb")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+             "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        api = f"http://127.0.0.1:{port}/api"
+        try:
+            _wait_healthy(api, server, home / "server.log")
+            yield {**env, "PREFECT_API_URL": api}
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _wait_healthy(api: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"prefect server exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"prefect server did not answer:\n{log.read_text()[-3000:]}")
+
+
+def prefect(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "prefect", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def imap() -> Iterator[LocalImapServer]:
+    folder = Path(tempfile.mkdtemp(prefix="duban-operate-"))
+    folder.chmod(0o711)
+    try:
+        with LocalImapServer(folder, {USER: PASSWORD}) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_workers_collect_one_mailbox_exactly_once(
+    prefect_on_postgres: dict[str, str],
+    imap: LocalImapServer,
+    example_bundle: CampaignBundle,
+    tmp_path: Path,
+) -> None:
+    with temporary_postgres_database(POSTGRES_ADMIN_URL) as ledger, LocalSmtpServer() as smtp:
+        engine = make_engine(ledger)
+        migrate(engine)
+        clock = FixedClock(datetime(2026, 2, 10, 1, 0, tzinfo=UTC))
+        with session_scope(engine) as session:
+            register(session, example_bundle, clock)
+            plan = plan_notices(session, example_bundle, NoticeRequest("plan"), clock=clock,
+                                secret=SECRET.encode(), env=environment())  # fmt: skip
+            with SmtpMailer(parse_smtp_url(smtp.url())) as mailer:
+                send_notices(session, example_bundle, plan.instance_ids, mailer=mailer,
+                             clock=clock, secret=SECRET.encode(), env=environment())  # fmt: skip
+        delivered = _replies_into_imap(smtp, example_bundle, imap)
+        env = {
+            **prefect_on_postgres,
+            "DUBAN_PROJECT_DIR": str(ROOT),
+            "DUBAN_DATABASE_URL": ledger,
+            "DUBAN_HOME": str(tmp_path / "home"),
+            "DUBAN_SECRET": SECRET,
+            "DUBAN_SMTP_URL": smtp.url(),
+            "DUBAN_INTAKE": imap.url(USER, PASSWORD),
+            "DUBAN_NOW": "2026-03-04T18:00",
+            "PREFECT_LOGGING_LEVEL": "INFO",
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+        }
+        prefect(env, "work-pool", "create", "duban", "--type", "process")
+        out = prefect(env, "--no-prompt", "deploy", "--all")
+        assert "collect/collect" in out
+        workers = [_worker(env, tmp_path / f"worker{n}.log") for n in (1, 2)]
+        try:
+            time.sleep(3)  # both workers polling
+            runs = [_run(env, "collect/collect", batch_size=1) for _ in range(2)]
+            states = [_wait_run(env, run) for run in runs]
+        finally:
+            for worker in workers:
+                os.killpg(worker.pid, signal.SIGKILL)
+        assert states == ["COMPLETED", "COMPLETED"], _logs(tmp_path)
+        with session_scope(engine) as session:
+            intakes = session.scalars(select(IntakeRow)).all()
+            submissions = session.scalars(select(SubmissionRow)).all()
+            answers = session.scalars(select(MessageRow).where(MessageRow.kind == "ack")).all()
+        assert len(intakes) == delivered
+        assert len({i.source_ref for i in intakes}) == delivered
+        assert Counter(i.status for i in intakes) == {"accepted": delivered}
+        assert len(submissions) == delivered
+        assert len(answers) == delivered
+        acks = [d for d in smtp.messages if b"X-Duban-Key: answer:" in d.raw]
+        assert len(acks) == delivered  # nobody acknowledged twice
+        engine.dispose()
+
+
+def _replies_into_imap(smtp: LocalSmtpServer, bundle: CampaignBundle, imap: LocalImapServer) -> int:
+    import email
+    import email.policy
+    from email.message import EmailMessage
+
+    count = 0
+    for delivery in list(smtp.messages):
+        notice = email.message_from_bytes(delivery.raw, policy=email.policy.default)
+        assert isinstance(notice, EmailMessage)
+        unit = next(u for u in bundle.units if set(u.emails) == set(delivery.rcpt_tos))
+        name, data = attachment_of(notice)
+        raw = reply_to_notice(
+            notice, unit.emails[0], [(name, fill_workbook(data, "实施方案", ROWS))]
+        )
+        imap.deliver(USER, raw)
+        count += 1
+    return count
+
+
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "prefect", "worker", "start", "--pool", "duban", "--limit", "1"],
+        env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+
+
+def _run(env: dict[str, str], deployment: str, **parameters: Any) -> str:
+    args = ["deployment", "run", deployment]
+    for key, value in parameters.items():
+        args += ["-p", f"{key}={value}"]
+    out = prefect(env, *args)
+    found = re.search(r"Created flow run '([^']+)'", out)
+    assert found is not None, out
+    return found.group(1)
+
+
+def _wait_run(env: dict[str, str], flow_run: str) -> str:
+    api = env["PREFECT_API_URL"]
+    deadline = time.monotonic() + 400
+    while time.monotonic() < deadline:
+        query = {"flow_runs": {"name": {"any_": [flow_run]}}}
+        runs = httpx.post(f"{api}/flow_runs/filter", json=query, timeout=10).json()
+        if runs and runs[0]["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return str(runs[0]["state_type"])
+        time.sleep(1)
+    return "TIMEOUT"
+
+
+def _logs(folder: Path) -> str:
+    return "\n".join(p.read_text()[-3000:] for p in folder.glob("worker*.log"))
