@@ -163,6 +163,9 @@ def test_two_workers_collect_one_mailbox_exactly_once(
             for worker in workers:
                 os.killpg(worker.pid, signal.SIGKILL)
         assert states == ["COMPLETED", "COMPLETED"], _logs(tmp_path)
+        took = [int(n) for n in re.findall(r"collected \{'received': (\d+)", _logs(tmp_path))]
+        assert len(took) == 2
+        assert all(n > 0 for n in took), took  # both workers took messages at the same time
         with session_scope(engine) as session:
             intakes = session.scalars(select(IntakeRow)).all()
             submissions = session.scalars(select(SubmissionRow)).all()

@@ -11,14 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jinja2 import Environment
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .dispatch import Outcome as SendOutcome
 from .dispatch import dispatch
 from .intake.answers import AnswerContext, answer_drafts
-from .intake.model import Source
+from .intake.model import RawItem, Source
 from .intake.pipeline import BatchReport, Intake, process_batch
 from .mail.mailer import Mailer
+
+RACE_RETRIES = 3
 
 
 @dataclass
@@ -43,11 +46,25 @@ def collect_batch(
     items = list(source.fetch(limit))
     if not items:
         return CollectReport(BatchReport(), [])
-    report = process_batch(session, intake, items)
+    report = _process_racing(session, intake, items)
     answers = send_answers(session, intake, mailer, env, report.intake_ids)
     for item in items:
         source.done(item.ref)
     return CollectReport(report, answers)
+
+
+def _process_racing(session: Session, intake: Intake, items: list[RawItem]) -> BatchReport:
+    """Process a batch; if another worker recorded the same items at the same moment, the
+    ledger's unique keys ((source, ref), (intake, index), (instance, version)) refuse the second
+    record, and the batch is simply processed again: it then finds the other worker's rows."""
+    for attempt in range(RACE_RETRIES + 1):
+        try:
+            return process_batch(session, intake, items)
+        except IntegrityError:
+            session.rollback()
+            if attempt == RACE_RETRIES:
+                raise
+    raise AssertionError("unreachable")
 
 
 def send_answers(
