@@ -75,13 +75,13 @@ MEASURES = (
 SECTIONS = ("办公室", "组织人事科", "综合科", "政策法规科", "行政审批科", "督查室")
 OWNERS = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏")
 PHASES = (  # --phases: (module, function, label), in the order process_batch runs them
-    ("duban.intake.pipeline", "read_message", "· MIME parse (read_message)"),
-    ("duban.intake.pipeline", "receive", "· receive (store + record message)"),
-    ("duban.intake.pipeline", "_files_of", "· files (sniff, store + record)"),
-    ("duban.intake.rawstore", "RawStore.put", "  ·· raw store put (in receive and files)"),
-    ("duban.intake.pipeline", "_read_all", "· read (pre-check here, parse in workers)"),
-    ("duban.intake.reader", "precheck", "  ·· pre-check (in read)"),
-    ("duban.intake.pipeline", "_decide", "· decide (identify, validate, submit)"),
+    ("duban.intake.pipeline", "read_envelope", "· envelope (read_envelope: headers)"),
+    ("duban.intake.pipeline", "receive", "· receive (store + record messages)"),
+    ("duban.intake.pipeline", "_record_files", "· files (MIME, sniff, store + record)"),
+    ("duban.intake.pipeline", "read_message", "  ·· MIME parse (read_message, in files)"),
+    ("duban.intake.rawstore", "RawStore.put_many", "  ·· raw store (in receive and files)"),
+    ("duban.intake.pipeline", "_decide", "· decide (as the workers read; waits included)"),
+    ("duban.intake.reader", "Reading.poll", "  ·· feeding and waiting for the workers"),
     ("duban.intake.pipeline", "validate_workbook", "  ·· validate_workbook (in decide)"),
 )
 
@@ -135,6 +135,8 @@ def _prepare(args: argparse.Namespace, work: Path) -> int:
     from concurrent.futures import ProcessPoolExecutor
     from email.message import EmailMessage
 
+    from mobilize import synthetic_campaign  # bench/mobilize.py: this script's folder
+
     from duban.clock import FixedClock
     from duban.ledger.db import make_engine, migrate, session_scope
     from duban.ledger.store import register
@@ -144,7 +146,6 @@ def _prepare(args: argparse.Namespace, work: Path) -> int:
     from duban.notices import notice_drafts
     from duban.render import environment
     from duban.testing import attachment_of, reply_to_notice
-    from mobilize import synthetic_campaign  # bench/mobilize.py: this script's folder
 
     started = time.perf_counter()
     bundle = load_campaign(synthetic_campaign(work / "campaign", args.units))

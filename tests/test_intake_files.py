@@ -662,6 +662,65 @@ def test_read_many_keeps_order_and_prechecks(
     assert codes == [2 + ROWS, "not-a-workbook", "absurd-dimension", 2, "encrypted"] * 3
 
 
+def test_the_precheck_runs_in_the_worker_and_its_refusal_comes_back_as_such(
+    filled: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-check runs in the worker, under its memory cap and time limit: a refusal is that
+    ``FileRejected``, not a crash, and the worker stays."""
+
+    def not_here(*args: object) -> None:
+        raise AssertionError("the pre-check ran in the intake process")
+
+    for module in ("duban.intake.precheck", "duban.intake.worker", "duban.intake.files"):
+        monkeypatch.setattr(f"{module}.precheck", not_here)
+    with WorkbookReader(workers=1) as checked:
+        [pid] = checked.worker_pids
+        results = checked.read_many([(far_cell(filled), Kind.XLSX), (filled, Kind.XLSX)])
+        assert checked.worker_pids == [pid]
+    assert isinstance(results[0], FileRejected)
+    assert results[0].code == "absurd-dimension"
+    assert results[0].detail["cols"] == 16384
+    assert isinstance(results[1], ParsedWorkbook)
+    precheck(filled, Kind.XLSX)  # still callable on its own, in this process
+
+
+def test_a_reading_goes_on_while_the_caller_works(filled: bytes, template: bytes) -> None:
+    with WorkbookReader(workers=2) as pool:
+        with pool.start([(filled, Kind.XLSX)] * 3) as reading:
+            added = reading.add([(template, Kind.XLSX), (b"not a workbook", Kind.OTHER)])
+            assert list(added) == [3, 4]
+            taken: dict[int, object] = {}
+            while not reading.done:
+                reading.poll(wait=True)
+                taken.update(reading.take())
+            results = reading.wait()
+        assert sorted(taken) == [0, 1, 2, 3, 4]
+        assert [taken[i] for i in range(5)] == results
+        sizes = [len(r.sheets[DATA_SHEET]) if isinstance(r, ParsedWorkbook) else r.code
+                 for r in results]  # fmt: skip
+        assert sizes == [2 + ROWS] * 3 + [2, "not-a-workbook"]
+
+
+def test_an_abandoned_reading_takes_its_busy_workers_with_it(filled: bytes, tmp_path: Path) -> None:
+    """Left unfinished, a reading's busy workers are replaced: they would otherwise answer the
+    next reading with this one's files."""
+    started = tmp_path / "started"
+
+    def interrupted_while_reading(pool: WorkbookReader) -> None:
+        with pool.start([(f"hang:{started}".encode(), Kind.XLSX)]):
+            while not started.exists():
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+
+    with WorkbookReader(workers=1, check_first=False, parser=marker_parser) as pool:
+        [pid] = pool.worker_pids
+        with pytest.raises(KeyboardInterrupt):
+            interrupted_while_reading(pool)
+        assert pool.worker_pids != [pid]
+        [result] = pool.read_many([(filled, Kind.XLSX)])
+    assert isinstance(result, ParsedWorkbook)
+
+
 def test_malformed_xml_is_unreadable(filled: bytes, reader: WorkbookReader) -> None:
     broken = patch_sheet(filled, lambda xml: xml[: len(xml) // 2])
     with pytest.raises(FileRejected) as caught:

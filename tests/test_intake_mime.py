@@ -18,7 +18,14 @@ from urllib.parse import quote_from_bytes
 
 import pytest
 
-from duban.intake.mime import FORWARDED, MAX_DEPTH, MAX_PARTS, WINMAIL, read_message
+from duban.intake.mime import (
+    FORWARDED,
+    MAX_DEPTH,
+    MAX_PARTS,
+    WINMAIL,
+    read_envelope,
+    read_message,
+)
 from duban.intake.mimetext import decode_bytes, decode_words, parameter, split_header
 from duban.intake.model import FoundFile
 
@@ -503,6 +510,30 @@ def test_damaged_base64_and_missing_from_are_reported() -> None:
     assert [f.filename for f in parsed.files] == ["a.xls"]
     assert "the message has no From header" in parsed.problems
     assert any("base64" in problem for problem in parsed.problems)
+
+
+@pytest.mark.parametrize("line_end", [b"\r\n", b"\n", b"\r"], ids=["crlf", "lf", "cr"])
+def test_the_envelope_alone_is_read_from_the_headers_as_read_message_reads_it(
+    line_end: bytes,
+) -> None:
+    automatic = _built()
+    automatic["Auto-Submitted"] = "auto-replied"
+    automatic["X-Duban-Key"] = "escalation/7"
+    foxmail = _raw(
+        [b"From: " + '"交通局 办公室"'.encode("gbk") + b" <bgs@b03.example>",
+         b"Subject: " + "回复：关于报送进展的通知".encode("gbk")],
+        [TEXT_PART],
+    )  # fmt: skip
+    messages = [_built().as_bytes(policy=SMTP), automatic.as_bytes(), foxmail,
+                _deeply_nested(3000), b"Subject: no body", b""]  # fmt: skip
+
+    for raw in messages:
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\n", line_end)
+        assert read_envelope(raw) == read_message(raw).envelope
+
+    envelope = read_envelope(automatic.as_bytes())
+    assert (envelope.auto_submitted, envelope.duban_key) == ("auto-replied", "escalation/7")
+    assert read_envelope(foxmail).sender_name == "交通局 办公室"
 
 
 # ---------------------------------------------------------------- the decoding helpers

@@ -480,6 +480,21 @@ def test_maildir_fetch_is_by_delivery_time_and_done_moves_without_deleting(tmp_p
     assert source.name == f"maildir:{root}"
 
 
+def test_maildir_done_follows_a_message_moved_after_fetch(tmp_path: Path) -> None:
+    """A mail server may move a message from new/ to cur/ (adding flags) between fetch and done."""
+    root, keys = _maildir_with(tmp_path, {1: 1_772_000_100, 2: 1_772_000_200})
+    source = open_source(f"maildir:{root}")
+    items = list(source.fetch(10))
+    (root / "new" / keys[1]).rename(root / "cur" / f"{keys[1]}:2,S")
+
+    for item in items:
+        source.done(item.ref)
+
+    assert list(source.fetch(10)) == []
+    moved = sorted(path.name for path in (root / ".duban.processed" / "cur").iterdir())
+    assert moved == sorted([f"{keys[1]}:2,S", f"{keys[2]}:2,"])
+
+
 def test_maildir_skips_trashed_messages_and_sees_new_deliveries(tmp_path: Path) -> None:
     root, keys = _maildir_with(tmp_path, {1: 1_772_000_000})
     (root / "cur" / "1772000001.trashed.host:2,ST").write_bytes(_message(9))
@@ -602,6 +617,22 @@ def test_raw_store_put_is_idempotent_and_leaves_no_temporary_files(tmp_path: Pat
 
     assert first == second
     assert [p.name for p in store.path(first).parent.iterdir()] == [first]
+
+
+def test_raw_store_puts_a_batch_in_order_durably_and_once(tmp_path: Path) -> None:
+    store = RawStore(tmp_path / "raw")
+    first = store.put(b"stored before")
+    batch = [b"a", b"stored before", b"b", b"a", b""]
+
+    shas = store.put_many(batch)
+
+    assert shas == [hashlib.sha256(data).hexdigest() for data in batch]
+    assert shas[1] == first
+    assert [store.get(sha) for sha in shas] == batch
+    objects = sorted(p for p in (tmp_path / "raw").rglob("*") if p.is_file())
+    assert [p.name for p in objects] == sorted(set(shas))  # no temporary files left
+    assert all(not stat.S_IMODE(p.stat().st_mode) & 0o222 for p in objects)
+    assert store.put_many([]) == []
 
 
 def test_raw_store_detects_corruption_and_put_repairs_a_truncated_object(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ The order of use, for each file found in a message::
     if kind is Kind.ZIP:
         found = unpack_archive(data, limits, path=(filename,))   # then each file in turn
     precheck(data, kind, limits)            # FileRejected before any parser runs
-    with WorkbookReader() as reader:        # isolated workers, one per core
-        results = reader.read_many([(data, kind), ...])
+    with WorkbookReader() as reader:        # isolated workers, one per core, which
+        results = reader.read_many([(data, kind), ...])   # pre-check each file, then parse it
 
 A ``FileRejected`` carries a stable ``code``; ``is_hostile(code)`` says whether to quarantine
 the file or to refuse it with the advice ``describe(code, detail, language)`` gives.

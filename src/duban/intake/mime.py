@@ -10,7 +10,9 @@ Decisions, and why:
   decides which unit a reply counts for.
 * **Header text** is decoded by ``duban.intake.mimetext`` from the raw bytes, not by Python's
   header parser, which garbles raw GBK bytes and GB2312-labelled names holding characters
-  outside GB2312 (NOTES.md, "Mail").
+  outside GB2312 (NOTES.md, "Mail"). So the message is split with the ``compat32`` policy,
+  which keeps every header as the raw text it was sent as and builds no header objects (those
+  of ``policy.default`` cost more than the rest of reading a message together).
 * **Files** are every attachment, every inline part with a file name, and every
   ``application/octet-stream`` part even without one (some clients send workbooks that way).
   Text and HTML bodies without a name are not files.
@@ -28,13 +30,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import quopri
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any
 
 from .mimetext import clean_filename, decode_words, header_text, parameter, split_header
 from .model import Envelope, FoundFile
@@ -95,43 +101,131 @@ def read_message(
     return ParsedMessage(envelope, walk.files, walk.problems)
 
 
+class _Part(Message):
+    """A part as ``compat32`` parses it, except that the two questions the parser asks about
+    Content-Type (which type, which boundary) are answered exactly as ``policy.default``
+    answers them, so a message splits into the same parts as it always did. A plain header,
+    what every client sends, is read the cheap ``compat32`` way, which gives the same answer;
+    anything else (8-bit bytes, encoded words, comments, escapes, a repeated boundary) goes
+    through ``policy.default``'s header parser."""
+
+    def get_content_type(self) -> str:
+        probe = self._strict()
+        return super().get_content_type() if probe is None else probe.get_content_type()
+
+    def get_boundary(self, failobj: Any = None) -> Any:
+        probe = self._strict()
+        return super().get_boundary(failobj) if probe is None else probe.get_boundary(failobj)
+
+    def _strict(self) -> Message | None:
+        """None for a plain Content-Type; else its headers in a ``policy.default`` message."""
+        first = self.get("content-type")  # the raw text, or a Header object for 8-bit bytes
+        if first is None or (isinstance(first, str) and _plain_content_type(first)):
+            return None
+        probe = Message(policy.default)
+        for key, value in self.raw_items():
+            if key.lower() == "content-type":
+                probe.set_raw("Content-Type", value)
+        return probe
+
+
+_TOKEN = r"[!#$%&+.^_`|~0-9A-Za-z-]+"
+"""RFC 2045 token characters, less ``'`` and ``*`` (RFC 2231 syntax: left to the strict way)."""
+_PLAIN_CONTENT_TYPE = re.compile(
+    rf"[ \t\r\n]*{_TOKEN}/{_TOKEN}[ \t\r\n]*"
+    rf'(?:;[ \t\r\n]*{_TOKEN}[ \t\r\n]*=[ \t\r\n]*(?:{_TOKEN}|"[ !#-\[\]-~]*")[ \t\r\n]*)*'
+    r";?[ \t\r\n]*"
+)
+"""A type and parameters of RFC 2045 tokens or quoted printable ASCII without escapes."""
+
+
+@functools.lru_cache(maxsize=256)  # the parser asks about the same part a dozen times
+def _plain_content_type(value: str) -> bool:
+    return (
+        "=?" not in value
+        and _PLAIN_CONTENT_TYPE.fullmatch(value) is not None
+        and value.lower().count("boundary") <= 1
+    )
+
+
+_POLICY = compat32.clone(message_factory=_Part)
+
+
 def _parse(data: bytes) -> Message:
-    return BytesParser(policy=policy.default).parsebytes(data)
+    return BytesParser(policy=_POLICY).parsebytes(data)
+
+
+def read_envelope(data: bytes) -> Envelope:
+    """The envelope of one raw message, from its headers alone (what ``read_message`` gives
+    as ``envelope``, for much less work); never raises."""
+    try:
+        return _envelope(_parse_headers(data), _Walk(max_parts=0, max_depth=0))
+    except Exception:  # the same net as read_message's
+        return Envelope(None, None, None, None, None)
+
+
+_BLANK_LINE = re.compile(rb"\n[\r\n]|\r\r")
+"""Where the first empty line can start: the parser splits lines at CRLF, CR or LF, so two
+line ends in a row (other than the CR and LF of one CRLF) always make one."""
+
+
+def _parse_headers(data: bytes) -> Message:
+    """The header block parsed as ``BytesParser(headersonly=True)`` parses the whole message
+    (which still splits every line of the body): the parser's headers end at the first empty
+    line at the latest, and what follows it is no header."""
+    blank = _BLANK_LINE.search(data)
+    head = data if blank is None else data[: blank.start() + 1]
+    return BytesParser(policy=_POLICY).parsebytes(head, headersonly=True)
 
 
 def _headers_only(data: bytes, walk: _Walk) -> Envelope:
     """The envelope of a message whose body defeated the parser: its headers may be fine."""
     try:
-        return _envelope(
-            BytesParser(policy=policy.default).parsebytes(data, headersonly=True), walk
-        )
+        return _envelope(_parse_headers(data), walk)
     except Exception:
         return Envelope(None, None, None, None, None)
 
 
-def _raw_header(message: Message, name: str) -> str | None:
-    """The first raw value of a header, as text (see ``header_text``)."""
-    for key, value in message.raw_items():
-        if key.lower() == name and isinstance(value, str):
-            return header_text(value)
-    return None
+class _Headers:
+    """A part's headers as sent: the first raw value of each name, read once per part."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, part: Message) -> None:
+        raw: dict[str, str] = {}
+        for key, value in part.raw_items():
+            if isinstance(value, str):
+                raw.setdefault(key.lower(), value)
+        self._raw = raw
+
+    def text(self, name: str) -> str | None:
+        """The first raw value of a header, as text (see ``header_text``)."""
+        value = self._raw.get(name)
+        return None if value is None else header_text(value)
+
+    def raw(self, name: str) -> str | None:
+        """The first value of a header exactly as the parser kept it."""
+        return self._raw.get(name)
 
 
 def _envelope(message: Message, walk: _Walk) -> Envelope:
-    sender, sender_name = _sender(message, walk)
-    subject = _raw_header(message, "subject")
+    headers = _Headers(message)
+    sender, sender_name = _sender(headers, walk)
+    subject = headers.text("subject")
     return Envelope(
         sender=sender,
         sender_name=sender_name,
         subject=None if subject is None else decode_words(subject).strip(),
-        message_id=_message_id(_raw_header(message, "message-id")),
-        date=_date(_raw_header(message, "date"), walk),
-        in_reply_to=_message_id(_raw_header(message, "in-reply-to")),
+        message_id=_message_id(headers.text("message-id")),
+        date=_date(headers.text("date"), walk),
+        in_reply_to=_message_id(headers.text("in-reply-to")),
+        auto_submitted=headers.raw("auto-submitted"),
+        duban_key=headers.raw("x-duban-key"),
     )
 
 
-def _sender(message: Message, walk: _Walk) -> tuple[str | None, str | None]:
-    raw = _raw_header(message, "from")
+def _sender(headers: _Headers, walk: _Walk) -> tuple[str | None, str | None]:
+    raw = headers.text("from")
     if raw is None:
         walk.problem("the message has no From header")
         return None, None
@@ -184,27 +278,33 @@ def _visit(part: Message, path: tuple[str, ...], depth: int, walk: _Walk) -> Non
     if depth > walk.max_depth:
         walk.problem(f"parts nested deeper than {walk.max_depth} levels were not read")
         return
-    content_type = _content_type(part)
+    headers = _Headers(part)
+    content_type = _content_type(part, headers)
     payload = part.get_payload()
     if content_type in _MESSAGE_TYPES:
-        _forwarded(part, payload, path, depth, walk)
+        _forwarded(part, headers, payload, path, depth, walk)
     elif part.is_multipart() and isinstance(payload, list):
         for child in payload:
             if isinstance(child, Message):
                 _visit(child, path, depth + 1, walk)
     elif content_type.startswith("multipart/"):
         walk.problem(f"a {content_type} part has no usable boundary; its parts were not read")
-        _leaf(part, content_type, path, walk)
+        _leaf(part, headers, content_type, path, walk)
     else:
-        _leaf(part, content_type, path, walk)
+        _leaf(part, headers, content_type, path, walk)
 
 
 def _forwarded(
-    part: Message, payload: object, path: tuple[str, ...], depth: int, walk: _Walk
+    part: Message,
+    headers: _Headers,
+    payload: object,
+    path: tuple[str, ...],
+    depth: int,
+    walk: _Walk,
 ) -> None:
     """A forwarded message: parsed by the parser, or carried wrongly in base64 or QP."""
     inner: Message | None = None
-    encoding = (_raw_header(part, "content-transfer-encoding") or "").strip().lower()
+    encoding = (headers.text("content-transfer-encoding") or "").strip().lower()
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         inner = payload[0]
         if encoding in ("base64", "quoted-printable"):  # RFC 2046 forbids it; clients do it
@@ -228,9 +328,11 @@ def _reparse(data: bytes, encoding: str, walk: _Walk) -> Message | None:
         return None
 
 
-def _leaf(part: Message, content_type: str, path: tuple[str, ...], walk: _Walk) -> None:
-    filename = _filename(part)
-    disposition, _params = split_header(_raw_header(part, "content-disposition") or "")
+def _leaf(
+    part: Message, headers: _Headers, content_type: str, path: tuple[str, ...], walk: _Walk
+) -> None:
+    filename = _filename(headers)
+    disposition, _params = split_header(headers.text("content-disposition") or "")
     is_tnef = content_type in _TNEF_TYPES or (filename or "").lower() == WINMAIL
     wanted = (
         is_tnef
@@ -267,9 +369,9 @@ def _winmail(
         walk.files.append(FoundFile(found.filename, found.content_type, found.data, inner_path))
 
 
-def _content_type(part: Message) -> str:
+def _content_type(part: Message, headers: _Headers) -> str:
     """The part's type, lower-case; the RFC 2045 default where it is missing or unreadable."""
-    raw = _raw_header(part, "content-type")
+    raw = headers.text("content-type")
     value = split_header(raw)[0].strip().lower() if raw else ""
     if "/" in value and " " not in value:
         return value
@@ -279,10 +381,10 @@ def _content_type(part: Message) -> str:
         return "text/plain"
 
 
-def _filename(part: Message) -> str | None:
+def _filename(headers: _Headers) -> str | None:
     """Content-Disposition ``filename`` first, then Content-Type ``name``, decoded and cleaned."""
     for header, key in (("content-disposition", "filename"), ("content-type", "name")):
-        raw = _raw_header(part, header)
+        raw = headers.text(header)
         if raw is None:
             continue
         name = clean_filename(parameter(split_header(raw)[1], key))

@@ -46,6 +46,10 @@ class Envelope:
     message_id: str | None
     date: datetime | None
     in_reply_to: str | None = None
+    auto_submitted: str | None = None
+    """The RFC 3834 Auto-Submitted header as sent (``auto-replied`` for an out-of-office)."""
+    duban_key: str | None = None
+    """``X-Duban-Key`` as sent: set on every message duban itself sends."""
 
 
 @dataclass(frozen=True)

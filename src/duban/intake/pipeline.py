@@ -5,14 +5,20 @@ store and an intake row is committed *before* anything parses them; each file fo
 and recorded before it is read; reading happens in isolated workers; only then is anything
 decided. A crash anywhere leaves the item unmarked in its source, and the next run finds its
 rows by ``(source, ref)`` and ``(intake, index)`` and carries on without recording it twice.
+
+A batch is worked through together, so the database sees a few queries per batch rather than a
+few per item, and the workers read while this process records: every item is received (its
+raw bytes stored, its row recorded from its headers alone) and committed first; then, a piece
+of items at a time, their messages are read, their files stored, recorded and committed, and
+handed to the workers; each item is decided once its files are read, a wave of items at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from email.parser import BytesHeaderParser
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,6 +28,7 @@ from ..ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
 from ..ledger.store import append_event
 from ..loader import CampaignBundle
 from ..validation import validate_workbook
+from ..xlsx.token import TemplateIdentity
 from .decide import Identified, Outcome, Verdict, identify, unit_of_sender
 from .files import (
     WORKBOOK_KINDS,
@@ -33,9 +40,20 @@ from .files import (
     sniff,
     unpack_archive,
 )
-from .mime import ParsedMessage, read_message
-from .model import FoundFile, RawItem
+from .mime import read_envelope, read_message
+from .model import Envelope, FoundFile, RawItem
 from .rawstore import RawStore
+from .reader import Reading
+
+_T = TypeVar("_T")
+_IN_CHUNK = 500
+"""Values per ``IN (…)``: far below SQLite's and PostgreSQL's limits on bound parameters."""
+_PIECE = 16
+"""Items whose files are stored and recorded (one commit) before they go to the workers."""
+_FIRST_PIECE = 4
+"""The first piece is smaller, so the workers start sooner."""
+_WAVE = 16
+"""Records decided together once their files are read (unless fewer are left)."""
 
 FINAL = frozenset(o.value for o in Outcome)
 _PRIORITY = (Outcome.ACCEPTED, Outcome.HELD, Outcome.QUARANTINED, Outcome.REJECTED,
@@ -62,6 +80,9 @@ class Candidate:
     kind: Kind | None = None
     verdict: Verdict | None = None
     parsed: ParsedWorkbook | None = None
+    who: Identified | Verdict | None = None
+    unread: bool = False
+    """Sent to the workers, not yet answered."""
 
 
 @dataclass
@@ -75,17 +96,45 @@ class BatchReport:
 
 
 def receive(
-    session: Session, intake: Intake, item: RawItem, message: ParsedMessage | None
-) -> IntakeRow:
-    """Store the raw bytes and record the item once; return its (possibly earlier) row."""
-    sha = intake.store.put(item.data)
-    row = session.scalars(
-        select(IntakeRow).where(IntakeRow.source == item.source, IntakeRow.source_ref == item.ref)
-    ).first()
-    if row is not None:
-        return row
-    envelope = message.envelope if message is not None else None
+    session: Session,
+    intake: Intake,
+    items: Sequence[RawItem],
+    envelopes: Sequence[Envelope | None],
+) -> list[IntakeRow]:
+    """Store every item's raw bytes durably, then record each item once: its row, in the order
+    of ``items`` (an item recorded before a crash gets its earlier row back)."""
+    shas = intake.store.put_many(item.data for item in items)
+    recorded = _recorded(session, items)
+    firsts = _earlier_copies(session, set(shas))
     now = intake.clock.now()
+    rows: list[IntakeRow] = []
+    copies: list[tuple[IntakeRow, IntakeRow]] = []  # (duplicate, its first) within the batch
+    for item, envelope, sha in zip(items, envelopes, shas, strict=True):
+        row = recorded.get((item.source, item.ref))
+        if row is None:
+            row = _record(intake, item, envelope, sha, now)
+            if row.status == "received" and sha in firsts:
+                row.status, row.reason = Outcome.DUPLICATE.value, "duplicate-message"
+                first = firsts[sha]
+                if isinstance(first, int):
+                    row.detail = {"first": first}
+                else:
+                    copies.append((row, first))
+            elif row.status != Outcome.DUPLICATE.value:
+                firsts.setdefault(sha, row)
+            session.add(row)
+            recorded[(item.source, item.ref)] = row
+        rows.append(row)
+    session.flush()
+    for row, first in copies:  # their first's id is known now
+        row.detail = {"first": first.id}
+    return rows
+
+
+def _record(
+    intake: Intake, item: RawItem, envelope: Envelope | None, sha: str, now: datetime
+) -> IntakeRow:
+    """A new intake row; an automatic message is set aside at once."""
     row = IntakeRow(
         campaign_id=intake.bundle.campaign.id,
         source=item.source,
@@ -98,26 +147,35 @@ def receive(
         recorded_at=now,
         status="received",
     )
-    first = _earlier_copy(session, sha)
-    automatic = _automatic_reason(item) if item.is_message else None
+    automatic = _automatic_reason(envelope) if envelope is not None else None
     if automatic is not None:
         row.status, row.reason = Outcome.IGNORED.value, automatic
-    elif first is not None:
-        row.status, row.reason = Outcome.DUPLICATE.value, "duplicate-message"
-        row.detail = {"first": first}
-    session.add(row)
-    session.flush()
     return row
 
 
-def _automatic_reason(item: RawItem) -> str | None:
+def _recorded(session: Session, items: Sequence[RawItem]) -> dict[tuple[str, str], IntakeRow]:
+    """The rows already recorded for these items, by ``(source, ref)``: one query a source."""
+    refs: dict[str, set[str]] = {}
+    for item in items:
+        refs.setdefault(item.source, set()).add(item.ref)
+    found: dict[tuple[str, str], IntakeRow] = {}
+    for source, wanted in refs.items():
+        for chunk in _chunks(sorted(wanted)):
+            query = select(IntakeRow).where(
+                IntakeRow.source == source, IntakeRow.source_ref.in_(chunk)
+            )
+            for row in session.scalars(query):
+                found[(row.source, row.source_ref)] = row
+    return found
+
+
+def _automatic_reason(envelope: Envelope) -> str | None:
     """duban's own messages (an escalation to the coordinator's mailbox) and auto-replies
     (RFC 3834 Auto-Submitted, out-of-office) are recorded and set aside, never processed."""
-    headers = BytesHeaderParser().parsebytes(item.data)
-    if headers.get("X-Duban-Key"):
+    if envelope.duban_key:
         return "own-message"
-    submitted = str(headers.get("Auto-Submitted", "no")).strip().lower()
-    if submitted != "no":
+    submitted = "no" if envelope.auto_submitted is None else envelope.auto_submitted
+    if submitted.strip().lower() != "no":
         return "automatic-reply"
     return None
 
@@ -126,30 +184,43 @@ def _clip(value: str | None, limit: int) -> str | None:
     return None if value is None else value[:limit]
 
 
-def _earlier_copy(session: Session, sha: str) -> int | None:
-    return session.scalar(
-        select(func.min(IntakeRow.id)).where(
-            IntakeRow.raw_sha256 == sha, IntakeRow.status != Outcome.DUPLICATE.value
+def _earlier_copies(session: Session, shas: set[str]) -> dict[str, int | IntakeRow]:
+    """The first record (not itself a duplicate) of each raw sha already in the ledger."""
+    firsts: dict[str, int | IntakeRow] = {}
+    for chunk in _chunks(sorted(shas)):
+        query = (
+            select(IntakeRow.raw_sha256, func.min(IntakeRow.id))
+            .where(IntakeRow.raw_sha256.in_(chunk), IntakeRow.status != Outcome.DUPLICATE.value)
+            .group_by(IntakeRow.raw_sha256)
         )
-    )
+        for sha, first in session.execute(query).tuples():
+            firsts[sha] = first
+    return firsts
+
+
+def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """Pieces small enough for any database's limit on bound parameters."""
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]
 
 
 def process_batch(session: Session, intake: Intake, items: Sequence[RawItem]) -> BatchReport:
-    """Receive every item (committed first), then decide every item still undecided."""
+    """Receive every item (committed first: its raw bytes stored, its envelope read from its
+    headers, its row recorded), then read the bodies of the items still undecided and store
+    and record their files, a few items at a time, each piece going to the workers once
+    committed; decide each item as soon as its files are read."""
     report = BatchReport(received=len(items))
-    messages = {i.ref: read_message(i.data) if i.is_message else None for i in items}
-    rows = [receive(session, intake, item, messages[item.ref]) for item in items]
+    envelopes = [read_envelope(i.data) if i.is_message else None for i in items]
+    rows = receive(session, intake, items, envelopes)
     session.commit()
-    by_ref = {(item.source, item.ref): item for item in items}
-    pending = [r for r in rows if r.status == "received"]
-    candidates = {
-        r.id: _files_of(session, intake, r, by_ref[(r.source, r.source_ref)], messages)
-        for r in pending
-    }
-    session.commit()
-    _read_all(intake, [c for cs in candidates.values() for c in cs])
-    for row in pending:
-        _decide(session, intake, row, candidates[row.id])
+    pending: dict[int, tuple[IntakeRow, RawItem]] = {}
+    for row, item in zip(rows, items, strict=True):
+        if row.status == "received":
+            pending.setdefault(row.id, (row, item))
+    with intake.reader.start() as reading:
+        reads = _Reads(reading)
+        candidates = _files_of(session, intake, list(pending.values()), reads)
+        _decide(session, intake, [row for row, _ in pending.values()], candidates, reads)
     session.commit()
     for row in rows:
         report.count(row.status)
@@ -160,32 +231,64 @@ def process_batch(session: Session, intake: Intake, items: Sequence[RawItem]) ->
 def _files_of(
     session: Session,
     intake: Intake,
-    row: IntakeRow,
-    item: RawItem,
-    messages: dict[str, ParsedMessage | None],
-) -> list[Candidate]:
-    """Every file of the item, each stored and recorded (found again after a crash)."""
-    message = messages[item.ref]
-    if message is not None:
-        found = message.files
-    else:
-        found = [FoundFile(item.ref.rsplit("/", 1)[-1], None, item.data, ())]
-    expanded = _expand_archives(found)
-    existing = {
-        f.index: f
-        for f in session.scalars(select(IntakeFileRow).where(IntakeFileRow.intake_id == row.id))
-    }
-    candidates = []
-    for index, (file, verdict, kind) in enumerate(expanded):
-        sha = intake.store.put(file.data)
-        file_row = existing.get(index) or IntakeFileRow(
-            intake_id=row.id, index=index, sha256=sha, filename=_clip(file.filename, 1000),
-            content_type=_clip(file.content_type, 255), size=len(file.data),
-            outcome="received", path=list(file.path),
-        )  # fmt: skip
-        if file_row.id is None:
-            session.add(file_row)
-        candidates.append(Candidate(file_row, file, kind, verdict))
+    pending: Sequence[tuple[IntakeRow, RawItem]],
+    reads: _Reads,
+) -> dict[int, list[Candidate]]:
+    """Every file of every pending item, each stored and recorded (found again after a crash),
+    then read: a piece of ``_PIECE`` items at a time is stored, recorded and committed, and its
+    workbooks go to the workers while the next piece is stored."""
+    existing: dict[tuple[int, int], IntakeFileRow] = {}
+    for chunk in _chunks(sorted(row.id for row, _ in pending)):
+        query = select(IntakeFileRow).where(IntakeFileRow.intake_id.in_(chunk))
+        for file_row in session.scalars(query):
+            existing[(file_row.intake_id, file_row.index)] = file_row
+    candidates: dict[int, list[Candidate]] = {}
+    start = 0
+    while start < len(pending):
+        end = start + (_FIRST_PIECE if start == 0 else _PIECE)
+        piece = _record_files(session, intake, pending[start:end], existing, reads)
+        session.commit()
+        candidates.update(piece)
+        _read_all(intake, [c for cs in piece.values() for c in cs], reads)
+        start = end
+    return candidates
+
+
+def _record_files(
+    session: Session,
+    intake: Intake,
+    pending: Sequence[tuple[IntakeRow, RawItem]],
+    existing: dict[tuple[int, int], IntakeFileRow],
+    reads: _Reads,
+) -> dict[int, list[Candidate]]:
+    """Store the files of these items durably and record each (unless recorded before),
+    keeping the workers busy with the files of earlier pieces meanwhile."""
+    expanded: dict[int, list[tuple[FoundFile, Verdict | None, Kind]]] = {}
+    for row, item in pending:
+        if item.is_message:
+            found = read_message(item.data).files
+        else:
+            found = [FoundFile(item.ref.rsplit("/", 1)[-1], None, item.data, ())]
+        expanded[row.id] = _expand_archives(found)
+        reads.poll()
+    shas = iter(intake.store.put_many(f.data for fs in expanded.values() for f, _, _ in fs))
+    candidates: dict[int, list[Candidate]] = {}
+    for intake_id, files in expanded.items():
+        candidates[intake_id] = []
+        for index, (file, verdict, kind) in enumerate(files):
+            sha = next(shas)
+            earlier = existing.get((intake_id, index))
+            if earlier is not None:
+                file_row = earlier
+            else:
+                file_row = IntakeFileRow(
+                    intake_id=intake_id, index=index, sha256=sha,
+                    filename=_clip(file.filename, 1000),
+                    content_type=_clip(file.content_type, 255), size=len(file.data),
+                    outcome="received", path=list(file.path),
+                )  # fmt: skip
+                session.add(file_row)
+            candidates[intake_id].append(Candidate(file_row, file, kind, verdict))
     session.flush()
     return candidates
 
@@ -216,9 +319,9 @@ def _rejection(rejected: FileRejected) -> Verdict:
     return Verdict(outcome, f"file:{rejected.code}", dict(rejected.detail))
 
 
-def _read_all(intake: Intake, candidates: Sequence[Candidate]) -> None:
-    """Read every workbook in the isolated workers, all at once (the reader pre-checks each
-    file in this process before a worker parses it)."""
+def _read_all(intake: Intake, candidates: Sequence[Candidate], reads: _Reads) -> None:
+    """Send every workbook among these (stored and recorded) files to the isolated workers,
+    which pre-check each file before parsing it; the rest are settled here."""
     to_read: list[Candidate] = []
     for candidate in candidates:
         if candidate.verdict is not None or candidate.row.outcome != "received":
@@ -227,20 +330,94 @@ def _read_all(intake: Intake, candidates: Sequence[Candidate]) -> None:
             candidate.verdict = Verdict(Outcome.IGNORED, "not-a-workbook")
             continue
         to_read.append(candidate)
-    results = intake.reader.read_many([(c.found.data, c.kind) for c in to_read])  # type: ignore[misc]
-    for candidate, result in zip(to_read, results, strict=True):
-        if isinstance(result, FileRejected):
-            candidate.verdict = _rejection(result)
-        else:
-            candidate.parsed = result
+    reads.add(to_read)
 
 
-def _decide(session: Session, intake: Intake, row: IntakeRow, candidates: list[Candidate]) -> None:
-    envelope_sender = row.sender
+class _Reads:
+    """The batch's workbooks being read: each result goes to its candidate as it comes in."""
+
+    def __init__(self, reading: Reading) -> None:
+        self.reading = reading
+        self._waiting: dict[int, Candidate] = {}
+
+    @property
+    def done(self) -> bool:
+        return not self._waiting
+
+    def add(self, candidates: Sequence[Candidate]) -> None:
+        items: list[tuple[bytes, Kind]] = []
+        for candidate in candidates:
+            assert candidate.kind is not None  # only workbooks are read
+            items.append((candidate.found.data, candidate.kind))
+            candidate.unread = True
+        indexes = self.reading.add(items)
+        self._waiting.update(zip(indexes, candidates, strict=True))
+        self._take()
+
+    def poll(self, wait: bool = False) -> None:
+        """Hand out results and keep the workers busy; with ``wait``, wait for a result."""
+        self.reading.poll(wait=wait and not self.done)
+        self._take()
+
+    def _take(self) -> None:
+        for index, result in self.reading.take():
+            candidate = self._waiting.pop(index)
+            candidate.unread = False
+            if isinstance(result, FileRejected):
+                candidate.verdict = _rejection(result)
+            else:
+                candidate.parsed = result
+
+
+def _decide(
+    session: Session,
+    intake: Intake,
+    rows: Sequence[IntakeRow],
+    candidates: dict[int, list[Candidate]],
+    reads: _Reads,
+) -> None:
+    """Decide the records in order, each once its files are read, while the workers read the
+    next: a wave of at least ``_WAVE`` records at a time (or what is left), whose files'
+    identities are looked up together, so the instances and submissions they name are read
+    in a query or two per wave."""
+    known = Known(session)
+    start = 0
+    while start < len(rows):
+        reads.poll()
+        end = start
+        while end < len(rows) and not any(c.unread for c in candidates[rows[end].id]):
+            end += 1
+        if end < len(rows) and end - start < _WAVE:
+            reads.poll(wait=True)
+            continue
+        wave = rows[start:end]
+        for row in wave:
+            for candidate in candidates[row.id]:
+                if candidate.row.outcome == "received" and candidate.verdict is None:
+                    candidate.who = _identify(intake, candidate, row.sender)
+        known.load(
+            c.who.identity
+            for row in wave
+            for c in candidates[row.id]
+            if isinstance(c.who, Identified)
+        )
+        for row in wave:
+            _decide_one(session, intake, row, candidates[row.id], known)
+            reads.poll()
+        start = end
+
+
+def _decide_one(
+    session: Session,
+    intake: Intake,
+    row: IntakeRow,
+    candidates: list[Candidate],
+    known: Known,
+) -> None:
     for candidate in candidates:
         if candidate.row.outcome != "received":
             continue  # decided before a crash
-        verdict = candidate.verdict or _judge(session, intake, row, candidate, envelope_sender)
+        verdict = candidate.verdict or _judge(session, intake, row, candidate, known)
         candidate.row.outcome = verdict.outcome.value
         candidate.row.reason = verdict.code
         if verdict.code != "invalid":  # an invalid file keeps its list of cell problems
@@ -252,20 +429,125 @@ def _decide(session: Session, intake: Intake, row: IntakeRow, candidates: list[C
     )  # fmt: skip
 
 
-def _judge(
-    session: Session, intake: Intake, row: IntakeRow, candidate: Candidate, sender: str | None
-) -> Verdict:
+def _identify(intake: Intake, candidate: Candidate, sender: str | None) -> Identified | Verdict:
     parsed = candidate.parsed
     assert parsed is not None
     claimed = (parsed.metadata or {}).get("unit_id")
     if claimed in intake.bundle.units_by_id:
         candidate.row.unit_id = claimed  # whom the file claims to be from, held or not
     who = identify(parsed.metadata, sender, intake.bundle, intake.secret)
+    no_template = isinstance(who, Verdict) and who.code == "no-metadata"
+    if no_template and unit_of_sender(intake.bundle, sender) is None:
+        return Verdict(Outcome.HELD, "unknown-sender-no-template", {"sender": sender or "?"})
+    return who
+
+
+def _judge(
+    session: Session, intake: Intake, row: IntakeRow, candidate: Candidate, known: Known
+) -> Verdict:
+    who, parsed = candidate.who, candidate.parsed
+    assert who is not None
+    assert parsed is not None
     if isinstance(who, Verdict):
-        if who.code == "no-metadata" and unit_of_sender(intake.bundle, sender) is None:
-            return Verdict(Outcome.HELD, "unknown-sender-no-template", {"sender": sender or "?"})
         return who
-    return accept_or_reject(session, intake, row, candidate.row, who, parsed)
+    return accept_or_reject(session, intake, row, candidate.row, who, parsed, known)
+
+
+@dataclass(frozen=True)
+class _Version:
+    """What deciding needs of a recorded submission (its rows are left in the ledger)."""
+
+    intake_file_id: int | None
+    sha256: str
+    version: int
+
+
+class Known:
+    """The instances and submissions that decisions look up, read from the ledger once and kept
+    up to date as submissions are added, so the files of one batch see each other's versions.
+    ``load`` reads many at once; whatever it did not read is read when first asked for."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._instances: dict[tuple[str, str, str, str], InstanceRow | None] = {}
+        self._versions: dict[int, list[_Version]] = {}
+
+    def load(self, identities: Iterable[TemplateIdentity]) -> None:
+        """The instances of these identities and their submissions: a query or two each."""
+        wanted = {_key(i) for i in identities} - self._instances.keys()
+        self._load_instances(wanted)
+        for key in wanted:
+            self._instances.setdefault(key, None)
+        ids = {i.id for k in wanted if (i := self._instances[k]) is not None}
+        self._load_versions(sorted(ids - self._versions.keys()))
+
+    def _load_instances(self, keys: set[tuple[str, str, str, str]]) -> None:
+        """The instances of the units, deliverables and periods named: a query a campaign (a
+        few more rows than asked for when several deliverables or periods are named)."""
+        named: dict[str, tuple[set[str], set[str], set[str]]] = {}
+        for campaign_id, deliverable_id, unit_id, period in keys:
+            deliverables, units, periods = named.setdefault(campaign_id, (set(), set(), set()))
+            deliverables.add(deliverable_id)
+            units.add(unit_id)
+            periods.add(period)
+        for campaign_id, (deliverables, units, periods) in named.items():
+            for chunk in _chunks(sorted(units)):
+                query = select(InstanceRow).where(
+                    InstanceRow.campaign_id == campaign_id,
+                    InstanceRow.unit_id.in_(chunk),
+                    InstanceRow.withdrawn.is_(False),
+                )
+                if len(deliverables) <= _IN_CHUNK and len(periods) <= _IN_CHUNK:
+                    query = query.where(
+                        InstanceRow.deliverable_id.in_(sorted(deliverables)),
+                        InstanceRow.period.in_(sorted(periods)),
+                    )
+                for instance in self.session.scalars(query):
+                    key = (instance.campaign_id, instance.deliverable_id, instance.unit_id,
+                           instance.period)  # fmt: skip
+                    self._instances.setdefault(key, instance)
+
+    def _load_versions(self, instance_ids: list[int]) -> None:
+        for instance_id in instance_ids:
+            self._versions[instance_id] = []
+        for chunk in _chunks(instance_ids):
+            query = select(
+                SubmissionRow.instance_id, SubmissionRow.intake_file_id, SubmissionRow.sha256,
+                SubmissionRow.version,
+            ).where(SubmissionRow.instance_id.in_(chunk))  # fmt: skip
+            for instance_id, file_id, sha, version in self.session.execute(query).tuples():
+                self._versions[instance_id].append(_Version(file_id, sha, version))
+
+    def instance(self, identity: TemplateIdentity) -> InstanceRow | None:
+        """The instance the identity names, unless withdrawn."""
+        key = _key(identity)
+        if key not in self._instances:
+            self._instances[key] = self.session.scalars(
+                select(InstanceRow).where(
+                    InstanceRow.campaign_id == identity.campaign_id,
+                    InstanceRow.deliverable_id == identity.deliverable_id,
+                    InstanceRow.unit_id == identity.unit_id,
+                    InstanceRow.period == identity.period,
+                    InstanceRow.withdrawn.is_(False),
+                )
+            ).first()
+        return self._instances[key]
+
+    def versions(self, instance_id: int) -> list[_Version]:
+        """The submissions of an instance, those added since included."""
+        if instance_id not in self._versions:
+            query = select(
+                SubmissionRow.intake_file_id, SubmissionRow.sha256, SubmissionRow.version
+            ).where(SubmissionRow.instance_id == instance_id)
+            self._versions[instance_id] = [
+                _Version(file_id, sha, version)
+                for file_id, sha, version in self.session.execute(query).tuples()
+            ]
+        return self._versions[instance_id]
+
+
+def _key(identity: TemplateIdentity) -> tuple[str, str, str, str]:
+    return (identity.campaign_id, identity.deliverable_id, identity.unit_id, identity.period)
 
 
 def accept_or_reject(
@@ -275,19 +557,13 @@ def accept_or_reject(
     file_row: IntakeFileRow,
     who: Identified,
     parsed: ParsedWorkbook,
+    known: Known | None = None,
 ) -> Verdict:
     """Validate an identified workbook; a valid one becomes the instance's next version."""
+    known = known or Known(session)
     identity = who.identity
     file_row.unit_id = who.unit.id
-    instance = session.scalars(
-        select(InstanceRow).where(
-            InstanceRow.campaign_id == identity.campaign_id,
-            InstanceRow.deliverable_id == identity.deliverable_id,
-            InstanceRow.unit_id == identity.unit_id,
-            InstanceRow.period == identity.period,
-            InstanceRow.withdrawn.is_(False),
-        )
-    ).first()
+    instance = known.instance(identity)
     if instance is None:
         detail = {"unit_name": who.unit.name, "deliverable": identity.deliverable_id,
                   "period": identity.period}  # fmt: skip
@@ -300,7 +576,7 @@ def accept_or_reject(
     if not checked.valid:
         file_row.problems = [_problem_json(p) for p in checked.problems]
         return Verdict(Outcome.REJECTED, "invalid", {"count": len(checked.problems)})
-    return _submit(session, row, file_row, instance, checked.rows, checked.row_count)
+    return _submit(session, row, file_row, instance, checked.rows, checked.row_count, known)
 
 
 def _problem_json(problem: Any) -> dict[str, Any]:
@@ -315,10 +591,9 @@ def _submit(
     instance: InstanceRow,
     rows: dict[str, list[dict[str, Any]]],
     row_count: int,
+    known: Known,
 ) -> Verdict:
-    existing = list(
-        session.scalars(select(SubmissionRow).where(SubmissionRow.instance_id == instance.id))
-    )
+    existing = known.versions(instance.id)
     mine = next((s for s in existing if s.intake_file_id == file_row.id), None)
     if mine is not None:  # recorded before a crash
         return Verdict(Outcome.ACCEPTED, "accepted", {"version": mine.version})
@@ -338,7 +613,7 @@ def _submit(
             rows=rows,
         )
     )
-    session.flush()
+    existing.append(_Version(file_row.id, file_row.sha256, version))
     return Verdict(Outcome.ACCEPTED, "accepted", {"version": version})
 
 

@@ -1,10 +1,11 @@
 """The checks every received file passes before any parser sees it.
 
-They run in the intake process, so they only count, compare and pattern-match: the zip
-directory, each member read in chunks against a running cap, and the facts inside the XML that
-make parsers allocate (furthest cell, declared string count). Anything they let through is
-still parsed in an isolated worker (``reader``); they exist so that almost nothing hostile gets
-that far, and so that the refusal says why.
+They only count, compare and pattern-match: the zip directory, each member read in chunks
+against a running cap, and the facts inside the XML that make parsers allocate (furthest cell,
+declared string count). ``reader``'s isolated workers run them on each file just before parsing
+it, under the same memory cap and time limit; ``precheck`` can also be called on its own.
+Anything they let through is parsed in that worker; they exist so that almost nothing hostile
+reaches a parser, and so that the refusal says why.
 """
 
 from __future__ import annotations

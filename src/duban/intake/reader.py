@@ -1,11 +1,12 @@
 """Reading workbooks in worker processes that a hostile file may kill without harm.
 
 calamine is fast but, given a forged size, aborts the whole process (a Rust allocation failure
-is not an exception), and a file can make any parser run for minutes. So every file is parsed in
-a worker process with its address space capped (``RLIMIT_AS``) and a time limit per file; a
-worker that dies or overruns is replaced, its file gets ``parser-crashed`` or
-``parser-timeout``, and the batch goes on. A worker is a fresh interpreter (``worker.py``), so
-its memory cap is not eaten by whatever the intake process had mapped.
+is not an exception), and a file can make any parser run for minutes. So every file is
+pre-checked and then parsed in a worker process with its address space capped (``RLIMIT_AS``)
+and a time limit per file; a worker that dies or overruns is replaced, its file gets
+``parser-crashed`` or ``parser-timeout``, and the batch goes on. A worker is a fresh
+interpreter (``worker.py``), so its memory cap is not eaten by whatever the intake process had
+mapped.
 
 Answers come back as plain values decoded by an unpickler that knows only the date and time
 classes, so even a worker subverted by a file cannot make the intake process run code.
@@ -33,10 +34,9 @@ from typing import IO, Any
 
 from .limits import Limits
 from .parse import ParsedWorkbook, parse_workbook
-from .precheck import precheck
 from .reasons import Detail, FileRejected
-from .sniff import WORKBOOK_KINDS, Kind
-from .worker import BOOTSTRAP, OUT_OF_MEMORY_EXIT, WorkerConfig
+from .sniff import Kind
+from .worker import BOOTSTRAP, OUT_OF_MEMORY_EXIT, WorkerConfig, refusal
 
 Parser = Callable[[bytes, Kind, Limits], ParsedWorkbook]
 """What a worker runs on each file: a module-level function, imported by the worker."""
@@ -44,6 +44,11 @@ Parser = Callable[[bytes, Kind, Limits], ParsedWorkbook]
 Result = ParsedWorkbook | FileRejected
 
 GiB = 1024**3
+_SHARE_FILES = 4
+_SHARE_BYTES = 2 * 1024 * 1024
+"""At most this many files, of at most this many bytes together, go to a worker at once (a
+file larger than that goes alone): enough to keep it busy between two polls, little enough not
+to eat into its memory cap."""
 _MAX_ANSWER_BYTES = 512 * 1024 * 1024
 _STOP_SECONDS = 2.0
 _STARTUP_SECONDS = 60.0
@@ -55,8 +60,9 @@ class WorkbookReader:
     """A small pool of worker processes reading workbooks; use it as a context manager, from
     one thread at a time.
 
-    ``check_first`` runs ``precheck`` in this process just before a file goes to a worker, so
-    it overlaps with the other workers' parsing; turn it off only for files already checked.
+    ``check_first`` has the worker run ``precheck`` on each file before its parser sees it,
+    under the same memory cap and time limit (a refusal comes back as that ``FileRejected``);
+    turn it off only for files already checked.
     """
 
     def __init__(
@@ -76,10 +82,11 @@ class WorkbookReader:
         self.time_limit = time_limit
         self.limits = limits
         self.check_first = check_first
-        self._config = WorkerConfig(memory_limit, limits, _reference(parser))
+        self._config = WorkerConfig(memory_limit, limits, _reference(parser), check_first)
         self._folder = tempfile.TemporaryDirectory(prefix="duban-reader-")
         self._started = 0
         self._workers: list[_Worker] = []
+        self._reading: Reading | None = None
         try:
             for _ in range(workers):
                 self._workers.append(self._start_worker())
@@ -107,6 +114,7 @@ class WorkbookReader:
 
     def close(self) -> None:
         """Stop every worker: close its socket (it leaves), kill it if it does not."""
+        self._reading = None
         for worker in self._workers:
             worker.stop()
         self._workers = []
@@ -121,76 +129,101 @@ class WorkbookReader:
 
     def read_many(self, items: Iterable[tuple[bytes, Kind]]) -> list[Result]:
         """Each item's workbook or rejection, in the order given, with every worker busy."""
+        with self.start(items) as reading:
+            return reading.wait()
+
+    def start(self, items: Iterable[tuple[bytes, Kind]] = ()) -> Reading:
+        """Start reading ``items`` and return at once (see ``Reading``); a reading started
+        earlier and not finished is abandoned."""
         if not self._workers:
             raise RuntimeError("this WorkbookReader is closed")
-        batch = list(items)
-        results: list[Result | None] = [None] * len(batch)
-        queue = deque(range(len(batch)))
-        try:
-            while queue or any(worker.task is not None for worker in self._workers):
-                self._dispatch(batch, queue, results)
-                self._collect(results)
-        except BaseException:
-            # Interrupted (Ctrl-C, a bug): a worker still busy would answer the next batch
-            # with this one's file, so it goes.
-            for slot, worker in enumerate(self._workers):
-                if worker.task is not None:
-                    self._replace(slot)
-            raise
-        assert all(result is not None for result in results)
-        return [result for result in results if result is not None]
+        if self._reading is not None:
+            self._reading.close()
+        reading = Reading(self)
+        self._reading = reading
+        reading.add(items)
+        return reading
 
-    def _dispatch(
-        self, batch: list[tuple[bytes, Kind]], queue: deque[int], results: list[Result | None]
-    ) -> None:
-        """Give every idle worker a file, settling on the way the files refused up front."""
+    def _dispatch(self, reading: Reading) -> None:
+        """Give every idle worker its share of the queue, settling on the way the files
+        refused up front."""
         for slot in range(len(self._workers)):
-            while queue and self._workers[slot].task is None:
-                index = queue.popleft()
-                data, kind = batch[index]
-                refusal = self._refusal(data, kind)
-                if refusal is not None:
-                    results[index] = refusal
-                elif not self._submit(slot, index, kind, data):
-                    results[index] = FileRejected("parser-crashed", {"reason": "no worker"})
+            if self._workers[slot].tasks:
+                continue
+            share = self._share(reading)
+            if share and not self._submit(slot, share, reading):
+                for index in share:
+                    reading.settle(index, FileRejected("parser-crashed", {"reason": "no worker"}))
 
-    def _submit(self, slot: int, index: int, kind: Kind, data: bytes) -> bool:
-        """Send a file; a worker that died between files (not this file's fault) is replaced
-        and the file sent to the fresh one."""
-        if self._workers[slot].submit(index, kind, data, self.time_limit):
+    def _share(self, reading: Reading) -> list[int]:
+        """The next files for one worker: a few small ones at once (so that it need not wait
+        for this process to hand it each one), fewer near the end of the queue, so every
+        worker gets some; a large file on its own."""
+        count = -(-len(reading.queue) // len(self._workers))
+        share: list[int] = []
+        size = 0
+        while reading.queue and len(share) < min(count, _SHARE_FILES):
+            index = reading.queue[0]
+            data, kind = reading.items[index]
+            refused = self._refusal(kind)
+            if refused is not None:
+                reading.queue.popleft()
+                reading.settle(index, refused)
+                continue
+            if share and size + len(data) > _SHARE_BYTES:
+                break
+            reading.queue.popleft()
+            share.append(index)
+            size += len(data)
+        return share
+
+    def _submit(self, slot: int, share: list[int], reading: Reading) -> bool:
+        """Send files; a worker that died between files (not their fault) is replaced and
+        the files sent to the fresh one."""
+        files = [reading.items[index] for index in share]
+        if self._workers[slot].submit(share, files, self.time_limit):
             return True
-        return self._replace(slot).submit(index, kind, data, self.time_limit)
+        return self._replace(slot).submit(share, files, self.time_limit)
 
-    def _refusal(self, data: bytes, kind: Kind) -> FileRejected | None:
-        if self.check_first:
-            try:
-                precheck(data, kind, self.limits)
-            except FileRejected as rejection:
-                return rejection
-        if kind is Kind.ENCRYPTED:
-            return FileRejected("encrypted")
-        if kind not in WORKBOOK_KINDS:
-            return FileRejected("not-a-workbook", {"kind": kind.value})
-        return None
+    def _refusal(self, kind: Kind) -> FileRejected | None:
+        """Files refused without a worker: only when nothing is to be pre-checked (checked,
+        every file goes to a worker, whose pre-check may refuse it with a better reason)."""
+        return None if self.check_first else refusal(kind)
 
-    def _collect(self, results: list[Result | None]) -> None:
-        """Wait for the first answer, death or deadline among busy workers; record them all."""
-        busy = [worker for worker in self._workers if worker.task is not None]
+    def _collect(self, reading: Reading, block: bool) -> None:
+        """Record every answer, death or deadline among busy workers; with ``block``, wait
+        for the first of them."""
+        busy = [worker for worker in self._workers if worker.tasks]
         if not busy:
             return
-        timeout = max(0.0, min(worker.deadline for worker in busy) - time.monotonic())
-        wait([worker.conn for worker in busy], timeout)
+        if block:
+            timeout = max(0.0, min(worker.deadline for worker in busy) - time.monotonic())
+            wait([worker.conn for worker in busy], timeout)
         now = time.monotonic()
         for slot, worker in enumerate(self._workers):
-            index = worker.task
-            if index is None:
-                continue
-            outcome = worker.outcome(now)
-            if outcome is None:
-                continue
-            results[index] = outcome
-            if worker.broken:
+            while worker.tasks:
+                index = worker.tasks[0]
+                outcome = worker.outcome(now)
+                if outcome is None:
+                    break
+                reading.settle(index, outcome)
+                if worker.broken:
+                    # The files after the one it died on are not at fault: they go again.
+                    reading.queue.extendleft(reversed(worker.tasks))
+                    worker.tasks.clear()
+                    self._replace(slot)
+                    break
+
+    def _busy(self) -> bool:
+        return any(worker.tasks for worker in self._workers)
+
+    def _abandon(self, reading: Reading) -> None:
+        """A worker still busy would answer the next reading with this one's file, so it goes."""
+        for slot, worker in enumerate(self._workers):
+            if worker.tasks:
                 self._replace(slot)
+        if self._reading is reading:
+            self._reading = None
 
     def _start_worker(self) -> _Worker:
         self._started += 1
@@ -201,6 +234,88 @@ class WorkbookReader:
         self._workers[slot].stop(kill=True)
         self._workers[slot] = self._start_worker()
         return self._workers[slot]
+
+
+class Reading:
+    """Workbooks being read while the caller does other work (``WorkbookReader.start``).
+
+    ``add`` queues more files; ``poll`` records what the workers have answered and hands idle
+    workers the next files without waiting (call it now and then, or the workers sit idle);
+    ``poll(wait=True)`` waits for the next answer; ``wait`` for all. ``take`` gives the results
+    that came in since it was last called. Use it as a context manager: left unfinished (an
+    exception, Ctrl-C), its busy workers are replaced, since they would answer the next
+    reading with this one's files.
+    """
+
+    def __init__(self, reader: WorkbookReader) -> None:
+        self._reader = reader
+        self.items: list[tuple[bytes, Kind]] = []
+        self.queue: deque[int] = deque()
+        self._results: list[Result | None] = []
+        self._fresh: list[tuple[int, Result]] = []
+        self._closed = False
+
+    def __enter__(self) -> Reading:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def done(self) -> bool:
+        """Every file added so far has its result."""
+        return not self.queue and not self._reader._busy()
+
+    def add(self, items: Iterable[tuple[bytes, Kind]]) -> range:
+        """Queue files to read, handing idle workers the first at once; their indexes."""
+        first = len(self.items)
+        for item in items:
+            self.queue.append(len(self.items))
+            self.items.append(item)
+            self._results.append(None)
+        self.poll()
+        return range(first, len(self.items))
+
+    def poll(self, wait: bool = False) -> None:
+        """Record the answers in, keep the workers busy; with ``wait``, wait for an answer (or
+        a death, or a deadline) if any file is being read."""
+        if self._closed:
+            raise RuntimeError("this Reading is finished")
+        try:
+            self._reader._dispatch(self)
+            self._reader._collect(self, block=wait)
+            self._reader._dispatch(self)
+        except BaseException:
+            self.close()
+            raise
+
+    def wait(self) -> list[Result]:
+        """Every file's workbook or rejection, in the order added."""
+        while not self.done:
+            self.poll(wait=True)
+        results = [result for result in self._results if result is not None]
+        assert len(results) == len(self._results)
+        return results
+
+    def take(self) -> list[tuple[int, Result]]:
+        """The (index, result) of every file finished since the last ``take``."""
+        fresh, self._fresh = self._fresh, []
+        return fresh
+
+    def settle(self, index: int, result: Result) -> None:
+        self._results[index] = result
+        self._fresh.append((index, result))
+
+    def close(self) -> None:
+        """Finish: if files are still being read, the workers reading them are replaced."""
+        if not self._closed:
+            self._closed = True
+            self._reader._abandon(self)
 
 
 class _Worker:
@@ -214,7 +329,8 @@ class _Worker:
         theirs.close()
         self.conn = Connection(ours.detach())
         self.conn.send_bytes(pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL))
-        self.task: int | None = None
+        self.tasks: deque[int] = deque()
+        """The files sent, in order; it answers them one by one, the first first."""
         self.ready = False
         self.broken = False
         self.deadline = 0.0
@@ -236,27 +352,33 @@ class _Worker:
             self.process.wait(_STOP_SECONDS)
         raise RuntimeError(f"a workbook reader process did not start: {_last_words(self.log)}")
 
-    def submit(self, index: int, kind: Kind, data: bytes, time_limit: float) -> bool:
-        """Send a file to read; False when the worker is gone."""
+    def submit(
+        self, indexes: list[int], files: list[tuple[bytes, Kind]], time_limit: float
+    ) -> bool:
+        """Send files to read (only to an idle worker, which reads the whole request at once,
+        so sending never waits on a worker busy answering); False when the worker is gone."""
+        request = [(kind.value, data) for data, kind in files]
         try:
             if not self.ready and self.conn.poll():
                 self._receive()  # its "ready", most likely
-            self.conn.send_bytes(pickle.dumps((kind.value, data), protocol=pickle.HIGHEST_PROTOCOL))
+            self.conn.send_bytes(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
         except (EOFError, OSError, ValueError, pickle.UnpicklingError):
             return False
-        self.task = index
+        self.tasks.extend(indexes)
         self.time_limit = time_limit
         startup = 0.0 if self.ready else _STARTUP_SECONDS
         self.deadline = time.monotonic() + time_limit + startup
         return True
 
     def outcome(self, now: float) -> Result | None:
-        """The file's result; a rejection if the worker died or overran; None if still busy."""
+        """The first file's result; a rejection if the worker died or overran on it; None if
+        it is still being read. Each file has the time limit from the previous one's answer."""
         try:
             while self.conn.poll():
                 result = self._receive()
                 if result is not None:
-                    self.task = None
+                    self.tasks.popleft()
+                    self.deadline = time.monotonic() + self.time_limit
                     return result
         except (EOFError, OSError, pickle.UnpicklingError, ValueError, TypeError, KeyError):
             pass  # it died (mid-answer or before), or sent what no worker sends: it is done for
@@ -264,9 +386,11 @@ class _Worker:
             if self.process.poll() is None:
                 if now < self.deadline:
                     return None
-                self.task, self.broken = None, True
+                self.tasks.popleft()
+                self.broken = True
                 return FileRejected("parser-timeout", {"seconds": self.time_limit})
-        self.task, self.broken = None, True
+        self.tasks.popleft()
+        self.broken = True
         return FileRejected("parser-crashed", self._death())
 
     def _receive(self) -> Result | None:

@@ -78,26 +78,48 @@ class MaildirSource(_Closable):
         _check_readable(path / "new", path / "cur")
         self.path = path
         self.name = f"maildir:{path}"
+        self._seen: dict[str, Path] = {}
+        """Where ``fetch`` read each message, so ``done`` need not look for it."""
 
     def fetch(self, limit: int) -> Iterator[RawItem]:
         for entry in self._pending()[: max(limit, 0)]:
-            data = self._read(entry)
-            if data is None:
+            found = self._read(entry)
+            if found is None:
                 continue  # moved away meanwhile (by done() or by another reader)
+            path, data = found
+            self._seen[entry.ref] = path
             received = datetime.fromtimestamp(entry.mtime_ns / 1e9, tz=UTC)
             yield RawItem(self.name, entry.ref, data, received, is_message=True)
 
     def done(self, ref: str) -> None:
-        """Move the message into ``.duban.processed/cur/``; a message already moved is a no-op."""
+        """Move the message into ``.duban.processed/cur/``; a message already moved is a no-op.
+
+        The message is moved from where ``fetch`` read it; only if it is no longer there (a
+        delivery agent moved it from new/ to cur/, or changed its flags) is it looked for."""
         _check_key(ref)
-        found = self._locate(ref)
-        if found is None:
+        seen = self._seen.pop(ref, None)
+        if seen is not None and self._move(seen, ref, missing_ok=True):
             return
+        found = self._locate(ref)
+        if found is not None:
+            self._move(found, ref, missing_ok=False)
+
+    def _move(self, found: Path, ref: str, *, missing_ok: bool) -> bool:
+        """Rename the message into the processed folder and flush both folders; False when it
+        was gone (and ``missing_ok``)."""
+        if missing_ok and not found.is_file():
+            return False
         target = _processed_maildir(self.path)
         name = found.name if found.parent.name == "cur" else f"{ref}:2,"
-        found.rename(target / "cur" / name)
+        try:
+            found.rename(target / "cur" / name)
+        except FileNotFoundError:
+            if missing_ok and not found.exists():
+                return False
+            raise
         _fsync_folder(found.parent)
         _fsync_folder(target / "cur")
+        return True
 
     def _pending(self) -> list[_Entry]:
         entries: list[_Entry] = []
@@ -109,14 +131,15 @@ class MaildirSource(_Closable):
                 entries.append(_Entry(Path(item.path), key, item.stat().st_mtime_ns))
         return sorted(entries, key=lambda entry: (entry.mtime_ns, entry.ref))
 
-    def _read(self, entry: _Entry) -> bytes | None:
-        """The message's bytes; a delivery agent may have moved it from new/ to cur/."""
+    def _read(self, entry: _Entry) -> tuple[Path, bytes] | None:
+        """Where the message is and its bytes; a delivery agent may have moved it from new/ to
+        cur/."""
         try:
-            return entry.path.read_bytes()
+            return entry.path, entry.path.read_bytes()
         except FileNotFoundError:
             moved = self._locate(entry.ref)
         try:
-            return None if moved is None else moved.read_bytes()
+            return None if moved is None else (moved, moved.read_bytes())
         except FileNotFoundError:
             return None
 

@@ -1,9 +1,15 @@
-"""The worker process's side of ``reader``: confine itself, then parse one file at a time.
+"""The worker process's side of ``reader``: confine itself, then check and parse one file at
+a time.
 
 Started as ``python -c BOOTSTRAP FD PATHS`` rather than through ``multiprocessing``, whose
 ``spawn`` re-runs the parent's main script in every child: a script or flow without an
 ``if __name__ == "__main__"`` guard would start workers without end. The first message on the
-socket is the configuration; each later one is a file, answered with plain values.
+socket is the configuration; each later one is a list of files, each answered in turn with
+plain values.
+
+With ``check_first`` the worker runs ``precheck`` on each file before its parser sees it, under
+the same memory cap and time limit: a hostile file that defeats the pre-check itself costs a
+worker, not the intake process, and the pre-check runs on both cores beside the parsing.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from typing import Any
 
 from .limits import Limits
 from .parse import ParsedWorkbook
+from .precheck import precheck
 from .reasons import FileRejected
-from .sniff import Kind
+from .sniff import WORKBOOK_KINDS, Kind
 
 OUT_OF_MEMORY_EXIT = 86
 """Exit status of a worker that ran out of memory in Python (MemoryError)."""
@@ -39,6 +46,8 @@ class WorkerConfig:
     limits: Limits
     parser: str
     """``module:function`` of the parser, imported in the worker."""
+    check_first: bool = True
+    """Run ``precheck`` on each file before the parser."""
 
 
 def main(fd: int) -> None:
@@ -53,20 +62,43 @@ def main(fd: int) -> None:
             request = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        kind_value, data = pickle.loads(request)
-        _clear_stderr()
-        answer = _answer(parser, data, Kind(kind_value), config.limits)
-        try:
-            conn.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
-        except MemoryError:
-            os._exit(OUT_OF_MEMORY_EXIT)
-        except (OSError, ValueError):
-            return
+        files: list[tuple[str, bytes]] = pickle.loads(request)
+        del request
+        files.reverse()
+        while files:  # one answer per file, in order; each file dropped once answered
+            kind_value, data = files.pop()
+            _clear_stderr()
+            answer = _answer(parser, data, Kind(kind_value), config.limits, config.check_first)
+            del data
+            try:
+                conn.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+            except MemoryError:
+                os._exit(OUT_OF_MEMORY_EXIT)
+            except (OSError, ValueError):
+                return
 
 
-def _answer(parser: Any, data: bytes, kind: Kind, limits: Limits) -> tuple[Any, ...]:
-    """("ok", kind, metadata, sheets) or ("rejected", code, detail): nothing but plain values."""
+def refusal(kind: Kind) -> FileRejected | None:
+    """What no parser is given, checked or not: an encrypted file, or no workbook at all."""
+    if kind is Kind.ENCRYPTED:
+        return FileRejected("encrypted")
+    if kind not in WORKBOOK_KINDS:
+        return FileRejected("not-a-workbook", {"kind": kind.value})
+    return None
+
+
+def _answer(
+    parser: Any, data: bytes, kind: Kind, limits: Limits, check_first: bool
+) -> tuple[Any, ...]:
+    """("ok", kind, metadata, sheets) or ("rejected", code, detail): nothing but plain values.
+
+    The pre-check (when asked for) runs first, so no parser sees a file it refuses."""
     try:
+        if check_first:
+            precheck(data, kind, limits)
+        refused = refusal(kind)
+        if refused is not None:
+            raise refused
         parsed: ParsedWorkbook = parser(data, kind, limits)
     except FileRejected as rejection:
         return ("rejected", rejection.code, rejection.detail)
