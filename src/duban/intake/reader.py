@@ -18,6 +18,7 @@ import contextlib
 import datetime
 import io
 import json
+import os
 import pickle
 import signal
 import socket
@@ -82,6 +83,8 @@ class WorkbookReader:
         self.time_limit = time_limit
         self.limits = limits
         self.check_first = check_first
+        self.cores_beside_caller = max(1, _cores() - 1)
+        """Workers kept busy while the caller of ``Reading.poll`` works (all while it waits)."""
         self._config = WorkerConfig(memory_limit, limits, _reference(parser), check_first)
         self._folder = tempfile.TemporaryDirectory(prefix="duban-reader-")
         self._started = 0
@@ -144,12 +147,16 @@ class WorkbookReader:
         reading.add(items)
         return reading
 
-    def _dispatch(self, reading: Reading) -> None:
-        """Give every idle worker its share of the queue, settling on the way the files
-        refused up front."""
+    def _dispatch(self, reading: Reading, busy_at_most: int | None = None) -> None:
+        """Give idle workers their share of the queue (keeping at most ``busy_at_most`` of
+        them busy), settling on the way the files refused up front."""
+        busy = sum(1 for worker in self._workers if worker.tasks)
         for slot in range(len(self._workers)):
             if self._workers[slot].tasks:
                 continue
+            if busy_at_most is not None and busy >= busy_at_most:
+                return
+            busy += 1
             share = self._share(reading)
             if share and not self._submit(slot, share, reading):
                 for index in share:
@@ -240,17 +247,18 @@ class Reading:
     """Workbooks being read while the caller does other work (``WorkbookReader.start``).
 
     ``add`` queues more files; ``poll`` records what the workers have answered and hands idle
-    workers the next files without waiting (call it now and then, or the workers sit idle);
-    ``poll(wait=True)`` waits for the next answer; ``wait`` for all. ``take`` gives the results
-    that came in since it was last called. Use it as a context manager: left unfinished (an
-    exception, Ctrl-C), its busy workers are replaced, since they would answer the next
-    reading with this one's files.
+    workers the next files without waiting (call it now and then, or the workers sit idle),
+    leaving the caller a core; ``poll(wait=True)`` waits for the next answer; ``wait`` for
+    all. ``take`` gives the results that came in since it was last called. Use it as a context
+    manager: left unfinished (an exception, Ctrl-C), its busy workers are replaced, since they
+    would answer the next reading with this one's files.
     """
 
     def __init__(self, reader: WorkbookReader) -> None:
         self._reader = reader
         self.items: list[tuple[bytes, Kind]] = []
         self.queue: deque[int] = deque()
+        """Indexes in ``items`` not yet sent to a worker (the reader takes from the front)."""
         self._results: list[Result | None] = []
         self._fresh: list[tuple[int, Result]] = []
         self._closed = False
@@ -286,10 +294,15 @@ class Reading:
         a death, or a deadline) if any file is being read."""
         if self._closed:
             raise RuntimeError("this Reading is finished")
+        if not self._reader._workers:
+            raise RuntimeError("this WorkbookReader is closed")
+        # A caller that polls goes on working and needs a core of its own: the workers get
+        # the others (on two cores, one works while the caller does; both while it waits).
+        busy_at_most = None if wait else self._reader.cores_beside_caller
         try:
-            self._reader._dispatch(self)
+            self._reader._dispatch(self, busy_at_most)
             self._reader._collect(self, block=wait)
-            self._reader._dispatch(self)
+            self._reader._dispatch(self, busy_at_most)
         except BaseException:
             self.close()
             raise
@@ -319,7 +332,7 @@ class Reading:
 
 
 class _Worker:
-    """One worker process and its socket, with the file it is reading, if any."""
+    """One worker process and its socket, with the files sent to it and not yet answered."""
 
     def __init__(self, config: WorkerConfig, log: Path) -> None:
         ours, theirs = socket.socketpair()
@@ -431,6 +444,12 @@ class _Worker:
             self.process.kill()
             self.process.wait()
         self.log.unlink(missing_ok=True)
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
 
 
 def _spawn(fd: int, stderr: IO[bytes]) -> subprocess.Popen[bytes]:

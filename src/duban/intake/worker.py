@@ -104,7 +104,7 @@ def _answer(
         return ("rejected", rejection.code, rejection.detail)
     except MemoryError:
         os._exit(OUT_OF_MEMORY_EXIT)  # the heap may be in any state: leave at once
-    except Exception as exc:  # whatever a parser raises is this file's fault
+    except Exception as exc:  # whatever a parser (or the pre-check) raises is this file's fault
         return ("rejected", "unreadable", {"reason": f"{type(exc).__name__}: {exc}"[:300]})
     return ("ok", parsed.kind.value, parsed.metadata, parsed.sheets)
 
