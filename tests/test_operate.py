@@ -41,10 +41,15 @@ from .conftest import POSTGRES_ADMIN_URL, ROOT
 pytestmark = pytest.mark.postgres
 SECRET = "operate test secret, long enough"
 USER, PASSWORD = "youhuaban", "operate-pass"
-ROWS = [
-    ["教育培训", f"任务{n}", "措施", "办公室", "张三", "13800000000", "2026-06-30"]
-    for n in range(3)
-]
+REPLIES = 3
+"""Replies per unit (each a new version): 90 messages, enough to keep two workers busy."""
+
+
+def _rows(reply: int) -> list[list[str]]:
+    return [
+        ["教育培训", f"任务{reply}-{n}", "措施", "办公室", "张三", "13800000000", "2026-06-30"]
+        for n in range(3)
+    ]
 
 
 def free_port() -> int:
@@ -157,7 +162,10 @@ def test_two_workers_collect_one_mailbox_exactly_once(
         workers = [_worker(env, tmp_path / f"worker{n}.log") for n in (1, 2)]
         try:
             time.sleep(3)  # both workers polling
-            runs = [_run(env, "collect/collect", batch_size=1) for _ in range(2)]
+            # Both runs are created within milliseconds (over the API, not two CLI calls of a
+            # few seconds each), so with --limit 1 each worker takes one and they start together;
+            # the mailbox holds enough one-message batches to keep both busy for a while.
+            runs = _runs(env, "collect/collect", 2, batch_size=1)
             states = [_wait_run(env, run) for run in runs]
         finally:
             for worker in workers:
@@ -191,11 +199,10 @@ def _replies_into_imap(smtp: LocalSmtpServer, bundle: CampaignBundle, imap: Loca
         assert isinstance(notice, EmailMessage)
         unit = next(u for u in bundle.units if set(u.emails) == set(delivery.rcpt_tos))
         name, data = attachment_of(notice)
-        raw = reply_to_notice(
-            notice, unit.emails[0], [(name, fill_workbook(data, "实施方案", ROWS))]
-        )
-        imap.deliver(USER, raw)
-        count += 1
+        for reply in range(REPLIES):
+            filled = fill_workbook(data, "实施方案", _rows(reply))
+            imap.deliver(USER, reply_to_notice(notice, unit.emails[0], [(name, filled)]))
+            count += 1
     return count
 
 
@@ -207,14 +214,18 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def _run(env: dict[str, str], deployment: str, **parameters: Any) -> str:
-    args = ["deployment", "run", deployment]
-    for key, value in parameters.items():
-        args += ["-p", f"{key}={value}"]
-    out = prefect(env, *args)
-    found = re.search(r"Created flow run '([^']+)'", out)
-    assert found is not None, out
-    return found.group(1)
+def _runs(env: dict[str, str], deployment: str, count: int, **parameters: Any) -> list[str]:
+    """Create ``count`` runs of a deployment back to back; their names."""
+    api = env["PREFECT_API_URL"]
+    found = httpx.get(f"{api}/deployments/name/{deployment}", timeout=10)
+    found.raise_for_status()
+    url = f"{api}/deployments/{found.json()['id']}/create_flow_run"
+    names = []
+    for _ in range(count):
+        created = httpx.post(url, json={"parameters": parameters}, timeout=10)
+        created.raise_for_status()
+        names.append(str(created.json()["name"]))
+    return names
 
 
 def _wait_run(env: dict[str, str], flow_run: str) -> str:
