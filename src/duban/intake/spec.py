@@ -19,34 +19,31 @@ lands where the host, port, mailbox or options should be, so messages name only 
 
 from __future__ import annotations
 
-import math
 import re
 import ssl
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from urllib.parse import SplitResult, quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import ConfigError
+from ..urls import (
+    DEFAULT_TIMEOUT,
+    ENCODING_HINT,
+    Options,
+    Security,
+    read_host,
+    read_options,
+    read_port,
+    tls_context,
+)
 
 INTAKE_VARIABLE = "DUBAN_INTAKE"
-DEFAULT_TIMEOUT = 30.0
 _FORMS = (
     "write imap://user:pass@host:143/INBOX, imaps://user:pass@host:993/INBOX, "
     "maildir:/path/to/Maildir or dir:/path/to/folder"
 )
-_ENCODING_HINT = (
-    "percent-encode / ? # @ : % in the user name and password (%2F %3F %23 %40 %3A %25)"
-)
-_OPTION_NAME = re.compile(r"[A-Za-z_]{1,30}")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-class ImapSecurity(StrEnum):
-    PLAIN = "plain"
-    STARTTLS = "starttls"
-    TLS = "tls"
+ImapSecurity = Security
+"""How an IMAP connection is protected (the same three ways as SMTP)."""
 
 
 _SCHEMES = {
@@ -83,20 +80,7 @@ class ImapConfig:
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The client TLS context the spec asks for; ``None`` for plain ``imap://``."""
-        if self.security is ImapSecurity.PLAIN:
-            return None
-        if not self.verify:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-            return context
-        try:
-            return ssl.create_default_context(cafile=self.cafile)
-        except (OSError, ssl.SSLError):
-            raise spec_error(
-                f"the CA file {self.cafile} cannot be read as PEM certificates",
-                "set ?cafile= to a readable PEM file",
-            ) from None
+        return tls_context(self.security, Options(self.verify, self.cafile), spec_error)
 
 
 @dataclass(frozen=True)
@@ -137,12 +121,14 @@ def _imap(text: str) -> ImapConfig:
     parts = urlsplit(text)
     security = _SCHEMES[parts.scheme]
     if parts.fragment or "@" in parts.path + parts.query:
-        raise spec_error("text after the host could not be read", _ENCODING_HINT)
+        raise spec_error("text after the host could not be read", ENCODING_HINT)
     user, password = _user_info(parts.username, parts.password)
-    options = _options(parts.query, security)
+    options = read_options(parts.query, security, spec_error, "use imaps:// or imap+starttls://")
     return ImapConfig(
-        host=_host(parts.hostname),
-        port=_port(parts, security),
+        host=read_host(
+            parts.hostname, spec_error, "write the server as imaps://user:pass@host:993"
+        ),
+        port=read_port(parts, security, _DEFAULT_PORTS, spec_error),
         user=user,
         password=password,
         mailbox=_mailbox(parts.path),
@@ -151,24 +137,6 @@ def _imap(text: str) -> ImapConfig:
         cafile=options.cafile,
         timeout=options.timeout,
     )
-
-
-def _host(hostname: str | None) -> str:
-    if not hostname or any(ch.isspace() for ch in hostname):
-        raise spec_error("no host name", "write the server as imaps://user:pass@host:993")
-    return hostname
-
-
-def _port(parts: SplitResult, security: ImapSecurity) -> int:
-    try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if port is None:
-        return _DEFAULT_PORTS[security]
-    if not 1 <= port <= 65535:
-        raise spec_error("the port is not a number from 1 to 65535", _ENCODING_HINT)
-    return port
 
 
 def _user_info(user: str | None, password: str | None) -> tuple[str, str]:
@@ -193,65 +161,3 @@ def _mailbox(path: str) -> str:
             "the mailbox name holds a control character", "write the mailbox after the port"
         )
     return name
-
-
-@dataclass(frozen=True)
-class _Options:
-    verify: bool = True
-    cafile: Path | None = None
-    timeout: float = DEFAULT_TIMEOUT
-
-
-def _options(query: str, security: ImapSecurity) -> _Options:
-    values = _query_values(query)
-    if security is ImapSecurity.PLAIN and ({"verify", "cafile"} & values.keys()):
-        raise spec_error(
-            "?verify and ?cafile apply only to TLS", "use imaps:// or imap+starttls://"
-        )
-    verify = _flag(values.get("verify", "true"))
-    cafile = _cafile(values.get("cafile"))
-    if cafile is not None and not verify:
-        raise spec_error("?cafile and ?verify=false contradict each other", "keep one of them")
-    return _Options(verify=verify, cafile=cafile, timeout=_timeout(values.get("timeout")))
-
-
-def _query_values(query: str) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for item in filter(None, query.split("&")):
-        name, _, value = item.partition("=")
-        if name not in ("verify", "cafile", "timeout"):
-            shown = repr(name) if _OPTION_NAME.fullmatch(name) else "(unreadable)"
-            raise spec_error(f"unknown option {shown}", "the options are verify, cafile, timeout")
-        if name in values:
-            raise spec_error(f"option {name!r} is given twice", "keep one of them")
-        values[name] = unquote(value)
-    return values
-
-
-def _flag(value: str) -> bool:
-    if value.lower() in _TRUE:
-        return True
-    if value.lower() in _FALSE:
-        return False
-    raise spec_error("?verify must be true or false", "write ?verify=false or leave it out")
-
-
-def _cafile(value: str | None) -> Path | None:
-    if value is None:
-        return None
-    path = Path(value).expanduser()
-    if not path.is_file():
-        raise spec_error(f"the CA file {path} does not exist", "set ?cafile= to a PEM file")
-    return path
-
-
-def _timeout(value: str | None) -> float:
-    if value is None:
-        return DEFAULT_TIMEOUT
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not 0 < seconds <= 3600:
-        raise spec_error("?timeout must be a number of seconds from 0 to 3600", "write ?timeout=30")
-    return seconds
