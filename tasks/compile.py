@@ -7,11 +7,10 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from sqlalchemy import select
 
+from duban.compile.gather import due_within
 from duban.compile.run import compile_outputs, post_bulletin, send_bulletin
 from duban.ledger.db import make_engine, session_scope
-from duban.ledger.schema import InstanceRow
 from duban.mail.mailer import SmtpMailer
 from duban.mail.smtp_url import parse_smtp_url
 from duban.settings import Settings
@@ -24,14 +23,7 @@ from .context import opened
 def just_due_task(settings: Settings, campaign_file: str) -> list[tuple[str, str]]:
     """Deliverable periods whose deadline passed in the last 24 hours."""
     with opened(settings, campaign_file) as o:
-        now = o.clock.now()
-        rows = o.session.execute(
-            select(InstanceRow.deliverable_id, InstanceRow.period)
-            .where(InstanceRow.campaign_id == o.bundle.campaign.id,
-                   InstanceRow.due_at > now - timedelta(days=1), InstanceRow.due_at <= now)
-            .distinct()
-        ).tuples()  # fmt: skip
-        return sorted(set(rows))
+        return due_within(o.session, o.bundle, o.clock.now(), timedelta(days=1))
 
 
 @task(name="compile", cache_policy=NO_CACHE)

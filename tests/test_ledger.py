@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from duban.clock import FixedClock
+from duban.compile.gather import due_within
 from duban.ledger.db import current_revision, make_engine, migrate, session_scope
 from duban.ledger.schema import Base, EventRow, InstanceRow, SubmissionRow, UnitRow
 from duban.ledger.store import append_event, instance_facts, register
@@ -139,3 +140,22 @@ def test_status_facts_come_from_submissions(engine: Engine, example_bundle: Camp
     assert sorted(t01.accepted_at) == [on_time, on_time + timedelta(days=2)]
     assert state_at(t01, plan.due_at + timedelta(days=3), zone) is State.ON_TIME
     assert state_at(facts[("plan", "T02")], plan.due_at, zone) is State.OVERDUE
+
+
+def test_the_periods_due_in_the_last_day_are_what_a_daily_compile_reports(
+    engine: Engine, example_bundle: CampaignBundle
+) -> None:
+    with session_scope(engine) as session:
+        register(session, example_bundle, CLOCK)
+        plan_due = session.scalars(
+            select(InstanceRow.due_at).where(InstanceRow.deliverable_id == "plan")
+        ).first()
+        assert plan_due is not None
+        day = timedelta(days=1)
+        at_deadline = due_within(session, example_bundle, plan_due, day)
+        a_day_later = due_within(session, example_bundle, plan_due + day, day)
+        just_before = due_within(session, example_bundle, plan_due - timedelta(seconds=1), day)
+
+    assert at_deadline == [("plan", "once")]
+    assert a_day_later == []  # reported the day before: not again
+    assert ("plan", "once") not in just_before

@@ -9,7 +9,7 @@ which is how a compile is shown to be reproducible from what units actually sent
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -48,6 +48,20 @@ def latest_period(
             hint="name the period with --period",
         )
     return period
+
+
+def due_within(
+    session: Session, bundle: CampaignBundle, as_of: datetime, window: timedelta
+) -> list[tuple[str, str]]:
+    """The (deliverable, period) pairs whose deadline fell in the ``window`` before ``as_of``:
+    what a daily compile reports on (a deadline exactly at ``as_of`` is included)."""
+    rows = session.execute(
+        select(InstanceRow.deliverable_id, InstanceRow.period)
+        .where(InstanceRow.campaign_id == bundle.campaign.id,
+               InstanceRow.due_at > as_of - window, InstanceRow.due_at <= as_of)
+        .distinct()
+    ).tuples()  # fmt: skip
+    return sorted(set(rows))
 
 
 def gather(
