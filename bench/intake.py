@@ -10,9 +10,9 @@ filled with ``--rows`` rows of Chinese text that pass validation, and the unit's
 registered address with the workbook attached, is delivered into a Maildir. None of that is
 timed.
 
-Timed, duban: ``open_source("maildir:…")``, a ``WorkbookReader`` with ``--workers`` isolated
-workers under ``Limits.for_forms``, a ``RawStore``, and ``process_batch`` per batch of
-``--batch`` messages, each message marked ``done`` afterwards: what the collect flow runs,
+Timed, duban: ``open_source("maildir:…")``, ``WorkbookReader.for_campaign`` with ``--workers``
+isolated workers (which pre-check, parse and validate), a ``RawStore``, and ``process_batch``
+per batch of ``--batch`` messages, the batch marked ``done`` afterwards: what the collect flow runs,
 except the answers (acknowledgements and rejections are sent by a separate stage after the
 batch is recorded, and are not measured here). Afterwards every unit must have exactly one
 accepted submission, or the benchmark fails. Timed, baseline: ``pandas.read_excel(…,
@@ -82,7 +82,11 @@ PHASES = (  # --phases: (module, function, label), in the order process_batch ru
     ("duban.intake.rawstore", "RawStore.put_many", "  ·· raw store (in receive and files)"),
     ("duban.intake.pipeline", "_decide", "· decide (as the workers read; waits included)"),
     ("duban.intake.reader", "Reading.poll", "  ·· feeding and waiting for the workers"),
-    ("duban.intake.pipeline", "validate_workbook", "  ·· validate_workbook (in decide)"),
+    (
+        "duban.intake.pipeline",
+        "validate_workbook",
+        "  ·· validate_workbook here (the workers validate)",
+    ),
 )
 
 
@@ -236,7 +240,7 @@ def _duban(args: argparse.Namespace, work: Path) -> int:
     from collections import Counter
 
     from duban.clock import FixedClock
-    from duban.intake.files import Limits, WorkbookReader
+    from duban.intake.files import WorkbookReader
     from duban.intake.pipeline import Intake, process_batch
     from duban.intake.rawstore import RawStore
     from duban.intake.sources import open_source
@@ -246,7 +250,6 @@ def _duban(args: argparse.Namespace, work: Path) -> int:
 
     bundle = load_campaign(work / "campaign" / "campaign.yaml")
     engine = make_engine(_ledger_url(work))
-    limits = Limits.for_forms(bundle.campaign.forms)
     spent = Counter[str]()
     outcomes = Counter[str]()
     if args.phases:
@@ -257,7 +260,8 @@ def _duban(args: argparse.Namespace, work: Path) -> int:
     started = time.perf_counter()
     source = open_source(f"maildir:{work / 'maildir'}")
     try:
-        with WorkbookReader(args.workers, limits=limits) as reader, scope(engine) as session:
+        reader = WorkbookReader.for_campaign(bundle.campaign, args.workers)
+        with reader, scope(engine) as session:
             spent["start readers"] = time.perf_counter() - started
             intake = Intake(bundle, RawStore(work / "raw"), reader, SECRET, FixedClock(COLLECTED))
             while True:
@@ -268,8 +272,7 @@ def _duban(args: argparse.Namespace, work: Path) -> int:
                     break
                 report = process_batch(session, intake, items)
                 mark = _lap(spent, "process_batch", mark)
-                for item in items:
-                    source.done(item.ref)
+                source.done_many([item.ref for item in items])
                 _lap(spent, "done", mark)
                 outcomes.update(report.outcomes)
             workers_hwm = [_hwm_mb(pid) for pid in reader.worker_pids]

@@ -8,7 +8,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from duban.collect import collect_batch
-from duban.intake.files import Limits, WorkbookReader
+from duban.intake.files import WorkbookReader
 from duban.intake.pipeline import Intake
 from duban.intake.rawstore import RawStore
 from duban.intake.sources import open_source
@@ -26,10 +26,14 @@ def collect_batch_task(settings: Settings, campaign_file: str, limit: int) -> di
     source = open_source(settings.intake_spec())
     try:
         with opened(settings, campaign_file) as o:
-            limits = Limits.for_forms(o.bundle.campaign.forms)
-            with WorkbookReader(limits=limits) as reader, SmtpMailer(smtp) as mailer:
+            reader = WorkbookReader.for_campaign(o.bundle.campaign)
+            with reader, SmtpMailer(smtp) as mailer:
                 intake = Intake(
-                    o.bundle, RawStore(settings.raw_store), reader, settings.secret_key(), o.clock
+                    o.bundle,
+                    RawStore(settings.raw_store, settings.store_flush),
+                    reader,
+                    settings.secret_key(),
+                    o.clock,
                 )
                 report = collect_batch(o.session, intake, source, mailer, o.env, limit=limit)
     finally:

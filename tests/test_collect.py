@@ -28,7 +28,7 @@ from sqlalchemy import Engine, select
 from duban.clock import FixedClock
 from duban.collect import collect_batch
 from duban.imapserver import LocalImapServer
-from duban.intake.files import Limits, WorkbookReader
+from duban.intake.files import WorkbookReader
 from duban.intake.pipeline import Intake
 from duban.intake.rawstore import RawStore
 from duban.intake.review import accept_held, held_items
@@ -115,10 +115,9 @@ class World:
     def collect(self, clock_at: datetime = LATE) -> None:
         source = open_source(self.imap.url(USER, PASSWORD))
         clock = FixedClock(clock_at)
-        limits = Limits.for_forms(self.bundle.campaign.forms)
         try:
             with (
-                WorkbookReader(limits=limits) as reader,
+                WorkbookReader.for_campaign(self.bundle.campaign) as reader,
                 SmtpMailer(parse_smtp_url(self.answers.url())) as mailer,
                 session_scope(self.engine) as session,
             ):
@@ -375,7 +374,7 @@ elif point == "mid-answers":
         return real(*args, after_each=after_each, **kwargs)
     collect_module.dispatch = dispatch
 elif point == "before-done":
-    ImapSource.done = die
+    ImapSource.done_many = die
 bundle = load_campaign({example!r})
 source = open_source(imap)
 with WorkbookReader(limits=Limits.for_forms(bundle.campaign.forms)) as reader, \

@@ -42,6 +42,7 @@ from duban.intake.files import (
 )
 from duban.intake.reasons import Language
 from duban.loader import CampaignBundle
+from duban.validation import validate_workbook
 from duban.xlsx import sign
 from duban.xlsx.layout import METADATA_KEYS, METADATA_SHEET
 from duban.xlsx.metadata import read_metadata
@@ -139,6 +140,45 @@ def test_a_filled_template_reads_back_with_its_metadata(
     assert parsed.metadata is not None
     assert parsed.metadata["unit_name"] == "金城镇"
     assert list(parsed.sheets)[-1] == METADATA_SHEET
+
+
+def test_workers_for_a_campaign_validate_as_the_intake_process_would(
+    example_bundle: CampaignBundle, template: bytes, filled: bytes
+) -> None:
+    """The workers check each workbook against the form its metadata names; the result is the
+    one ``validate_workbook`` gives in this process, problems and normalised rows alike."""
+    wb = openpyxl.load_workbook(io.BytesIO(filled))
+    wb[DATA_SHEET]["G5"] = "下个月"  # not a date
+    wb[DATA_SHEET]["A6"] = None  # a required choice left empty
+    broken = io.BytesIO()
+    wb.save(broken)
+    form = example_bundle.campaign.form("plan")
+
+    with WorkbookReader.for_campaign(example_bundle.campaign, workers=1) as reader:
+        results = reader.read_many([(filled, Kind.XLSX), (broken.getvalue(), Kind.XLSX),
+                                    (template, Kind.XLSX)])  # fmt: skip
+
+    for result in results:
+        assert isinstance(result, ParsedWorkbook)
+        assert result.prevalidated is not None
+        assert result.prevalidated.deliverable_id == "plan"
+        assert result.prevalidated.template_version == "1"
+        here = validate_workbook(form, result.sheets, "1")
+        assert result.prevalidated.checked == here
+    good, bad, empty = (
+        r.prevalidated.checked for r in results if isinstance(r, ParsedWorkbook) and r.prevalidated
+    )
+    assert good.valid
+    assert good.row_count == ROWS
+    assert [(p.cell, p.code) for p in bad.problems] == [("G5", "date"), ("A6", "required")]
+    assert [p.code for p in empty.problems] == ["min_rows"]
+
+
+def test_workers_without_forms_leave_validation_to_the_intake_process(
+    filled: bytes, reader: WorkbookReader
+) -> None:
+    parsed = reader.read(filled, Kind.XLSX)
+    assert parsed.prevalidated is None
 
 
 def test_rows_past_a_false_dimension_are_not_lost(filled: bytes, reader: WorkbookReader) -> None:

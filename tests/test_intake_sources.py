@@ -24,15 +24,16 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from duban import imapserver
 from duban.errors import ConfigError
 from duban.imapserver import DovecotError, DovecotNotInstalledError, LocalImapServer
-from duban.intake import sources_imap
+from duban.intake import rawstore, sources_imap, sources_local
 from duban.intake.model import RawItem
-from duban.intake.rawstore import CorruptObjectError, MissingObjectError, RawStore
+from duban.intake.rawstore import CorruptObjectError, Flush, MissingObjectError, RawStore
 from duban.intake.sources import DirSource, ImapSource, MaildirSource, open_source
 from duban.intake.spec import ImapConfig, ImapSecurity, parse_intake_spec
 
@@ -184,6 +185,34 @@ def test_fetch_respects_the_limit(account: Account, source: ImapSource) -> None:
     assert list(source.fetch(0)) == []
 
 
+def test_a_message_another_reader_takes_meanwhile_does_not_shorten_the_batch(
+    account: Account, source: ImapSource, inspector: Inspector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two collect runs on one mailbox: the first pending message may be gone by the time it
+    is fetched. The batch goes on to the next, or a run would stop as if the mailbox were
+    empty (and leave the rest until the next run)."""
+    for number in (1, 2, 3):
+        account.deliver(_message(number))
+    pending = sources_imap._Session.pending
+    others: list[str] = ["first call"]
+
+    def searched_before_the_other_took_one(session: sources_imap._Session) -> tuple[int, list[int]]:
+        found = pending(session)
+        if others:
+            others.clear()
+            with closing(open_source(account.url())) as other:
+                taken = list(other.fetch(1))
+                other.done_many([item.ref for item in taken])
+        return found
+
+    monkeypatch.setattr(sources_imap._Session, "pending", searched_before_the_other_took_one)
+
+    batch = list(source.fetch(1))
+
+    assert [_message_id(item.data) for item in batch] == ["<reply-2@example.gov.cn>"]
+    assert inspector.ids(PROCESSED) == ["<reply-1@example.gov.cn>"]
+
+
 def test_done_moves_the_message_to_the_processed_folder(
     account: Account, source: ImapSource, inspector: Inspector
 ) -> None:
@@ -201,6 +230,30 @@ def test_done_moves_the_message_to_the_processed_folder(
     assert "\\Seen" not in moved[0][1]
 
 
+def test_done_many_moves_a_batch_in_one_command_and_skips_what_was_moved(
+    account: Account, source: ImapSource, inspector: Inspector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moves: list[list[int]] = []
+    move = sources_imap._Session.move
+
+    def spy(session: sources_imap._Session, uids: list[int]) -> None:
+        moves.append(list(uids))
+        move(session, uids)
+
+    monkeypatch.setattr(sources_imap._Session, "move", spy)
+    for number in (1, 2, 3, 4):
+        account.deliver(_message(number))
+    items = list(source.fetch(3))
+    source.done(items[0].ref)
+
+    source.done_many([item.ref for item in items])  # the first is moved already
+    source.done_many([])
+
+    assert moves == [[1], [1, 2, 3]]
+    assert inspector.ids() == ["<reply-4@example.gov.cn>"]
+    assert sorted(inspector.ids(PROCESSED)) == [f"<reply-{n}@example.gov.cn>" for n in (1, 2, 3)]
+
+
 @pytest.mark.parametrize("capabilities", [{"UIDPLUS"}, set()], ids=["uidplus", "plain-expunge"])
 def test_without_move_the_message_is_copied_flagged_and_expunged(
     account: Account,
@@ -213,15 +266,17 @@ def test_without_move_the_message_is_copied_flagged_and_expunged(
     )
     for number in (1, 2):
         account.deliver(_message(number))
+    account.deliver(_message(3))
     with closing(open_source(account.url())) as opened:
         first = next(iter(opened.fetch(1)))
         opened.done(first.ref)
+        opened.done_many([item.ref for item in opened.fetch(1)])  # the batch form too
         remaining = [_message_id(item.data) for item in opened.fetch(10)]
 
-    assert remaining == ["<reply-2@example.gov.cn>"]
-    assert inspector.ids() == ["<reply-2@example.gov.cn>"]
+    assert remaining == ["<reply-3@example.gov.cn>"]
+    assert inspector.ids() == ["<reply-3@example.gov.cn>"]
     # Without NAMESPACE the folder's delimiter comes from LIST: still "duban.processed".
-    assert inspector.ids(PROCESSED) == ["<reply-1@example.gov.cn>"]
+    assert inspector.ids(PROCESSED) == ["<reply-1@example.gov.cn>", "<reply-2@example.gov.cn>"]
 
 
 def test_a_message_arriving_while_a_batch_is_processed_is_not_lost(
@@ -495,6 +550,42 @@ def test_maildir_done_follows_a_message_moved_after_fetch(tmp_path: Path) -> Non
     assert moved == sorted([f"{keys[1]}:2,S", f"{keys[2]}:2,"])
 
 
+def test_maildir_done_many_moves_a_batch_flushing_each_folder_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, keys = _maildir_with(tmp_path, {1: 1_772_000_100, 2: 1_772_000_200, 3: 1_772_000_300})
+    source = open_source(f"maildir:{root}")
+    items = list(source.fetch(2))
+    (root / "new" / keys[1]).rename(root / "cur" / f"{keys[1]}:2,S")  # moved by the server
+    source.done(keys[3])  # never fetched by this source: looked for
+    flushed: list[Path] = []
+    monkeypatch.setattr(sources_local, "_fsync_folder", flushed.append)
+
+    source.done_many([item.ref for item in items])
+
+    assert sorted(flushed) == sorted({root / "new", root / "cur", root / ".duban.processed/cur"})
+    moved = sorted(path.name for path in (root / ".duban.processed" / "cur").iterdir())
+    assert moved == sorted([f"{keys[1]}:2,S", f"{keys[2]}:2,", f"{keys[3]}:2,"])
+    assert list(source.fetch(10)) == []
+
+
+def test_maildir_batch_skips_what_another_reader_took_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, keys = _maildir_with(tmp_path, {1: 1_772_000_100, 2: 1_772_000_200, 3: 1_772_000_300})
+    source = MaildirSource(root)
+    listed = MaildirSource._pending
+
+    def listed_before_the_other_took_one(self: MaildirSource) -> list[Any]:
+        entries = listed(self)
+        (root / "new" / keys[1]).unlink()  # taken (moved away) by another reader
+        return entries
+
+    monkeypatch.setattr(MaildirSource, "_pending", listed_before_the_other_took_one)
+
+    assert [item.ref for item in source.fetch(2)] == [keys[2], keys[3]]
+
+
 def test_maildir_skips_trashed_messages_and_sees_new_deliveries(tmp_path: Path) -> None:
     root, keys = _maildir_with(tmp_path, {1: 1_772_000_000})
     (root / "cur" / "1772000001.trashed.host:2,ST").write_bytes(_message(9))
@@ -570,6 +661,23 @@ def test_done_moves_a_dropped_file_into_processed_adding_a_suffix_on_a_clash(
     assert list(source.fetch(10)) == []
 
 
+def test_done_many_moves_the_files_of_a_batch_but_not_one_replaced_after_fetch(
+    tmp_path: Path,
+) -> None:
+    drop = tmp_path / "drop"
+    _drop(drop, "B03/实施方案.xlsx", b"b03", 1_772_000_100)
+    replaced = _drop(drop, "B05/实施方案.xlsx", b"b05", 1_772_000_200)
+    _drop(drop, "进展.xlsx", b"progress", 1_772_000_300)
+    source = DirSource(drop)
+    items = list(source.fetch(10))
+    replaced.write_bytes(b"b05, corrected")
+
+    source.done_many([item.ref for item in items])
+
+    assert sorted(p.read_bytes() for p in (drop / "processed").iterdir()) == [b"b03", b"progress"]
+    assert [item.data for item in source.fetch(10)] == [b"b05, corrected"]
+
+
 def test_a_file_replaced_after_fetch_is_not_moved(tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     path = _drop(drop, "进展.xlsx", b"first version", 1_772_000_100)
@@ -619,8 +727,9 @@ def test_raw_store_put_is_idempotent_and_leaves_no_temporary_files(tmp_path: Pat
     assert [p.name for p in store.path(first).parent.iterdir()] == [first]
 
 
-def test_raw_store_puts_a_batch_in_order_durably_and_once(tmp_path: Path) -> None:
-    store = RawStore(tmp_path / "raw")
+@pytest.mark.parametrize("flush", ["files", "filesystem"])
+def test_raw_store_puts_a_batch_in_order_durably_and_once(tmp_path: Path, flush: Flush) -> None:
+    store = RawStore(tmp_path / "raw", flush)
     first = store.put(b"stored before")
     batch = [b"a", b"stored before", b"b", b"a", b""]
 
@@ -633,6 +742,45 @@ def test_raw_store_puts_a_batch_in_order_durably_and_once(tmp_path: Path) -> Non
     assert [p.name for p in objects] == sorted(set(shas))  # no temporary files left
     assert all(not stat.S_IMODE(p.stat().st_mode) & 0o222 for p in objects)
     assert store.put_many([]) == []
+
+
+def test_raw_store_flushes_every_file_and_folder_or_the_whole_file_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``put_many`` waits for: each written file before it is renamed and each folder
+    touched after (``files``), or one ``syncfs`` for each of those two steps
+    (``filesystem``); the renames happen only after the first flush."""
+    flushed: list[tuple[str, str]] = []
+    real_replace = Path.replace
+
+    def replace(path: Path, target: Path) -> Path:
+        flushed.append(("rename", path.name[:5]))
+        return real_replace(path, target)
+
+    monkeypatch.setattr(Path, "replace", replace)
+    monkeypatch.setattr(rawstore, "_fsync_file", lambda p: flushed.append(("file", p.name[:5])))
+    monkeypatch.setattr(rawstore, "_fsync_folder", lambda p: flushed.append(("folder", p.name)))
+    real_syncfs = rawstore._syncfs
+
+    def syncfs(path: Path) -> None:
+        flushed.append(("syncfs", path.name))
+        real_syncfs(path)
+
+    monkeypatch.setattr(rawstore, "_syncfs", syncfs)
+
+    RawStore(tmp_path / "one", "files").put_many([b"a", b"b"])
+    by_files, flushed[:] = list(flushed), []
+    RawStore(tmp_path / "two", "filesystem").put_many([b"a", b"b"])
+
+    assert by_files[:2] == [("file", ".tmp-"), ("file", ".tmp-")]
+    assert by_files[2:4] == [("rename", ".tmp-"), ("rename", ".tmp-")]
+    assert {kind for kind, _ in by_files[4:]} == {"folder"}
+    assert len(by_files[4:]) == 5  # the root, two first-level folders and two leaves
+    assert flushed == [("syncfs", "two"), ("rename", ".tmp-"), ("rename", ".tmp-"),
+                       ("syncfs", "two")]  # fmt: skip
+    assert RawStore(tmp_path / "three").flush == "filesystem"  # auto, on Linux
+    with pytest.raises(ValueError, match="flush must be one of"):
+        RawStore(tmp_path, "sometimes")  # type: ignore[arg-type]
 
 
 def test_raw_store_detects_corruption_and_put_repairs_a_truncated_object(tmp_path: Path) -> None:

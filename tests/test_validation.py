@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 
 from duban.forms import Column
+from duban.intake.files import Kind, ParsedWorkbook
+from duban.intake.pipeline import validation_of
+from duban.intake.prevalidate import FormsByDeliverable, Prevalidated, decode, encode
 from duban.loader import CampaignBundle
-from duban.validation import check_cell, validate_workbook
+from duban.validation import Checked, check_cell, validate_workbook
 
 
 def plan_grid(bundle: CampaignBundle, rows: list[list[Any]]) -> dict[str, list[list[Any]]]:
@@ -101,3 +104,69 @@ def test_cell_rules(column: Column, value: Any, normal: Any, code: str | None) -
     got, problem = check_cell("表", "C3", column, value)
     assert got == normal
     assert (problem.code if problem else None) == code
+
+
+# --- validation in the workers (duban.intake.prevalidate) ------------------------------------
+
+
+def test_a_worker_checks_against_the_form_its_metadata_names(
+    example_bundle: CampaignBundle,
+) -> None:
+    forms = FormsByDeliverable.of(example_bundle.campaign)
+    grid = plan_grid(example_bundle, [GOOD, [*GOOD[:6], "明年"], GOOD])
+    metadata = {"campaign": example_bundle.campaign.id, "deliverable": "plan",
+                "template_version": "1"}  # fmt: skip
+
+    result = forms.check(metadata, grid)
+
+    assert result is not None
+    here = validate_workbook(example_bundle.campaign.form("plan"), grid, "1")
+    assert result == Prevalidated("plan", "1", here)
+    assert [(p.cell, p.code) for p in result.checked.problems] == [("G4", "date")]
+    assert forms.check({**metadata, "template_version": "0"}, grid) == Prevalidated(
+        "plan", "0", validate_workbook(example_bundle.campaign.form("plan"), grid, "0")
+    )
+    assert forms.check({**metadata, "campaign": "another-year"}, grid) is None
+    assert forms.check({**metadata, "deliverable": "no-such"}, grid) is None
+    assert forms.check(None, grid) is None
+
+
+def test_a_workers_result_crosses_as_plain_values_and_nothing_else(
+    example_bundle: CampaignBundle,
+) -> None:
+    forms = FormsByDeliverable.of(example_bundle.campaign)
+    metadata = {"campaign": example_bundle.campaign.id, "deliverable": "plan",
+                "template_version": "1"}  # fmt: skip
+    result = forms.check(metadata, plan_grid(example_bundle, [[*GOOD[:6], "明年"], GOOD]))
+    plain = encode(result)
+
+    assert decode(plain) == result
+    assert decode(None) is None
+    assert encode(None) is None
+    broken: list[object] = [
+        "plan",
+        ("plan", "1", {}),
+        ("plan", 1, {}, []),
+        ("plan", "1", {"实施方案": ["not a row"]}, []),
+        ("plan", "1", {}, [("实施方案", "G3", "date", None)]),
+        ("plan", "1", {}, [("实施方案", 3, "date", None, {})]),
+    ]
+    for value in broken:
+        with pytest.raises(ValueError, match="malformed"):
+            decode(value)
+
+
+def test_intake_trusts_a_workers_result_only_for_the_verified_deliverable_and_version(
+    example_bundle: CampaignBundle,
+) -> None:
+    form = example_bundle.campaign.form("plan")
+    grid = plan_grid(example_bundle, [[*GOOD[:6], "明年"], GOOD, GOOD])
+    claimed_valid = Checked({"实施方案": []}, [])
+    for deliverable, version in (("plan", "2"), ("progress", "1")):
+        parsed = ParsedWorkbook(
+            Kind.XLSX, {}, grid, Prevalidated(deliverable, version, claimed_valid)
+        )
+        checked = validation_of(form, "plan", "1", parsed)
+        assert [(p.cell, p.code) for p in checked.problems] == [("G3", "date")]
+    parsed = ParsedWorkbook(Kind.XLSX, {}, grid, Prevalidated("plan", "1", claimed_valid))
+    assert validation_of(form, "plan", "1", parsed) is claimed_valid

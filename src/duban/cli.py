@@ -231,7 +231,7 @@ def review(
     as_of: AsOf = None,
 ) -> None:
     """List the held items (待核), or accept or reject one of them."""
-    from .intake.files import Limits, WorkbookReader
+    from .intake.files import WorkbookReader
     from .intake.pipeline import Intake
     from .intake.rawstore import RawStore
     from .intake.review import accept_held, held_items, reject_held
@@ -240,10 +240,10 @@ def review(
     bundle = load_campaign(campaign)
     engine = make_engine(settings.ledger_url)
     ensure_ready(engine)
-    limits = Limits.for_forms(bundle.campaign.forms)
-    with WorkbookReader(workers=1, limits=limits) as reader, session_scope(engine) as session:
-        intake = Intake(bundle, RawStore(settings.raw_store), reader, settings.secret_key(),
-                        settings.clock())  # fmt: skip
+    reader = WorkbookReader.for_campaign(bundle.campaign, workers=1)
+    with reader, session_scope(engine) as session:
+        store = RawStore(settings.raw_store, settings.store_flush)
+        intake = Intake(bundle, store, reader, settings.secret_key(), settings.clock())
         if accept is not None:
             verdict = accept_held(session, intake, accept, by)
             said = verdict.describe(bundle.campaign.language)

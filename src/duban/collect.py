@@ -48,8 +48,7 @@ def collect_batch(
         return CollectReport(BatchReport(), [])
     report = _process_racing(session, intake, items)
     answers = send_answers(session, intake, mailer, env, report.intake_ids)
-    for item in items:
-        source.done(item.ref)
+    source.done_many([item.ref for item in items])
     return CollectReport(report, answers)
 
 

@@ -7,7 +7,7 @@ need from them), so tests build a ``Settings`` by hand and never touch ``os.envi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     )
     intake: SecretStr | None = Field(
         default=None, description="imap://, imaps://, maildir:PATH or dir:PATH"
+    )
+    store_flush: Literal["auto", "filesystem", "files"] = Field(
+        default="auto",
+        description="how the raw store makes writes durable: one syncfs per step "
+        "(filesystem, Linux), an fsync per file (files: for a disk shared with a busy "
+        "database), or auto (filesystem where possible)",
     )
 
     @field_validator("timezone")

@@ -17,8 +17,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from openpyxl.utils import get_column_letter
-
 from .campaign import Language
 from .forms import Column, Form, Sheet
 from .roster import is_email
@@ -128,12 +126,13 @@ def validate_workbook(
 def validate_sheet(sheet: Sheet, grid: Grid) -> tuple[list[dict[str, Any]], list[CellProblem]]:
     problems = list(_header_problems(sheet, grid))
     rows: list[dict[str, Any]] = []
-    for number, raw in _filled_rows(grid, len(sheet.columns)):
+    columns = [(column, column_letter(index + 1)) for index, column in enumerate(sheet.columns)]
+    for number, raw in _filled_rows(grid, len(columns)):
         row: dict[str, Any] = {}
-        for index, column in enumerate(sheet.columns):
-            value = raw[index] if index < len(raw) else None
-            cell = f"{get_column_letter(index + 1)}{number}"
-            normal, problem = check_cell(sheet.name, cell, column, value)
+        width = len(raw)
+        for index, (column, letter) in enumerate(columns):
+            value = raw[index] if index < width else None
+            normal, problem = check_cell(sheet.name, f"{letter}{number}", column, value)
             if problem is not None:
                 problems.append(problem)
             row[column.key] = normal
@@ -142,12 +141,21 @@ def validate_sheet(sheet: Sheet, grid: Grid) -> tuple[list[dict[str, Any]], list
     return rows, problems
 
 
+def column_letter(number: int) -> str:
+    """Excel's name of the column numbered from 1: 1 → A, 27 → AA."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 def _header_problems(sheet: Sheet, grid: Grid) -> Iterator[CellProblem]:
     header = grid[HEADER_ROW - 1] if len(grid) >= HEADER_ROW else []
     for index, column in enumerate(sheet.columns):
         found = header[index] if index < len(header) else None
         if _text(found) != column.label:
-            cell = f"{get_column_letter(index + 1)}{HEADER_ROW}"
+            cell = f"{column_letter(index + 1)}{HEADER_ROW}"
             yield CellProblem(sheet.name, cell, "header", _shown(found), {"label": column.label})
 
 
@@ -170,14 +178,14 @@ def _row_count_problems(sheet: Sheet, count: int) -> Iterator[CellProblem]:
 
 def check_cell(sheet: str, cell: str, column: Column, value: Any) -> tuple[Any, CellProblem | None]:
     """The normalised value (JSON-ready) and the problem with it, if any."""
-    label = {"label": column.label}
-    if _blank(value):
-        problem = CellProblem(sheet, cell, "required", None, label) if column.required else None
-        return None, problem
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if not column.required:
+            return None, None
+        return None, CellProblem(sheet, cell, "required", None, {"label": column.label})
     try:
         normal = _NORMALISERS[column.type](value, column)
     except _Invalid as invalid:
-        detail = {**label, **invalid.detail}
+        detail = {"label": column.label, **invalid.detail}
         return None, CellProblem(sheet, cell, invalid.code, _shown(value), detail)
     return normal, None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -25,13 +25,17 @@ class RawItem:
 
 
 class Source(Protocol):
-    """Where intake reads from. ``done`` is called only after the item's record is committed."""
+    """Where intake reads from. ``done`` and ``done_many`` are called only after the items'
+    records are committed; ``done_many`` marks a batch at once (one flush of each folder, one
+    IMAP command), which is what collect uses."""
 
     name: str
 
     def fetch(self, limit: int) -> Iterator[RawItem]: ...
 
     def done(self, ref: str) -> None: ...
+
+    def done_many(self, refs: Sequence[str]) -> None: ...
 
     def close(self) -> None: ...
 

@@ -16,6 +16,7 @@ import python_calamine as calamine
 
 from ..xlsx.layout import METADATA_SHEET
 from .limits import Limits
+from .prevalidate import Prevalidated
 from .reasons import FileRejected
 from .sniff import WORKBOOK_KINDS, Kind
 
@@ -36,6 +37,8 @@ class ParsedWorkbook:
     kind: Kind
     metadata: dict[str, str] | None
     sheets: dict[str, Grid]
+    prevalidated: Prevalidated | None = None
+    """The sheets checked, in the worker, against the form the metadata claims (if any)."""
 
     def require_metadata(self) -> dict[str, str]:
         """The metadata, or ``FileRejected("no-metadata")`` for a workbook not from duban."""

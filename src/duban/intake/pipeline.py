@@ -6,11 +6,12 @@ and recorded before it is read; reading happens in isolated workers; only then i
 decided. A crash anywhere leaves the item unmarked in its source, and the next run finds its
 rows by ``(source, ref)`` and ``(intake, index)`` and carries on without recording it twice.
 
-A batch is worked through together, so the database sees a few queries per batch rather than a
-few per item, and the workers read while this process records: every item is received (its
-raw bytes stored, its row recorded from its headers alone) and committed first; then, a piece
-of items at a time, their messages are read, their files stored, recorded and committed, and
-handed to the workers; each item is decided once its files are read, a wave of items at a time.
+A batch is worked through a piece of items at a time, so the database sees a few queries per
+piece rather than a few per item, and the workers read while this process records: a piece is
+received (its raw bytes stored, its rows recorded from the headers alone) and committed; then
+its messages are read, their files stored, recorded and committed, and handed to the workers,
+which read them while the next piece is received; each item is decided once its files are
+read, a wave of items at a time.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
+from ..forms import Form
 from ..ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
 from ..ledger.store import append_event
 from ..loader import CampaignBundle
-from ..validation import validate_workbook
+from ..validation import Checked, validate_workbook
 from ..xlsx.token import TemplateIdentity
 from .decide import Identified, Outcome, Verdict, identify, unit_of_sender
 from .files import (
@@ -49,7 +51,7 @@ _T = TypeVar("_T")
 _IN_CHUNK = 500
 """Values per ``IN (…)``: far below SQLite's and PostgreSQL's limits on bound parameters."""
 _PIECE = 16
-"""Items whose files are stored and recorded (one commit) before they go to the workers."""
+"""Items received, and their files stored and recorded, before those go to the workers."""
 _FIRST_PIECE = 4
 """The first piece is smaller, so the workers start sooner."""
 _WAVE = 16
@@ -205,21 +207,19 @@ def _chunks(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
 
 
 def process_batch(session: Session, intake: Intake, items: Sequence[RawItem]) -> BatchReport:
-    """Receive every item (committed first: its raw bytes stored, its envelope read from its
-    headers, its row recorded), then read the bodies of the items still undecided and store
-    and record their files, a few items at a time, each piece going to the workers once
-    committed; decide each item as soon as its files are read."""
+    """Work through the batch a piece of items at a time: receive the piece (raw bytes stored,
+    envelopes read from the headers, rows recorded, committed), then read the bodies of its
+    items still undecided and store and record their files (committed), and hand those to the
+    workers, which read them while the next piece is received; decide each item once its
+    files are read."""
     report = BatchReport(received=len(items))
-    envelopes = [read_envelope(i.data) if i.is_message else None for i in items]
-    rows = receive(session, intake, items, envelopes)
-    session.commit()
+    rows: list[IntakeRow] = []
     pending: dict[int, tuple[IntakeRow, RawItem]] = {}
-    for row, item in zip(rows, items, strict=True):
-        if row.status == "received":
-            pending.setdefault(row.id, (row, item))
+    candidates: dict[int, list[Candidate]] = {}
     with intake.reader.start() as reading:
         reads = _Reads(reading)
-        candidates = _files_of(session, intake, list(pending.values()), reads)
+        for piece in _pieces(items):
+            rows += _take_in(session, intake, piece, pending, candidates, reads)
         _decide(session, intake, [row for row, _ in pending.values()], candidates, reads)
     session.commit()
     for row in rows:
@@ -228,30 +228,51 @@ def process_batch(session: Session, intake: Intake, items: Sequence[RawItem]) ->
     return report
 
 
-def _files_of(
+def _pieces(items: Sequence[RawItem]) -> Iterator[Sequence[RawItem]]:
+    """``_FIRST_PIECE`` items, then ``_PIECE`` at a time."""
+    start = 0
+    while start < len(items):
+        end = start + (_FIRST_PIECE if start == 0 else _PIECE)
+        yield items[start:end]
+        start = end
+
+
+def _take_in(
     session: Session,
     intake: Intake,
-    pending: Sequence[tuple[IntakeRow, RawItem]],
+    piece: Sequence[RawItem],
+    pending: dict[int, tuple[IntakeRow, RawItem]],
+    candidates: dict[int, list[Candidate]],
     reads: _Reads,
-) -> dict[int, list[Candidate]]:
-    """Every file of every pending item, each stored and recorded (found again after a crash),
-    then read: a piece of ``_PIECE`` items at a time is stored, recorded and committed, and its
-    workbooks go to the workers while the next piece is stored."""
+) -> list[IntakeRow]:
+    """Receive a piece and commit it; then store, record and commit the files of its items
+    still undecided (found again if recorded before a crash) and send their workbooks to the
+    workers. Adds to ``pending`` and ``candidates``; the piece's rows, in order."""
+    envelopes = [read_envelope(i.data) if i.is_message else None for i in piece]
+    rows = receive(session, intake, piece, envelopes)
+    session.commit()
+    fresh: list[tuple[IntakeRow, RawItem]] = []
+    for row, item in zip(rows, piece, strict=True):
+        if row.status == "received" and row.id not in pending:
+            pending[row.id] = (row, item)
+            fresh.append((row, item))
+    files = _record_files(session, intake, fresh, _files_recorded(session, fresh), reads)
+    session.commit()
+    candidates.update(files)
+    _read_all(intake, [c for cs in files.values() for c in cs], reads)
+    return rows
+
+
+def _files_recorded(
+    session: Session, pending: Sequence[tuple[IntakeRow, RawItem]]
+) -> dict[tuple[int, int], IntakeFileRow]:
+    """The files of these records already recorded (before a crash), by (intake, index)."""
     existing: dict[tuple[int, int], IntakeFileRow] = {}
     for chunk in _chunks(sorted(row.id for row, _ in pending)):
         query = select(IntakeFileRow).where(IntakeFileRow.intake_id.in_(chunk))
         for file_row in session.scalars(query):
             existing[(file_row.intake_id, file_row.index)] = file_row
-    candidates: dict[int, list[Candidate]] = {}
-    start = 0
-    while start < len(pending):
-        end = start + (_FIRST_PIECE if start == 0 else _PIECE)
-        piece = _record_files(session, intake, pending[start:end], existing, reads)
-        session.commit()
-        candidates.update(piece)
-        _read_all(intake, [c for cs in piece.values() for c in cs], reads)
-        start = end
-    return candidates
+    return existing
 
 
 def _record_files(
@@ -572,11 +593,20 @@ def accept_or_reject(
     form = intake.bundle.campaign.form(
         intake.bundle.campaign.deliverable(instance.deliverable_id).form
     )
-    checked = validate_workbook(form, parsed.sheets, who.template_version)
+    checked = validation_of(form, instance.deliverable_id, who.template_version, parsed)
     if not checked.valid:
         file_row.problems = [_problem_json(p) for p in checked.problems]
         return Verdict(Outcome.REJECTED, "invalid", {"count": len(checked.problems)})
     return _submit(session, row, file_row, instance, checked.rows, checked.row_count, known)
+
+
+def validation_of(form: Form, deliverable_id: str, version: str, parsed: ParsedWorkbook) -> Checked:
+    """The worker's validation when it was for this deliverable and template version (the
+    verified ones), else a validation here."""
+    pre = parsed.prevalidated
+    if pre is not None and (pre.deliverable_id, pre.template_version) == (deliverable_id, version):
+        return pre.checked
+    return validate_workbook(form, parsed.sheets, version)
 
 
 def _problem_json(problem: Any) -> dict[str, Any]:

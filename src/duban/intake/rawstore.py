@@ -7,9 +7,18 @@ digits keep every folder small (65,536 leaves) even after years of campaigns.
 place and flushes the folder, so after ``put`` returns the object survives a power cut, and a
 crash in the middle leaves either nothing or a complete object (plus, at worst, a ``.tmp-``
 file that no reader ever looks at). Putting the same bytes twice writes nothing the second time.
-``put_many`` does the same for a batch in stages (write every object, flush each, rename each,
-then flush each folder touched once), so a batch costs one flush per object and one per folder
-rather than three or four per object; it too returns only once every object is durable.
+``put_many`` does the same for a batch in stages (write every object, flush, rename each, flush
+the folders); it too returns only once every object is durable. How a stage is flushed is the
+store's ``flush`` mode:
+
+- ``files``: each file, then each folder touched, is flushed on its own (``fsync``), from a
+  few threads at once, so the file system can commit its journal once for many of them.
+- ``filesystem``: one ``syncfs`` for the whole file system per stage (Linux). Measured on
+  this project's ext4 disk: 200 files flushed one by one 95–110 ms, from 16 threads 38 ms,
+  by one ``syncfs`` 7–14 ms; intake spends a third of its time here with ``files``. The price:
+  ``syncfs`` also waits for whatever else is waiting to be written on that file system, so a
+  store on a disk shared with a busy database may do better with ``files``.
+- ``auto`` (the default): ``filesystem`` where ``syncfs`` exists, else ``files``.
 
 ``get`` checks the hash of what it read, because a disk, a backup restore or a person can
 corrupt a file, and intake must not record a wrong workbook as what a unit sent.
@@ -18,19 +27,28 @@ corrupt a file, and intake must not record a wrong workbook as what a unit sent.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import hashlib
 import os
 import re
 import secrets
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal, cast
 
 from ..errors import DubanError
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _READ_ONLY = 0o444
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_FLUSHERS = 16
+"""Threads issuing flushes at once: enough for the disk to group them, few enough to be cheap."""
+FLUSH_MODES = ("auto", "filesystem", "files")
+Flush = Literal["auto", "filesystem", "files"]
 
 
 class RawStoreError(DubanError):
@@ -48,8 +66,15 @@ class MissingObjectError(RawStoreError):
 class RawStore:
     """``RawStore(root)``: ``put`` bytes, get them back by their SHA-256 hex digest."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, flush: Flush = "auto") -> None:
+        if flush not in FLUSH_MODES:
+            raise ValueError(f"flush must be one of {', '.join(FLUSH_MODES)}, not {flush!r}")
+        if flush == "filesystem" and _syncfs_function() is None:
+            raise ValueError("flush='filesystem' needs syncfs (Linux); use 'files'")
         self.root = root
+        self.flush: Flush = flush
+        if flush == "auto":
+            self.flush = "files" if _syncfs_function() is None else "filesystem"
 
     def path(self, sha: str) -> Path:
         """Where the object with this hash lives (whether or not it exists)."""
@@ -86,8 +111,7 @@ class RawStore:
                 target = self.path(sha)
                 touched.update(_make_folders(self.root, target.parent))
                 written.append((_write_temporary(target, data), target))
-            for temporary, _target in written:
-                _fsync_file(temporary)
+            self._flush(_fsync_file, [temporary for temporary, _target in written])
             for temporary, target in written:
                 temporary.replace(target)
                 touched.add(target.parent)
@@ -95,8 +119,16 @@ class RawStore:
             for temporary, _target in written:
                 temporary.unlink(missing_ok=True)
             raise
-        for folder in sorted(touched, key=lambda path: len(path.parts), reverse=True):
-            _fsync_folder(folder)
+        self._flush(_fsync_folder, sorted(touched))
+
+    def _flush(self, flush: Callable[[Path], None], paths: Sequence[Path]) -> None:
+        """Make what was written to ``paths`` durable, as the store's mode says."""
+        if not paths:
+            return
+        if self.flush == "filesystem":
+            _syncfs(self.root)
+        else:
+            _each(flush, paths)
 
     def get(self, sha: str) -> bytes:
         """The stored bytes, checked against their hash."""
@@ -157,6 +189,44 @@ def _write_temporary(target: Path, data: bytes) -> Path:
         temporary.unlink(missing_ok=True)
         raise
     return temporary
+
+
+def _each(flush: Callable[[Path], None], paths: Sequence[Path]) -> None:
+    """``flush`` every path, a few at a time; returns once all are done, raising the first
+    error (after the others have finished, so nothing is left half-flushed behind it)."""
+    if len(paths) < 2:
+        for path in paths:
+            flush(path)
+        return
+    with ThreadPoolExecutor(min(_FLUSHERS, len(paths)), "duban-fsync") as pool:
+        for _ in pool.map(flush, paths):
+            pass
+
+
+def _syncfs(folder: Path) -> None:
+    """Flush everything written to the file system holding ``folder`` (data and metadata)."""
+    syncfs = _syncfs_function()
+    assert syncfs is not None  # checked when the store was made
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        if syncfs(descriptor) != 0:
+            number = ctypes.get_errno()
+            raise OSError(number, f"syncfs: {os.strerror(number)}", str(folder))
+    finally:
+        os.close(descriptor)
+
+
+@functools.cache
+def _syncfs_function() -> Callable[[int], int] | None:
+    """libc's ``syncfs`` (Linux 2.6.39+, glibc 2.14+), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+    function.argtypes, function.restype = [ctypes.c_int], ctypes.c_int
+    return cast("Callable[[int], int]", function)
 
 
 def _fsync_file(path: Path) -> None:

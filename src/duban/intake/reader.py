@@ -33,8 +33,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from ..campaign import Campaign
+from . import prevalidate
 from .limits import Limits
 from .parse import ParsedWorkbook, parse_workbook
+from .prevalidate import FormsByDeliverable
 from .reasons import Detail, FileRejected
 from .sniff import Kind
 from .worker import BOOTSTRAP, OUT_OF_MEMORY_EXIT, WorkerConfig, refusal
@@ -63,7 +66,8 @@ class WorkbookReader:
 
     ``check_first`` has the worker run ``precheck`` on each file before its parser sees it,
     under the same memory cap and time limit (a refusal comes back as that ``FileRejected``);
-    turn it off only for files already checked.
+    turn it off only for files already checked. With ``forms`` the worker also validates each
+    workbook against the form its metadata names (``ParsedWorkbook.prevalidated``).
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class WorkbookReader:
         limits: Limits = Limits(),  # noqa: B008 - a frozen dataclass
         check_first: bool = True,
         parser: Parser = parse_workbook,
+        forms: FormsByDeliverable | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -85,7 +90,7 @@ class WorkbookReader:
         self.check_first = check_first
         self.cores_beside_caller = max(1, _cores() - 1)
         """Workers kept busy while the caller of ``Reading.poll`` works (all while it waits)."""
-        self._config = WorkerConfig(memory_limit, limits, _reference(parser), check_first)
+        self._config = WorkerConfig(memory_limit, limits, _reference(parser), check_first, forms)
         self._folder = tempfile.TemporaryDirectory(prefix="duban-reader-")
         self._started = 0
         self._workers: list[_Worker] = []
@@ -98,6 +103,15 @@ class WorkbookReader:
         except BaseException:
             self.close()
             raise
+
+    @classmethod
+    def for_campaign(cls, campaign: Campaign, workers: int = 2) -> WorkbookReader:
+        """Workers with limits tightened to the campaign's forms, validating against them."""
+        return cls(
+            workers,
+            limits=Limits.for_forms(campaign.forms),
+            forms=FormsByDeliverable.of(campaign),
+        )
 
     def __enter__(self) -> WorkbookReader:
         return self
@@ -489,11 +503,12 @@ def _last_words(path: Path) -> str:
 
 
 def _decode(message: object) -> Result:
-    """A worker's answer: ("ok", kind, metadata, sheets) or ("rejected", code, detail)."""
-    if isinstance(message, tuple) and len(message) == 4 and message[0] == "ok":
-        _, kind, metadata, sheets = message
+    """A worker's answer: ("ok", kind, metadata, sheets, checked) or ("rejected", code,
+    detail)."""
+    if isinstance(message, tuple) and len(message) == 5 and message[0] == "ok":
+        _, kind, metadata, sheets, checked = message
         if isinstance(sheets, dict) and (metadata is None or isinstance(metadata, dict)):
-            return ParsedWorkbook(kind=Kind(kind), metadata=metadata, sheets=sheets)
+            return ParsedWorkbook(Kind(kind), metadata, sheets, prevalidate.decode(checked))
     if isinstance(message, tuple) and len(message) == 3 and message[0] == "rejected":
         _, code, detail = message
         if isinstance(code, str) and isinstance(detail, dict):

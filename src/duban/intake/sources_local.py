@@ -24,8 +24,9 @@ left where it is and comes back from the next ``fetch``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -82,7 +83,12 @@ class MaildirSource(_Closable):
         """Where ``fetch`` read each message, so ``done`` need not look for it."""
 
     def fetch(self, limit: int) -> Iterator[RawItem]:
-        for entry in self._pending()[: max(limit, 0)]:
+        """Up to ``limit`` messages, earliest delivery first; one moved away meanwhile (by
+        another reader) is skipped, so a batch is short only when the Maildir is."""
+        return itertools.islice(self._items(), max(limit, 0))
+
+    def _items(self) -> Iterator[RawItem]:
+        for entry in self._pending():
             found = self._read(entry)
             if found is None:
                 continue  # moved away meanwhile (by done() or by another reader)
@@ -96,30 +102,35 @@ class MaildirSource(_Closable):
 
         The message is moved from where ``fetch`` read it; only if it is no longer there (a
         delivery agent moved it from new/ to cur/, or changed its flags) is it looked for."""
-        _check_key(ref)
-        seen = self._seen.pop(ref, None)
-        if seen is not None and self._move(seen, ref, missing_ok=True):
-            return
-        found = self._locate(ref)
-        if found is not None:
-            self._move(found, ref, missing_ok=False)
+        self.done_many([ref])
 
-    def _move(self, found: Path, ref: str, *, missing_ok: bool) -> bool:
-        """Rename the message into the processed folder and flush both folders; False when it
-        was gone (and ``missing_ok``)."""
+    def done_many(self, refs: Sequence[str]) -> None:
+        """``done`` for each message, flushing each folder touched once at the end."""
+        for ref in refs:
+            _check_key(ref)
+        touched: set[Path] = set()
+        for ref in refs:
+            seen = self._seen.pop(ref, None)
+            moved = self._move(seen, ref, missing_ok=True) if seen is not None else None
+            if moved is None and (found := self._locate(ref)) is not None:
+                moved = self._move(found, ref, missing_ok=False)
+            touched.update(moved or ())
+        _fsync_folders(touched)
+
+    def _move(self, found: Path, ref: str, *, missing_ok: bool) -> tuple[Path, Path] | None:
+        """Rename the message into the processed folder; the two folders to flush, or None
+        when it was gone (and ``missing_ok``)."""
         if missing_ok and not found.is_file():
-            return False
+            return None
         target = _processed_maildir(self.path)
         name = found.name if found.parent.name == "cur" else f"{ref}:2,"
         try:
             found.rename(target / "cur" / name)
         except FileNotFoundError:
             if missing_ok and not found.exists():
-                return False
+                return None
             raise
-        _fsync_folder(found.parent)
-        _fsync_folder(target / "cur")
-        return True
+        return found.parent, target / "cur"
 
     def _pending(self) -> list[_Entry]:
         entries: list[_Entry] = []
@@ -163,7 +174,11 @@ class DirSource(_Closable):
         self._seen: dict[str, tuple[int, int, int, int]] = {}
 
     def fetch(self, limit: int) -> Iterator[RawItem]:
-        for entry in self._pending()[: max(limit, 0)]:
+        """Up to ``limit`` files, oldest first; one moved away meanwhile is skipped."""
+        return itertools.islice(self._items(), max(limit, 0))
+
+    def _items(self) -> Iterator[RawItem]:
+        for entry in self._pending():
             try:
                 with entry.path.open("rb") as handle:
                     signature = _signature(os.fstat(handle.fileno()))
@@ -176,17 +191,25 @@ class DirSource(_Closable):
 
     def done(self, ref: str) -> None:
         """Move the file into ``processed/`` unless it changed since ``fetch`` read it."""
-        source = self.path / _relative(ref)
-        try:
-            current = _signature(source.lstat())
-        except FileNotFoundError:
-            return  # already moved
-        seen = self._seen.pop(ref, None)
-        if seen is not None and seen != current:
-            return  # replaced after fetch: the new version comes back from the next fetch
-        target = self.path / PROCESSED_DIR
-        target.mkdir(exist_ok=True)
-        _move_without_clobbering(source, target)
+        self.done_many([ref])
+
+    def done_many(self, refs: Sequence[str]) -> None:
+        """``done`` for each file, flushing each folder touched once at the end."""
+        sources = [self.path / _relative(ref) for ref in refs]
+        touched: set[Path] = set()
+        for ref, source in zip(refs, sources, strict=True):
+            try:
+                current = _signature(source.lstat())
+            except FileNotFoundError:
+                continue  # already moved
+            seen = self._seen.pop(ref, None)
+            if seen is not None and seen != current:
+                continue  # replaced after fetch: the new version comes back from the next fetch
+            target = self.path / PROCESSED_DIR
+            target.mkdir(exist_ok=True)
+            _move_without_clobbering(source, target)
+            touched.update((target, source.parent))
+        _fsync_folders(touched)
 
     def _pending(self) -> list[_Entry]:
         entries: list[_Entry] = []
@@ -278,7 +301,8 @@ def _same_owner(path: Path, owner: os.stat_result) -> None:
 
 
 def _move_without_clobbering(source: Path, folder: Path) -> Path:
-    """Move ``source`` into ``folder``; ``name (2).ext`` etc. when the name is taken.
+    """Move ``source`` into ``folder``; ``name (2).ext`` etc. when the name is taken. The
+    caller flushes both folders.
 
     A hard link fails instead of replacing an existing file, so two movers can never overwrite
     each other; file systems without hard links fall back to a checked rename.
@@ -296,8 +320,6 @@ def _move_without_clobbering(source: Path, folder: Path) -> Path:
             source.rename(target)
         else:
             source.unlink()
-        _fsync_folder(folder)
-        _fsync_folder(source.parent)
         return target
     raise FileExistsError(f"no free name for {source.name} in {folder}")
 
@@ -306,6 +328,11 @@ def _split_name(name: str) -> tuple[str, str]:
     """``材料.xlsx`` → (``材料``, ``.xlsx``); ``a.tar.gz`` keeps only ``.gz`` as the suffix."""
     dot = name.rfind(".")
     return (name, "") if dot <= 0 else (name[:dot], name[dot:])
+
+
+def _fsync_folders(folders: Iterable[Path]) -> None:
+    for folder in folders:
+        _fsync_folder(folder)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from .limits import Limits
 from .parse import ParsedWorkbook
 from .precheck import precheck
+from .prevalidate import FormsByDeliverable, encode
 from .reasons import FileRejected
 from .sniff import WORKBOOK_KINDS, Kind
 
@@ -48,6 +49,8 @@ class WorkerConfig:
     """``module:function`` of the parser, imported in the worker."""
     check_first: bool = True
     """Run ``precheck`` on each file before the parser."""
+    forms: FormsByDeliverable | None = None
+    """Validate each parsed workbook against the form its metadata names (``prevalidate``)."""
 
 
 def main(fd: int) -> None:
@@ -68,7 +71,7 @@ def main(fd: int) -> None:
         while files:  # one answer per file, in order; each file dropped once answered
             kind_value, data = files.pop()
             _clear_stderr()
-            answer = _answer(parser, data, Kind(kind_value), config.limits, config.check_first)
+            answer = _answer(parser, data, Kind(kind_value), config)
             del data
             try:
                 conn.send_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
@@ -87,26 +90,27 @@ def refusal(kind: Kind) -> FileRejected | None:
     return None
 
 
-def _answer(
-    parser: Any, data: bytes, kind: Kind, limits: Limits, check_first: bool
-) -> tuple[Any, ...]:
-    """("ok", kind, metadata, sheets) or ("rejected", code, detail): nothing but plain values.
+def _answer(parser: Any, data: bytes, kind: Kind, config: WorkerConfig) -> tuple[Any, ...]:
+    """("ok", kind, metadata, sheets, checked) or ("rejected", code, detail): nothing but plain
+    values (``checked`` is ``prevalidate.encode``'s).
 
     The pre-check (when asked for) runs first, so no parser sees a file it refuses."""
     try:
-        if check_first:
-            precheck(data, kind, limits)
+        if config.check_first:
+            precheck(data, kind, config.limits)
         refused = refusal(kind)
         if refused is not None:
             raise refused
-        parsed: ParsedWorkbook = parser(data, kind, limits)
+        parsed: ParsedWorkbook = parser(data, kind, config.limits)
+        forms = config.forms
+        checked = None if forms is None else forms.check(parsed.metadata, parsed.sheets)
     except FileRejected as rejection:
         return ("rejected", rejection.code, rejection.detail)
     except MemoryError:
         os._exit(OUT_OF_MEMORY_EXIT)  # the heap may be in any state: leave at once
     except Exception as exc:  # whatever a parser (or the pre-check) raises is this file's fault
         return ("rejected", "unreadable", {"reason": f"{type(exc).__name__}: {exc}"[:300]})
-    return ("ok", parsed.kind.value, parsed.metadata, parsed.sheets)
+    return ("ok", parsed.kind.value, parsed.metadata, parsed.sheets, encode(checked))
 
 
 def _import(reference: str) -> Any:
