@@ -159,3 +159,17 @@ def test_the_periods_due_in_the_last_day_are_what_a_daily_compile_reports(
     assert at_deadline == [("plan", "once")]
     assert a_day_later == []  # reported the day before: not again
     assert ("plan", "once") not in just_before
+
+
+def test_a_sqlite_commit_is_on_disk_before_the_next_step(tmp_path: Path) -> None:
+    """The mailbox move and the send after a commit assume it survives a power cut: WAL with
+    synchronous=FULL (2), never NORMAL (1), on every connection of the pool."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            for connection in (first, second):
+                assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+                assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()

@@ -34,9 +34,11 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
-    # WAL with synchronous=NORMAL survives a crash of duban (not of the machine's power)
-    # and keeps a commit per sent message cheap.
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    # synchronous=FULL: a commit is on disk before the next step, which the steps after a
+    # commit rely on (a message moved out of the mailbox, an email sent once), across a power
+    # cut too; NORMAL may lose the last commits then. Measured here: 0.5-0.6 ms a commit, not
+    # 0.03 ms, a few per cent of a sent notice and nothing next to intake's pieces.
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
