@@ -27,6 +27,9 @@ _CELL_TAG = re.compile(
 """A whole cell start tag, attribute by attribute, capturing ``r`` (quoted either way)."""
 _CELL_FIRST_R = re.compile(rb"<" + _P + rb"c\s+r\s*=\s*[\"']([^\"'<]*)[\"']")
 """The same when ``r`` comes first, as every producer writes it: cheaper, and as exact."""
+_PLAIN_CELL = re.compile(rb"<c(?=[\s/>])(?:\s+r\s*=\s*[\"']([^\"'<]*)[\"'])?")
+"""Every cell start tag without a prefix, with its ``r`` when that comes first (else ``b""``):
+one pass for what the two patterns above find, where no prefixed cell tag can be."""
 _ROW_SPLIT = re.compile(rb"<" + _P + rb"row[\s/>]")
 _ROW_REF = re.compile(rb"<" + _P + rb"row\b[^<]*?\sr\s*=\s*[\"']\s*(\d+)")
 _DIMENSION = re.compile(rb"<" + _P + rb"dimension\b[^<]*?\sref\s*=\s*[\"']([^\"']*)[\"']")
@@ -99,9 +102,13 @@ class SheetExtent:
         self._row_refs = 0
 
     def feed(self, region: bytes) -> None:
-        cells = len(_CELL_ANY.findall(region))
-        refs = _CELL_FIRST_R.findall(region)
-        if len(refs) != cells:
+        if b":c" in region:  # a prefixed cell tag may be here (<x:c …>)
+            cells = len(_CELL_ANY.findall(region))
+            refs = _CELL_FIRST_R.findall(region)
+        else:
+            refs = _PLAIN_CELL.findall(region)
+            cells = len(refs)
+        if len(refs) != cells or b"" in refs:
             refs = _CELL_TAG.findall(region)
         missing = cells - len(refs) + refs.count(b"")
         self._add_refs(refs)
@@ -112,9 +119,7 @@ class SheetExtent:
         self._check()
 
     def feed_dimension(self, region: bytes) -> None:
-        if b"dimension" not in region:  # a substring test is far cheaper than the pattern
-            return
-        for match in _DIMENSION.finditer(region):
+        for match in _dimensions(region):
             last = match.group(1).rpartition(b":")[2]
             if not _REF.fullmatch(last):
                 continue  # only informative: parsers size nothing from a dimension they ignore
@@ -164,6 +169,18 @@ class SheetExtent:
             raise FileRejected(
                 "absurd-dimension", {"part": self.part, "rows": self.rows, "cols": self.cols}
             )
+
+
+def _dimensions(region: bytes) -> Iterator[re.Match[bytes]]:
+    """The ``<dimension>`` tags of a region, matched only where the word occurs (near the top
+    of a sheet): a substring search is far cheaper than running the pattern over the sheet."""
+    at = region.find(b"dimension")
+    while at >= 0:
+        tag = region.rfind(b"<", 0, at)
+        match = _DIMENSION.match(region, tag) if tag >= 0 else None
+        if match is not None:
+            yield match
+        at = region.find(b"dimension", at + 1)
 
 
 def check_shared_strings(region: bytes, part: str, declared_size: int, limits: Limits) -> None:
