@@ -2,7 +2,7 @@
 isolated workers, validated and recorded, beside a pandas.read_excel loop over the same files.
 
     .venv/bin/python bench/intake.py [--units 1000] [--rows 50] [--batch 200] [--workers 2]
-                                     [--phases] [--profile FILE]
+                                     [--rounds 3] [--phases] [--profile FILE]
 
 A synthetic roster of N units on the example campaign (bench/mobilize.py's), registered in a
 SQLite ledger; each unit's personalised plan template (built by duban, not sent: no SMTP) is
@@ -17,7 +17,10 @@ except the answers (acknowledgements and rejections are sent by a separate stage
 batch is recorded, and are not measured here). Afterwards every unit must have exactly one
 accepted submission, or the benchmark fails. Timed, baseline: ``pandas.read_excel(…,
 sheet_name=None, engine="openpyxl")`` over the same workbook bytes, taken out of the same
-messages before the clock starts. The ratio of the two is what counts on a noisy machine.
+messages before the clock starts. The ratio of the two is what counts on a noisy machine; the
+two run alternately ``--rounds`` times (each duban round on a fresh copy of the Maildir and
+ledger), and the best run of each side is reported, as ``timeit`` takes the minimum: noise only
+ever slows a run down.
 
 Each stage runs in a process of its own, started from a small parent, so each peak resident
 set is its own: on Linux a child's ``ru_maxrss`` starts at the size of the process that
@@ -36,6 +39,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,11 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage is not None:
         return STAGES[args.stage](args, Path(args.work))
     with tempfile.TemporaryDirectory(prefix="duban-bench-intake-") as tmp:
-        work = Path(tmp)
-        prepared = _run_stage("prepare", work, argv)
-        duban = _run_stage("duban", work, argv)
-        pandas = _run_stage("pandas", work, argv)
-    _report(args, prepared, duban, pandas)
+        base = Path(tmp) / "base"
+        base.mkdir()
+        prepared = _run_stage("prepare", base, argv)
+        rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for number in range(args.rounds):  # alternately, so both sides see the same noise
+            work = Path(tmp) / f"round-{number + 1}"
+            shutil.copytree(base, work)  # a fresh Maildir and ledger each round, not timed
+            duban = _run_stage("duban", work, argv)
+            shutil.rmtree(work / "raw", ignore_errors=True)
+            rounds.append((duban, _run_stage("pandas", base, argv)))
+    _report(args, prepared, rounds)
     return 0
 
 
@@ -109,6 +119,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=50, help="rows filled in each workbook")
     parser.add_argument("--batch", type=int, default=200, help="messages per process_batch")
     parser.add_argument("--workers", type=int, default=2, help="isolated reader processes")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="duban and pandas alternately, best of each"
+    )
     parser.add_argument("--profile", help="write a cProfile of the timed duban stage here")
     parser.add_argument(
         "--phases", action="store_true", help="time process_batch's steps (wraps them)"
@@ -486,18 +499,26 @@ def _filesystem(path: Path) -> str:
 def _report(
     args: argparse.Namespace,
     prepared: dict[str, Any],
-    duban: dict[str, Any],
-    pandas: dict[str, Any],
+    rounds: list[tuple[dict[str, Any], dict[str, Any]]],
 ) -> None:
+    """Each round's figures, then the best of each side (the least disturbed run, as timeit
+    takes the minimum), which the targets are judged on."""
     say = print
-    rate, baseline = duban["rate"], pandas["rate"]
-    ratio = rate / baseline
-    workers = duban["workers_hwm_mb"]
-    peak = max(duban["own_maxrss_mb"], duban["children_maxrss_mb"])
     say(f"prepared {prepared['count']} replies ({args.rows} rows × 7 columns; workbook "
         f"{prepared['workbook_kb']:.1f} KB, message {prepared['message_kb']:.1f} KB) in "
         f"{prepared['seconds']:.0f} s, not timed; work folder on {prepared['filesystem']} "
         "(fsync)")  # fmt: skip
+    for number, (duban, pandas) in enumerate(rounds, start=1):
+        paired = duban["rate"] / pandas["rate"]
+        say(f"round {number}: duban {duban['rate']:6.1f} submissions/s, pandas "
+            f"{pandas['rate']:5.1f} files/s, ratio {paired:.1f}×")  # fmt: skip
+    duban = max((d for d, _ in rounds), key=lambda figures: figures["rate"])
+    pandas = max((p for _, p in rounds), key=lambda figures: figures["rate"])
+    rate, baseline = duban["rate"], pandas["rate"]
+    ratio = rate / baseline
+    workers = duban["workers_hwm_mb"]
+    peak = max(max(d["own_maxrss_mb"], d["children_maxrss_mb"]) for d, _ in rounds)
+    say(f"best of {len(rounds)}:")
     say(f"duban intake   {duban['count']:6d} submissions  {duban['seconds']:6.2f} s  "
         f"{rate:7.1f} submissions/s  (Maildir → store, pre-check, {args.workers} isolated "
         f"workers, validate, ledger; batches of {args.batch})")  # fmt: skip

@@ -591,8 +591,11 @@ ghost_parser.__module__ = "no_such_module_for_duban"
 
 def test_a_reader_whose_workers_cannot_start_fails_loudly() -> None:
     """Else every file would be quarantined as a parser crash."""
-    with pytest.raises(RuntimeError, match="no_such_module_for_duban"):
-        WorkbookReader(workers=1, parser=ghost_parser)
+    with (
+        WorkbookReader(workers=2, parser=ghost_parser) as reader,
+        pytest.raises(RuntimeError, match="no_such_module_for_duban"),
+    ):
+        reader.read(b"PK\x03\x04 any file", Kind.XLSX)
     with pytest.raises(ValueError, match="module-level"):
         WorkbookReader(
             workers=1, parser=lambda data, kind, limits: parse_workbook(data, kind, limits)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from ..campaign import Campaign
 from . import prevalidate
@@ -68,6 +68,11 @@ class WorkbookReader:
     under the same memory cap and time limit (a refusal comes back as that ``FileRejected``);
     turn it off only for files already checked. With ``forms`` the worker also validates each
     workbook against the form its metadata names (``ParsedWorkbook.prevalidated``).
+
+    Workers start in the background (an interpreter importing the parser and the forms takes a
+    few tenths of a second): the caller goes on fetching and storing mail meanwhile, and files
+    sent before a worker is ready wait for it. A worker that cannot start at all (duban not
+    importable, say) fails the first reading with ``RuntimeError``, never a file.
     """
 
     def __init__(
@@ -98,8 +103,6 @@ class WorkbookReader:
         try:
             for _ in range(workers):
                 self._workers.append(self._start_worker())
-            for worker in self._workers:
-                worker.wait_ready(_STARTUP_SECONDS)
         except BaseException:
             self.close()
             raise
@@ -367,14 +370,9 @@ class _Worker:
     def pid(self) -> int:
         return self.process.pid
 
-    def wait_ready(self, timeout: float) -> None:
-        """Wait for the worker's "ready": a worker that cannot start (duban not importable,
-        say) must fail the reader loudly, not quarantine every file as a parser crash."""
-        try:
-            if self.conn.poll(timeout) and self._receive() is None:
-                return
-        except (EOFError, OSError, pickle.UnpicklingError, ValueError):
-            pass
+    def _did_not_start(self) -> NoReturn:
+        """A worker that cannot start (duban not importable, say) must fail the reader loudly,
+        not quarantine every file as a parser crash."""
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(_STOP_SECONDS)
         raise RuntimeError(f"a workbook reader process did not start: {_last_words(self.log)}")
@@ -390,6 +388,8 @@ class _Worker:
                 self._receive()  # its "ready", most likely
             self.conn.send_bytes(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
         except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+            if not self.ready:
+                self._did_not_start()
             return False
         self.tasks.extend(indexes)
         self.time_limit = time_limit
@@ -413,9 +413,13 @@ class _Worker:
             if self.process.poll() is None:
                 if now < self.deadline:
                     return None
+                if not self.ready:
+                    self._did_not_start()
                 self.tasks.popleft()
                 self.broken = True
                 return FileRejected("parser-timeout", {"seconds": self.time_limit})
+        if not self.ready:
+            self._did_not_start()
         self.tasks.popleft()
         self.broken = True
         return FileRejected("parser-crashed", self._death())

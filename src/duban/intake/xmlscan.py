@@ -65,7 +65,7 @@ def regions(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def check_no_dtd(region: bytes, part: str) -> None:
-    if _DTD.search(region):
+    if b"<!" in region and _DTD.search(region):  # the substring test first: far cheaper
         raise FileRejected("doctype", {"part": part})
 
 
