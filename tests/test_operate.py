@@ -164,8 +164,9 @@ def test_two_workers_collect_one_mailbox_exactly_once(
             time.sleep(3)  # both workers polling
             # Both runs are created within milliseconds (over the API, not two CLI calls of a
             # few seconds each), so with --limit 1 each worker takes one and they start together;
-            # the mailbox holds enough one-message batches to keep both busy for a while.
-            runs = _runs(env, "collect/collect", 2, batch_size=1)
+            # the mailbox holds enough one-message batches to keep both busy for a while, and
+            # max_batches lets each run drain it (the other's races take some of its batches).
+            runs = _runs(env, "collect/collect", 2, batch_size=1, max_batches=500)
             states = [_wait_run(env, run) for run in runs]
         finally:
             for worker in workers:
