@@ -3,6 +3,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+import pytest
+from pydantic import ValidationError
+
 from duban.campaign import Assign, Deliverable, DueRule, Phase
 from duban.due import calendar_periods, due_instant, periods_for
 from duban.workdays import WorkCalendar
@@ -77,7 +80,35 @@ def test_negative_calendar_offset_rolls_to_a_working_day() -> None:
     assert dues == [date(2026, 3, 25), date(2026, 6, 24), date(2026, 9, 24), date(2026, 12, 25)]
 
 
+def test_a_day_of_the_last_month_is_that_day_whatever_the_months_length() -> None:
+    """每季度最后一个月25日前: the 25th of March, June, September and December. An offset from
+    the quarter's end cannot say it (31 Mar - 6 is the 25th, 30 Jun - 6 the 24th). 25 Sep 2026
+    is the Mid-Autumn Festival: rolled to Monday 28 Sep."""
+    d = deliverable(every="quarter", day=25, roll="next-working-day")
+    dues = [p.due_date for p in periods_for(d, YEAR, WorkCalendar(), SHANGHAI)]
+    assert dues == [date(2026, 3, 25), date(2026, 6, 25), date(2026, 9, 28), date(2026, 12, 25)]
+    d = deliverable(every="month", day=31, start="2026-01-01", end="2026-04-30")
+    dues = [p.due_date for p in periods_for(d, YEAR, WorkCalendar(), SHANGHAI)]
+    assert dues == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
+
+
 def test_roll_moves_a_holiday_due_date() -> None:
     d = deliverable(date="2026-10-01", roll="next-working-day")
     [period] = periods_for(d, YEAR, WorkCalendar(), SHANGHAI)
     assert period.due_date == date(2026, 10, 8)
+
+
+@pytest.mark.parametrize(
+    ("due", "message"),
+    [
+        ({"every": "quarter", "day": 25, "offset_days": -6}, "one of offset_working_days"),
+        ({"date": "2026-03-05", "day": 5}, "takes no offset, day"),
+        ({"every": "month", "day": 32}, "less than or equal to 31"),
+        ({"every": "month", "day": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_a_due_day_of_the_month_is_one_rule_among_others(
+    due: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        deliverable(**due)

@@ -88,7 +88,8 @@ class Assign(Strict):
 
 
 class DueRule(Strict):
-    """Either a fixed date, or a recurrence with an offset after each period ends.
+    """Either a fixed date, or a recurrence due at an offset after each period ends, or on a
+    day of the period's last month (``day: 25``: "by the 25th of the quarter's last month").
 
     The due day counts whole by default (on time until midnight local time); ``cutoff`` sets an
     earlier time on the due day, such as 17:30.
@@ -98,6 +99,12 @@ class DueRule(Strict):
     every: Recurrence | None = None
     offset_working_days: int | None = Field(default=None, ge=-60, le=60)
     offset_days: int | None = Field(default=None, ge=-120, le=120)
+    day: int | None = Field(
+        default=None,
+        ge=1,
+        le=31,
+        description="day of the period's last month (its last day when the month is shorter)",
+    )
     start: dt.date | None = Field(
         default=None, description="first period starts here; default phase"
     )
@@ -111,11 +118,11 @@ class DueRule(Strict):
     def _one_rule(self) -> Self:
         if (self.date is None) == (self.every is None):
             raise ValueError("give either 'date' (a fixed due date) or 'every' (a recurrence)")
-        offsets = [o for o in (self.offset_working_days, self.offset_days) if o is not None]
-        if self.date is not None and (offsets or self.start or self.end):
-            raise ValueError("a fixed 'date' takes no offset, start or end")
-        if self.every is not None and len(offsets) > 1:
-            raise ValueError("give offset_working_days or offset_days, not both")
+        given = [o for o in (self.offset_working_days, self.offset_days, self.day) if o is not None]
+        if self.date is not None and (given or self.start or self.end):
+            raise ValueError("a fixed 'date' takes no offset, day, start or end")
+        if self.every is not None and len(given) > 1:
+            raise ValueError("give one of offset_working_days, offset_days or day")
         return self
 
 

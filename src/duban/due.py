@@ -3,7 +3,9 @@
 A fixed rule gives one period (``once``). A recurrence gives one period per month, quarter,
 half-year or year that overlaps the deliverable's window (its phase by default), each due at an
 offset from the period's last day: ``offset_working_days: 5`` is the fifth working day after,
-``-5`` the fifth working day before; ``offset_days`` counts calendar days.
+``-5`` the fifth working day before; ``offset_days`` counts calendar days; ``day: 25`` is the
+25th of the period's last month (the 30th of a 30-day month for ``day: 31``), which no offset
+can say: quarters end on the 31st and the 30th.
 
 The due day counts whole: on time means received before local midnight at its end, or before
 ``cutoff`` on the due day when one is set. ``due_at`` is that exclusive instant in UTC.
@@ -79,6 +81,8 @@ def _label(every: Recurrence, start: date) -> str:
 def _offset(rule: DueRule, period_end: date, calendar: WorkCalendar) -> date:
     if rule.offset_working_days is not None:
         return calendar.add_working_days(period_end, rule.offset_working_days)
+    if rule.day is not None:  # the period's last month: period_end is its last day
+        return period_end.replace(day=min(rule.day, period_end.day))
     return period_end + timedelta(days=rule.offset_days or 0)
 
 
