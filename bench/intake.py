@@ -82,7 +82,7 @@ PHASES = (  # --phases: (module, function, label), in the order process_batch ru
     ("duban.intake.pipeline", "read_envelope", "· envelope (read_envelope: headers)"),
     ("duban.intake.pipeline", "receive", "· receive (store + record messages)"),
     ("duban.intake.pipeline", "_record_files", "· files (MIME, sniff, store + record)"),
-    ("duban.intake.pipeline", "read_message", "  ·· MIME parse (read_message, in files)"),
+    ("duban.intake.pipeline", "read_files", "  ·· MIME parse (read_files, in files)"),
     ("duban.intake.rawstore", "RawStore.put_many", "  ·· raw store (in receive and files)"),
     ("duban.intake.pipeline", "_decide", "· decide (as the workers read; waits included)"),
     ("duban.intake.reader", "Reading.poll", "  ·· feeding and waiting for the workers"),

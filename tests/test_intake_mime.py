@@ -23,9 +23,11 @@ from duban.intake.mime import (
     MAX_DEPTH,
     MAX_PARTS,
     WINMAIL,
+    ParsedMessage,
     read_envelope,
-    read_message,
+    read_files,
 )
+from duban.intake.mime import read_message as read_whole
 from duban.intake.mimetext import decode_bytes, decode_words, parameter, split_header
 from duban.intake.model import FoundFile
 
@@ -78,6 +80,14 @@ def _b64(data: bytes) -> bytes:
 
 def _attachment_part(headers: bytes, data: bytes = WORKBOOK) -> bytes:
     return headers + b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + _b64(data)
+
+
+def read_message(data: bytes, **limits: int) -> ParsedMessage:
+    """``read_message``, checking on every message of this module that ``read_files`` (what
+    intake calls, its envelope read apart) finds exactly the same files."""
+    parsed = read_whole(data, **limits)
+    assert read_files(data, **limits) == parsed.files
+    return parsed
 
 
 TEXT_PART = b"Content-Type: text/plain; charset=GBK\r\n\r\n" + "请查收。".encode("gbk")

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import quopri
 import re
@@ -99,6 +100,17 @@ def read_message(
     except Exception as exc:  # the same net for the walk: keep what was found so far
         walk.problem(f"part of the message could not be read ({type(exc).__name__})")
     return ParsedMessage(envelope, walk.files, walk.problems)
+
+
+def read_files(
+    data: bytes, *, max_parts: int = MAX_PARTS, max_depth: int = MAX_DEPTH
+) -> list[FoundFile]:
+    """The files of one raw message, as ``read_message`` finds them, without reading its
+    envelope again (intake has it from ``read_envelope``); never raises."""
+    walk = _Walk(max_parts=max_parts, max_depth=max_depth)
+    with contextlib.suppress(Exception):  # read_message's nets: keep what was found so far
+        _visit(_parse(data), (), 0, walk)
+    return walk.files
 
 
 class _Part(Message):

@@ -42,7 +42,7 @@ from .files import (
     sniff,
     unpack_archive,
 )
-from .mime import read_envelope, read_message
+from .mime import read_envelope, read_files
 from .model import Envelope, FoundFile, RawItem
 from .rawstore import RawStore
 from .reader import Reading
@@ -287,7 +287,7 @@ def _record_files(
     expanded: dict[int, list[tuple[FoundFile, Verdict | None, Kind]]] = {}
     for row, item in pending:
         if item.is_message:
-            found = read_message(item.data).files
+            found = read_files(item.data)
         else:
             found = [FoundFile(item.ref.rsplit("/", 1)[-1], None, item.data, ())]
         expanded[row.id] = _expand_archives(found)
