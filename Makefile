@@ -9,6 +9,9 @@ INSTALLED := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export PREFECT_LOGGING_LEVEL ?= WARNING
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
+# Prefect's ephemeral server (what the demo's flows run against) may take more than its default
+# 20 s to start on a busy or slow machine; it did on 22 Nov 2026 here.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 
 .PHONY: help demo test lint typecheck pytest services clean
 
