@@ -45,6 +45,8 @@ from duban.render import environment
 from duban.testing import attachment_of, fill_workbook, reply_to_notice
 
 from .conftest import EXAMPLE
+from .test_intake_cells import protected_ods, xlsb
+from .test_intake_files import compound_file
 
 SECRET = b"a test secret of more than sixteen bytes"
 NOW = datetime(2026, 2, 10, 1, 0, tzinfo=UTC)
@@ -377,7 +379,7 @@ elif point == "before-done":
     ImapSource.done_many = die
 bundle = load_campaign({example!r})
 source = open_source(imap)
-with WorkbookReader(limits=Limits.for_forms(bundle.campaign.forms)) as reader, \
+with WorkbookReader.for_campaign(bundle.campaign) as reader, \
         SmtpMailer(parse_smtp_url(smtp)) as mailer, session_scope(make_engine(ledger)) as session:
     intake = Intake(bundle, RawStore(__import__("pathlib").Path(store)), reader, {secret!r},
                     FixedClock(datetime.fromisoformat({now!r})))
@@ -570,3 +572,35 @@ def test_compiling_from_the_raw_files_gives_the_same_content(world: World, tmp_p
     assert raw == stored
     assert len(stored) == 1 + 4 * 3
     assert [r[2] for r in stored[1:] if r[0] == "T04"] == [2, 2, 2]  # the version column
+
+
+def test_a_workbook_no_reader_opens_is_answered_with_what_it_is(world: World) -> None:
+    """A password-protected .xlsx, an .xlsb and a protected .ods were answered "no workbook
+    attached"; each is named for what it is, and a quarantine reason ends its sentence once."""
+    world.reply(
+        "T01", VALID, change=lambda _: compound_file(["EncryptionInfo", "EncryptedPackage"])
+    )
+    world.reply("T02", VALID, change=lambda _: xlsb())
+    world.reply("T03", VALID, change=lambda _: protected_ods())
+    world.reply("T07", VALID, change=hostile_bomb)
+    world.collect()
+    assert outcome_of(world, "T01") == [("rejected", "file:encrypted")]
+    assert outcome_of(world, "T02") == [("rejected", "file:xlsb")]
+    assert outcome_of(world, "T03") == [("rejected", "file:encrypted")]
+    assert outcome_of(world, "T07") == [("quarantined", "file:zip-bomb")]
+    bodies = {}
+    for delivery in world.answers.messages:
+        message = email.message_from_bytes(delivery.raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        body = message.get_body(("plain",))
+        assert body is not None
+        bodies[delivery.rcpt_tos[0]] = body.get_content()
+    emails = {u: world.bundle.units_by_id[u].emails[0] for u in ("T01", "T02", "T03", "T07")}
+    assert "取消密码" in bodies[emails["T01"]]
+    assert ".xlsx" in bodies[emails["T02"]]
+    assert "另存为" in bodies[emails["T02"]]
+    assert "取消密码" in bodies[emails["T03"]]
+    assert "隔离" in bodies[emails["T07"]]
+    for text in bodies.values():
+        assert "没有找到" not in text
+        assert "。。" not in text

@@ -791,24 +791,6 @@ def test_rejections_survive_pickling() -> None:
         FileRejected("no-such-code")
 
 
-def test_limits_follow_the_campaigns_forms(example_bundle: CampaignBundle, filled: bytes) -> None:
-    limits = Limits.for_forms(example_bundle.campaign.forms)
-    assert limits.max_rows < Limits().max_rows
-    assert limits.max_rows > 200 + 2  # the largest form has 200 rows
-    assert limits.max_cols >= 8
-    stray = patch_sheet(
-        filled,
-        lambda xml: xml.replace(
-            b"</sheetData>",
-            b'<row r="5000"><c r="A5000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>',
-        ),
-    )
-    precheck(stray, Kind.XLSX)  # within the generic limits
-    with pytest.raises(FileRejected) as caught:
-        precheck(stray, Kind.XLSX, limits)
-    assert caught.value.code == "absurd-dimension"
-
-
 # --- builders -----------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import yaml
 from sqlalchemy import select
 
 from duban.clock import FixedClock
@@ -157,8 +158,10 @@ def test_two_workers_collect_one_mailbox_exactly_once(
             "PREFECT_WORKER_QUERY_SECONDS": "1",
         }
         prefect(env, "work-pool", "create", "duban", "--type", "process")
-        out = prefect(env, "--no-prompt", "deploy", "--all")
+        out = prefect(env, "--no-prompt", "deploy", "--all", "--prefect-file",
+                      str(_unscheduled(tmp_path)))  # fmt: skip
         assert "collect/collect" in out
+        assert _active_schedules(env) == []  # no scheduled run can join the test
         workers = [_worker(env, tmp_path / f"worker{n}.log") for n in (1, 2)]
         try:
             time.sleep(3)  # both workers polling
@@ -172,6 +175,7 @@ def test_two_workers_collect_one_mailbox_exactly_once(
             for worker in workers:
                 os.killpg(worker.pid, signal.SIGKILL)
         assert states == ["COMPLETED", "COMPLETED"], _logs(tmp_path)
+        assert _run_count(env) == 2
         took = [int(n) for n in re.findall(r"collected \{'received': (\d+)", _logs(tmp_path))]
         assert len(took) == 2
         assert all(n > 0 for n in took), took  # both workers took messages at the same time
@@ -187,6 +191,31 @@ def test_two_workers_collect_one_mailbox_exactly_once(
         acks = [d for d in smtp.messages if b"X-Duban-Key: answer:" in d.raw]
         assert len(acks) == delivered  # nobody acknowledged twice
         engine.dispose()
+
+
+def _unscheduled(folder: Path) -> Path:
+    """prefect.yaml with every schedule inactive: a `*/10` collect schedule crossing a boundary
+    during the test would add a third run (it did once: runs took [75, 90, 0])."""
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    for deployment in spec["deployments"]:
+        for schedule in deployment.get("schedules") or []:
+            schedule["active"] = False
+    path = folder / "prefect.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _active_schedules(env: dict[str, str]) -> list[str]:
+    """Names of the deployments that have an active schedule."""
+    api = env["PREFECT_API_URL"]
+    deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+    return [d["name"] for d in deployments if any(s["active"] for s in d.get("schedules") or [])]
+
+
+def _run_count(env: dict[str, str]) -> int:
+    """Flow runs on the server, whatever created them."""
+    api = env["PREFECT_API_URL"]
+    return int(httpx.post(f"{api}/flow_runs/count", json={}, timeout=10).json())
 
 
 def _replies_into_imap(smtp: LocalSmtpServer, bundle: CampaignBundle, imap: LocalImapServer) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -24,6 +24,8 @@ from .xlsx.layout import FIRST_DATA_ROW, HEADER_ROW
 
 CellValue = str | int | float | bool | datetime | date | None
 Grid = Sequence[Sequence[Any]]
+Position = tuple[int, int]
+"""(row, column) of a grid, both from 0."""
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _PHONE = re.compile(r"^\+?[\d\s()（）-]{7,24}$")
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -68,6 +70,8 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "header": "表头应为“{label}”，请不要修改表头",
         "version": "模板版本已更新（应为第{expected}版），请使用最新下发的模板",
         "required": "“{label}”为必填项，不能为空",
+        "uncomputed": "“{label}”填的是公式，但文件中没有保存公式的计算结果（由脚本或某些转换工具"
+        "生成的文件会这样）。请在 Excel 或 WPS 中打开后保存一次，或直接填写数值",
         "integer": "“{label}”应填写整数",
         "decimal": "“{label}”应填写数字",
         "date": "“{label}”应填写日期，如 2026-03-05",
@@ -86,6 +90,9 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "header": "the header should read “{label}”; please do not change the header",
         "version": "the template has been updated (version {expected}); use the latest one",
         "required": "“{label}” is required",
+        "uncomputed": "“{label}” holds a formula whose result was not saved in the file (files "
+        "written by scripts and some converters are like this); open the file in Excel or WPS "
+        "and save it once, or type the value itself",
         "integer": "“{label}” must be a whole number",
         "decimal": "“{label}” must be a number",
         "date": "“{label}” must be a date such as 2026-03-05",
@@ -102,8 +109,16 @@ MESSAGES: dict[Language, dict[str, str]] = {
 
 
 def validate_workbook(
-    form: Form, sheets: Mapping[str, Grid], template_version: str | None
+    form: Form,
+    sheets: Mapping[str, Grid],
+    template_version: str | None,
+    uncomputed: Mapping[str, Collection[Position]] | None = None,
 ) -> Checked:
+    """Every sheet of the form checked in ``sheets`` (other sheets are ignored).
+
+    ``uncomputed`` names, per sheet, the cells holding a formula with no saved result: empty
+    to the reader, so the unit is told about the formula rather than that the cell is empty.
+    """
     checked = Checked()
     if template_version is not None and template_version != str(form.version):
         first = form.sheets[0].name
@@ -117,22 +132,32 @@ def validate_workbook(
                 CellProblem(sheet.name, None, "missing-sheet", detail={"name": sheet.name})
             )
             continue
-        rows, problems = validate_sheet(sheet, grid)
+        formulas = frozenset((uncomputed or {}).get(sheet.name, ()))
+        rows, problems = validate_sheet(sheet, grid, formulas)
         checked.rows[sheet.name] = rows
         checked.problems.extend(problems)
     return checked
 
 
-def validate_sheet(sheet: Sheet, grid: Grid) -> tuple[list[dict[str, Any]], list[CellProblem]]:
+def validate_sheet(
+    sheet: Sheet, grid: Grid, uncomputed: Collection[Position] = frozenset()
+) -> tuple[list[dict[str, Any]], list[CellProblem]]:
     problems = list(_header_problems(sheet, grid))
     rows: list[dict[str, Any]] = []
     columns = [(column, column_letter(index + 1)) for index, column in enumerate(sheet.columns)]
-    for number, raw in _filled_rows(grid, len(columns)):
+    for number, raw in _filled_rows(grid, len(columns), uncomputed):
         row: dict[str, Any] = {}
         width = len(raw)
         for index, (column, letter) in enumerate(columns):
             value = raw[index] if index < width else None
-            normal, problem = check_cell(sheet.name, f"{letter}{number}", column, value)
+            cell = f"{letter}{number}"
+            if _blank(value) and (number - 1, index) in uncomputed:
+                problem: CellProblem | None = CellProblem(
+                    sheet.name, cell, "uncomputed", None, {"label": column.label}
+                )
+                normal = None
+            else:
+                normal, problem = check_cell(sheet.name, cell, column, value)
             if problem is not None:
                 problems.append(problem)
             row[column.key] = normal
@@ -150,19 +175,31 @@ def column_letter(number: int) -> str:
     return letters
 
 
+def same_text(found: Any, declared: str) -> bool:
+    """A cell's text is the declared text, both read the same way (NFKC, outer spaces off):
+    a spreadsheet program or an input method may store ``（%）`` as ``(%)`` or the reverse."""
+    return _text(found) == _text(declared)
+
+
 def _header_problems(sheet: Sheet, grid: Grid) -> Iterator[CellProblem]:
     header = grid[HEADER_ROW - 1] if len(grid) >= HEADER_ROW else []
     for index, column in enumerate(sheet.columns):
         found = header[index] if index < len(header) else None
-        if _text(found) != column.label:
+        if not same_text(found, column.label):
             cell = f"{column_letter(index + 1)}{HEADER_ROW}"
             yield CellProblem(sheet.name, cell, "header", _shown(found), {"label": column.label})
 
 
-def _filled_rows(grid: Grid, width: int) -> Iterator[tuple[int, Sequence[Any]]]:
-    for offset, raw in enumerate(grid[FIRST_DATA_ROW - 1 :]):
-        if any(not _blank(v) for v in raw[:width]):
-            yield FIRST_DATA_ROW + offset, raw
+def _filled_rows(
+    grid: Grid, width: int, uncomputed: Collection[Position]
+) -> Iterator[tuple[int, Sequence[Any]]]:
+    """Rows with a value, or a formula cell without a saved result, under the form's columns."""
+    formula_rows = {row for row, col in uncomputed if col < width}
+    last = max(len(grid), max(formula_rows, default=-1) + 1)  # readers trim a formula-only end
+    for index in range(FIRST_DATA_ROW - 1, last):
+        raw = grid[index] if index < len(grid) else ()
+        if any(not _blank(v) for v in raw[:width]) or index in formula_rows:
+            yield index + 1, raw
 
 
 def _row_count_problems(sheet: Sheet, count: int) -> Iterator[CellProblem]:
@@ -268,10 +305,12 @@ def _as_date(value: Any, column: Column) -> str:
 
 
 def _as_choice(value: Any, column: Column) -> str:
-    text = _text(value)
-    if text not in (column.choices or []):
-        raise _Invalid("choice", choices="、".join(column.choices or []))
-    return text
+    """The declared choice the value names (read as ``same_text`` reads a header)."""
+    choices = column.choices or []
+    chosen = next((choice for choice in choices if same_text(value, choice)), None)
+    if chosen is None:
+        raise _Invalid("choice", choices="、".join(choices))
+    return chosen
 
 
 def _as_email(value: Any, column: Column) -> str:

@@ -154,6 +154,12 @@ def _rejection(
 
 
 def _reason(row: IntakeRow, file: IntakeFileRow | None, language: Any) -> str:
+    """The reason as a clause: the templates end the sentence themselves (a reason that ended
+    in its own 。 made every quarantine read “…。。”)."""
+    return _reason_text(row, file, language).rstrip("。. ")
+
+
+def _reason_text(row: IntakeRow, file: IntakeFileRow | None, language: Any) -> str:
     code = (file.reason if file else None) or row.reason or "no-workbook"
     if code.startswith("file:"):
         detail = file.problems[0] if file and file.problems else {}

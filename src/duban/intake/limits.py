@@ -1,20 +1,16 @@
 """How big a received file may be, everywhere it is measured: pre-check, unpacking, worker.
 
-The defaults are generous for any duban form (at most 100,000 data rows) and still far below
-what makes a parser allocate gigabytes; ``Limits.for_forms`` tightens rows and columns to a
-campaign's forms, so a value typed into a far-away cell is refused before anything parses it.
+The limits stop bombs, not big honest workbooks: they are generous for any duban form (at most
+100,000 data rows) plus whatever a unit adds beside it (a sheet of notes, a pasted table of a
+thousand rows), and still far below what makes a parser allocate gigabytes (a cell at XFD1048576,
+a billion repeated cells). They once followed the campaign's forms, and honest replies with a
+192 × 74 sheet of notes were quarantined as bombs; a sheet outside the form is now read and
+ignored by validation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from ..xlsx.layout import FIRST_DATA_ROW
-
-if TYPE_CHECKING:  # pydantic is not needed (nor wanted) in the worker processes
-    from ..forms import Form
 
 MiB = 1024 * 1024
 
@@ -43,17 +39,3 @@ class Limits:
     """Declared size of the shared-string table (a parser reserves memory for it up front)."""
     max_archive_depth: int = 1
     """Archives unpacked inside one another: 1 unpacks a zip but not a zip inside it."""
-
-    @classmethod
-    def for_forms(cls, forms: Iterable[Form], *, slack: int = 2) -> Limits:
-        """Rows and columns bounded by the campaign's forms, with ``slack`` times their size
-        (plus room for the instructions sheet) so a unit adding a few notes is not refused."""
-        sheets = [sheet for form in forms for sheet in form.sheets]
-        if not sheets:
-            return cls()
-        rows = FIRST_DATA_ROW + max(s.max_rows for s in sheets)
-        cols = max(len(s.columns) for s in sheets)
-        described = sum(len(s.columns) + 2 for s in sheets) + 20  # the instructions sheet
-        max_rows = slack * max(rows, described) + 200
-        max_cols = slack * cols + 50
-        return cls(max_rows=max_rows, max_cols=max_cols, max_cells=4 * max_rows * max_cols)

@@ -9,12 +9,14 @@ the reader, decides what a column accepts.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import python_calamine as calamine
 
 from ..xlsx.layout import METADATA_SHEET
+from .cellfacts import CellFacts, Position, cell_facts
 from .limits import Limits
 from .prevalidate import Prevalidated
 from .reasons import FileRejected
@@ -39,6 +41,9 @@ class ParsedWorkbook:
     sheets: dict[str, Grid]
     prevalidated: Prevalidated | None = None
     """The sheets checked, in the worker, against the form the metadata claims (if any)."""
+    uncomputed: dict[str, list[Position]] = field(default_factory=dict)
+    """Per sheet, the empty cells that hold a formula with no saved result (see
+    ``cellfacts``): empty to any reader, filled in the unit's eyes."""
 
     def require_metadata(self) -> dict[str, str]:
         """The metadata, or ``FileRejected("no-metadata")`` for a workbook not from duban."""
@@ -59,7 +64,48 @@ def parse_workbook(data: bytes, kind: Kind, limits: Limits) -> ParsedWorkbook:
         raise _unreadable(exc) from exc
     with workbook:
         sheets = _sheets(workbook, limits)
-    return ParsedWorkbook(kind=kind, metadata=_metadata(sheets.get(METADATA_SHEET)), sheets=sheets)
+    facts = cell_facts(data, kind)
+    _show_percentages(sheets, facts)
+    return ParsedWorkbook(
+        kind=kind,
+        metadata=_metadata(sheets.get(METADATA_SHEET)),
+        sheets=sheets,
+        uncomputed=_uncomputed(sheets, facts),
+    )
+
+
+def _show_percentages(sheets: dict[str, Grid], facts: CellFacts) -> None:
+    """A percent-formatted number as the unit sees it: 0.5 becomes "50%" (the validator reads
+    "50%" as 50 under a number column, and a message quotes it as typed)."""
+    for name, positions in facts.percent.items():
+        grid = sheets.get(name, [])
+        for row, col in positions:
+            if row < len(grid) and col < len(grid[row]):
+                value = grid[row][col]
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    grid[row][col] = percent_text(value)
+
+
+def percent_text(value: int | float) -> str:
+    """``0.5`` → ``"50%"``, ``0.125`` → ``"12.5%"``: the shortest decimal the float stands for,
+    times 100, so no binary noise appears (0.07 is "7%", not "7.000000000000001%")."""
+    scaled = (Decimal(repr(value)) * 100).normalize()
+    return f"{scaled:f}%"
+
+
+def _uncomputed(sheets: dict[str, Grid], facts: CellFacts) -> dict[str, list[Position]]:
+    """The formula cells without a saved result that read as empty, sorted, per sheet."""
+    found: dict[str, list[Position]] = {}
+    for name, positions in facts.uncomputed.items():
+        grid = sheets.get(name, [])
+        empty = [
+            (row, col)
+            for row, col in positions
+            if row >= len(grid) or col >= len(grid[row]) or grid[row][col] is None
+        ]
+        if empty:
+            found[name] = sorted(empty)
+    return found
 
 
 def _sheets(workbook: calamine.CalamineWorkbook, limits: Limits) -> dict[str, Grid]:

@@ -46,6 +46,7 @@ from .mime import read_envelope, read_files
 from .model import Envelope, FoundFile, RawItem
 from .rawstore import RawStore
 from .reader import Reading
+from .sniff import UNREADABLE_WORKBOOK_KINDS, refusal
 
 _T = TypeVar("_T")
 _IN_CHUNK = 500
@@ -347,6 +348,11 @@ def _read_all(intake: Intake, candidates: Sequence[Candidate], reads: _Reads) ->
     for candidate in candidates:
         if candidate.verdict is not None or candidate.row.outcome != "received":
             continue
+        if candidate.kind in UNREADABLE_WORKBOOK_KINDS:
+            refused = refusal(candidate.kind)
+            assert refused is not None
+            candidate.verdict = _rejection(refused)
+            continue
         if candidate.kind not in WORKBOOK_KINDS:
             candidate.verdict = Verdict(Outcome.IGNORED, "not-a-workbook")
             continue
@@ -606,7 +612,7 @@ def validation_of(form: Form, deliverable_id: str, version: str, parsed: ParsedW
     pre = parsed.prevalidated
     if pre is not None and (pre.deliverable_id, pre.template_version) == (deliverable_id, version):
         return pre.checked
-    return validate_workbook(form, parsed.sheets, version)
+    return validate_workbook(form, parsed.sheets, version, parsed.uncomputed)
 
 
 def _problem_json(problem: Any) -> dict[str, Any]:

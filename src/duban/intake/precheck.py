@@ -17,7 +17,7 @@ from .cfb import CompoundFileError, root_names
 from .limits import Limits
 from .odsscan import OdsExtent
 from .reasons import FileRejected
-from .sniff import Kind
+from .sniff import Kind, refusal
 from .xmlscan import (
     SheetExtent,
     check_no_dtd,
@@ -48,8 +48,6 @@ def precheck(data: bytes, kind: Kind, limits: Limits = Limits()) -> None:  # noq
         raise FileRejected(
             "too-large", {"size_mb": len(data) / 2**20, "limit_mb": limits.max_file_bytes / 2**20}
         )
-    if kind is Kind.ENCRYPTED:
-        raise FileRejected("encrypted")
     if kind is Kind.XLS:
         _check_compound_file(data)
     elif kind is Kind.ZIP:
@@ -57,7 +55,7 @@ def precheck(data: bytes, kind: Kind, limits: Limits = Limits()) -> None:  # noq
     elif kind in (Kind.XLSX, Kind.XLSM, Kind.ODS):
         _PackageCheck(data, kind, limits).run()
     else:
-        raise FileRejected("not-a-workbook", {"kind": kind.value})
+        raise refusal(kind) or FileRejected("not-a-workbook", {"kind": kind.value})
 
 
 def check_archive(data: bytes, limits: Limits, budget: Budget | None = None) -> None:

@@ -15,13 +15,13 @@ process unpickles a worker's answer with an unpickler that knows no classes of d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..campaign import Campaign
 from ..forms import Form
-from ..validation import CellProblem, Checked, Grid, validate_workbook
+from ..validation import CellProblem, Checked, Grid, Position, validate_workbook
 
 
 @dataclass(frozen=True)
@@ -46,10 +46,13 @@ class FormsByDeliverable:
         return cls(campaign.id, forms)
 
     def check(
-        self, metadata: Mapping[str, str] | None, sheets: Mapping[str, Grid]
+        self,
+        metadata: Mapping[str, str] | None,
+        sheets: Mapping[str, Grid],
+        uncomputed: Mapping[str, Collection[Position]] | None = None,
     ) -> Prevalidated | None:
         """The sheets checked against the form the metadata names; None when it names no
-        deliverable of this campaign."""
+        deliverable of this campaign. ``uncomputed`` as in ``validate_workbook``."""
         if not metadata or metadata.get("campaign") != self.campaign_id:
             return None
         deliverable_id = metadata.get("deliverable", "")
@@ -57,7 +60,8 @@ class FormsByDeliverable:
         if form is None:
             return None
         version = metadata.get("template_version", "")
-        return Prevalidated(deliverable_id, version, validate_workbook(form, sheets, version))
+        checked = validate_workbook(form, sheets, version, uncomputed)
+        return Prevalidated(deliverable_id, version, checked)
 
 
 def encode(result: Prevalidated | None) -> tuple[Any, ...] | None:

@@ -39,8 +39,8 @@ from .limits import Limits
 from .parse import ParsedWorkbook, parse_workbook
 from .prevalidate import FormsByDeliverable
 from .reasons import Detail, FileRejected
-from .sniff import Kind
-from .worker import BOOTSTRAP, OUT_OF_MEMORY_EXIT, WorkerConfig, refusal
+from .sniff import Kind, refusal
+from .worker import BOOTSTRAP, OUT_OF_MEMORY_EXIT, WorkerConfig
 
 Parser = Callable[[bytes, Kind, Limits], ParsedWorkbook]
 """What a worker runs on each file: a module-level function, imported by the worker."""
@@ -109,12 +109,8 @@ class WorkbookReader:
 
     @classmethod
     def for_campaign(cls, campaign: Campaign, workers: int = 2) -> WorkbookReader:
-        """Workers with limits tightened to the campaign's forms, validating against them."""
-        return cls(
-            workers,
-            limits=Limits.for_forms(campaign.forms),
-            forms=FormsByDeliverable.of(campaign),
-        )
+        """Workers validating against the campaign's forms (with the generic limits)."""
+        return cls(workers, forms=FormsByDeliverable.of(campaign))
 
     def __enter__(self) -> WorkbookReader:
         return self
@@ -506,13 +502,31 @@ def _last_words(path: Path) -> str:
     return (lines[-1] if lines[0].startswith("Traceback") else lines[0])[:300]
 
 
+def _positions(value: object) -> bool:
+    """``ParsedWorkbook.uncomputed``'s shape: sheet name → list of (row, column) pairs."""
+    return isinstance(value, dict) and all(
+        isinstance(name, str)
+        and isinstance(cells, list)
+        and all(
+            isinstance(cell, tuple) and len(cell) == 2 and all(type(n) is int for n in cell)
+            for cell in cells
+        )
+        for name, cells in value.items()
+    )
+
+
 def _decode(message: object) -> Result:
-    """A worker's answer: ("ok", kind, metadata, sheets, checked) or ("rejected", code,
-    detail)."""
-    if isinstance(message, tuple) and len(message) == 5 and message[0] == "ok":
-        _, kind, metadata, sheets, checked = message
-        if isinstance(sheets, dict) and (metadata is None or isinstance(metadata, dict)):
-            return ParsedWorkbook(Kind(kind), metadata, sheets, prevalidate.decode(checked))
+    """A worker's answer: ("ok", kind, metadata, sheets, checked, uncomputed) or ("rejected",
+    code, detail)."""
+    if isinstance(message, tuple) and len(message) == 6 and message[0] == "ok":
+        _, kind, metadata, sheets, checked, uncomputed = message
+        if (
+            isinstance(sheets, dict)
+            and (metadata is None or isinstance(metadata, dict))
+            and _positions(uncomputed)
+        ):
+            checks = prevalidate.decode(checked)
+            return ParsedWorkbook(Kind(kind), metadata, sheets, checks, uncomputed)
     if isinstance(message, tuple) and len(message) == 3 and message[0] == "rejected":
         _, code, detail = message
         if isinstance(code, str) and isinstance(detail, dict):

@@ -41,6 +41,7 @@ ADVICE_CODES = frozenset(
         "too-large",
         "external-links",
         "encrypted",
+        "xlsb",
         "not-a-workbook",
         "unreadable",
         "no-metadata",
@@ -168,6 +169,8 @@ _ZH: dict[str, str] = {
     + _RESEND_ZH,
     "encrypted": "文件设置了打开密码，系统无法读取。请取消密码后重新发送。",
     "encrypted-archive": "压缩包设置了密码，系统无法解压。请取消密码后重新发送。",
+    "xlsb": "文件是 Excel 二进制工作簿（.xlsb），系统无法读取。"
+    "请在 Excel 中“另存为” Excel 工作簿（*.xlsx）后重新发送。",
     "not-a-workbook": "附件不是 Excel 表格（识别为：{kind}）。请附上填写好的 .xlsx 文件重新发送。",
     "unreadable": "文件已损坏或格式不完整，系统无法读取。" + _RESEND_ZH,
     "parser-crashed": "读取该文件时解析程序异常终止，系统已隔离该文件。" + _RESEND_ZH,
@@ -206,6 +209,8 @@ _EN: dict[str, str] = {
     "remove the password and send it again.",
     "encrypted-archive": "The archive is protected by a password, so duban cannot unpack it. "
     "Please remove the password and send it again.",
+    "xlsb": "The file is an Excel binary workbook (.xlsb), which duban cannot read. Please save "
+    "it as an Excel workbook (*.xlsx) and send it again.",
     "not-a-workbook": "The attachment is not an Excel workbook (found: {kind}). Please attach the "
     "filled-in .xlsx file and send it again.",
     "unreadable": "The file is damaged or incomplete and cannot be read. " + _RESEND_EN,

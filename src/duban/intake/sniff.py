@@ -12,6 +12,7 @@ import zipfile
 from enum import StrEnum
 
 from .cfb import OLE_MAGIC, CompoundFileError, root_names
+from .reasons import FileRejected
 from .zipread import directory_of
 
 _PDF = b"%PDF-"
@@ -25,6 +26,9 @@ _WORKBOOK_TYPE = re.compile(
     re.IGNORECASE,
 )
 _OOXML_DOCUMENT = re.compile(rb"\.main\+xml|\.main\b", re.IGNORECASE)
+_XLSB_TYPE = re.compile(rb"application/vnd\.ms-excel\.sheet\.binary\.macroEnabled\.main", re.I)
+_ODF_ENCRYPTED = b"encryption-data"
+"""In an ODF manifest: the entry is encrypted (a document saved with a password)."""
 _ODF_SPREADSHEET = (
     b"application/vnd.oasis.opendocument.spreadsheet",
     b"application/vnd.oasis.opendocument.spreadsheet-template",
@@ -40,7 +44,10 @@ class Kind(StrEnum):
     """A compound file with a Workbook (or Excel 95 Book) stream: legacy Excel, WPS .et."""
     ODS = "ods"
     ENCRYPTED = "encrypted"
-    """A compound file holding an EncryptedPackage: an OOXML file with a password to open."""
+    """A document with a password to open: a compound file holding an EncryptedPackage (an
+    OOXML file), or an OpenDocument file whose manifest declares encrypted entries."""
+    XLSB = "xlsb"
+    """An Excel binary workbook, which no reader of duban's reads."""
     ZIP = "zip"
     """A zip that is no document: an archive to unpack."""
     OTHER_OLE = "other-ole"
@@ -51,6 +58,21 @@ class Kind(StrEnum):
 
 WORKBOOK_KINDS = frozenset({Kind.XLSX, Kind.XLSM, Kind.XLS, Kind.ODS})
 """The kinds a worker can read."""
+UNREADABLE_WORKBOOK_KINDS = frozenset({Kind.ENCRYPTED, Kind.XLSB})
+"""Workbooks (or, encrypted, probably workbooks) that no reader here can open: the unit is told
+what to change, never that nothing was attached."""
+
+
+def refusal(kind: Kind) -> FileRejected | None:
+    """Why a file of this kind is not read: it has a password, it is an .xlsb, or it is no
+    workbook at all; None for a kind the workers read."""
+    if kind is Kind.ENCRYPTED:
+        return FileRejected("encrypted")
+    if kind is Kind.XLSB:
+        return FileRejected("xlsb")
+    if kind not in WORKBOOK_KINDS:
+        return FileRejected("not-a-workbook", {"kind": kind.value})
+    return None
 
 
 def sniff(data: bytes, filename: str | None = None) -> Kind:
@@ -94,7 +116,13 @@ def _package_kind(archive: zipfile.ZipFile) -> Kind:
     mimetype = infos.get("mimetype")
     if mimetype is not None and mimetype.file_size <= 200:
         declared = archive.read(mimetype).strip()
-        return Kind.ODS if declared in _ODF_SPREADSHEET else Kind.OTHER
+        if declared not in _ODF_SPREADSHEET:
+            return Kind.OTHER
+        manifest = infos.get("meta-inf/manifest.xml")
+        small = manifest is not None and manifest.file_size <= 1024 * 1024
+        if small and manifest is not None and _ODF_ENCRYPTED in archive.read(manifest):
+            return Kind.ENCRYPTED
+        return Kind.ODS
     types = infos.get(_CONTENT_TYPES)
     if types is None:
         return Kind.ZIP
@@ -102,8 +130,10 @@ def _package_kind(archive: zipfile.ZipFile) -> Kind:
     found = _WORKBOOK_TYPE.search(content)
     if found is not None:
         return Kind.XLSM if found.group("macro") else Kind.XLSX
+    if _XLSB_TYPE.search(content) or "xl/workbook.bin" in infos:
+        return Kind.XLSB
     if "xl/workbook.xml" in infos:  # a producer that left out the content type
         return Kind.XLSM if "xl/vbaproject.bin" in infos else Kind.XLSX
     if _OOXML_DOCUMENT.search(content):
-        return Kind.OTHER  # a Word or PowerPoint file, or an .xlsb
+        return Kind.OTHER  # a Word or PowerPoint file
     return Kind.ZIP

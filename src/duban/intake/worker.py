@@ -29,7 +29,7 @@ from .parse import ParsedWorkbook
 from .precheck import precheck
 from .prevalidate import FormsByDeliverable, encode
 from .reasons import FileRejected
-from .sniff import WORKBOOK_KINDS, Kind
+from .sniff import Kind, refusal
 
 OUT_OF_MEMORY_EXIT = 86
 """Exit status of a worker that ran out of memory in Python (MemoryError)."""
@@ -81,18 +81,9 @@ def main(fd: int) -> None:
                 return
 
 
-def refusal(kind: Kind) -> FileRejected | None:
-    """What no parser is given, checked or not: an encrypted file, or no workbook at all."""
-    if kind is Kind.ENCRYPTED:
-        return FileRejected("encrypted")
-    if kind not in WORKBOOK_KINDS:
-        return FileRejected("not-a-workbook", {"kind": kind.value})
-    return None
-
-
 def _answer(parser: Any, data: bytes, kind: Kind, config: WorkerConfig) -> tuple[Any, ...]:
-    """("ok", kind, metadata, sheets, checked) or ("rejected", code, detail): nothing but plain
-    values (``checked`` is ``prevalidate.encode``'s).
+    """("ok", kind, metadata, sheets, checked, uncomputed) or ("rejected", code, detail):
+    nothing but plain values (``checked`` is ``prevalidate.encode``'s).
 
     The pre-check (when asked for) runs first, so no parser sees a file it refuses."""
     try:
@@ -103,14 +94,19 @@ def _answer(parser: Any, data: bytes, kind: Kind, config: WorkerConfig) -> tuple
             raise refused
         parsed: ParsedWorkbook = parser(data, kind, config.limits)
         forms = config.forms
-        checked = None if forms is None else forms.check(parsed.metadata, parsed.sheets)
+        checked = (
+            None
+            if forms is None
+            else forms.check(parsed.metadata, parsed.sheets, parsed.uncomputed)
+        )
     except FileRejected as rejection:
         return ("rejected", rejection.code, rejection.detail)
     except MemoryError:
         os._exit(OUT_OF_MEMORY_EXIT)  # the heap may be in any state: leave at once
     except Exception as exc:  # whatever a parser (or the pre-check) raises is this file's fault
         return ("rejected", "unreadable", {"reason": f"{type(exc).__name__}: {exc}"[:300]})
-    return ("ok", parsed.kind.value, parsed.metadata, parsed.sheets, encode(checked))
+    ok = (parsed.kind.value, parsed.metadata, parsed.sheets, encode(checked), parsed.uncomputed)
+    return ("ok", *ok)
 
 
 def _import(reference: str) -> Any:
