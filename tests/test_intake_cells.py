@@ -8,8 +8,11 @@ with openpyxl as Excel saves it, and read by the isolated workers the intake use
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 import zipfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -23,6 +26,16 @@ from duban.loader import CampaignBundle
 from duban.validation import Checked, validate_workbook
 from duban.xlsx import sign
 from duban.xlsx.template import MasterTemplate, TemplateContext, build_master
+
+from .test_intake_files import minimal_ods
+
+ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:'
+    'tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3"><manifest:file-entry '
+    'manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"'
+    '/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+    "</manifest:manifest>"
+)
 
 SECRET = b"0123456789abcdef-cells-secret"
 SHEET = "进展情况"
@@ -291,3 +304,59 @@ def test_a_workbook_no_reader_opens_is_named_for_what_it_is(
         reader.read(data, kind)
     assert read.value.code == code
     assert advice in describe(code, {}, "zh-CN")
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "ods"])
+def test_a_percentage_survives_libreoffice_in_every_format(
+    example_bundle: CampaignBundle,
+    template: bytes,
+    reader: WorkbookReader,
+    tmp_path_factory: pytest.TempPathFactory,
+    fmt: str,
+) -> None:
+    """LibreOffice keeps the percent format as each format stores it (a style in xlsx, a
+    format record in xls, a value type in ods): each reads as the percentage."""
+
+    def as_percent(_: openpyxl.Workbook, sheet: Worksheet) -> None:
+        sheet["C3"].value = 0.8
+        sheet["C3"].number_format = "0%"
+
+    data = resaved(filled(template, as_percent), fmt, tmp_path_factory.mktemp(fmt))
+    checked, parsed = read_and_check(reader, example_bundle, data)
+    assert parsed.sheets[SHEET][2][2] == "80%"
+    assert checked.valid, said(checked)
+    assert checked.rows[SHEET][0]["percent"] == 80
+
+
+def resaved(data: bytes, fmt: str, folder: Path) -> bytes:
+    soffice = shutil.which("soffice")
+    assert soffice is not None, "LibreOffice is installed by `make services`"
+    source = folder / "进展情况.xlsx"
+    source.write_bytes(data)
+    subprocess.run(
+        [soffice, f"-env:UserInstallation={(folder / 'profile').as_uri()}", "--headless",
+         "--convert-to", fmt, "--outdir", str(folder / "out"), str(source)],
+        check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+    return (folder / "out" / f"进展情况.{fmt}").read_bytes()
+
+
+def test_an_ods_formula_without_a_value_is_named(reader: WorkbookReader) -> None:
+    cells = (
+        b'<table:table-row><table:table-cell office:value-type="string"><text:p>x</text:p>'
+        b'</table:table-cell><table:table-cell table:number-columns-repeated="2" '
+        b'table:formula="of:=1+1"/><table:table-cell office:value-type="percentage" '
+        b'office:value="0.25"/></table:table-row>'
+    )
+    data = minimal_ods(cells)
+    with_manifest = io.BytesIO()  # calamine needs the manifest to take it for a spreadsheet
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(with_manifest, "w") as target,
+    ):
+        for info in source.infolist():
+            target.writestr(info, source.read(info))
+        target.writestr("META-INF/manifest.xml", ODS_MANIFEST)
+    parsed = reader.read(with_manifest.getvalue(), Kind.ODS)
+    assert parsed.uncomputed == {"Sheet1": [(0, 1), (0, 2)]}
+    assert parsed.sheets["Sheet1"][0][3] == "25%"

@@ -49,12 +49,13 @@ class CellFacts:
 
 
 def cell_facts(data: bytes, kind: Kind) -> CellFacts:
-    """The facts of an xlsx/xlsm or ods file; none for other kinds (xls keeps its formats in
-    binary records that calamine alone reads)."""
+    """The facts of an xlsx/xlsm, ods or xls file (an xls always keeps a formula's result)."""
     if kind in (Kind.XLSX, Kind.XLSM):
         return _ooxml_facts(data)
     if kind is Kind.ODS:
         return _ods_facts(data)
+    if kind is Kind.XLS:
+        return _xls_facts(data)
     return CellFacts()
 
 
@@ -272,3 +273,34 @@ def _ods_facts(data: bytes) -> CellFacts:
     parser.EndElementHandler = scan.end
     parser.Parse(content, True)
     return scan.facts
+
+
+# --- legacy xls ---------------------------------------------------------------------------
+
+
+def _xls_facts(data: bytes) -> CellFacts:
+    """Percent-formatted number cells of a BIFF workbook, through xlrd's format records (the
+    only reader here that exposes them; a .xls is rare enough for its pure-Python pace)."""
+    import xlrd  # only a worker reading an .xls pays for the import
+
+    facts = CellFacts()
+    book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True)
+    try:
+        percent_xfs = {
+            index
+            for index, xf in enumerate(book.xf_list)
+            if xf.format_key in _PERCENT_BUILTINS
+            or is_percent_format(getattr(book.format_map.get(xf.format_key), "format_str", ""))
+        }
+        if not percent_xfs:
+            return facts
+        for index, name in enumerate(book.sheet_names()):
+            sheet = book.sheet_by_index(index)
+            for row in range(sheet.nrows):
+                for col, cell in enumerate(sheet.row(row)):
+                    if cell.ctype == xlrd.XL_CELL_NUMBER and cell.xf_index in percent_xfs:
+                        facts.add(facts.percent, name, (row, col))
+            book.unload_sheet(index)
+    finally:
+        book.release_resources()
+    return facts
