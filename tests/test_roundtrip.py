@@ -145,8 +145,8 @@ def typed(column: Column, index: int) -> Typed:
             for s in (Decimal("12.35"), Decimal("0.35"), Decimal("1234.56"))
         ]
         amount: Decimal = cycle([plain, least, most, middle, *more], index)
-        # how validation.py stores a decimal: str(Decimal.normalize()), so 100000 is "1E+5"
-        expected = str(amount.normalize())
+        # a decimal is stored as plain digits without trailing zeros: 100000.00 is "100000"
+        expected = format(amount.normalize(), "f")
         if is_percent(column):  # the unit sees 12.35%; the cell holds 0.1235
             return Typed(float(amount / 100), "0.00%", expected)
         return Typed(float(amount), None, expected)

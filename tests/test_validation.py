@@ -89,6 +89,8 @@ def test_header_version_sheet_and_row_limits(example_bundle: CampaignBundle) -> 
         (Column(key="n", label="完成比例", type="integer", min=0, max=100), 101, None, "max"),
         (Column(key="n", label="完成比例", type="integer"), 2.5, None, "integer"),
         (Column(key="d", label="金额", type="decimal"), "1,234.50", "1234.5", None),
+        (Column(key="d", label="金额", type="decimal"), 100000.0, "100000", None),
+        (Column(key="d", label="金额", type="decimal"), "1.50E+2", "150", None),
         (Column(key="d", label="金额", type="decimal"), "NaN", None, "decimal"),
         (Column(key="t", label="日期", type="date"), "2026年3月5日", "2026-03-05", None),
         (Column(key="t", label="日期", type="date"), "2026/3/5", "2026-03-05", None),

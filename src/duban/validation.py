@@ -285,7 +285,8 @@ def _as_integer(value: Any, column: Column) -> int:
 
 
 def _as_decimal(value: Any, column: Column) -> str:
-    return str(_as_number(value, column).normalize())
+    """The number as plain digits: 100000 is "100000", never "1E+5"."""
+    return _plain(_as_number(value, column))
 
 
 def _as_date(value: Any, column: Column) -> str:
