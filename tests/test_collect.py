@@ -535,16 +535,21 @@ def test_compile_what_was_collected(world: World, tmp_path: Path) -> None:
         assert any(name.startswith("xl/charts/chart") for name in archive.namelist())
 
     late = {"薛埠镇"}  # T05 replied on 9 March
-    missing = {"市委办公室", "指前镇", "尧塘镇", "东城街道", "市纪委监委"}  # B01 T06 T07 T09 B05
+    missing = {"市委办公室", "指前镇", "市纪委监委"}  # B01 T06 B05: their files are held
+    # T02 (invalid cells), T07 (quarantined) and T09 (no workbook) replied to the notice and
+    # were refused: returned, awaiting a new submission, not missing
+    returned = {"儒林镇", "尧塘镇", "东城街道"}
     text = compiled.bulletin.text
     lines = [line for line in text.splitlines() if line.strip()]
     late_line = lines[next(i for i, line in enumerate(lines) if "逾期报送的单位" in line) + 1]
     missing_line = lines[next(i for i, line in enumerate(lines) if "未报送的单位" in line) + 1]
+    returned_line = lines[next(i for i, line in enumerate(lines) if "被退回待重新" in line) + 1]
     names = {u.name for u in world.bundle.units}
     assert {n for n in names if n in late_line} == late
     assert {n for n in names if n in missing_line} == missing
+    assert {n for n in names if n in returned_line} == returned
     docx_text = "\n".join(p.text for p in Document(str(compiled.docx)).paragraphs)
-    for name in late | missing:
+    for name in late | missing | returned:
         assert name in docx_text
     assert "儒林镇" in compiled.bulletin.html  # T02: returned, awaiting a corrected file
 

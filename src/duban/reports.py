@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .ledger.schema import CampaignRow, MessageRow, UnitRow
-from .ledger.store import RegisterReport, instance_facts
+from .ledger.store import RegisterReport, held_count, instance_facts
 from .loader import CampaignBundle
 from .status import InstanceFacts, State, by_deliverable, due_day, state_at, tally
 
@@ -84,6 +84,7 @@ def _campaign_status(
         "deliverables": [
             t.as_dict(("deliverable", "period")) for t in tally(states, by_deliverable)
         ],
+        "held": held_count(session, row.id),
     }
     if tags:
         result["tags"] = _by_tag(session, row.id, states)
@@ -125,7 +126,11 @@ STATUS_COLUMNS = {
 def status_tables(result: dict[str, Any]) -> list[Table]:
     tables = []
     for campaign in result["campaigns"]:
-        table = Table(title=f"{campaign['title']} ({campaign['id']}) — as of {result['as_of']}")
+        table = Table(
+            title=f"{campaign['title']} ({campaign['id']}) — as of {result['as_of']}",
+            caption=f"held for review (待核): {campaign['held']} messages and files"
+            + (" — `duban review CAMPAIGN.yaml` lists them" if campaign["held"] else ""),
+        )
         for name, header in STATUS_COLUMNS.items():
             left = name in ("deliverable", "period")
             table.add_column(header, justify="left" if left else "right", no_wrap=left)
@@ -189,13 +194,15 @@ def collect_summary(result: dict[str, Any]) -> str:
 
 
 def held_table(items: list[Any], zone: ZoneInfo) -> Table:
+    """Held messages (M…) and files (F…): what ``duban review`` decides, oldest first."""
     table = Table(title=f"held for review: {len(items)}")
-    for name in ("item", "received", "sender", "file", "why"):
-        table.add_column(name)
+    for name in ("id", "received", "sender", "subject", "file", "why"):
+        table.add_column(name, overflow="fold", no_wrap=name in ("id", "received"))
     for item in items:
+        row = item.as_dict(zone)
         table.add_row(
-            str(item.file_id), f"{item.received_at.astimezone(zone):%Y-%m-%d %H:%M}",
-            item.sender or "?", item.filename or "", item.reason,
+            row["id"], row["received"], row["sender"] or "?", row["subject"] or "",
+            row["file"] or "", row["reason"],
         )  # fmt: skip
     return table
 

@@ -146,6 +146,7 @@ def _record(
         sender=_clip(envelope.sender if envelope else None, 254),
         subject=envelope.subject if envelope else item.ref,
         message_id=_clip(envelope.message_id if envelope else None, 255),
+        in_reply_to=_clip(envelope.in_reply_to if envelope else None, 255),
         received_at=item.received_at or now,
         recorded_at=now,
         status="received",

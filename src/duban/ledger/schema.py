@@ -120,7 +120,9 @@ class IntakeRow(Base):
     """Every message or file received, whatever became of it (收件记录).
 
     ``status``: received (stored, not yet decided), then accepted, rejected, held,
-    quarantined, duplicate or ignored (an automatic reply), with a reason for all but accepted.
+    quarantined, duplicate or ignored (an automatic reply), with a reason for all but accepted;
+    a held message the coordinator reviewed becomes attached (to ``unit_id``, as
+    correspondence) or dismissed.
     """
 
     __tablename__ = "intake_records"
@@ -133,6 +135,12 @@ class IntakeRow(Base):
     sender: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(255))
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    """The Message-ID the message answers: a notice's or reminder's links it to that duty."""
+    unit_id: Mapped[str | None] = mapped_column(String(64))
+    """The unit a held message was attached to by the coordinator's review."""
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
@@ -144,7 +152,8 @@ class IntakeFileRow(Base):
     """One file found in a received message (or dropped in the folder), whatever became of it.
 
     ``outcome``: received (not decided yet), accepted, rejected, held, quarantined, duplicate,
-    ignored. ``index`` is its place in the message, so a rerun after a crash finds the row again.
+    ignored; a held file the coordinator reviewed becomes accepted, rejected or dismissed.
+    ``index`` is its place in the message, so a rerun after a crash finds the row again.
     """
 
     __tablename__ = "intake_files"

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from ..assignment import InstanceSpec
@@ -26,9 +26,14 @@ from .schema import (
     InstanceRow,
     IntakeFileRow,
     IntakeRow,
+    MessageRow,
     SubmissionRow,
     UnitRow,
 )
+
+REFUSED = ("rejected", "quarantined")
+"""What a sender was told could not be accepted (a rejection answer goes out for both)."""
+HELD = "held"
 
 
 @dataclass
@@ -190,7 +195,8 @@ def _register_instances(
 
 
 def instance_facts(session: Session, campaign_id: str) -> list[InstanceFacts]:
-    """Everything ``status`` needs, in three queries whatever the number of units."""
+    """Everything ``status`` needs, in four queries whatever the number of units (five when a
+    refused reply must be matched to its unit's addresses)."""
     rows = list(
         session.scalars(
             select(InstanceRow)
@@ -205,14 +211,7 @@ def instance_facts(session: Session, campaign_id: str) -> list[InstanceFacts]:
             .where(InstanceRow.campaign_id == campaign_id)
         )
     )
-    rejected = _times_by_instance(
-        session.execute(
-            select(IntakeFileRow.instance_id, IntakeRow.received_at)
-            .join(IntakeRow, IntakeRow.id == IntakeFileRow.intake_id)
-            .join(InstanceRow, InstanceRow.id == IntakeFileRow.instance_id)
-            .where(InstanceRow.campaign_id == campaign_id, IntakeFileRow.outcome == "rejected")
-        )
-    )
+    rejected = _rejections(session, campaign_id)
     return [
         InstanceFacts(
             deliverable_id=r.deliverable_id,
@@ -234,3 +233,76 @@ def _times_by_instance(result: Iterable[Any]) -> dict[int, list[Any]]:
     for instance_id, at in result:
         times.setdefault(instance_id, []).append(at)
     return times
+
+
+def _rejections(session: Session, campaign_id: str) -> dict[int, list[Any]]:
+    """When each duty's replies were refused, one time a refused record.
+
+    A refused file that names its duty counts for that duty. A refused message none of whose
+    files names a duty (no workbook, a workbook without duban's template, a quarantined file)
+    counts for the duty whose notice or reminder it answers (its In-Reply-To), when it came
+    from one of that duty's unit's addresses.
+    """
+    by_file = session.execute(
+        select(IntakeFileRow.instance_id, IntakeRow.id, IntakeRow.received_at)
+        .join(IntakeRow, IntakeRow.id == IntakeFileRow.intake_id)
+        .join(InstanceRow, InstanceRow.id == IntakeFileRow.instance_id)
+        .where(InstanceRow.campaign_id == campaign_id, IntakeFileRow.outcome.in_(REFUSED))
+    ).tuples()
+    times: dict[int, dict[int, Any]] = {}
+    for instance_id, intake_id, at in by_file:
+        assert instance_id is not None  # joined to its instance
+        times.setdefault(instance_id, {})[intake_id] = at
+    names_a_duty = exists().where(
+        IntakeFileRow.intake_id == IntakeRow.id, IntakeFileRow.instance_id.is_not(None)
+    )
+    by_reply = session.execute(
+        select(InstanceRow.id, InstanceRow.unit_id, IntakeRow.id, IntakeRow.received_at,
+               IntakeRow.sender)
+        .join(MessageRow, MessageRow.message_id == IntakeRow.in_reply_to)
+        .join(InstanceRow, InstanceRow.id == MessageRow.instance_id)
+        .where(IntakeRow.campaign_id == campaign_id, IntakeRow.status.in_(REFUSED),
+               InstanceRow.campaign_id == campaign_id, ~names_a_duty)
+    ).tuples().all()  # fmt: skip
+    if by_reply:
+        addresses = _addresses(session, campaign_id)
+        for instance_id, unit_id, intake_id, at, sender in by_reply:
+            if sender is not None and sender.strip().lower() in addresses.get(unit_id, ()):
+                times.setdefault(instance_id, {})[intake_id] = at
+    return {instance_id: list(by_record.values()) for instance_id, by_record in times.items()}
+
+
+def _addresses(session: Session, campaign_id: str) -> dict[str, set[str]]:
+    rows = session.execute(
+        select(UnitRow.id, UnitRow.emails).where(UnitRow.campaign_id == campaign_id)
+    ).tuples()
+    return {unit_id: {str(e).strip().lower() for e in emails} for unit_id, emails in rows}
+
+
+def held_files(campaign_id: str) -> Select[tuple[IntakeFileRow, IntakeRow]]:
+    """The campaign's files held for review, with the record of the message each came in."""
+    return (
+        select(IntakeFileRow, IntakeRow)
+        .join(IntakeRow, IntakeRow.id == IntakeFileRow.intake_id)
+        .where(IntakeRow.campaign_id == campaign_id, IntakeFileRow.outcome == HELD)
+    )
+
+
+def held_messages(campaign_id: str) -> Select[tuple[IntakeRow]]:
+    """The campaign's records held for review that hold no held file (such as a message with
+    no workbook from an unknown sender): the message itself waits for the coordinator."""
+    holds_a_file = exists().where(
+        IntakeFileRow.intake_id == IntakeRow.id, IntakeFileRow.outcome == HELD
+    )
+    return select(IntakeRow).where(
+        IntakeRow.campaign_id == campaign_id, IntakeRow.status == HELD, ~holds_a_file
+    )
+
+
+def held_count(session: Session, campaign_id: str) -> int:
+    """Held messages and held files of the campaign: what ``duban review`` lists."""
+    files = session.scalar(select(func.count()).select_from(held_files(campaign_id).subquery()))
+    messages = session.scalar(
+        select(func.count()).select_from(held_messages(campaign_id).subquery())
+    )
+    return int(files or 0) + int(messages or 0)
