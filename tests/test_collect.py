@@ -15,6 +15,7 @@ import tempfile
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -143,8 +144,20 @@ def imap() -> Iterator[LocalImapServer]:
 
 @pytest.fixture
 def world(imap: LocalImapServer, example_bundle: CampaignBundle, tmp_path: Path) -> Iterator[World]:
+    with make_world(
+        imap, example_bundle, tmp_path, f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    ) as w:
+        yield w
+
+
+@contextmanager
+def make_world(
+    imap: LocalImapServer, example_bundle: CampaignBundle, tmp_path: Path, ledger_url: str
+) -> Iterator[World]:
+    """A registered campaign whose plan notices went out, an empty mailbox, an SMTP server
+    that catches the answers: on the ledger at ``ledger_url``."""
     _empty_mailbox(imap)
-    engine = make_engine(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+    engine = make_engine(ledger_url)
     migrate(engine)
     clock = FixedClock(NOW)
     with session_scope(engine) as session:
@@ -333,11 +346,12 @@ def test_held_items_wait_for_review(world: World) -> None:
     world.collect()
     with session_scope(world.engine) as session, WorkbookReader(workers=1) as reader:
         intake = Intake(world.bundle, RawStore(world.store), reader, SECRET, FixedClock(LATE))
-        [held] = held_items(session, intake)
+        [held] = held_items(session, world.bundle)
         assert "stranger@evil.example" in held.reason
+        assert held.file_id is not None
         verdict = accept_held(session, intake, held.file_id, "王主任")
         assert verdict.outcome.value == "accepted"
-        assert held_items(session, intake) == []
+        assert held_items(session, world.bundle) == []
     assert outcome_of(world, "T06") == [("accepted", "accepted")]
 
 
@@ -469,6 +483,7 @@ def test_duban_review_lists_and_rejects(world: World, tmp_path: Path) -> None:
         "DUBAN_DATABASE_URL": world.engine.url.render_as_string(False),
         "DUBAN_HOME": str(world.store.parent),
         "DUBAN_SECRET": SECRET.decode(),
+        "DUBAN_SMTP_URL": world.answers.url(),
         "COLUMNS": "200",
     }
     runner = CliRunner()
@@ -489,6 +504,7 @@ def test_duban_review_lists_and_rejects(world: World, tmp_path: Path) -> None:
         env=env,
     )
     assert rejected.exit_code == 0, rejected.output
+    assert answers_by_key(world) == {f"review:{item}": 1}  # the note goes to the sender
     assert "held for review: 0" in runner.invoke(app, ["review", str(EXAMPLE)], env=env).output
 
 

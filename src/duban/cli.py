@@ -12,12 +12,13 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from . import reports
 from .errors import DubanError
@@ -28,6 +29,11 @@ from .mobilize import NoticeRequest, approve_notices, plan_notices
 from .render import environment
 from .roster import split_list
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from .intake.review import Decision
 
 app = typer.Typer(
     help="督办 duban: run phased campaigns over many units by email and spreadsheets.",
@@ -224,37 +230,215 @@ def collect(
 @reports_errors
 def review(
     campaign: CampaignFile,
-    accept: Annotated[int | None, typer.Option(help="accept this held item")] = None,
-    reject: Annotated[int | None, typer.Option(help="reject this held item")] = None,
-    note: Annotated[str, typer.Option(help="why (kept, and sent to the unit on reject)")] = "",
+    open_item: Annotated[
+        str | None,
+        typer.Option(
+            "--open",
+            metavar="ID",
+            help="write out a message's raw .eml (M…) or a file's bytes (F…), held or not",
+        ),
+    ] = None,
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="where --open writes: a file or a folder (default: DUBAN_HOME/review/)"
+        ),
+    ] = None,
+    accept: Annotated[
+        str | None, typer.Option(metavar="F…", help="accept this held file as a submission")
+    ] = None,
+    reject: Annotated[
+        str | None,
+        typer.Option(metavar="F…", help="reject this held file; --note is sent to its sender"),
+    ] = None,
+    attach: Annotated[
+        str | None,
+        typer.Option(
+            metavar="M…",
+            help="attach this held message to --unit as "
+            "correspondence (no submission, nothing sent)",
+        ),
+    ] = None,
+    dismiss: Annotated[
+        str | None,
+        typer.Option(metavar="ID", help="set this held message or file aside (nothing sent)"),
+    ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            "--unit",
+            help="the unit: with --attach; with --accept when the file "
+            "does not name it (another unit's template, no template)",
+        ),
+    ] = None,
+    deliverable: Annotated[
+        str | None, typer.Option(help="with --accept when the file does not name it")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="with --accept when the file does not name it")
+    ] = None,
+    note: Annotated[str, typer.Option(help="why (kept; sent to the sender on --reject)")] = "",
     by: Annotated[str, typer.Option(help="who decides (kept in the audit trail)")] = "coordinator",
+    as_json: Annotated[bool, typer.Option("--json", help="list as JSON")] = False,
     as_of: AsOf = None,
 ) -> None:
-    """List the held items (待核), or accept or reject one of them."""
-    from .intake.files import WorkbookReader
-    from .intake.pipeline import Intake
-    from .intake.rawstore import RawStore
-    from .intake.review import accept_held, held_items, reject_held
+    """List what intake held (待核): messages M… and files F…; open one; or decide one."""
+    from .intake import review as rv
 
+    actions = {"--open": open_item, "--accept": accept, "--reject": reject,
+               "--attach": attach, "--dismiss": dismiss}  # fmt: skip
+    chosen = [name for name, value in actions.items() if value is not None]
+    if len(chosen) > 1:
+        raise DubanError(
+            f"one thing at a time: {' and '.join(chosen)} were both given",
+            hint="run `duban review` once for each item",
+        )
+    action = chosen[0] if chosen else None
+    _check_review_options(action, unit, deliverable, period, out_path)
+    if action is not None:
+        rv.parse_item(str(actions[action]))  # a wrong id is named before anything else
+    if action in ("--reject", "--attach", "--dismiss") and not note.strip():
+        raise DubanError(
+            f"say why with --note to {action.removeprefix('--')}",
+            hint="the note is kept with the decision (and sent to the sender on --reject)",
+        )
     settings = settings_for(as_of)
     bundle = load_campaign(campaign)
     engine = make_engine(settings.ledger_url)
     ensure_ready(engine)
-    reader = WorkbookReader.for_campaign(bundle.campaign, workers=1)
-    with reader, session_scope(engine) as session:
+    clock, zone = settings.clock(), bundle.campaign.zone
+    if action == "--reject":
+        settings.secret_key()
+        check_smtp(settings)
+    with session_scope(engine) as session:
+        if action is None:
+            items = rv.held_items(session, bundle)
+            if as_json:
+                rows = [item.as_dict(zone) for item in items]
+                typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+            else:
+                out.print(reports.held_table(items, zone))
+        elif open_item is not None:
+            _open_item(session, bundle, settings, open_item, out_path)
+        elif accept is not None:
+            _accept(session, bundle, settings, accept, by, unit, deliverable, period)
+        elif reject is not None:
+            decision = rv.reject_held(session, bundle, clock, reject, by, note)
+            _print_decision(decision, zone)
+            _send_rejection(session, bundle, settings, reject)
+        elif attach is not None:
+            assert unit is not None
+            decision = rv.attach_message(session, bundle, clock, attach, unit, by, note)
+            _print_decision(decision, zone)
+        elif dismiss is not None:
+            _print_decision(rv.dismiss(session, bundle, clock, dismiss, by, note), zone)
+
+
+def _check_review_options(
+    action: str | None,
+    unit: str | None,
+    deliverable: str | None,
+    period: str | None,
+    out_path: Path | None,
+) -> None:
+    """Refuse options that the chosen action would silently ignore."""
+    allowed = {
+        "--unit": action in ("--accept", "--attach"),
+        "--deliverable": action == "--accept",
+        "--period": action == "--accept",
+        "--out": action == "--open",
+    }
+    given = {"--unit": unit, "--deliverable": deliverable, "--period": period, "--out": out_path}
+    for name, value in given.items():
+        if value is not None and not allowed[name]:
+            raise DubanError(
+                f"{name} does not go with {action or 'listing'}",
+                hint="--unit goes with --attach and --accept; --deliverable and --period with "
+                "--accept; --out with --open",
+            )
+    if action == "--attach" and unit is None:
+        raise DubanError("say which unit with --unit", hint="--attach M… --unit ID --note …")
+
+
+def _open_item(
+    session: Session, bundle: CampaignBundle, settings: Settings, item: str, out_path: Path | None
+) -> None:
+    from .intake.rawstore import RawStore
+    from .intake.review import open_item
+
+    name, data = open_item(session, bundle, RawStore(settings.raw_store), item)
+    target = out_path if out_path is not None else settings.home / "review"
+    if out_path is None or target.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        target = target / name
+    try:
+        target.write_bytes(data)
+    except OSError as error:
+        raise DubanError(f"cannot write {target}: {error.strerror}",
+                         hint="give --out a file or folder you can write to") from None  # fmt: skip
+    out.print(f"{item.strip().upper()}: {len(data):,} bytes written to {escape(str(target))}")
+
+
+def _accept(
+    session: Session,
+    bundle: CampaignBundle,
+    settings: Settings,
+    item: str,
+    by: str,
+    unit: str | None,
+    deliverable: str | None,
+    period: str | None,
+) -> None:
+    from .intake.files import WorkbookReader
+    from .intake.pipeline import Intake
+    from .intake.rawstore import RawStore
+    from .intake.review import accept_held, parse_item
+
+    with WorkbookReader.for_campaign(bundle.campaign, workers=1) as reader:
         store = RawStore(settings.raw_store, settings.store_flush)
         intake = Intake(bundle, store, reader, settings.secret_key(), settings.clock())
-        if accept is not None:
-            verdict = accept_held(session, intake, accept, by)
-            said = verdict.describe(bundle.campaign.language)
-            out.print(f"item {accept}: {verdict.outcome.value} ({said})")
-        elif reject is not None:
-            if not note:
-                raise DubanError("say why with --note", hint="the unit reads it in the rejection")
-            reject_held(session, intake, reject, by, note)
-            out.print(f"item {reject}: rejected")
-        else:
-            out.print(reports.held_table(held_items(session, intake), bundle.campaign.zone))
+        verdict = accept_held(session, intake, item, by, unit_id=unit,
+                              deliverable_id=deliverable, period=period)  # fmt: skip
+    said = verdict.describe(bundle.campaign.language)
+    if verdict.detail.get("already"):
+        out.print(f"{parse_item(item)}: already accepted (version {verdict.detail['version']}); "
+                  "nothing changed")  # fmt: skip
+        return
+    out.print(f"{parse_item(item)}: {verdict.outcome.value} ({escape(said)})")
+
+
+def _send_rejection(
+    session: Session, bundle: CampaignBundle, settings: Settings, item: str
+) -> None:
+    from .intake.review import send_rejection
+    from .mail.mailer import SmtpMailer
+    from .mail.smtp_url import parse_smtp_url
+
+    with SmtpMailer(parse_smtp_url(settings.smtp())) as mailer:
+        sent = send_rejection(session, bundle, settings.secret_key(), settings.clock(), mailer,
+                              environment(settings.templates), item)  # fmt: skip
+    if sent is None:
+        out.print("the message had no sender: nobody to tell")
+    elif sent.status != "sent":
+        raise DubanError(
+            f"the rejection note to {', '.join(sent.recipients)} was {sent.status}"
+            + (f": {sent.error}" if sent.error else ""),
+            hint="run the same command again to retry; `duban outbox --kind rejection` shows it",
+        )
+    else:
+        verb = "sent" if sent.sent_now else "had already been sent"
+        out.print(f"the note {verb} to {', '.join(sent.recipients)}")
+
+
+def _print_decision(decision: Decision, zone: ZoneInfo) -> None:
+    from .intake.review import local_time
+
+    if decision.already:
+        when = f" by {decision.by} on {local_time(decision.at, zone)}" if decision.at else ""
+        out.print(f"{decision.item}: already {decision.outcome}{when}; nothing changed "
+                  f"({escape(decision.said)})")  # fmt: skip
+    else:
+        out.print(f"{decision.item}: {decision.outcome} ({escape(decision.said)})")
 
 
 @app.command(name="chase")

@@ -44,6 +44,25 @@ def answer_key(intake_id: int) -> str:
     return f"answer:{intake_id}"
 
 
+def review_key(file_id: int) -> str:
+    """The key of the rejection a coordinator's review sends for a held file: its own, since
+    the message it came in may have had its answer already (another file accepted)."""
+    return f"review:F{file_id}"
+
+
+def review_rejection_draft(session: Session, ctx: AnswerContext, file_id: int) -> Draft | None:
+    """The rejection of a held file the coordinator rejected, with the coordinator's note as
+    its reason, to whoever sent it: the coordinator has looked at the sender, so an unknown
+    one is answered too (addressed by address). None when the message had no sender."""
+    file = session.get_one(IntakeFileRow, file_id)
+    row = session.get_one(IntakeRow, file.intake_id)
+    if row.sender is None:
+        return None
+    unit = unit_of_sender(ctx.bundle, row.sender)
+    who = unit.name if unit is not None else row.sender
+    return _rejection(session, ctx, row, [file], who=who, key=review_key(file.id))
+
+
 def answer_drafts(session: Session, ctx: AnswerContext, intake_ids: Sequence[int]) -> list[Draft]:
     rows = session.scalars(select(IntakeRow).where(IntakeRow.id.in_(intake_ids))).all()
     drafts = []
@@ -105,7 +124,13 @@ def _late_days(calendar: WorkCalendar, instance: InstanceRow, received: datetime
 
 
 def _rejection(
-    session: Session, ctx: AnswerContext, row: IntakeRow, files: list[IntakeFileRow]
+    session: Session,
+    ctx: AnswerContext,
+    row: IntakeRow,
+    files: list[IntakeFileRow],
+    *,
+    who: str | None = None,
+    key: str | None = None,
 ) -> Draft:
     campaign = ctx.bundle.campaign
     language = campaign.language
@@ -119,8 +144,10 @@ def _rejection(
         if rejected and rejected.instance_id
         else None
     )
-    unit = unit_of_sender(ctx.bundle, row.sender)
-    assert unit is not None
+    if who is None:
+        unit = unit_of_sender(ctx.bundle, row.sender)
+        assert unit is not None
+        who = unit.name
     attachments: tuple[Attachment, ...] = ()
     deliverable_title = "报送材料" if language == "zh-CN" else "submission"
     due_text = ""
@@ -136,7 +163,7 @@ def _rejection(
         name = builder.attachment_name(owner)
         attachments = (Attachment(name, builder.workbook(owner), XLSX_TYPE),)
     context = {
-        "who": unit.name,
+        "who": who,
         "deliverable_title": deliverable_title,
         "received_text": format_moment(row.received_at, campaign.zone, language),
         "filename": rejected.filename if rejected else None,
@@ -149,7 +176,7 @@ def _rejection(
     }
     return _as_draft(
         ctx, row, "rejection", context,
-        instance_id=instance.id if instance else None, attachments=attachments,
+        instance_id=instance.id if instance else None, attachments=attachments, key=key,
     )  # fmt: skip
 
 
@@ -191,14 +218,16 @@ def _as_draft(
     *,
     instance_id: int | None,
     attachments: tuple[Attachment, ...],
+    key: str | None = None,
 ) -> Draft:
+    key = key or answer_key(row.id)
     campaign = ctx.bundle.campaign
     rendered = render_message(ctx.env, campaign.language, kind, context)
     coordinator = campaign.roles.coordinator
     sender = Address(coordinator.name, str(coordinator.email))
     recipient = str(row.sender)
     headers = {"Reply-To": str(coordinator.email), "Auto-Submitted": "auto-replied",
-               "X-Duban-Key": answer_key(row.id)}  # fmt: skip
+               "X-Duban-Key": key}  # fmt: skip
     if row.message_id:
         headers["In-Reply-To"] = row.message_id
         headers["References"] = row.message_id
@@ -211,6 +240,6 @@ def _as_draft(
         )  # fmt: skip
 
     return Draft(
-        key=answer_key(row.id), kind=kind, campaign_id=campaign.id, instance_id=instance_id,
+        key=key, kind=kind, campaign_id=campaign.id, instance_id=instance_id,
         recipients=(recipient,), subject=rendered.subject, compose=compose,
     )  # fmt: skip

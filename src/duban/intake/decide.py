@@ -70,6 +70,8 @@ REASONS: dict[Language, dict[str, str]] = {
         "not-a-workbook": "不是表格文件，未作处理（已留存）",
         "unknown-sender-no-template": "发件人 {sender} 未登记，附件也不是本次下发的模板",
         "reviewed-rejected": "经审核未予受理：{note}",
+        "reviewed-attached": "经审核作为“{unit_name}”的来往邮件存档（不作为报送）：{note}",
+        "reviewed-dismissed": "经审核不予处理：{note}",
     },
     "en": {
         "no-metadata": "the attachment is not the template sent for this submission (its "
@@ -94,6 +96,9 @@ REASONS: dict[Language, dict[str, str]] = {
         "not-a-workbook": "not a workbook: kept, not processed",
         "unknown-sender-no-template": "{sender} is not registered and sent no duban template",
         "reviewed-rejected": "not accepted after review: {note}",
+        "reviewed-attached": "kept as correspondence of {unit_name} after review (not a "
+        "submission): {note}",
+        "reviewed-dismissed": "dismissed after review: {note}",
     },
 }
 
