@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,18 +23,38 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select
 
 from duban import reports
+from duban.assignment import InstanceSpec
 from duban.botserver import LocalBotServer
 from duban.clock import FixedClock
+from duban.ladder import rung_time
 from duban.ledger.db import make_engine, migrate, session_scope
-from duban.ledger.schema import IntakeFileRow, MessageRow
+from duban.ledger.schema import InstanceRow, IntakeFileRow, MessageRow, SubmissionRow
 from duban.ledger.store import register
 from duban.loader import CampaignBundle, load_campaign
 from duban.mailserver import LocalSmtpServer
 
-from .units import Reply, notices_by_unit, plan_replies, send
+from .units import PLAN_ROLES, Reply, notices_by_unit, replies_to, send
 
 MARKER = ".duban-demo"
 DEMO_SECRET = "duban demo secret: not for real campaigns"
+SCHEDULE = [("plan", "2026-02-10"), ("progress", "2026-03-06")]
+"""The deliverables whose notices the demo sends (each one's next period), and the day: every
+one is answered by the simulated units, chased, collected and compiled."""
+ROLES = {"plan": PLAN_ROLES}
+"""Deliverables with a cast of their own; the others draw one (``units.roles_for``)."""
+COMPILE_AFTER = 4
+"""Working days after a period's due day on which its summary and bulletin are compiled."""
+
+
+@dataclass
+class Walk:
+    """What the walk through the simulated days did and produced."""
+
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+    mobilized: list[tuple[str, str]] = field(default_factory=list)
+    compiled: list[dict[str, Any]] = field(default_factory=list)
+    end: datetime | None = None
 
 
 def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
@@ -55,76 +76,126 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
         LocalBotServer(secrets={}, clock=None) as bots,
         _flow_settings(home, outgoing.url(), f"maildir:{inbox}", bots.url("wecom", "demo")),
     ):
-        steps = [_mobilize(console, campaign_path, "plan", _at(bundle, "2026-02-10"))]
-        raws = [(d.rcpt_tos, d.raw) for d in outgoing.messages]
-        due = _due(bundle, "plan")
-        replies = plan_replies(bundle, notices_by_unit(bundle, raws), due)
-        last = bundle.calendar.add_working_days(due.date(), 4)
-        steps += _walk_days(console, campaign_path, bundle, replies, office.port, clock, last)
-        steps.append(_mobilize(console, campaign_path, "progress", _at(bundle, "2026-03-06")))
-        compiled = _compile(console, campaign_path, "plan", _at(bundle, last.isoformat()))
-        steps.append(compiled)
+        walk = _walk_days(console, campaign_path, bundle, outgoing, office.port, clock)
         bot_posts = len(bots.requests)
-    console.print(_steps_table(steps))
+    assert walk.end is not None
+    console.print(_steps_table(walk.steps))
+    console.print(_replies_table(bundle, engine, walk))
     console.print(_timeline(bundle, engine, clock))
-    console.print(_outputs(home, sent, inbox, engine, compiled, bot_posts))
+    console.print(_outputs(home, sent, inbox, engine, walk.compiled, bot_posts))
     engine.dispose()
 
 
-def _due(bundle: CampaignBundle, deliverable_id: str) -> datetime:
-    spec = min(
-        (s for s in bundle.instances() if s.deliverable_id == deliverable_id),
-        key=lambda s: s.due_date,
+def _first_due(bundle: CampaignBundle, deliverable_id: str, period: str) -> InstanceSpec:
+    """The duty of a deliverable period due first (all are due together unless extended)."""
+    return min(
+        (
+            s
+            for s in bundle.instances()
+            if s.deliverable_id == deliverable_id and s.period == period
+        ),
+        key=lambda s: s.due_at,
     )
-    return datetime.combine(spec.due_date, time(9, 0), bundle.campaign.zone)
 
 
 def _walk_days(
     console: Console,
     campaign_path: Path,
     bundle: CampaignBundle,
-    replies: list[Reply],
+    outgoing: LocalSmtpServer,
     port: int,
     clock: FixedClock,
-    last: date,
-) -> list[dict[str, Any]]:
-    """Day by day: at 09:00 on working days the office chases; the units that reply that day
-    send; the office collects at 18:00."""
+) -> Walk:
+    """Day by day from the first notices: at 09:00 the office sends the notices of the day,
+    chases and compiles the periods due a few working days before; the units that reply that
+    day send; the office collects at 18:00. The walk ends with the last compile.
+
+    A deployment runs chase every working day; the demo runs it on the days a rung of the
+    ladder falls for the periods it sent, at the rung's time (on the other days chase finds
+    nothing to send), which keeps the walk short."""
+    zone = bundle.campaign.zone
+    mobilizing: dict[date, list[str]] = {}
+    for deliverable_id, when in SCHEDULE:
+        mobilizing.setdefault(date.fromisoformat(when), []).append(deliverable_id)
+    chasing: dict[date, set[datetime]] = {}
+    compiling: dict[date, list[tuple[str, str]]] = {}
+    walk = Walk()
+    day, last = min(mobilizing), max(mobilizing)
+    with Progress(console=console, transient=True) as progress:
+        walking = progress.add_task("simulated days", total=None)
+        while day <= last:
+            progress.update(walking, advance=1, description=str(day))
+            morning = datetime.combine(day, time(9, 0), zone)
+            for deliverable_id in mobilizing.get(day, []):
+                period, chase_at, done = _send_notices(console, campaign_path, bundle, outgoing,
+                                                       deliverable_id, morning, walk)  # fmt: skip
+                for at in chase_at:
+                    chasing.setdefault(at.date(), set()).add(at)
+                compiling.setdefault(done, []).append((deliverable_id, period))
+                last = max(last, done)
+            for at in sorted(chasing.get(day, set())):
+                walk.steps += _chase(campaign_path, at)
+            for deliverable_id, period in compiling.get(day, []):
+                compiled = _compile(console, campaign_path, deliverable_id, period, morning)
+                walk.steps.append(compiled)
+                walk.compiled.append(compiled)
+            walk.end = datetime.combine(day, time(18, 0), zone)
+            todays = [r for r in walk.replies if r.at.date() == day]
+            if todays:
+                send(todays, port, clock)
+                walk.steps.append(_collect(campaign_path, walk.end))
+            day += timedelta(days=1)
+    return walk
+
+
+def _send_notices(
+    console: Console,
+    campaign_path: Path,
+    bundle: CampaignBundle,
+    outgoing: LocalSmtpServer,
+    deliverable_id: str,
+    at: datetime,
+    walk: Walk,
+) -> tuple[str, list[datetime], date]:
+    """Mobilize a deliverable's next period and have the units that got a notice plan their
+    replies. Returns the period, the times its ladder's rungs fall and its compile day."""
+    before = len(outgoing.messages)
+    step = _mobilize(console, campaign_path, deliverable_id, at)
+    walk.steps.append(step)
+    period = str(step["period"])
+    raws = [(d.rcpt_tos, d.raw) for d in outgoing.messages[before:]]
+    notices = notices_by_unit(raws).get((deliverable_id, period), {})
+    campaign, calendar, zone = bundle.campaign, bundle.calendar, bundle.campaign.zone
+    first = _first_due(bundle, deliverable_id, period)
+    due = datetime.combine(first.due_date, time(9, 0), zone)
+    roles = ROLES.get(deliverable_id)
+    walk.replies += replies_to(bundle, deliverable_id, period, notices, at, due, roles)
+    walk.mobilized.append((deliverable_id, period))
+    deliverable = next(d for d in campaign.deliverables if d.id == deliverable_id)
+    rungs = [rung_time(first.due_at, rung, calendar, zone).at
+             for rung in campaign.ladder_of(deliverable)]  # fmt: skip
+    return period, rungs, calendar.add_working_days(first.due_date, COMPILE_AFTER)
+
+
+def _chase(campaign_path: Path, at: datetime) -> list[dict[str, Any]]:
     from flows.chase import chase
+
+    chased = chase(str(campaign_path), as_of=at.isoformat())
+    rungs = dict(chased["sent_by_rung"])
+    if chased["escalations"]:
+        rungs["escalation"] = chased["escalations"]
+    if not rungs:
+        return []
+    return [{"at": at, "step": "chase", "period": "", "count": sum(rungs.values()),
+             "sent_now": sum(rungs.values()), "by_status": rungs}]  # fmt: skip
+
+
+def _collect(campaign_path: Path, at: datetime) -> dict[str, Any]:
     from flows.collect import collect
 
-    zone = bundle.campaign.zone
-    first = replies[0].at.date()
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    steps = []
-    with Progress(console=console, transient=True) as progress:
-        walking = progress.add_task("simulated days", total=len(days))
-        for day in days:
-            todays = [r for r in replies if r.at.date() == day]
-            progress.update(walking, advance=1, description=f"{day} {len(todays)} replies")
-            morning = datetime.combine(day, time(9, 0), zone)
-            if bundle.calendar.is_working_day(day):
-                chased = chase(str(campaign_path), deliverable="plan", as_of=morning.isoformat())
-                if chased["sent_by_rung"] or chased["escalations"]:
-                    rungs = dict(chased["sent_by_rung"])
-                    if chased["escalations"]:
-                        rungs["escalation"] = chased["escalations"]
-                    steps.append({"at": morning, "step": "chase", "period": "once",
-                                  "count": sum(rungs.values()), "sent_now": sum(rungs.values()),
-                                  "by_status": rungs})  # fmt: skip
-            if not todays:
-                continue
-            send(todays, port, clock)
-            evening = datetime.combine(day, time(18, 0), zone)
-            result = collect(str(campaign_path), as_of=evening.isoformat())
-            steps.append({"at": evening, "step": "collect", "period": "once",
-                          "count": result["received"], "sent_now": result["answered"],
-                          "by_status": result["outcomes"]})  # fmt: skip
-    return steps
-
-
-def _at(bundle: CampaignBundle, day: str) -> datetime:
-    return datetime.combine(datetime.fromisoformat(day).date(), time(9, 0), bundle.campaign.zone)
+    result = collect(str(campaign_path), as_of=at.isoformat())
+    return {"at": at, "step": "collect", "period": "", "count": result["received"],
+            "sent_now": result["answered"], "by_status": result["outcomes"]}  # fmt: skip
 
 
 @contextmanager
@@ -159,16 +230,20 @@ def _mobilize(
 
 
 def _compile(
-    console: Console, campaign_path: Path, deliverable: str, at: datetime
+    console: Console, campaign_path: Path, deliverable: str, period: str, at: datetime
 ) -> dict[str, Any]:
     from flows.compile import compile_flow
 
-    console.rule(f"[bold]{at:%Y-%m-%d %H:%M}[/] compile: summary workbook and bulletin")
-    [result] = compile_flow(str(campaign_path), deliverable, send=True, as_of=at.isoformat())
+    console.rule(
+        f"[bold]{at:%Y-%m-%d %H:%M}[/] compile: {deliverable} {period}, summary and bulletin"
+    )
+    [result] = compile_flow(
+        str(campaign_path), deliverable, period, send=True, as_of=at.isoformat()
+    )
     counts = {k: result[k] for k in ("on_time", "late", "missing", "rejected")}
     return {"at": at, "step": f"compile {deliverable}", "period": result["period"],
             "count": result["expected"], "sent_now": result["sent"], "by_status": counts,
-            **{k: result[k] for k in ("workbook", "html", "docx")}}  # fmt: skip
+            **{k: result[k] for k in ("deliverable", "workbook", "html", "docx")}}  # fmt: skip
 
 
 def _steps_table(steps: list[dict[str, Any]]) -> Table:
@@ -184,8 +259,53 @@ def _steps_table(steps: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _replies_table(bundle: CampaignBundle, engine: Engine, walk: Walk) -> Table:
+    """Per deliverable period the demo sent notices for: the replies the units sent, the
+    versions the ledger accepted, and where the duties stand when the walk ends (accepted:
+    units with a valid version, on time or late)."""
+    assert walk.end is not None
+    with session_scope(engine) as session:
+        status = reports.status_report(session, walk.end, campaign=bundle.campaign.id)
+        versions = session.execute(
+            select(InstanceRow.deliverable_id, InstanceRow.period, func.count(SubmissionRow.id))
+            .join(SubmissionRow, SubmissionRow.instance_id == InstanceRow.id)
+            .where(InstanceRow.campaign_id == bundle.campaign.id)
+            .group_by(InstanceRow.deliverable_id, InstanceRow.period)
+        )
+        accepted = {(d, p): n for d, p, n in versions.tuples()}
+    tallies = {(str(r["deliverable"]), str(r["period"])): r
+               for r in status["campaigns"][0]["deliverables"]}  # fmt: skip
+    counts: dict[tuple[str, str], dict[str, object]] = {}
+    for key in walk.mobilized:
+        tally = tallies[key]
+        counts[key] = {
+            "expected (units owing it)": tally["expected"],
+            "replies the units sent": sum(
+                1 for r in walk.replies if (r.deliverable_id, r.period) == key
+            ),
+            "versions accepted": accepted.get(key, 0),
+            "units accepted": tally["received"],
+            "  on time": tally["on_time"],
+            "  late": tally["late"],
+            "missing": tally["missing"],
+            "rejected, not replaced": tally["rejected"],
+        }
+    table = Table(title=f"replies to every notice sent, as of {walk.end:%Y-%m-%d %H:%M}")
+    table.add_column("")
+    for deliverable_id, period in walk.mobilized:
+        table.add_column(f"{deliverable_id} {period}", justify="right")
+    for label in next(iter(counts.values()), {}):
+        table.add_row(label, *(str(counts[key][label]) for key in walk.mobilized))
+    return table
+
+
 def _outputs(
-    home: Path, sent: Path, inbox: Path, engine: Engine, compiled: dict[str, Any], posts: int
+    home: Path,
+    sent: Path,
+    inbox: Path,
+    engine: Engine,
+    compiled: list[dict[str, Any]],
+    posts: int,
 ) -> Table:
     with session_scope(engine) as session:
         recorded = session.scalar(select(func.count()).select_from(MessageRow)) or 0
@@ -201,9 +321,11 @@ def _outputs(
     table.add_row("raw store (every byte received)", str(home / "raw"))
     table.add_row("messages in the ledger", str(recorded))
     table.add_row("held for review", f"{held}  (`duban review` lists them)")
-    table.add_row("summary workbook (汇总表)", compiled["workbook"])
-    table.add_row("bulletin (通报), HTML", compiled["html"])
-    table.add_row("bulletin (通报), .docx", compiled["docx"])
+    for result in compiled:
+        which = f"{result['deliverable']} {result['period']}"
+        table.add_row(f"summary workbook (汇总表), {which}", result["workbook"])
+        table.add_row(f"bulletin (通报), HTML, {which}", result["html"])
+        table.add_row(f"bulletin (通报), .docx, {which}", result["docx"])
     table.add_row("group-bot posts (escalation, bulletin)", str(posts))
     return table
 

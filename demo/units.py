@@ -1,9 +1,13 @@
 """Simulated units: they read their notice, fill the template with plausible content and reply.
 
-Most reply on time, some late; one types a value that is not in the list and sends a
-corrected file after the rejection; one sends another unit's template; one sends a hostile
-file; a couple never reply. Everything goes through SMTP to the office's mailbox, stamped with
-the simulated time of sending.
+Every deliverable the demo sends notices for is answered the same way, its form filled from its
+declaration in the campaign file (each column's type, choices, bounds and length), so a form
+added there is answered without a change here. Most units reply on time, some late; one types a
+value the form does not allow and sends a corrected file after the rejection; a couple never
+reply. The plan adds the rarer cases: a unit that sends another unit's template, one that sends
+a hostile file, one that sends a second version. Some units type a percentage the way Excel
+users do (50 % in a cell formatted as a percentage, which Excel stores as 0.5). Everything goes
+through SMTP to the office's mailbox, stamped with the simulated time of sending.
 """
 
 from __future__ import annotations
@@ -14,16 +18,22 @@ import io
 import random
 import smtplib
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 
-from duban.clock import FixedClock
-from duban.loader import CampaignBundle
-from duban.testing import attachment_of, fill_workbook, reply_to_notice
+from openpyxl import load_workbook
 
-TASKS = [
+from duban.clock import FixedClock
+from duban.forms import Column, Form, Sheet
+from duban.loader import CampaignBundle
+from duban.testing import attachment_of, reply_to_notice
+from duban.xlsx.layout import FIRST_DATA_ROW
+
+THEMES = [
     ("教育培训", "开展“周末课堂”专题学习", "每月组织一次集中学习，邀请专家授课"),
     ("提速增效", "压缩行政审批办理时限", "梳理审批事项，承诺时限压缩三分之一"),
     ("执行力强化", "建立重点工作督办台账", "每周梳理进度，逐项明确责任人和完成时限"),
@@ -32,67 +42,237 @@ TASKS = [
     ("教育培训", "选派青年干部跟班学习", "上半年选派两名青年干部到基层一线锻炼"),
     ("作风整顿", "整治会风文风", "精简会议和文件，会议时长控制在一小时以内"),
 ]
+"""A row's theme: a category, a task and a measure that belong together."""
 SECTIONS = ["办公室", "综合科", "政策法规科", "业务一科", "组织人事科", "督查室"]
 NAMES = ["王建国", "李秀英", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "周敏"]
+LOGINS = ["wangjg", "lixy", "zhangw", "liuy", "chenj", "yangf", "zhaol", "zhoum"]
+PROGRESS = [
+    "已制定工作方案，召开专题推进会两次，各项任务已分解到科室",
+    "完成第一阶段学习培训，参训干部一百二十人次",
+    "审批事项梳理完毕，平均办理时限由八个工作日压缩至五个",
+    "督办台账已建立，每周通报一次进度，已办结事项十二件",
+    "重点项目挂钩领导全部到位，协调解决问题七个",
+]
+ISSUES = [
+    "部分科室重视程度不够，进度不平衡",
+    "基层调研次数偏少，发现问题不够深入",
+    "个别事项办理超时，群众有意见",
+    "台账更新不及时，督办闭环不够",
+]
+CAUSES = ["思想认识不到位", "工作机制不健全", "督促检查不经常", "业务能力有差距"]
+MEASURES = [
+    "下季度开展专项督查，对进度滞后的科室约谈提醒",
+    "完善考核办法，把任务完成情况纳入年度考核",
+    "建立周例会制度，逐项销号",
+    "加强业务培训，每月组织一次案例讲评",
+]
+# Which pool a text column draws from, by a word of its label: the first match wins.
+TEXT_POOLS: list[tuple[tuple[str, ...], str]] = [
+    (("科室", "部门", "单位"), "section"),
+    (("人",), "name"),
+    (("问题", "不足", "描述"), "issue"),
+    (("原因",), "cause"),
+    (("措施", "打算", "做法"), "measure"),
+    (("进展", "成效", "情况", "内容", "总结"), "progress"),
+    (("任务", "工作", "事项", "项目"), "task"),
+]
+PLAN_ROLES = {"T02": "wrong value", "B01": "another unit's template", "T07": "hostile file",
+              "T05": "late", "B12": "late", "B19": "late", "T04": "resubmits",
+              "B13": "silent", "B18": "silent"}  # fmt: skip
+"""The plan's cast, by unit; the other deliverables draw theirs (``roles_for``)."""
 
 
 @dataclass
 class Reply:
     unit_id: str
+    deliverable_id: str
+    period: str
     at: datetime
     raw: bytes
     behaviour: str
 
 
-def plan_rows(rng: random.Random, count: int) -> list[list[Any]]:
+@dataclass(frozen=True)
+class Percent:
+    """A percentage typed into a cell formatted as one: Excel stores 50 % as 0.5."""
+
+    value: float
+
+
+def is_percent(column: Column) -> bool:
+    return "%" in column.label or "％" in column.label
+
+
+def form_rows(
+    sheet: Sheet, rng: random.Random, year: int, count: int, percent_cells: bool = False
+) -> list[list[Any]]:
+    """Rows of plausible values for every column of a sheet, from the column declarations."""
     rows = []
-    for n in range(count):
-        category, task, measure = TASKS[(n + rng.randrange(len(TASKS))) % len(TASKS)]
-        phone = f"139{rng.randrange(10**8):08d}"
-        deadline = f"2026-{rng.randint(4, 12):02d}-28"
-        rows.append([category, task, measure, rng.choice(SECTIONS), rng.choice(NAMES), phone,
-                     deadline])  # fmt: skip
+    for _ in range(count):
+        theme = rng.choice(THEMES)
+        row = [_value(column, theme, rng, year, percent_cells) for column in sheet.columns]
+        rows.append(row)
     return rows
 
 
-def plan_replies(
-    bundle: CampaignBundle, notices: dict[str, EmailMessage], due: datetime, seed: int = 2026
+def _value(
+    column: Column, theme: tuple[str, str, str], rng: random.Random, year: int, percent: bool
+) -> Any:
+    if not column.required and rng.random() < 0.15:
+        return None  # an optional cell left empty
+    if column.type == "choice":
+        choices = column.choices or []
+        return theme[0] if theme[0] in choices else rng.choice(choices)
+    if column.type in ("integer", "decimal"):
+        return _number(column, rng, percent)
+    if column.type == "date":
+        return date(year, rng.randint(4, 12), 28)
+    if column.type == "email":
+        return f"{rng.choice(LOGINS)}@example.cn"
+    if column.type == "phone":
+        return f"139{rng.randrange(10**8):08d}"
+    return _text(column, theme, rng)
+
+
+def _number(column: Column, rng: random.Random, percent: bool) -> Any:
+    low = column.min if column.min is not None else Decimal(0)
+    high = column.max if column.max is not None else low + 100
+    if is_percent(column):  # whole fives from 10 %, as people estimate a share done
+        high = min(high, Decimal(100))
+        low = min(max(low, Decimal(10)), high)
+        number = Decimal(5 * rng.randint(int(low + 4) // 5, int(high) // 5))
+        return Percent(float(number / 100)) if percent else int(number)
+    if column.type == "integer":
+        return rng.randint(int(low), int(high))
+    return float(round(low + (high - low) * Decimal(rng.random()), 2))
+
+
+def _text(column: Column, theme: tuple[str, str, str], rng: random.Random) -> str:
+    pool = next((name for words, name in TEXT_POOLS if any(w in column.label for w in words)), None)
+    text = {
+        "section": lambda: rng.choice(SECTIONS),
+        "name": lambda: rng.choice(NAMES),
+        "issue": lambda: rng.choice(ISSUES),
+        "cause": lambda: rng.choice(CAUSES),
+        "measure": lambda: theme[2] if "措施" in column.label else rng.choice(MEASURES),
+        "progress": lambda: rng.choice(PROGRESS),
+        "task": lambda: theme[1],
+    }.get(pool or "", lambda: f"{column.label}（{rng.randint(1, 99)}）")()
+    return text[: column.max_length] if column.max_length else text
+
+
+def wrong_value(sheet: Sheet) -> tuple[int, Any]:
+    """A value the form refuses, of the kind units type, and its column: one outside the list or
+    the bounds, a date or a number written as words; a required cell left empty otherwise."""
+    for kinds in (("choice",), ("integer", "decimal"), ("date", "email", "phone")):
+        for index, column in enumerate(sheet.columns):
+            if column.type not in kinds:
+                continue
+            if column.type == "choice":
+                return index, "其他" if "其他" not in (column.choices or []) else "其它类"
+            if column.type in ("integer", "decimal"):
+                if column.max is not None:
+                    return index, int(column.max) + 20
+                if column.min is not None:
+                    return index, int(column.min) - 1
+                return index, "若干"
+            return index, {"date": "年底前", "email": "见附件", "phone": "见附件"}[column.type]
+    for index, column in enumerate(sheet.columns):
+        if column.max_length is not None:
+            return index, "长" * (column.max_length + 1)
+    return next(i for i, c in enumerate(sheet.columns) if c.required), None
+
+
+def fill_form(data: bytes, form: Form, sheets: Mapping[str, Sequence[Sequence[Any]]]) -> bytes:
+    """Fill a duban template as a unit would (openpyxl, like Excel, keeps the rest as it is);
+    a ``Percent`` is written as Excel writes a typed percentage: the fraction, formatted 0%."""
+    book = load_workbook(io.BytesIO(data))
+    for sheet in form.sheets:
+        ws = book[sheet.name]
+        for offset, row in enumerate(sheets.get(sheet.name, [])):
+            for number, value in enumerate(row, start=1):
+                cell = ws.cell(FIRST_DATA_ROW + offset, number)
+                if isinstance(value, Percent):
+                    cell.value = value.value
+                    cell.number_format = "0%"
+                else:
+                    cell.value = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def roles_for(unit_ids: Sequence[str], rng: random.Random) -> dict[str, str]:
+    """A cast for a deliverable without one: about a tenth silent and a tenth late (at least one
+    of each), one unit that types a wrong value and corrects it; everyone else on time."""
+    shuffled = list(unit_ids)
+    rng.shuffle(shuffled)
+    share = max(1, len(shuffled) // 10)
+    cast = ["silent"] * share + ["late"] * share + ["wrong value"]
+    return dict(zip(shuffled, cast, strict=False))
+
+
+def replies_to(
+    bundle: CampaignBundle,
+    deliverable_id: str,
+    period: str,
+    notices: Mapping[str, EmailMessage],
+    sent: datetime,
+    due: datetime,
+    roles: Mapping[str, str] | None = None,
+    seed: int = 2026,
 ) -> list[Reply]:
-    """What each unit will send, and when (relative to the plan's due day)."""
-    rng = random.Random(seed)
-    units = [u.id for u in bundle.units]
-    roles = {"T02": "wrong value", "B01": "another unit's template", "T07": "hostile file",
-             "T05": "late", "B12": "late", "B19": "late", "T04": "resubmits",
-             "B13": "silent", "B18": "silent"}  # fmt: skip
+    """What each unit that received a notice (sent at ``sent``) will send back, and when:
+    on time between the notice and the due day ``due``, late within four days after it."""
+    rng = random.Random(f"{seed}:{deliverable_id}:{period}")
+    deliverable = next(d for d in bundle.campaign.deliverables if d.id == deliverable_id)
+    form = next(f for f in bundle.campaign.forms if f.id == deliverable.form)
+    units = [u.id for u in bundle.units if u.id in notices]
+    cast = roles_for(units, rng) if roles is None else roles
+    earliest = sent.date() + timedelta(days=1)
+    window = max(1, min(14, (due.date() - earliest).days))
     replies: list[Reply] = []
-    for unit_id in units:
-        role = roles.get(unit_id, "on time")
+    for position, unit_id in enumerate(units):
+        role = cast.get(unit_id, "on time")
         if role == "silent":
             continue
         notice = notices[unit_id]
         sender = bundle.units_by_id[unit_id].emails[0]
-        day = due - timedelta(days=rng.randint(1, 14))
+        day = max(due.date() - timedelta(days=rng.randint(1, window)), earliest)
         if role == "late":
-            day = due + timedelta(days=rng.randint(1, 4))
-        at = datetime.combine(day.date(), time(rng.randint(8, 17), rng.randint(0, 59)), due.tzinfo)
-        rows = plan_rows(rng, rng.randint(3, 8))
+            day = due.date() + timedelta(days=rng.randint(1, 4))
+        at = datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), due.tzinfo)
+        # every other unit types its percentages as Excel users do, into a percent-formatted cell
+        sheets = _filled(form, rng, due.year, percent_cells=position % 2 == 1)
         if role == "wrong value":
-            rows[1][0] = "作风建设"  # not one of the listed categories
+            first = form.sheets[0]
+            column, value = wrong_value(first)
+            sheets[first.name][min(1, len(sheets[first.name]) - 1)][column] = value
         if role == "another unit's template":
-            notice = notices["B02"]
+            notice = notices[units[(position + 1) % len(units)]]
         name, data = attachment_of(notice)
-        content = fill_workbook(data, "实施方案", rows)
+        content = fill_form(data, form, sheets)
         if role == "hostile file":
             content = _bomb(content)
         raw = reply_to_notice(notice, sender, [(name, content)], when=at)
-        replies.append(Reply(unit_id, at, raw, role))
+        replies.append(Reply(unit_id, deliverable_id, period, at, raw, role))
         if role in ("wrong value", "resubmits"):
-            rows = plan_rows(rng, 4)
-            fixed = reply_to_notice(notices[unit_id], sender,
-                                    [(name, fill_workbook(data, "实施方案", rows))],
-                                    when=at + timedelta(days=1))  # fmt: skip
-            replies.append(Reply(unit_id, at + timedelta(days=1), fixed, "corrected"))
+            fixed = fill_form(data, form, _filled(form, rng, due.year, percent_cells=True))
+            later = at + timedelta(days=1)
+            again = reply_to_notice(notices[unit_id], sender, [(name, fixed)], when=later)
+            replies.append(Reply(unit_id, deliverable_id, period, later, again, "corrected"))
     return sorted(replies, key=lambda r: r.at)
+
+
+def _filled(
+    form: Form, rng: random.Random, year: int, percent_cells: bool
+) -> dict[str, list[list[Any]]]:
+    sheets = {}
+    for sheet in form.sheets:
+        least = max(sheet.min_rows, 1)
+        count = min(rng.randint(least, least + 5), sheet.max_rows)
+        sheets[sheet.name] = form_rows(sheet, rng, year, count, percent_cells)
+    return sheets
 
 
 def _bomb(workbook: bytes) -> bytes:
@@ -118,13 +298,16 @@ def send(replies: list[Reply], port: int, clock: FixedClock) -> None:
 
 
 def notices_by_unit(
-    bundle: CampaignBundle, raws: list[tuple[tuple[str, ...], bytes]]
-) -> dict[str, EmailMessage]:
-    found: dict[str, EmailMessage] = {}
-    for recipients, raw in raws:
+    raws: list[tuple[tuple[str, ...], bytes]],
+) -> dict[tuple[str, str], dict[str, EmailMessage]]:
+    """The notices among sent messages, per deliverable and period, then per unit (from the
+    message's key: notice:campaign:deliverable:period:unit)."""
+    found: dict[tuple[str, str], dict[str, EmailMessage]] = {}
+    for _recipients, raw in raws:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
-        unit = next((u for u in bundle.units if set(u.emails) == set(recipients)), None)
-        if unit is not None and str(message["X-Duban-Key"]).startswith("notice:"):
-            found.setdefault(unit.id, message)
+        key = str(message["X-Duban-Key"] or "")
+        if key.startswith("notice:"):
+            _, _campaign, deliverable, period, unit = key.split(":")
+            found.setdefault((deliverable, period), {}).setdefault(unit, message)
     return found

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import mailbox
-import sqlite3
+import random
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 from rich.console import Console
+from sqlalchemy import create_engine, distinct, func, select
+from sqlalchemy.orm import Session
 
 from demo.run import run_demo
+from demo.units import form_rows, is_percent, wrong_value
+from duban.ledger.schema import InstanceRow, IntakeFileRow, MessageRow, SubmissionRow
+from duban.loader import load_campaign
+from duban.validation import check_cell, column_letter
 
-from .conftest import EXAMPLE
+from .conftest import EXAMPLE, ROOT
+
+CAMPAIGNS = [EXAMPLE, *sorted((ROOT / "tests" / "campaigns").glob("*/campaign.yaml"))]
 
 
 def test_the_demo_runs_twice_and_delivers_every_notice(
@@ -24,26 +33,122 @@ def test_the_demo_runs_twice_and_delivers_every_notice(
         run_demo(EXAMPLE, home, console)
         text = console.export_text()
         assert "mobilize plan" in text
+        assert "mobilize progress" in text
+        assert "compile progress" in text
+        assert "replies to every notice sent" in text
         assert "every reply received (Maildir)" in text
         sent = [m["X-Duban-Key"] for m in mailbox.Maildir(home / "mail" / "sent")]
         notices = [k for k in sent if k.startswith("notice:")]
         assert len(notices) == 30 + 5  # plan notices to all, Q1 progress to the five leads
         assert len(sent) > len(notices)  # answers to the units that replied
-        with sqlite3.connect(home / "duban.sqlite3") as db:
-            outcomes = dict(db.execute("SELECT outcome, count(*) FROM intake_files GROUP BY 1"))
-        assert outcomes["held"] == 1  # the unit that sent another unit's template
-        assert outcomes["quarantined"] == 1  # the hostile file
-        assert outcomes["rejected"] == 1  # the wrong value, corrected the next day
-        assert outcomes["accepted"] == 27
-        [summary] = (home / "out").rglob("*汇总表.xlsx")
+        _assert_every_deliverable_sent_was_answered(home / "duban.sqlite3")
+        [summary] = (home / "out").rglob("plan-once/*汇总表.xlsx")
         units = {
             row[1]: row for row in load_workbook(summary)["报送情况"].iter_rows(values_only=True)
         }
         for late in ("薛埠镇", "市交通运输局", "市审计局"):  # they replied after 5 March
             assert "逾期" in str(units[late])
         assert "未报送" in str(units["市农业农村局"])  # silent
-        [bulletin] = (home / "out").rglob("*通报.html")
+        [bulletin] = (home / "out").rglob("plan-once/*通报.html")
         assert "市审计局" in bulletin.read_text(encoding="utf-8")  # B19, late
+        assert list((home / "out").rglob("progress-2026-Q1/*汇总表.xlsx"))
+
+
+def _assert_every_deliverable_sent_was_answered(ledger: Path) -> None:
+    """Every deliverable period the demo sent notices for has accepted submissions; a unit
+    whose file was rejected sent a corrected one that was accepted; and the percentages typed
+    into cells formatted as percentages were recorded as the units meant them (50, not 0.5)."""
+    campaign = load_campaign(EXAMPLE).campaign
+    forms = {f.id: f for f in campaign.forms}
+    percent_keys = {
+        (d.id, sheet.name): [c.key for c in sheet.columns if is_percent(c)]
+        for d in campaign.deliverables
+        for sheet in forms[d.form].sheets
+    }
+    engine = create_engine(f"sqlite:///{ledger}")
+    try:
+        with Session(engine) as session:
+            noticed = set(
+                session.execute(
+                    select(InstanceRow.deliverable_id, InstanceRow.period)
+                    .join(MessageRow, MessageRow.instance_id == InstanceRow.id)
+                    .where(MessageRow.kind == "notice")
+                    .distinct()
+                )
+                .tuples()
+                .all()
+            )
+            accepted = dict(
+                session.execute(
+                    select(InstanceRow.deliverable_id, func.count(distinct(InstanceRow.unit_id)))
+                    .join(SubmissionRow, SubmissionRow.instance_id == InstanceRow.id)
+                    .group_by(InstanceRow.deliverable_id)
+                )
+                .tuples()
+                .all()
+            )
+            files = session.execute(
+                select(InstanceRow.deliverable_id, InstanceRow.unit_id, IntakeFileRow.outcome)
+                .select_from(IntakeFileRow)
+                .outerjoin(InstanceRow, IntakeFileRow.instance_id == InstanceRow.id)
+            ).tuples()
+            outcomes: dict[tuple[str | None, str], int] = {}
+            rejected, answered = set(), set()
+            for deliverable, unit, outcome in files:
+                outcomes[deliverable, outcome] = outcomes.get((deliverable, outcome), 0) + 1
+                if outcome == "rejected":
+                    rejected.add((deliverable, unit))
+                if outcome == "accepted":
+                    answered.add((deliverable, unit))
+            recorded = session.execute(
+                select(InstanceRow.deliverable_id, SubmissionRow.rows).join(
+                    SubmissionRow, SubmissionRow.instance_id == InstanceRow.id
+                )
+            ).tuples()
+            percents = [
+                row[key]
+                for deliverable, sheets in recorded
+                for sheet, rows in sheets.items()
+                for row in rows
+                for key in percent_keys.get((deliverable, sheet), ())
+                if row[key] is not None
+            ]
+    finally:
+        engine.dispose()
+    assert noticed == {("plan", "once"), ("progress", "2026-Q1")}
+    for deliverable, period in sorted(noticed):
+        assert accepted.get(deliverable, 0) > 0, f"no {deliverable} {period} was accepted"
+    # plan: 30 less two silent, one held for review, one quarantined; progress: 5 less one silent
+    assert accepted == {"plan": 26, "progress": 4}
+    assert rejected
+    assert rejected <= answered  # each unit told to fix a file sent one that was accepted
+    assert outcomes["plan", "accepted"] == 27  # one unit sent a second version
+    assert outcomes["plan", "rejected"] == 1  # the wrong value, corrected the next day
+    assert outcomes[None, "held"] == 1  # the unit that sent another unit's template
+    assert outcomes[None, "quarantined"] == 1  # the hostile file
+    assert outcomes["progress", "rejected"] == 1  # 完成比例 120, corrected the next day
+    assert percents
+    assert all(10 <= Decimal(str(v)) <= 100 for v in percents)  # 50 % typed is 50, not 0.5
+
+
+@pytest.mark.parametrize("path", CAMPAIGNS, ids=lambda p: p.parent.name)
+def test_the_simulated_units_fill_every_form_from_its_declaration(path: Path) -> None:
+    """What the units type passes each column's checks (percentages as whole numbers here);
+    the wrong value they type fails them."""
+    rng = random.Random(7)
+    for form in load_campaign(path).campaign.forms:
+        for sheet in form.sheets:
+            rows = form_rows(sheet, rng, 2026, 20)
+            for number, row in enumerate(rows, start=3):
+                for index, (column, value) in enumerate(zip(sheet.columns, row, strict=True)):
+                    cell = f"{column_letter(index + 1)}{number}"
+                    _, problem = check_cell(sheet.name, cell, column, value)
+                    assert problem is None, (form.id, problem)
+                    if is_percent(column) and value is not None:
+                        assert 10 <= value <= 100
+            index, value = wrong_value(sheet)
+            _, problem = check_cell(sheet.name, "A3", sheet.columns[index], value)
+            assert problem is not None, (form.id, sheet.name, value)
 
 
 def test_the_demo_refuses_to_empty_a_folder_it_did_not_make(tmp_path: Path) -> None:
