@@ -32,12 +32,12 @@ import openpyxl
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from duban.adapters.render import format_due
 from duban.compile.model import CompileInput, SubmissionData, Totals, UnitLine
 from duban.compile.texts import WORKBOOK_TEXTS, state_word
 from duban.compile.workbook import write_summary
-from duban.forms import Form
-from duban.loader import load_campaign
-from duban.render import format_due
+from duban.model.forms import Form
+from duban.model.loader import load_campaign
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example" / "campaign.yaml"

@@ -79,15 +79,23 @@ MEASURES = (
 SECTIONS = ("办公室", "组织人事科", "综合科", "政策法规科", "行政审批科", "督查室")
 OWNERS = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏")
 PHASES = (  # --phases: (module, function, label), in the order process_batch runs them
-    ("duban.intake.pipeline", "read_envelope", "· envelope (read_envelope: headers)"),
-    ("duban.intake.pipeline", "receive", "· receive (store + record messages)"),
-    ("duban.intake.pipeline", "_record_files", "· files (MIME, sniff, store + record)"),
-    ("duban.intake.pipeline", "read_files", "  ·· MIME parse (read_files, in files)"),
-    ("duban.intake.rawstore", "RawStore.put_many", "  ·· raw store (in receive and files)"),
-    ("duban.intake.pipeline", "_decide", "· decide (as the workers read; waits included)"),
-    ("duban.intake.reader", "Reading.poll", "  ·· feeding and waiting for the workers"),
+    ("duban.implement.intake.pipeline", "read_envelope", "· envelope (read_envelope: headers)"),
+    ("duban.implement.intake.pipeline", "receive", "· receive (store + record messages)"),
+    ("duban.implement.intake.pipeline", "_record_files", "· files (MIME, sniff, store + record)"),
+    ("duban.implement.intake.pipeline", "read_files", "  ·· MIME parse (read_files, in files)"),
     (
-        "duban.intake.pipeline",
+        "duban.implement.intake.rawstore",
+        "RawStore.put_many",
+        "  ·· raw store (in receive and files)",
+    ),
+    (
+        "duban.implement.intake.pipeline",
+        "_decide",
+        "· decide (as the workers read; waits included)",
+    ),
+    ("duban.implement.intake.reader", "Reading.poll", "  ·· feeding and waiting for the workers"),
+    (
+        "duban.implement.intake.pipeline",
         "validate_workbook",
         "  ·· validate_workbook here (the workers validate)",
     ),
@@ -154,15 +162,15 @@ def _prepare(args: argparse.Namespace, work: Path) -> int:
 
     from mobilize import synthetic_campaign  # bench/mobilize.py: this script's folder
 
+    from duban.adapters.mail.message import build
+    from duban.adapters.render import environment
     from duban.clock import FixedClock
     from duban.ledger.db import make_engine, migrate, session_scope
     from duban.ledger.store import register
-    from duban.loader import load_campaign
-    from duban.mail.message import build
-    from duban.mobilize import NoticeRequest, instances_by_id, plan_notices
-    from duban.notices import notice_drafts
-    from duban.render import environment
-    from duban.testing import attachment_of, reply_to_notice
+    from duban.mobilize.notices import notice_drafts
+    from duban.mobilize.send import NoticeRequest, instances_by_id, plan_notices
+    from duban.model.loader import load_campaign
+    from duban.testing.helpers import attachment_of, reply_to_notice
 
     started = time.perf_counter()
     bundle = load_campaign(synthetic_campaign(work / "campaign", args.units))
@@ -224,7 +232,7 @@ def _unit_of(recipients: tuple[str, ...], bundle: Any) -> str:
 
 
 def _fill(template: bytes, unit: int, count: int) -> bytes:
-    from duban.testing import fill_workbook
+    from duban.testing.helpers import fill_workbook
 
     return fill_workbook(template, SHEET, _rows(unit, count))
 
@@ -252,14 +260,14 @@ def _rows(unit: int, count: int) -> list[list[str]]:
 def _duban(args: argparse.Namespace, work: Path) -> int:
     from collections import Counter
 
+    from duban.adapters.sources import open_source
     from duban.clock import FixedClock
-    from duban.intake.files import WorkbookReader
-    from duban.intake.pipeline import Intake, process_batch
-    from duban.intake.rawstore import RawStore
-    from duban.intake.sources import open_source
+    from duban.implement.intake.pipeline import Intake, process_batch
+    from duban.implement.intake.rawstore import RawStore
+    from duban.implement.intake.reader import WorkbookReader
     from duban.ledger.db import make_engine
     from duban.ledger.db import session_scope as scope
-    from duban.loader import load_campaign
+    from duban.model.loader import load_campaign
 
     bundle = load_campaign(work / "campaign" / "campaign.yaml")
     engine = make_engine(_ledger_url(work))
@@ -412,7 +420,7 @@ def _pandas(args: argparse.Namespace, work: Path) -> int:
 
     import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
 
-    from duban.testing import attachment_of
+    from duban.testing.helpers import attachment_of
 
     files = []
     root = mailbox.Maildir(work / "maildir", create=False)

@@ -27,7 +27,10 @@ from typing import Any
 import openpyxl
 import xlsxwriter  # type: ignore[import-untyped, unused-ignore]
 
-from duban.intake.files import FileRejected, ParsedWorkbook, WorkbookReader, sniff
+from duban.implement.intake.parse import ParsedWorkbook
+from duban.implement.intake.reader import WorkbookReader
+from duban.implement.intake.reasons import FileRejected
+from duban.implement.intake.sniff import sniff
 
 TARGET_RATE = 300.0
 TARGET_RATIO = 4.0

@@ -24,10 +24,21 @@ from pathlib import Path
 
 import yagmail
 
-from duban.mail import Address, Attachment, OutgoingMessage, SmtpMailer, build, make_message_id
-from duban.mail import parse_smtp_url as parse
-from duban.mail.message import XLSX
-from duban.mailserver import LocalSmtpServer, make_self_signed_certificate, server_tls_context
+from duban.adapters.mail import (
+    Address,
+    Attachment,
+    OutgoingMessage,
+    SmtpMailer,
+    build,
+    make_message_id,
+)
+from duban.adapters.mail import parse_smtp_url as parse
+from duban.adapters.mail.message import XLSX
+from duban.testing.mailserver import (
+    LocalSmtpServer,
+    make_self_signed_certificate,
+    server_tls_context,
+)
 
 USER, PASSWORD = "notice@duban.example", "bench-password"  # an address: yagmail rewrites names
 SENDER = Address("市优化办", USER)

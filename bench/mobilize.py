@@ -23,16 +23,16 @@ from pathlib import Path
 
 import yagmail
 
-from duban.batching import batches
+from duban.adapters.mail import SmtpMailer, parse_smtp_url
+from duban.adapters.render import environment
 from duban.clock import FixedClock
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.store import register
-from duban.loader import load_campaign
-from duban.mail import SmtpMailer, parse_smtp_url
-from duban.mailserver import make_self_signed_certificate
-from duban.mobilize import NoticeRequest, instances_by_id, plan_notices, send_notices
-from duban.notices import notice_drafts
-from duban.render import environment
+from duban.mobilize.notices import notice_drafts
+from duban.mobilize.send import NoticeRequest, instances_by_id, plan_notices, send_notices
+from duban.model.loader import load_campaign
+from duban.sending.batching import batches
+from duban.testing.mailserver import make_self_signed_certificate
 
 ROOT = Path(__file__).resolve().parents[1]
 USER, PASSWORD = "youhuaban@jt.example", "bench-password"

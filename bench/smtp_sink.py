@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from duban.mailserver import LocalSmtpServer, server_tls_context
+from duban.testing.mailserver import LocalSmtpServer, server_tls_context
 
 
 def main() -> None:

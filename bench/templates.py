@@ -22,10 +22,15 @@ from typing import TypeVar
 import openpyxl
 from openpyxl.cell.cell import Cell
 
-from duban.loader import CampaignBundle, load_campaign
-from duban.xlsx import TemplateIdentity, sign
-from duban.xlsx.layout import PLACEHOLDERS
-from duban.xlsx.template import MasterTemplate, TemplateContext, build_master, read_metadata
+from duban.adapters.xlsx import TemplateIdentity, sign
+from duban.adapters.xlsx.layout import PLACEHOLDERS
+from duban.adapters.xlsx.template import (
+    MasterTemplate,
+    TemplateContext,
+    build_master,
+    read_metadata,
+)
+from duban.model.loader import CampaignBundle, load_campaign
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example" / "campaign.yaml"

@@ -22,16 +22,16 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
-from duban import reports
-from duban.assignment import InstanceSpec
-from duban.botserver import LocalBotServer
+from duban.cli import tables as reports
 from duban.clock import FixedClock
-from duban.ladder import rung_time
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import InstanceRow, IntakeFileRow, MessageRow, SubmissionRow
 from duban.ledger.store import register
-from duban.loader import CampaignBundle, load_campaign
-from duban.mailserver import LocalSmtpServer
+from duban.model.assignment import InstanceSpec
+from duban.model.ladder import rung_time
+from duban.model.loader import CampaignBundle, load_campaign
+from duban.testing.botserver import LocalBotServer
+from duban.testing.mailserver import LocalSmtpServer
 
 from .units import PLAN_ROLES, Reply, notices_by_unit, replies_to, send
 

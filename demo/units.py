@@ -27,11 +27,11 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from duban.adapters.xlsx.layout import FIRST_DATA_ROW
 from duban.clock import FixedClock
-from duban.forms import Column, Form, Sheet
-from duban.loader import CampaignBundle
-from duban.testing import attachment_of, reply_to_notice
-from duban.xlsx.layout import FIRST_DATA_ROW
+from duban.model.forms import Column, Form, Sheet
+from duban.model.loader import CampaignBundle
+from duban.testing.helpers import attachment_of, reply_to_notice
 
 THEMES = [
     ("教育培训", "开展“周末课堂”专题学习", "每月组织一次集中学习，邀请专家授课"),

@@ -11,9 +11,9 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
-from duban.batching import batches
-from duban.dispatch import Outcome
-from duban.mobilize import NoticeRequest
+from duban.mobilize.send import NoticeRequest
+from duban.sending.batching import batches
+from duban.sending.dispatch import Outcome
 from duban.settings import load_settings
 from tasks.notices import plan_notices_task, preview_notices_task, send_notices_task
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from duban.bots import BotSender, BotSpec
-from duban.chase import BotPoster
+from duban.adapters.bots import BotSender, BotSpec
 from duban.clock import Clock
-from duban.loader import CampaignBundle
+from duban.implement.chase import BotPoster
+from duban.model.loader import CampaignBundle
 from duban.settings import Settings
 
 
@@ -21,7 +21,7 @@ def bot_poster(
     if not specs:
         yield None
         return
-    from duban.escalate import ledger_bot_poster
+    from duban.sending.escalate import ledger_bot_poster
 
     with bot_sender(settings, clock) as (sender, specs):
         assert sender is not None

@@ -7,9 +7,9 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from duban.chase import chase
-from duban.mail.mailer import OutboxMailer, SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
+from duban.adapters.mail.mailer import OutboxMailer, SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
+from duban.implement.chase import chase
 from duban.settings import Settings
 
 from .bots import bot_poster

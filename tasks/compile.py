@@ -8,11 +8,11 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from duban.adapters.mail.mailer import SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
 from duban.compile.gather import due_within
-from duban.compile.run import compile_outputs, post_bulletin, send_bulletin
+from duban.compile.outputs import compile_outputs, post_bulletin, send_bulletin
 from duban.ledger.db import make_engine, session_scope
-from duban.mail.mailer import SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
 from duban.settings import Settings
 
 from .bots import bot_sender

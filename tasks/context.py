@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from jinja2 import Environment
 from sqlalchemy.orm import Session
 
+from duban.adapters.render import environment
 from duban.clock import Clock
 from duban.ledger.db import ensure_ready, make_engine, session_scope
-from duban.loader import CampaignBundle, load_campaign
-from duban.render import environment
+from duban.model.loader import CampaignBundle, load_campaign
 from duban.settings import Settings
 
 

@@ -7,13 +7,13 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from duban.collect import collect_batch
-from duban.intake.files import WorkbookReader
-from duban.intake.pipeline import Intake
-from duban.intake.rawstore import RawStore
-from duban.intake.sources import open_source
-from duban.mail.mailer import SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
+from duban.adapters.mail.mailer import SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
+from duban.adapters.sources import open_source
+from duban.implement.collect import collect_batch
+from duban.implement.intake.pipeline import Intake
+from duban.implement.intake.rawstore import RawStore
+from duban.implement.intake.reader import WorkbookReader
 from duban.settings import Settings
 
 from .context import opened

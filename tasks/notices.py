@@ -1,14 +1,13 @@
-"""Prefect tasks of the mobilize flow: thin adapters around ``duban.mobilize``."""
+"""Prefect tasks of the mobilize flow: thin adapters around ``duban.mobilize.send``."""
 
 from __future__ import annotations
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from duban.dispatch import Outcome
-from duban.mail.mailer import SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
-from duban.mobilize import (
+from duban.adapters.mail.mailer import SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
+from duban.mobilize.send import (
     NoticePlan,
     NoticeRequest,
     approve_notices,
@@ -16,6 +15,7 @@ from duban.mobilize import (
     preview_notices,
     send_notices,
 )
+from duban.sending.dispatch import Outcome
 from duban.settings import Settings
 
 from .context import opened

@@ -7,7 +7,7 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from duban.reports import status_report
+from duban.cli.tables import status_report
 from duban.settings import Settings
 
 from .context import opened

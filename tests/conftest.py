@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from duban.loader import CampaignBundle, load_campaign
-from duban.testing import DEFAULT_POSTGRES_ADMIN_URL, copy_campaign, temporary_postgres_database
+from duban.model.loader import CampaignBundle, load_campaign
+from duban.testing.helpers import (
+    DEFAULT_POSTGRES_ADMIN_URL,
+    copy_campaign,
+    temporary_postgres_database,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example" / "campaign.yaml"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from duban.bots import (
+from duban.adapters.bots import (
     BotConnectionError,
     BotKind,
     BotMessage,
@@ -24,9 +24,9 @@ from duban.bots import (
     parse_bots,
     truncate_utf8,
 )
-from duban.botserver import LocalBotServer
 from duban.clock import FixedClock
 from duban.errors import ConfigError, DubanError
+from duban.testing.botserver import LocalBotServer
 
 START = datetime(2026, 3, 9, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 DT_TOKEN = "dt0123456789abcdef0123456789abcdef"

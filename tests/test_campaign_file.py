@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from duban.errors import InvalidInputError
-from duban.loader import CampaignBundle, load_campaign
+from duban.model.loader import CampaignBundle, load_campaign
 
 from .conftest import ROOT
 

@@ -18,17 +18,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from duban.chase import chase
+from duban.adapters.mail.mailer import SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
+from duban.adapters.render import environment
 from duban.clock import FixedClock
-from duban.duties import exempt, extend, find_duty
+from duban.implement.chase import chase
+from duban.implement.duties import exempt, extend, find_duty
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import InstanceRow, SubmissionRow
 from duban.ledger.store import register
-from duban.loader import CampaignBundle
-from duban.mail.mailer import SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
-from duban.mailserver import LocalSmtpServer
-from duban.render import environment
+from duban.model.loader import CampaignBundle
+from duban.testing.mailserver import LocalSmtpServer
 
 from .conftest import EXAMPLE
 
@@ -227,13 +227,13 @@ def test_extension_and_exemption_change_the_ladder(office: Office) -> None:
 KILL_SCRIPT = """
 import os, signal, sys
 from datetime import datetime
-from duban.chase import chase
+from duban.implement.chase import chase
 from duban.clock import FixedClock
 from duban.ledger.db import make_engine, session_scope
-from duban.loader import load_campaign
-from duban.mail.mailer import SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
-from duban.render import environment
+from duban.model.loader import load_campaign
+from duban.adapters.mail.mailer import SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
+from duban.adapters.render import environment
 
 ledger, smtp, moment = sys.argv[1:4]
 as_of = datetime.fromisoformat(moment)
@@ -268,9 +268,9 @@ def test_a_chase_killed_mid_batch_sends_no_rung_twice_and_misses_none(office: Of
 def test_escalation_reaches_the_group_bots_once(office: Office) -> None:
     import httpx
 
-    from duban.bots import BotSender, parse_bots
-    from duban.botserver import LocalBotServer
-    from duban.escalate import ledger_bot_poster
+    from duban.adapters.bots import BotSender, parse_bots
+    from duban.sending.escalate import ledger_bot_poster
+    from duban.testing.botserver import LocalBotServer
 
     clock = FixedClock(office.at(date(2026, 9, 22)))
     with LocalBotServer(secrets={"dd-token": "SECdd"}, clock=clock) as bots:

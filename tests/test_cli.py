@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from duban.cli import app
+from duban.cli.app import app
 
 from .conftest import EXAMPLE, ROOT
 
@@ -137,7 +137,7 @@ def test_status_by_tag(tmp_path: Path) -> None:
 
 
 def test_outbox_lists_what_was_sent(tmp_path: Path) -> None:
-    from duban.mailserver import LocalSmtpServer
+    from duban.testing.mailserver import LocalSmtpServer
 
     with LocalSmtpServer() as server:
         env = {
@@ -148,13 +148,13 @@ def test_outbox_lists_what_was_sent(tmp_path: Path) -> None:
             "COLUMNS": "200",
         }
         assert runner.invoke(app, ["init", str(EXAMPLE)], env=env).exit_code == 0
+        from duban.adapters.mail.mailer import SmtpMailer
+        from duban.adapters.mail.smtp_url import parse_smtp_url
+        from duban.adapters.render import environment
         from duban.clock import FixedClock
         from duban.ledger.db import make_engine, session_scope
-        from duban.loader import load_campaign
-        from duban.mail.mailer import SmtpMailer
-        from duban.mail.smtp_url import parse_smtp_url
-        from duban.mobilize import NoticeRequest, plan_notices, send_notices
-        from duban.render import environment
+        from duban.mobilize.send import NoticeRequest, plan_notices, send_notices
+        from duban.model.loader import load_campaign
         from duban.settings import load_settings
 
         bundle, clock = (
@@ -195,7 +195,7 @@ def test_outbox_lists_what_was_sent(tmp_path: Path) -> None:
 def test_misconfigured_runs_name_the_setting_before_any_flow(
     command: list[str], env: dict[str, str], named: str, tmp_path: Path
 ) -> None:
-    from duban.mailserver import LocalSmtpServer
+    from duban.testing.mailserver import LocalSmtpServer
 
     base = {"DUBAN_HOME": str(tmp_path)}
     assert runner.invoke(app, ["init", str(EXAMPLE)], env=base).exit_code == 0

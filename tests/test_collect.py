@@ -26,24 +26,24 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 
+from duban.adapters.mail.mailer import SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
+from duban.adapters.render import environment
+from duban.adapters.sources import open_source
 from duban.clock import FixedClock
-from duban.collect import collect_batch
-from duban.imapserver import LocalImapServer
-from duban.intake.files import WorkbookReader
-from duban.intake.pipeline import Intake
-from duban.intake.rawstore import RawStore
-from duban.intake.review import accept_held, held_items
-from duban.intake.sources import open_source
+from duban.implement.collect import collect_batch
+from duban.implement.intake.pipeline import Intake
+from duban.implement.intake.rawstore import RawStore
+from duban.implement.intake.reader import WorkbookReader
+from duban.implement.review import accept_held, held_items
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, MessageRow, SubmissionRow
 from duban.ledger.store import register
-from duban.loader import CampaignBundle
-from duban.mail.mailer import SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
-from duban.mailserver import LocalSmtpServer
-from duban.mobilize import NoticeRequest, plan_notices, send_notices
-from duban.render import environment
-from duban.testing import attachment_of, fill_workbook, reply_to_notice
+from duban.mobilize.send import NoticeRequest, plan_notices, send_notices
+from duban.model.loader import CampaignBundle
+from duban.testing.helpers import attachment_of, fill_workbook, reply_to_notice
+from duban.testing.imapserver import LocalImapServer
+from duban.testing.mailserver import LocalSmtpServer
 
 from .conftest import EXAMPLE
 from .test_intake_cells import protected_ods, xlsb
@@ -358,20 +358,20 @@ def test_held_items_wait_for_review(world: World) -> None:
 KILL_SCRIPT = """
 import os, signal, sys
 from datetime import datetime
-import duban.collect as collect_module
-import duban.intake.pipeline as pipeline
+import duban.implement.collect as collect_module
+import duban.implement.intake.pipeline as pipeline
 from duban.clock import FixedClock
-from duban.collect import collect_batch
-from duban.intake.files import Limits, WorkbookReader
-from duban.intake.pipeline import Intake
-from duban.intake.rawstore import RawStore
-from duban.intake.sources import open_source
-from duban.intake.sources_imap import ImapSource
+from duban.implement.collect import collect_batch
+from duban.implement.intake.reader import WorkbookReader
+from duban.implement.intake.pipeline import Intake
+from duban.implement.intake.rawstore import RawStore
+from duban.adapters.sources import open_source
+from duban.adapters.sources.imap import ImapSource
 from duban.ledger.db import make_engine, session_scope
-from duban.loader import load_campaign
-from duban.mail.mailer import SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
-from duban.render import environment
+from duban.model.loader import load_campaign
+from duban.adapters.mail.mailer import SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
+from duban.adapters.render import environment
 
 ledger, imap, smtp, store, point = sys.argv[1:6]
 die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
@@ -475,7 +475,7 @@ def test_the_collect_flow_and_its_summary(
 def test_duban_review_lists_and_rejects(world: World, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from duban.cli import app
+    from duban.cli.app import app
 
     world.reply("T06", VALID, sender="stranger@evil.example")
     world.collect()
@@ -514,7 +514,7 @@ def test_compile_what_was_collected(world: World, tmp_path: Path) -> None:
     and missing units."""
     from docx import Document
 
-    from duban.compile.run import compile_outputs
+    from duban.compile.outputs import compile_outputs
 
     tricky = [plan_row(1), ["教育培训", "+1项", "@全体人员", "-2科", "张三", "13800000000",
                             "2026-06-30"], plan_row(3)]  # fmt: skip
@@ -572,7 +572,7 @@ def test_compile_what_was_collected(world: World, tmp_path: Path) -> None:
 
 def test_compiling_from_the_raw_files_gives_the_same_content(world: World, tmp_path: Path) -> None:
     from duban.compile.gather import rows_from_raw
-    from duban.compile.run import compile_outputs
+    from duban.compile.outputs import compile_outputs
 
     for unit_id in ("T01", "T02", "B02"):
         world.reply(unit_id, VALID)

@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 from docx.oxml.ns import qn
 
-from duban.campaign import Language
+from duban.adapters.render import environment, format_due
 from duban.compile import workbook as workbook_module
 from duban.compile.bulletin import (
     InconsistentInputError,
@@ -31,9 +31,9 @@ from duban.compile.bulletin import (
 from duban.compile.model import CompileInput, SubmissionData, Totals, UnitLine
 from duban.compile.texts import state_word
 from duban.compile.workbook import write_summary
-from duban.forms import Form
-from duban.loader import CampaignBundle
-from duban.render import environment, format_due
+from duban.model.campaign import Language
+from duban.model.forms import Form
+from duban.model.loader import CampaignBundle
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DUE = datetime(2026, 3, 5, 16, 0, tzinfo=UTC)  # the end of 5 March in Shanghai

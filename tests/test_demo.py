@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from demo.run import run_demo
 from demo.units import form_rows, is_percent, wrong_value
 from duban.ledger.schema import InstanceRow, IntakeFileRow, MessageRow, SubmissionRow
-from duban.loader import load_campaign
-from duban.validation import check_cell, column_letter
+from duban.model.loader import load_campaign
+from duban.model.validation import check_cell, column_letter
 
 from .conftest import EXAMPLE, ROOT
 

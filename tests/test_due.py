@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from duban.campaign import Assign, Deliverable, DueRule, Phase
-from duban.due import calendar_periods, due_instant, periods_for
-from duban.workdays import WorkCalendar
+from duban.model.campaign import Assign, Deliverable, DueRule, Phase
+from duban.model.due import calendar_periods, due_instant, periods_for
+from duban.model.workdays import WorkCalendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 YEAR = Phase(

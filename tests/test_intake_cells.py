@@ -19,13 +19,16 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from duban.forms import Form
-from duban.intake.files import FileRejected, Kind, WorkbookReader, describe, precheck, sniff
-from duban.intake.parse import percent_text
-from duban.loader import CampaignBundle
-from duban.validation import Checked, validate_workbook
-from duban.xlsx import sign
-from duban.xlsx.template import MasterTemplate, TemplateContext, build_master
+from duban.adapters.xlsx import sign
+from duban.adapters.xlsx.template import MasterTemplate, TemplateContext, build_master
+from duban.implement.intake.parse import percent_text
+from duban.implement.intake.precheck import precheck
+from duban.implement.intake.reader import WorkbookReader
+from duban.implement.intake.reasons import FileRejected, describe
+from duban.implement.intake.sniff import Kind, sniff
+from duban.model.forms import Form
+from duban.model.loader import CampaignBundle
+from duban.model.validation import Checked, validate_workbook
 
 from .test_intake_files import minimal_ods
 

@@ -25,28 +25,20 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from duban.intake.cfb import root_names
-from duban.intake.files import (
-    CODES,
-    FileRejected,
-    Kind,
-    Limits,
-    ParsedWorkbook,
-    WorkbookReader,
-    describe,
-    is_hostile,
-    parse_workbook,
-    precheck,
-    sniff,
-    unpack_archive,
-)
-from duban.intake.reasons import Language
-from duban.loader import CampaignBundle
-from duban.validation import validate_workbook
-from duban.xlsx import sign
-from duban.xlsx.layout import METADATA_KEYS, METADATA_SHEET
-from duban.xlsx.metadata import read_metadata
-from duban.xlsx.template import MasterTemplate, TemplateContext, build_master
+from duban.adapters.xlsx import sign
+from duban.adapters.xlsx.layout import METADATA_KEYS, METADATA_SHEET
+from duban.adapters.xlsx.metadata import read_metadata
+from duban.adapters.xlsx.template import MasterTemplate, TemplateContext, build_master
+from duban.implement.intake.archive import unpack_archive
+from duban.implement.intake.cfb import root_names
+from duban.implement.intake.limits import Limits
+from duban.implement.intake.parse import ParsedWorkbook, parse_workbook
+from duban.implement.intake.precheck import precheck
+from duban.implement.intake.reader import WorkbookReader
+from duban.implement.intake.reasons import CODES, FileRejected, Language, describe, is_hostile
+from duban.implement.intake.sniff import Kind, sniff
+from duban.model.loader import CampaignBundle
+from duban.model.validation import validate_workbook
 
 SECRET = b"0123456789abcdef-intake-secret"
 DATA_SHEET = "实施方案"
@@ -714,7 +706,10 @@ def test_the_precheck_runs_in_the_worker_and_its_refusal_comes_back_as_such(
     def not_here(*args: object) -> None:
         raise AssertionError("the pre-check ran in the intake process")
 
-    for module in ("duban.intake.precheck", "duban.intake.worker", "duban.intake.files"):
+    for module in (
+        "duban.implement.intake.precheck",
+        "duban.implement.intake.worker",
+    ):
         monkeypatch.setattr(f"{module}.precheck", not_here)
     with WorkbookReader(workers=1) as checked:
         [pid] = checked.worker_pids

@@ -18,7 +18,7 @@ from urllib.parse import quote_from_bytes
 
 import pytest
 
-from duban.intake.mime import (
+from duban.implement.intake.mime import (
     FORWARDED,
     MAX_DEPTH,
     MAX_PARTS,
@@ -27,9 +27,9 @@ from duban.intake.mime import (
     read_envelope,
     read_files,
 )
-from duban.intake.mime import read_message as read_whole
-from duban.intake.mimetext import decode_bytes, decode_words, parameter, split_header
-from duban.intake.model import FoundFile
+from duban.implement.intake.mime import read_message as read_whole
+from duban.implement.intake.mimetext import decode_bytes, decode_words, parameter, split_header
+from duban.implement.intake.model import FoundFile
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 WORKBOOK = b"PK\x03\x04" + bytes(range(256)) * 4  # stands in for a workbook: only bytes matter

@@ -1,6 +1,6 @@
 """Intake sources and the raw store: a real dovecot IMAP server, a Maildir, a drop folder.
 
-The IMAP tests run Debian's dovecot on 127.0.0.1 (``duban.imapserver.LocalImapServer``) in a
+The IMAP tests run Debian's dovecot on 127.0.0.1 (``duban.testing.imapserver.LocalImapServer``) in a
 world-traversable folder under /tmp, and check the server's state through a separate imaplib
 connection, so what the source claims is compared with what the server really holds.
 """
@@ -28,14 +28,16 @@ from typing import Any
 
 import pytest
 
-from duban import imapserver
+from duban.adapters.sources import DirSource, ImapSource, MaildirSource, open_source
+from duban.adapters.sources import imap as sources_imap
+from duban.adapters.sources import local as sources_local
+from duban.adapters.sources.spec import ImapConfig, ImapSecurity, parse_intake_spec
 from duban.errors import ConfigError
-from duban.imapserver import DovecotError, DovecotNotInstalledError, LocalImapServer
-from duban.intake import rawstore, sources_imap, sources_local
-from duban.intake.model import RawItem
-from duban.intake.rawstore import CorruptObjectError, Flush, MissingObjectError, RawStore
-from duban.intake.sources import DirSource, ImapSource, MaildirSource, open_source
-from duban.intake.spec import ImapConfig, ImapSecurity, parse_intake_spec
+from duban.implement.intake import rawstore
+from duban.implement.intake.model import RawItem
+from duban.implement.intake.rawstore import CorruptObjectError, Flush, MissingObjectError, RawStore
+from duban.testing import imapserver
+from duban.testing.imapserver import DovecotError, DovecotNotInstalledError, LocalImapServer
 
 USER = "youhuaban"
 PASSWORD = "s3cret@/?#:%pw"  # every character that must be percent-encoded in a URL
@@ -399,7 +401,7 @@ def test_an_unreachable_server_is_a_config_error() -> None:
 
 def test_imaps_and_starttls_verify_the_certificate() -> None:
     pytest.importorskip("cryptography")
-    from duban.mailserver import make_self_signed_certificate
+    from duban.testing.mailserver import make_self_signed_certificate
 
     with _temporary_folder() as folder:
         cert, key = make_self_signed_certificate(folder / "tls")

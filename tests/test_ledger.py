@@ -18,8 +18,8 @@ from duban.compile.gather import due_within
 from duban.ledger.db import current_revision, make_engine, migrate, session_scope
 from duban.ledger.schema import Base, EventRow, InstanceRow, SubmissionRow, UnitRow
 from duban.ledger.store import append_event, instance_facts, register
-from duban.loader import CampaignBundle, load_campaign
-from duban.status import State, state_at
+from duban.model.loader import CampaignBundle, load_campaign
+from duban.model.status import State, state_at
 
 CLOCK = FixedClock(datetime(2026, 2, 9, 1, 0, tzinfo=UTC))
 

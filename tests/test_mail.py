@@ -17,8 +17,7 @@ from typing import Any
 
 import pytest
 
-from duban.errors import ConfigError, DubanError
-from duban.mail import (
+from duban.adapters.mail import (
     Address,
     Attachment,
     HeaderInjectionError,
@@ -37,9 +36,14 @@ from duban.mail import (
     make_message_id,
     parse_smtp_url,
 )
-from duban.mail.mailer import wire_bytes
-from duban.mail.message import XLSX
-from duban.mailserver import LocalSmtpServer, make_self_signed_certificate, server_tls_context
+from duban.adapters.mail.mailer import wire_bytes
+from duban.adapters.mail.message import XLSX
+from duban.errors import ConfigError, DubanError
+from duban.testing.mailserver import (
+    LocalSmtpServer,
+    make_self_signed_certificate,
+    server_tls_context,
+)
 
 USER, PASSWORD = "duban", "s3cret/p@ss:w%rd"
 SENDER = Address("市优化办", "youhuaban@jt.example")

@@ -19,25 +19,29 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 
+from duban.adapters.mail.mailer import SendResult, SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
+from duban.adapters.render import environment
+from duban.adapters.xlsx import verify
+from duban.adapters.xlsx.metadata import identity_of, read_metadata
 from duban.clock import FixedClock
-from duban.dispatch import Outcome
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import EventRow, MessageRow
 from duban.ledger.store import register
-from duban.loader import CampaignBundle, load_campaign
-from duban.mail.mailer import SendResult, SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
-from duban.mailserver import LocalSmtpServer, make_self_signed_certificate, server_tls_context
-from duban.mobilize import (
+from duban.mobilize.send import (
     NoticeRequest,
     approve_notices,
     plan_notices,
     preview_notices,
     send_notices,
 )
-from duban.render import environment
-from duban.xlsx import verify
-from duban.xlsx.metadata import identity_of, read_metadata
+from duban.model.loader import CampaignBundle, load_campaign
+from duban.sending.dispatch import Outcome
+from duban.testing.mailserver import (
+    LocalSmtpServer,
+    make_self_signed_certificate,
+    server_tls_context,
+)
 
 from .conftest import EXAMPLE, ROOT
 
@@ -222,11 +226,11 @@ KILL_SCRIPT = """
 import os, signal, sys
 from duban.clock import FixedClock
 from duban.ledger.db import make_engine, session_scope
-from duban.loader import load_campaign
-from duban.mail.mailer import SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
-from duban.mobilize import NoticeRequest, plan_notices, send_notices
-from duban.render import environment
+from duban.model.loader import load_campaign
+from duban.adapters.mail.mailer import SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
+from duban.mobilize.send import NoticeRequest, plan_notices, send_notices
+from duban.adapters.render import environment
 from datetime import datetime
 url, smtp, kill_after = sys.argv[1], sys.argv[2], int(sys.argv[3])
 bundle = load_campaign({example!r})

@@ -24,18 +24,23 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from duban.adapters.mail.mailer import SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
+from duban.adapters.render import environment
 from duban.clock import FixedClock
-from duban.imapserver import LocalImapServer
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import IntakeRow, MessageRow, SubmissionRow
 from duban.ledger.store import register
-from duban.loader import CampaignBundle
-from duban.mail.mailer import SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
-from duban.mailserver import LocalSmtpServer
-from duban.mobilize import NoticeRequest, plan_notices, send_notices
-from duban.render import environment
-from duban.testing import attachment_of, fill_workbook, reply_to_notice, temporary_postgres_database
+from duban.mobilize.send import NoticeRequest, plan_notices, send_notices
+from duban.model.loader import CampaignBundle
+from duban.testing.helpers import (
+    attachment_of,
+    fill_workbook,
+    reply_to_notice,
+    temporary_postgres_database,
+)
+from duban.testing.imapserver import LocalImapServer
+from duban.testing.mailserver import LocalSmtpServer
 
 from .conftest import POSTGRES_ADMIN_URL, ROOT
 

@@ -23,12 +23,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
-from duban.cli import app
-from duban.imapserver import LocalImapServer
+from duban.cli.app import app
 from duban.ledger.db import session_scope
 from duban.ledger.schema import EventRow, InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
-from duban.loader import CampaignBundle
-from duban.testing import attachment_of, fill_workbook, reply_to_notice
+from duban.model.loader import CampaignBundle
+from duban.testing.helpers import attachment_of, fill_workbook, reply_to_notice
+from duban.testing.imapserver import LocalImapServer
 
 from .conftest import EXAMPLE
 from .test_collect import (
@@ -340,7 +340,7 @@ def test_status_counts_every_refused_reply_to_a_notice_and_what_is_held(world: W
 
 
 def test_item_ids() -> None:
-    from duban.intake.review import FILE, MESSAGE, ItemId, parse_item, safe_name
+    from duban.implement.review import FILE, MESSAGE, ItemId, parse_item, safe_name
 
     assert parse_item("F34") == ItemId(FILE, 34)
     assert parse_item(" m12 ") == ItemId(MESSAGE, 12)

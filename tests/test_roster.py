@@ -6,7 +6,7 @@ import pytest
 from openpyxl import Workbook
 
 from duban.errors import InvalidInputError
-from duban.roster import load_roster, split_list
+from duban.model.roster import load_roster, split_list
 
 CHINESE_HEADER = "单位编号,单位名称,标签,联系邮箱,负责人邮箱,分管领导邮箱\n"
 

@@ -38,25 +38,25 @@ from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Engine, select
 
-from duban.campaign import Deliverable
+from duban.adapters.mail.mailer import SmtpMailer
+from duban.adapters.mail.smtp_url import parse_smtp_url
+from duban.adapters.render import environment
+from duban.adapters.sources import open_source
 from duban.clock import FixedClock
-from duban.collect import collect_batch
-from duban.forms import Column, Form, Sheet
-from duban.imapserver import LocalImapServer
-from duban.intake.files import WorkbookReader
-from duban.intake.pipeline import Intake
-from duban.intake.rawstore import RawStore
-from duban.intake.sources import open_source
+from duban.implement.collect import collect_batch
+from duban.implement.intake.pipeline import Intake
+from duban.implement.intake.rawstore import RawStore
+from duban.implement.intake.reader import WorkbookReader
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
 from duban.ledger.store import register
-from duban.loader import CampaignBundle, load_campaign
-from duban.mail.mailer import SmtpMailer
-from duban.mail.smtp_url import parse_smtp_url
-from duban.mailserver import LocalSmtpServer
-from duban.mobilize import NoticeRequest, plan_notices, send_notices
-from duban.render import environment
-from duban.testing import attachment_of, reply_to_notice
+from duban.mobilize.send import NoticeRequest, plan_notices, send_notices
+from duban.model.campaign import Deliverable
+from duban.model.forms import Column, Form, Sheet
+from duban.model.loader import CampaignBundle, load_campaign
+from duban.testing.helpers import attachment_of, reply_to_notice
+from duban.testing.imapserver import LocalImapServer
+from duban.testing.mailserver import LocalSmtpServer
 
 from .conftest import ROOT
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from duban.status import InstanceFacts, State, by_deliverable, state_at, tally
+from duban.model.status import InstanceFacts, State, by_deliverable, state_at, tally
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DUE = datetime(2026, 3, 5, 16, 0, tzinfo=UTC)  # end of 5 March in Shanghai

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from duban.forms import Column
-from duban.intake.files import Kind, ParsedWorkbook
-from duban.intake.pipeline import validation_of
-from duban.intake.prevalidate import FormsByDeliverable, Prevalidated, decode, encode
-from duban.loader import CampaignBundle
-from duban.validation import Checked, check_cell, validate_workbook
+from duban.implement.intake.parse import ParsedWorkbook
+from duban.implement.intake.pipeline import validation_of
+from duban.implement.intake.prevalidate import FormsByDeliverable, Prevalidated, decode, encode
+from duban.implement.intake.sniff import Kind
+from duban.model.forms import Column
+from duban.model.loader import CampaignBundle
+from duban.model.validation import Checked, check_cell, validate_workbook
 
 
 def plan_grid(bundle: CampaignBundle, rows: list[list[Any]]) -> dict[str, list[list[Any]]]:
@@ -108,7 +109,7 @@ def test_cell_rules(column: Column, value: Any, normal: Any, code: str | None) -
     assert (problem.code if problem else None) == code
 
 
-# --- validation in the workers (duban.intake.prevalidate) ------------------------------------
+# --- validation in the workers (intake.prevalidate) -----------------------------------------
 
 
 def test_a_worker_checks_against_the_form_its_metadata_names(

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from duban.errors import CalendarUnknownError
-from duban.workdays import DeclaredYear, WorkCalendar
+from duban.model.workdays import DeclaredYear, WorkCalendar
 
 CN = WorkCalendar()
 

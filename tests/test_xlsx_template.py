@@ -12,18 +12,18 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from duban.forms import Column, Form, Sheet
-from duban.loader import CampaignBundle
-from duban.xlsx import TemplateIdentity, WorkbookError, sign, verify
-from duban.xlsx.layout import FIRST_DATA_ROW, HEADER_ROW, METADATA_KEYS, METADATA_SHEET
-from duban.xlsx.master import MasterTemplateError
-from duban.xlsx.template import (
+from duban.adapters.xlsx import TemplateIdentity, WorkbookError, sign, verify
+from duban.adapters.xlsx.layout import FIRST_DATA_ROW, HEADER_ROW, METADATA_KEYS, METADATA_SHEET
+from duban.adapters.xlsx.master import MasterTemplateError
+from duban.adapters.xlsx.template import (
     MasterTemplate,
     TemplateContext,
     build_master,
     identity_of,
     read_metadata,
 )
+from duban.model.forms import Column, Form, Sheet
+from duban.model.loader import CampaignBundle
 
 SECRET = b"0123456789abcdef-test-secret"
 NAMES = [

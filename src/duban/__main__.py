@@ -1,5 +1,5 @@
 """``python -m duban`` runs the CLI, for machines where the ``duban`` script is not on PATH."""
 
-from .cli import main
+from duban.cli.app import main
 
 main()

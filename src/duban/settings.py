@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .clock import Clock, FixedClock, SystemClock, parse_moment
-from .errors import ConfigError
+from duban.clock import Clock, FixedClock, SystemClock, parse_moment
+from duban.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -95,7 +95,7 @@ class Settings(BaseSettings):
         """The group bots of escalations; none when DUBAN_BOTS is unset."""
         if self.bots is None or not self.bots.get_secret_value().strip():
             return []
-        from .bots import parse_bots  # only a run with bots pays for importing them
+        from duban.adapters.bots import parse_bots  # only a run with bots pays for importing them
 
         return list(parse_bots(self.bots.get_secret_value()))
 

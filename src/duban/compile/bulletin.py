@@ -17,11 +17,10 @@ from typing import Any
 
 from jinja2 import Environment
 
-from ..render import Rendered, format_moment, render_message
-from ..status import PENDING, State
-from .bulletin_docx import write_docx
-from .model import CompileInput, Totals, UnitLine
-from .texts import (
+from duban.adapters.render import Rendered, format_moment, render_message
+from duban.compile.bulletin_docx import write_docx
+from duban.compile.model import CompileInput, Totals, UnitLine
+from duban.compile.texts import (
     BULLETIN_TEXTS,
     MAKEUP_WHO,
     BulletinTexts,
@@ -29,6 +28,7 @@ from .texts import (
     percent_text,
     period_text,
 )
+from duban.model.status import PENDING, State
 
 TEMPLATE = "bulletin"
 

@@ -15,18 +15,20 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from ..errors import DubanError
-from ..forms import Form
-from ..intake.files import FileRejected, WorkbookReader, sniff
-from ..intake.rawstore import RawStore
-from ..ledger.db import session_scope
-from ..ledger.schema import InstanceRow, SubmissionRow
-from ..ledger.store import instance_facts
-from ..loader import CampaignBundle
-from ..render import format_due
-from ..status import State, by_deliverable, due_day, state_at, tally
-from ..validation import validate_workbook
-from .model import CompileInput, SubmissionData, Totals, UnitLine
+from duban.adapters.render import format_due
+from duban.compile.model import CompileInput, SubmissionData, Totals, UnitLine
+from duban.errors import DubanError
+from duban.implement.intake.rawstore import RawStore
+from duban.implement.intake.reader import WorkbookReader
+from duban.implement.intake.reasons import FileRejected
+from duban.implement.intake.sniff import sniff
+from duban.ledger.db import session_scope
+from duban.ledger.schema import InstanceRow, SubmissionRow
+from duban.ledger.store import instance_facts
+from duban.model.forms import Form
+from duban.model.loader import CampaignBundle
+from duban.model.status import State, by_deliverable, due_day, state_at, tally
+from duban.model.validation import validate_workbook
 
 RowSource = Callable[[SubmissionRow], dict[str, list[dict[str, Any]]]]
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..campaign import Language
-from ..forms import Form
+from duban.model.campaign import Language
+from duban.model.forms import Form
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from ..campaign import Language
+from duban.model.campaign import Language
 
 STATE_WORDS: dict[Language, dict[str, str]] = {
     "zh-CN": {

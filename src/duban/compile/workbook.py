@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 
 import xlsxwriter  # type: ignore[import-untyped, unused-ignore]
 
-from ..forms import Column, Sheet
-from ..render import format_moment
-from .model import CompileInput, SubmissionData, UnitLine
-from .texts import WORKBOOK_TEXTS, WorkbookTexts, period_text, state_word
+from duban.adapters.render import format_moment
+from duban.compile.model import CompileInput, SubmissionData, UnitLine
+from duban.compile.texts import WORKBOOK_TEXTS, WorkbookTexts, period_text, state_word
+from duban.model.forms import Column, Sheet
 
 AUDIT_SHEET = "_duban"
 EXCEL_MAX_ROWS = 1_048_576
@@ -619,7 +619,7 @@ def _set_properties(book: Any, data: CompileInput, texts: WorkbookTexts, s: Summ
             "comments": "duban",
         }
     )
-    book.set_custom_property("duban.campaign", data.campaign_id)
+    book.set_custom_property("duban.model.campaign", data.campaign_id)
     book.set_custom_property("duban.deliverable", data.deliverable_id)
     book.set_custom_property("duban.period", data.period)
     book.set_custom_property("duban.as_of", data.as_of.astimezone(UTC).isoformat())

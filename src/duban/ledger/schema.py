@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .types import JSONValue, UTCDateTime
+from duban.ledger.types import JSONValue, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

@@ -15,12 +15,8 @@ from typing import Any
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
-from ..assignment import InstanceSpec
-from ..clock import Clock
-from ..loader import CampaignBundle
-from ..roster import Unit
-from ..status import InstanceFacts
-from .schema import (
+from duban.clock import Clock
+from duban.ledger.schema import (
     CampaignRow,
     EventRow,
     InstanceRow,
@@ -30,6 +26,10 @@ from .schema import (
     SubmissionRow,
     UnitRow,
 )
+from duban.model.assignment import InstanceSpec
+from duban.model.loader import CampaignBundle
+from duban.model.roster import Unit
+from duban.model.status import InstanceFacts
 
 REFUSED = ("rejected", "quarantined")
 """What a sender was told could not be accepted (a rejection answer goes out for both)."""

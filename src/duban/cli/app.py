@@ -1,0 +1,594 @@
+"""``duban``: the coordinator's command line, a thin layer over the domain.
+
+Each command builds the settings once, opens what it needs and calls the domain. A
+``DubanError`` is printed as a sentence with a hint and exit code 1, never as a traceback.
+Commands that run Prefect flows import them lazily, so ``validate``, ``init`` and ``status``
+start fast and work without Prefect configured.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from duban.adapters.render import environment
+from duban.cli import tables as reports
+from duban.errors import DubanError
+from duban.ledger.db import ensure_ready, make_engine, migrate, session_scope
+from duban.ledger.store import register
+from duban.mobilize.send import NoticeRequest, approve_notices, plan_notices
+from duban.model.loader import CampaignBundle, load_campaign
+from duban.model.roster import split_list
+from duban.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from duban.implement.review import Decision
+
+app = typer.Typer(
+    help="督办 duban: run phased campaigns over many units by email and spreadsheets.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+CampaignFile = Annotated[Path, typer.Argument(help="the campaign YAML file")]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of", help="the moment to act as of (ISO date or time; default: now or DUBAN_NOW)"
+    ),
+]
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn a ``DubanError`` into a readable message and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except DubanError as error:
+            err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def check_smtp(settings: Settings) -> None:
+    """Connect and log in once before a flow starts: a wrong DUBAN_SMTP_URL is named here, in
+    one sentence, instead of failing inside a task."""
+    from duban.adapters.mail.mailer import SmtpMailer
+    from duban.adapters.mail.smtp_url import parse_smtp_url
+
+    with SmtpMailer(parse_smtp_url(settings.smtp())):
+        pass
+
+
+def check_intake(settings: Settings) -> None:
+    from duban.adapters.sources import open_source
+
+    open_source(settings.intake_spec()).close()
+
+
+def settings_for(as_of: str | None) -> Settings:
+    settings = load_settings()
+    return settings if as_of is None else load_settings(now=as_of)
+
+
+@app.command()
+@reports_errors
+def validate(campaign: CampaignFile) -> None:
+    """Check a campaign file, its forms and its roster; exit 1 listing every problem."""
+    bundle = load_campaign(campaign)
+    out.print(reports.validation_summary(bundle))
+
+
+@app.command()
+@reports_errors
+def init(campaign: CampaignFile, as_of: AsOf = None) -> None:
+    """Create or upgrade the ledger and register the campaign and its roster (idempotent)."""
+    settings = settings_for(as_of)
+    bundle = load_campaign(campaign)
+    engine = make_engine(settings.ledger_url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        report = register(session, bundle, settings.clock())
+    out.print(reports.register_summary(bundle, report))
+
+
+@app.command()
+@reports_errors
+def status(
+    as_of: AsOf = None,
+    campaign: Annotated[str | None, typer.Option(help="only this campaign id")] = None,
+    deliverable: Annotated[str | None, typer.Option(help="only this deliverable id")] = None,
+    units: Annotated[bool, typer.Option("--units", help="one row per unit as well")] = False,
+    tags: Annotated[bool, typer.Option("--by-tag", help="rates per unit tag as well")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Per deliverable and period: expected, received, on time, late, missing, rejected."""
+    settings = settings_for(as_of)
+    engine = make_engine(settings.ledger_url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        result = reports.status_report(
+            session, settings.clock().now(), campaign=campaign, deliverable=deliverable,
+            units=units, tags=tags,
+        )  # fmt: skip
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+        return
+    for table in reports.status_tables(result):
+        out.print(table)
+
+
+Units = Annotated[
+    list[str] | None,
+    typer.Option("--units", help="only these unit ids (repeat, or separate with commas)"),
+]
+
+
+def unit_list(units: list[str] | None) -> tuple[str, ...] | None:
+    if not units:
+        return None
+    return tuple(u for item in units for u in split_list(item))
+
+
+@app.command()
+@reports_errors
+def mobilize(
+    campaign: CampaignFile,
+    deliverable: Annotated[str, typer.Option(help="the deliverable whose notices to send")],
+    period: Annotated[str | None, typer.Option(help="e.g. 2026-Q2; default: the next due")] = None,
+    units: Units = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="write every message to the outbox, send nothing")
+    ] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Send every assigned unit its notice with its own template (the mobilize flow)."""
+    settings = settings_for(as_of)
+    load_campaign(campaign)  # a clear error before any flow starts
+    settings.secret_key()
+    ensure_ready(make_engine(settings.ledger_url))
+    if not dry_run:
+        check_smtp(settings)
+    from flows.mobilize import mobilize as mobilize_flow
+
+    result = mobilize_flow(
+        str(campaign), deliverable, period=period, units=list(unit_list(units) or []) or None,
+        dry_run=dry_run, as_of=as_of,
+    )  # fmt: skip
+    out.print(reports.mobilize_summary(deliverable, result))
+
+
+@app.command()
+@reports_errors
+def approve(
+    campaign: CampaignFile,
+    deliverable: Annotated[str, typer.Option(help="the deliverable whose notices to approve")],
+    period: Annotated[str | None, typer.Option(help="e.g. 2026-Q2; default: the next due")] = None,
+    units: Units = None,
+    by: Annotated[str, typer.Option(help="who approves (kept in the audit trail)")] = "coordinator",
+    as_of: AsOf = None,
+) -> None:
+    """Approve the previewed notices so that the next mobilize run sends them."""
+    settings = settings_for(as_of)
+    bundle = load_campaign(campaign)
+    engine = make_engine(settings.ledger_url)
+    ensure_ready(engine)
+    request = NoticeRequest(deliverable, period, unit_list(units))
+    clock, env = settings.clock(), environment(settings.templates)
+    with session_scope(engine) as session:
+        plan = plan_notices(
+            session, bundle, request, clock=clock, secret=settings.secret_key(), env=env
+        )
+        approve_notices(session, plan, clock=clock, actor=by)
+    out.print(
+        f"approved {len(plan.instance_ids)} notices of {deliverable} {plan.period} "
+        f"(digest {plan.digest[:12]}); the next `duban mobilize` sends them"
+    )
+
+
+@app.command()
+@reports_errors
+def collect(
+    campaign: CampaignFile,
+    batch_size: Annotated[int, typer.Option(help="items per Prefect task")] = 200,
+    as_of: AsOf = None,
+) -> None:
+    """Collect what units sent (the collect flow): store, validate, record and answer."""
+    settings = settings_for(as_of)
+    load_campaign(campaign)
+    settings.secret_key()
+    ensure_ready(make_engine(settings.ledger_url))
+    check_smtp(settings)
+    check_intake(settings)
+    from flows.collect import collect as collect_flow
+
+    result = collect_flow(str(campaign), batch_size=batch_size, as_of=as_of)
+    out.print(reports.collect_summary(result))
+
+
+@app.command()
+@reports_errors
+def review(
+    campaign: CampaignFile,
+    open_item: Annotated[
+        str | None,
+        typer.Option(
+            "--open",
+            metavar="ID",
+            help="write out a message's raw .eml (M…) or a file's bytes (F…), held or not",
+        ),
+    ] = None,
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="where --open writes: a file or a folder (default: DUBAN_HOME/review/)"
+        ),
+    ] = None,
+    accept: Annotated[
+        str | None, typer.Option(metavar="F…", help="accept this held file as a submission")
+    ] = None,
+    reject: Annotated[
+        str | None,
+        typer.Option(metavar="F…", help="reject this held file; --note is sent to its sender"),
+    ] = None,
+    attach: Annotated[
+        str | None,
+        typer.Option(
+            metavar="M…",
+            help="attach this held message to --unit as "
+            "correspondence (no submission, nothing sent)",
+        ),
+    ] = None,
+    dismiss: Annotated[
+        str | None,
+        typer.Option(metavar="ID", help="set this held message or file aside (nothing sent)"),
+    ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            "--unit",
+            help="the unit: with --attach; with --accept when the file "
+            "does not name it (another unit's template, no template)",
+        ),
+    ] = None,
+    deliverable: Annotated[
+        str | None, typer.Option(help="with --accept when the file does not name it")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="with --accept when the file does not name it")
+    ] = None,
+    note: Annotated[str, typer.Option(help="why (kept; sent to the sender on --reject)")] = "",
+    by: Annotated[str, typer.Option(help="who decides (kept in the audit trail)")] = "coordinator",
+    as_json: Annotated[bool, typer.Option("--json", help="list as JSON")] = False,
+    as_of: AsOf = None,
+) -> None:
+    """List what intake held (待核): messages M… and files F…; open one; or decide one."""
+    from duban.implement import review as rv
+
+    actions = {"--open": open_item, "--accept": accept, "--reject": reject,
+               "--attach": attach, "--dismiss": dismiss}  # fmt: skip
+    chosen = [name for name, value in actions.items() if value is not None]
+    if len(chosen) > 1:
+        raise DubanError(
+            f"one thing at a time: {' and '.join(chosen)} were both given",
+            hint="run `duban review` once for each item",
+        )
+    action = chosen[0] if chosen else None
+    _check_review_options(action, unit, deliverable, period, out_path)
+    if action is not None:
+        rv.parse_item(str(actions[action]))  # a wrong id is named before anything else
+    if action in ("--reject", "--attach", "--dismiss") and not note.strip():
+        raise DubanError(
+            f"say why with --note to {action.removeprefix('--')}",
+            hint="the note is kept with the decision (and sent to the sender on --reject)",
+        )
+    settings = settings_for(as_of)
+    bundle = load_campaign(campaign)
+    engine = make_engine(settings.ledger_url)
+    ensure_ready(engine)
+    clock, zone = settings.clock(), bundle.campaign.zone
+    if action == "--reject":
+        settings.secret_key()
+        check_smtp(settings)
+    with session_scope(engine) as session:
+        if action is None:
+            items = rv.held_items(session, bundle)
+            if as_json:
+                rows = [item.as_dict(zone) for item in items]
+                typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+            else:
+                out.print(reports.held_table(items, zone))
+        elif open_item is not None:
+            _open_item(session, bundle, settings, open_item, out_path)
+        elif accept is not None:
+            _accept(session, bundle, settings, accept, by, unit, deliverable, period)
+        elif reject is not None:
+            decision = rv.reject_held(session, bundle, clock, reject, by, note)
+            _print_decision(decision, zone)
+            _send_rejection(session, bundle, settings, reject)
+        elif attach is not None:
+            assert unit is not None
+            decision = rv.attach_message(session, bundle, clock, attach, unit, by, note)
+            _print_decision(decision, zone)
+        elif dismiss is not None:
+            _print_decision(rv.dismiss(session, bundle, clock, dismiss, by, note), zone)
+
+
+def _check_review_options(
+    action: str | None,
+    unit: str | None,
+    deliverable: str | None,
+    period: str | None,
+    out_path: Path | None,
+) -> None:
+    """Refuse options that the chosen action would silently ignore."""
+    allowed = {
+        "--unit": action in ("--accept", "--attach"),
+        "--deliverable": action == "--accept",
+        "--period": action == "--accept",
+        "--out": action == "--open",
+    }
+    given = {"--unit": unit, "--deliverable": deliverable, "--period": period, "--out": out_path}
+    for name, value in given.items():
+        if value is not None and not allowed[name]:
+            raise DubanError(
+                f"{name} does not go with {action or 'listing'}",
+                hint="--unit goes with --attach and --accept; --deliverable and --period with "
+                "--accept; --out with --open",
+            )
+    if action == "--attach" and unit is None:
+        raise DubanError("say which unit with --unit", hint="--attach M… --unit ID --note …")
+
+
+def _open_item(
+    session: Session, bundle: CampaignBundle, settings: Settings, item: str, out_path: Path | None
+) -> None:
+    from duban.implement.intake.rawstore import RawStore
+    from duban.implement.review import open_item
+
+    name, data = open_item(session, bundle, RawStore(settings.raw_store), item)
+    target = out_path if out_path is not None else settings.home / "review"
+    if out_path is None or target.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        target = target / name
+    try:
+        target.write_bytes(data)
+    except OSError as error:
+        raise DubanError(f"cannot write {target}: {error.strerror}",
+                         hint="give --out a file or folder you can write to") from None  # fmt: skip
+    out.print(f"{item.strip().upper()}: {len(data):,} bytes written to {escape(str(target))}")
+
+
+def _accept(
+    session: Session,
+    bundle: CampaignBundle,
+    settings: Settings,
+    item: str,
+    by: str,
+    unit: str | None,
+    deliverable: str | None,
+    period: str | None,
+) -> None:
+    from duban.implement.intake.pipeline import Intake
+    from duban.implement.intake.rawstore import RawStore
+    from duban.implement.intake.reader import WorkbookReader
+    from duban.implement.review import accept_held, parse_item
+
+    with WorkbookReader.for_campaign(bundle.campaign, workers=1) as reader:
+        store = RawStore(settings.raw_store, settings.store_flush)
+        intake = Intake(bundle, store, reader, settings.secret_key(), settings.clock())
+        verdict = accept_held(session, intake, item, by, unit_id=unit,
+                              deliverable_id=deliverable, period=period)  # fmt: skip
+    said = verdict.describe(bundle.campaign.language)
+    if verdict.detail.get("already"):
+        out.print(f"{parse_item(item)}: already accepted (version {verdict.detail['version']}); "
+                  "nothing changed")  # fmt: skip
+        return
+    out.print(f"{parse_item(item)}: {verdict.outcome.value} ({escape(said)})")
+
+
+def _send_rejection(
+    session: Session, bundle: CampaignBundle, settings: Settings, item: str
+) -> None:
+    from duban.adapters.mail.mailer import SmtpMailer
+    from duban.adapters.mail.smtp_url import parse_smtp_url
+    from duban.implement.review import send_rejection
+
+    with SmtpMailer(parse_smtp_url(settings.smtp())) as mailer:
+        sent = send_rejection(session, bundle, settings.secret_key(), settings.clock(), mailer,
+                              environment(settings.templates), item)  # fmt: skip
+    if sent is None:
+        out.print("the message had no sender: nobody to tell")
+    elif sent.status != "sent":
+        raise DubanError(
+            f"the rejection note to {', '.join(sent.recipients)} was {sent.status}"
+            + (f": {sent.error}" if sent.error else ""),
+            hint="run the same command again to retry; `duban outbox --kind rejection` shows it",
+        )
+    else:
+        verb = "sent" if sent.sent_now else "had already been sent"
+        out.print(f"the note {verb} to {', '.join(sent.recipients)}")
+
+
+def _print_decision(decision: Decision, zone: ZoneInfo) -> None:
+    from duban.implement.review import local_time
+
+    if decision.already:
+        when = f" by {decision.by} on {local_time(decision.at, zone)}" if decision.at else ""
+        out.print(f"{decision.item}: already {decision.outcome}{when}; nothing changed "
+                  f"({escape(decision.said)})")  # fmt: skip
+    else:
+        out.print(f"{decision.item}: {decision.outcome} ({escape(decision.said)})")
+
+
+@app.command(name="chase")
+@reports_errors
+def chase_command(
+    campaign: CampaignFile,
+    deliverable: Annotated[str | None, typer.Option(help="only this deliverable")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="write the messages to the outbox, send nothing")
+    ] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Send each owed duty the rung of its reminder ladder now due (the chase flow)."""
+    settings = settings_for(as_of)
+    load_campaign(campaign)
+    settings.secret_key()
+    ensure_ready(make_engine(settings.ledger_url))
+    if not dry_run:
+        settings.bot_specs()
+        check_smtp(settings)
+    from flows.chase import chase as chase_flow
+
+    result = chase_flow(str(campaign), deliverable=deliverable, dry_run=dry_run, as_of=as_of)
+    out.print(reports.chase_summary(result))
+
+
+@app.command(name="compile")
+@reports_errors
+def compile_command(
+    campaign: CampaignFile,
+    deliverable: Annotated[str, typer.Option(help="the deliverable to compile")],
+    period: Annotated[str | None, typer.Option(help="default: the latest past due")] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="mail the bulletin to the distribution list")
+    ] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Write the summary workbook and the bulletin of one deliverable period (compile flow)."""
+    settings = settings_for(as_of)
+    load_campaign(campaign)
+    ensure_ready(make_engine(settings.ledger_url))
+    if send:
+        settings.bot_specs()
+        check_smtp(settings)
+    from flows.compile import compile_flow
+
+    results = compile_flow(str(campaign), deliverable, period=period, send=send, as_of=as_of)
+    for result in results:
+        out.print(reports.compile_summary(result))
+
+
+@app.command()
+@reports_errors
+def outbox(
+    kind: Annotated[
+        str | None, typer.Option(help="notice, reminder, ack, rejection, escalation, bulletin…")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="only messages to this address")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """What duban sent, to whom and when, with each message's status (from the ledger)."""
+    settings = settings_for(None)
+    engine = make_engine(settings.ledger_url)
+    ensure_ready(engine)
+    with session_scope(engine) as session:
+        rows = reports.outbox_rows(session, kind=kind, to=to, limit=limit)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+        return
+    out.print(reports.outbox_table(rows, settings.zone))
+
+
+Unit = Annotated[str, typer.Option("--unit", help="the unit id")]
+Period = Annotated[str | None, typer.Option(help="the period, e.g. 2026-Q2 (if several)")]
+Reason = Annotated[str, typer.Option(help="why (kept in the audit trail)")]
+By = Annotated[str, typer.Option(help="who grants it (kept in the audit trail)")]
+
+
+@app.command()
+@reports_errors
+def extend(
+    campaign: CampaignFile,
+    deliverable: Annotated[str, typer.Option(help="the deliverable")],
+    unit: Unit,
+    to: Annotated[str, typer.Option("--to", help="the new due day, e.g. 2026-03-12")],
+    reason: Reason,
+    period: Period = None,
+    by: By = "coordinator",
+    as_of: AsOf = None,
+) -> None:
+    """Grant an extension (延期): a new due day for one unit's duty, with a reason."""
+    from datetime import date
+
+    from duban.implement.duties import extend as grant
+    from duban.implement.duties import find_duty
+
+    settings, bundle, engine = _ledger(campaign, as_of)
+    with session_scope(engine) as session:
+        duty = find_duty(session, bundle, deliverable, unit, period)
+        grant(session, bundle, duty, date.fromisoformat(to), reason=reason, actor=by,
+              clock=settings.clock())  # fmt: skip
+    out.print(f"{unit} {deliverable} {duty.period}: due day moved to {to} ({reason})")
+
+
+@app.command()
+@reports_errors
+def exempt(
+    campaign: CampaignFile,
+    deliverable: Annotated[str, typer.Option(help="the deliverable")],
+    unit: Unit,
+    reason: Reason,
+    period: Period = None,
+    by: By = "coordinator",
+    as_of: AsOf = None,
+) -> None:
+    """Grant an exemption (免报): the unit owes nothing for this duty, with a reason."""
+    from duban.implement.duties import exempt as grant
+    from duban.implement.duties import find_duty
+
+    settings, bundle, engine = _ledger(campaign, as_of)
+    with session_scope(engine) as session:
+        duty = find_duty(session, bundle, deliverable, unit, period)
+        grant(session, duty, reason=reason, actor=by, clock=settings.clock())
+    out.print(f"{unit} {deliverable} {duty.period}: exempted ({reason})")
+
+
+def _ledger(campaign: Path, as_of: str | None) -> tuple[Settings, CampaignBundle, Engine]:
+    settings = settings_for(as_of)
+    bundle = load_campaign(campaign)
+    engine = make_engine(settings.ledger_url)
+    ensure_ready(engine)
+    return settings, bundle, engine
+
+
+@app.command()
+@reports_errors
+def demo(
+    home: Annotated[Path, typer.Option(help="where the demo keeps its ledger and outputs")] = Path(
+        "var/demo"
+    ),
+    campaign: Annotated[Path, typer.Option(help="the campaign to simulate")] = Path(
+        "data/example/campaign.yaml"
+    ),
+) -> None:
+    """Run the example campaign on a simulated clock, offline, from a clean demo folder."""
+    from demo.run import run_demo
+
+    run_demo(campaign, home, out)
+
+
+def main() -> None:
+    app()

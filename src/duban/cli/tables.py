@@ -1,0 +1,283 @@
+"""What the CLI shows: summaries of a campaign, a registration and the status of every duty.
+
+Built from the domain and the ledger as plain data (``status_report`` is what ``--json``
+prints), with a rich rendering beside it, so the words a coordinator sees are tested once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from duban.ledger.schema import CampaignRow, MessageRow, UnitRow
+from duban.ledger.store import RegisterReport, held_count, instance_facts
+from duban.model.loader import CampaignBundle
+from duban.model.status import InstanceFacts, State, by_deliverable, due_day, state_at, tally
+
+
+def validation_summary(bundle: CampaignBundle) -> Table:
+    campaign = bundle.campaign
+    per_deliverable = Counter(spec.deliverable_id for spec in bundle.instances())
+    table = Table(title=f"✓ {campaign.title} ({campaign.id}) is valid: {len(bundle.units)} units")
+    for name in ("deliverable", "phase", "form", "units × periods", "first due"):
+        table.add_column(name)
+    for d in campaign.deliverables:
+        specs = [s for s in bundle.instances() if s.deliverable_id == d.id]
+        first = min((s.due_date for s in specs), default=None)
+        table.add_row(
+            f"{d.id} {d.title}", d.phase, d.form, str(per_deliverable[d.id]), str(first or "—")
+        )
+    return table
+
+
+def register_summary(bundle: CampaignBundle, report: RegisterReport) -> str:
+    if not report.changed:
+        return f"{bundle.campaign.id}: ledger already up to date, nothing changed"
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(report.counts.items()) if v)
+    return f"{bundle.campaign.id}: campaign {report.campaign}; {counts or 'no unit changes'}"
+
+
+def status_report(
+    session: Session,
+    as_of: datetime,
+    *,
+    campaign: str | None = None,
+    deliverable: str | None = None,
+    units: bool = False,
+    tags: bool = False,
+) -> dict[str, Any]:
+    query = select(CampaignRow).order_by(CampaignRow.id)
+    if campaign is not None:
+        query = query.where(CampaignRow.id == campaign)
+    campaigns = [
+        _campaign_status(session, row, as_of, deliverable, units, tags)
+        for row in session.scalars(query)
+    ]
+    return {"as_of": as_of.isoformat(), "campaigns": campaigns}
+
+
+def _campaign_status(
+    session: Session,
+    row: CampaignRow,
+    as_of: datetime,
+    deliverable: str | None,
+    units: bool,
+    tags: bool,
+) -> dict[str, Any]:
+    zone = ZoneInfo(row.definition["timezone"])
+    facts = [
+        f
+        for f in instance_facts(session, row.id)
+        if deliverable is None or f.deliverable_id == deliverable
+    ]
+    states = [(f, state_at(f, as_of, zone)) for f in facts]
+    result: dict[str, Any] = {
+        "id": row.id,
+        "title": row.title,
+        "deliverables": [
+            t.as_dict(("deliverable", "period")) for t in tally(states, by_deliverable)
+        ],
+        "held": held_count(session, row.id),
+    }
+    if tags:
+        result["tags"] = _by_tag(session, row.id, states)
+    if units:
+        names = dict(
+            session.execute(select(UnitRow.id, UnitRow.name).where(UnitRow.campaign_id == row.id))
+            .tuples()
+            .all()
+        )
+        result["units"] = [
+            {
+                "unit": f.unit_id,
+                "name": names.get(f.unit_id, ""),
+                "deliverable": f.deliverable_id,
+                "period": f.period,
+                "due": due_day(f.effective_due, zone).isoformat(),
+                "state": state.value,
+            }
+            for f, state in states
+        ]
+    return result
+
+
+STATUS_COLUMNS = {
+    "deliverable": "deliverable",
+    "period": "period",
+    "expected": "expected",
+    "received": "received",
+    "on_time": "on time",
+    "late": "late",
+    "missing": "missing",
+    "rejected": "rejected",
+    "pending": "pending",
+    "completeness": "complete",
+    "timeliness": "timely",
+}
+
+
+def status_tables(result: dict[str, Any]) -> list[Table]:
+    tables = []
+    for campaign in result["campaigns"]:
+        table = Table(
+            title=f"{campaign['title']} ({campaign['id']}) — as of {result['as_of']}",
+            caption=f"held for review (待核): {campaign['held']} messages and files"
+            + (" — `duban review CAMPAIGN.yaml` lists them" if campaign["held"] else ""),
+        )
+        for name, header in STATUS_COLUMNS.items():
+            left = name in ("deliverable", "period")
+            table.add_column(header, justify="left" if left else "right", no_wrap=left)
+        for row in campaign["deliverables"]:
+            table.add_row(*(_cell(row[name]) for name in STATUS_COLUMNS))
+        tables.append(table)
+        if "tags" in campaign:
+            tables.append(_tag_table(campaign))
+        if "units" in campaign:
+            tables.append(_unit_table(campaign))
+    return tables
+
+
+def _tag_table(campaign: dict[str, Any]) -> Table:
+    table = Table(title=f"{campaign['id']}: per tag")
+    names = {**STATUS_COLUMNS, "period": "tag"}
+    for name, header in names.items():
+        table.add_column(header, justify="left" if name == "deliverable" else "right")
+    for row in campaign["tags"]:
+        table.add_row(*(_cell(row["tag" if name == "period" else name]) for name in names))
+    return table
+
+
+def _unit_table(campaign: dict[str, Any]) -> Table:
+    table = Table(title=f"{campaign['id']}: per unit")
+    for name in ("unit", "name", "deliverable", "period", "due", "state"):
+        table.add_column(name)
+    for row in campaign["units"]:
+        table.add_row(
+            row["unit"], row["name"], row["deliverable"], row["period"], row["due"], row["state"]
+        )
+    return table
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.0%}"
+    return "—" if value is None else str(value)
+
+
+def mobilize_summary(deliverable: str, result: dict[str, Any]) -> str:
+    if result["status"] != "sent":
+        verb = "previewed" if result["status"] == "previewed" else "held for approval"
+        return (
+            f"{deliverable} {result['period']}: {result['count']} notices {verb}; "
+            f"open them in {result['outbox']}"
+        )
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result["by_status"].items()))
+    return (
+        f"{deliverable} {result['period']}: {result['count']} units, "
+        f"{result['sent_now']} sent now; {counts}"
+    )
+
+
+def collect_summary(result: dict[str, Any]) -> str:
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(result["outcomes"].items()))
+    return (
+        f"received {result['received']}: {outcomes or 'nothing new'}; "
+        f"{result['answered']} answers sent"
+    )
+
+
+def held_table(items: list[Any], zone: ZoneInfo) -> Table:
+    """Held messages (M…) and files (F…): what ``duban review`` decides, oldest first."""
+    table = Table(title=f"held for review: {len(items)}")
+    for name in ("id", "received", "sender", "subject", "file", "why"):
+        table.add_column(name, overflow="fold", no_wrap=name in ("id", "received"))
+    for item in items:
+        row = item.as_dict(zone)
+        table.add_row(
+            row["id"], row["received"], row["sender"] or "?", row["subject"] or "",
+            row["file"] or "", row["reason"],
+        )  # fmt: skip
+    return table
+
+
+def chase_summary(result: dict[str, Any]) -> str:
+    if not result["office_open"]:
+        return "office closed (a day off or outside office hours): nothing sent"
+    if "previewed" in result:
+        return f"{result['previewed']} messages previewed in {result['outbox']}"
+    rungs = ", ".join(f"{k} {v}" for k, v in sorted(result["sent_by_rung"].items()))
+    return (
+        f"sent: {rungs or 'no reminders due'}; escalations {result['escalations']}; "
+        f"bot posts {result['bot_posts']}"
+    )
+
+
+def _by_tag(
+    session: Session, campaign_id: str, states: list[tuple[InstanceFacts, State]]
+) -> list[dict[str, object]]:
+    """Rates per deliverable and unit tag (镇区, 市级机关…): a duty counts for each tag."""
+    tags_of = dict(
+        session.execute(select(UnitRow.id, UnitRow.tags).where(UnitRow.campaign_id == campaign_id))
+        .tuples()
+        .all()
+    )
+    expanded = [
+        (replace(facts, period=str(tag)), state)
+        for facts, state in states
+        for tag in tags_of.get(facts.unit_id, [])
+    ]
+    return [t.as_dict(("deliverable", "tag")) for t in tally(expanded, by_deliverable)]
+
+
+def compile_summary(result: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"{result['deliverable']} {result['period']}: expected {result['expected']}, "
+        f"received {result['received']} (on time {result['on_time']}, late {result['late']}), "
+        f"missing {result['missing']}, rejected {result['rejected']}",
+        show_header=False,
+    )
+    table.add_row("summary workbook", result["workbook"])
+    table.add_row("bulletin (HTML)", result["html"])
+    table.add_row("bulletin (.docx)", result["docx"])
+    table.add_row("detail rows", str(result["detail_rows"]))
+    if result["sent"] or result["posted"]:
+        table.add_row("sent / posted", f"{result['sent']} / {result['posted']}")
+    return table
+
+
+def outbox_rows(
+    session: Session, *, kind: str | None, to: str | None, limit: int
+) -> list[dict[str, Any]]:
+    query = select(MessageRow).order_by(MessageRow.id.desc())
+    if kind is not None:
+        query = query.where(MessageRow.kind == kind)
+    rows = []
+    for row in session.scalars(query.limit(limit * 20 if to else limit)):
+        if to is not None and to.lower() not in (r.lower() for r in row.recipients):
+            continue
+        rows.append(
+            {"sent_at": row.sent_at, "kind": row.kind, "to": list(row.recipients),
+             "subject": row.subject, "status": row.status, "message_id": row.message_id,
+             "refused": row.refused, "error": row.error, "key": row.idempotency_key}
+        )  # fmt: skip
+        if len(rows) == limit:
+            break
+    return rows
+
+
+def outbox_table(rows: list[dict[str, Any]], zone: ZoneInfo) -> Table:
+    table = Table(title=f"sent by duban: {len(rows)} most recent")
+    for name in ("sent", "kind", "to", "subject", "status"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        sent = row["sent_at"].astimezone(zone).strftime("%Y-%m-%d %H:%M") if row["sent_at"] else "—"
+        status = row["status"] + (f" ({row['error']})" if row["error"] else "")
+        table.add_row(sent, row["kind"], ", ".join(row["to"]), row["subject"], status)
+    return table

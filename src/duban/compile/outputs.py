@@ -1,0 +1,142 @@
+"""The compile use case: gather from the ledger, write the summary workbook and the bulletin,
+record what was used, and (on request) send the bulletin and post its short form."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from duban.adapters.bots import BotMessage, BotResult, BotSender, BotSpec
+from duban.adapters.mail.mailer import Mailer
+from duban.adapters.mail.message import Address, Attachment, OutgoingMessage
+from duban.adapters.render import Rendered
+from duban.clock import Clock
+from duban.compile.bulletin import render_bulletin_html, write_bulletin_docx
+from duban.compile.gather import RowSource, gather, latest_period
+from duban.compile.model import CompileInput
+from duban.compile.workbook import SummaryStats, write_summary
+from duban.ledger.db import session_scope
+from duban.ledger.store import append_event
+from duban.model.loader import CampaignBundle
+from duban.sending.dispatch import Draft, Outcome, dispatch
+from duban.sending.escalate import post_once
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@dataclass(frozen=True)
+class Compiled:
+    data: CompileInput
+    folder: Path
+    workbook: Path
+    html: Path
+    docx: Path
+    stats: SummaryStats
+    bulletin: Rendered
+
+    @property
+    def key(self) -> str:
+        d = self.data
+        return f"{d.campaign_id}:{d.deliverable_id}:{d.period}:{d.as_of:%Y%m%d}"
+
+
+def compile_outputs(
+    engine: Engine,
+    bundle: CampaignBundle,
+    deliverable_id: str,
+    period: str | None,
+    *,
+    as_of: datetime,
+    out: Path,
+    env: Environment,
+    clock: Clock,
+    rows: RowSource | None = None,
+) -> Compiled:
+    with session_scope(engine) as session:
+        period = period or latest_period(session, bundle, deliverable_id, as_of)
+    data = gather(engine, bundle, deliverable_id, period, as_of, rows)
+    folder = out / bundle.campaign.id / f"{deliverable_id}-{period}"
+    folder.mkdir(parents=True, exist_ok=True)
+    title = data.deliverable_title
+    workbook = folder / f"{title}-{period}-汇总表.xlsx"
+    stats = write_summary(data, workbook)
+    bulletin = render_bulletin_html(data, env)
+    html, docx = folder / f"{title}-{period}-通报.html", folder / f"{title}-{period}-通报.docx"
+    html.write_text(bulletin.html, encoding="utf-8")
+    write_bulletin_docx(data, docx)
+    compiled = Compiled(data, folder, workbook, html, docx, stats, bulletin)
+    with session_scope(engine) as session:
+        append_event(
+            session, clock, "compile.written", campaign_id=bundle.campaign.id,
+            subject=f"{deliverable_id}/{period}",
+            payload={"workbook": str(workbook), "detail_rows": stats.detail_rows,
+                     "versions_used": [list(v) for v in stats.versions_used]},
+        )  # fmt: skip
+    return compiled
+
+
+def send_bulletin(
+    session: Session,
+    bundle: CampaignBundle,
+    compiled: Compiled,
+    *,
+    mailer: Mailer,
+    clock: Clock,
+) -> list[Outcome]:
+    """The bulletin to the distribution list, once per deliverable period and day."""
+    campaign = bundle.campaign
+    coordinator = campaign.roles.coordinator
+    office = Address(coordinator.name, str(coordinator.email))
+    recipients = tuple(str(a) for a in campaign.roles.distribution) or (str(coordinator.email),)
+    key = f"bulletin:{compiled.key}"
+    rendered = compiled.bulletin
+
+    def compose(message_id: str) -> OutgoingMessage:
+        attachments = (Attachment(compiled.docx.name, compiled.docx.read_bytes(), DOCX_TYPE),)
+        return OutgoingMessage(
+            sender=office, to=tuple(Address("", r) for r in recipients),
+            subject=rendered.subject, text=rendered.text, html=rendered.html,
+            attachments=attachments, message_id=message_id, date=clock.now(),
+            headers={"Auto-Submitted": "auto-generated", "X-Duban-Key": key},
+        )  # fmt: skip
+
+    draft = Draft(key, "bulletin", campaign.id, None, recipients, rendered.subject, compose)
+    domain = str(coordinator.email).rsplit("@", 1)[1]
+    return dispatch(session, [draft], mailer, clock, message_id_domain=domain)
+
+
+def post_bulletin(
+    session: Session,
+    compiled: Compiled,
+    *,
+    sender: BotSender,
+    specs: Sequence[BotSpec],
+    clock: Clock,
+) -> list[BotResult]:
+    """The bulletin's short form to the group bots: the figures and who is late or missing."""
+    d = compiled.data
+    t = d.totals
+    late = [u.unit_name for u in d.in_state("late")]
+    missing = [u.unit_name for u in d.in_state("overdue", "rejected")]
+    unreported = t.missing + t.rejected
+    received = f"已报 {t.received}（按时 {t.on_time}，逾期 {t.late}）"
+    lines = [f"应报 {t.expected}，{received}，未报 {unreported}"]
+    if late:
+        lines.append(f"逾期报送：{'、'.join(late)}")
+    if missing:
+        lines.append(f"未报送：{'、'.join(missing)}")
+    title = f"【通报】{d.campaign_title}《{d.deliverable_title}》报送情况"
+    message = BotMessage(title=title, lines=lines, units=missing, campaign=d.campaign_title)
+    results = []
+    for number, spec in enumerate(specs, start=1):
+        result = post_once(session, sender, spec, f"bot:bulletin:{compiled.key}:{number}",
+                           d.campaign_id, message, clock)  # fmt: skip
+        if result is not None:
+            results.append(result)
+    return results

@@ -1,0 +1,245 @@
+"""Answers to senders: an acknowledgement or a rejection per intake record, each exactly once.
+
+Answers are derived from what the ledger recorded, not from the run that recorded it, so a
+crash between deciding and answering is repaired by the next run (``dispatch`` keys every
+answer by its intake record). Unknown senders get no answer (no backscatter to forged
+addresses); held items wait for the coordinator's review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from duban.adapters.mail.message import Address, Attachment, OutgoingMessage
+from duban.adapters.render import format_due, format_moment, render_message
+from duban.implement.intake.decide import REASONS, Outcome, unit_of_sender
+from duban.implement.intake.reasons import describe as describe_file_reason
+from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
+from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder
+from duban.model.loader import CampaignBundle
+from duban.model.status import due_day
+from duban.model.validation import CellProblem
+from duban.model.workdays import WorkCalendar
+from duban.sending.dispatch import Draft
+
+MAX_LISTED = 30
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    bundle: CampaignBundle
+    secret: bytes
+    env: Environment
+    now: datetime
+
+
+def answer_key(intake_id: int) -> str:
+    return f"answer:{intake_id}"
+
+
+def review_key(file_id: int) -> str:
+    """The key of the rejection a coordinator's review sends for a held file: its own, since
+    the message it came in may have had its answer already (another file accepted)."""
+    return f"review:F{file_id}"
+
+
+def review_rejection_draft(session: Session, ctx: AnswerContext, file_id: int) -> Draft | None:
+    """The rejection of a held file the coordinator rejected, with the coordinator's note as
+    its reason, to whoever sent it: the coordinator has looked at the sender, so an unknown
+    one is answered too (addressed by address). None when the message had no sender."""
+    file = session.get_one(IntakeFileRow, file_id)
+    row = session.get_one(IntakeRow, file.intake_id)
+    if row.sender is None:
+        return None
+    unit = unit_of_sender(ctx.bundle, row.sender)
+    who = unit.name if unit is not None else row.sender
+    return _rejection(session, ctx, row, [file], who=who, key=review_key(file.id))
+
+
+def answer_drafts(session: Session, ctx: AnswerContext, intake_ids: Sequence[int]) -> list[Draft]:
+    rows = session.scalars(select(IntakeRow).where(IntakeRow.id.in_(intake_ids))).all()
+    drafts = []
+    for row in rows:
+        draft = _draft(session, ctx, row)
+        if draft is not None:
+            drafts.append(draft)
+    return drafts
+
+
+def _draft(session: Session, ctx: AnswerContext, row: IntakeRow) -> Draft | None:
+    if row.sender is None or unit_of_sender(ctx.bundle, row.sender) is None:
+        return None
+    files = list(
+        session.scalars(
+            select(IntakeFileRow)
+            .where(IntakeFileRow.intake_id == row.id)
+            .order_by(IntakeFileRow.index)
+        )
+    )
+    if row.status == Outcome.ACCEPTED.value:
+        accepted = next(f for f in files if f.outcome == Outcome.ACCEPTED.value)
+        return _ack(session, ctx, row, accepted)
+    if row.status in (Outcome.REJECTED.value, Outcome.QUARANTINED.value):
+        return _rejection(session, ctx, row, files)
+    return None
+
+
+def _ack(session: Session, ctx: AnswerContext, row: IntakeRow, file: IntakeFileRow) -> Draft:
+    campaign = ctx.bundle.campaign
+    submission = session.scalars(
+        select(SubmissionRow).where(SubmissionRow.intake_file_id == file.id)
+    ).one()
+    instance = session.get_one(InstanceRow, submission.instance_id)
+    unit = ctx.bundle.units_by_id[instance.unit_id]
+    context = {
+        "unit": unit,
+        "deliverable": campaign.deliverable(instance.deliverable_id),
+        "period": instance.period,
+        "version": submission.version,
+        "received_text": format_moment(row.received_at, campaign.zone, campaign.language),
+        "due_text": format_due(instance.effective_due, campaign.zone, campaign.language),
+        "on_time": submission.on_time,
+        "late_days": _late_days(ctx.bundle.calendar, instance, row.received_at, campaign.zone),
+        "row_count": submission.row_count,
+        "filename": file.filename or "",
+        "sha256": file.sha256,
+        "coordinator": campaign.roles.coordinator,
+    }
+    return _as_draft(ctx, row, "ack", context, instance_id=instance.id, attachments=())
+
+
+def _late_days(calendar: WorkCalendar, instance: InstanceRow, received: datetime, zone: Any) -> int:
+    try:
+        last = due_day(instance.effective_due, zone)
+        return max(0, calendar.working_days_between(last, received.astimezone(zone).date()))
+    except Exception:
+        return 0
+
+
+def _rejection(
+    session: Session,
+    ctx: AnswerContext,
+    row: IntakeRow,
+    files: list[IntakeFileRow],
+    *,
+    who: str | None = None,
+    key: str | None = None,
+) -> Draft:
+    campaign = ctx.bundle.campaign
+    language = campaign.language
+    rejected = next(
+        (f for f in files if f.outcome in (Outcome.REJECTED.value, Outcome.QUARANTINED.value)),
+        None,
+    )
+    problems = _problem_lines(rejected, language) if rejected else []
+    instance = (
+        session.get(InstanceRow, rejected.instance_id)
+        if rejected and rejected.instance_id
+        else None
+    )
+    if who is None:
+        unit = unit_of_sender(ctx.bundle, row.sender)
+        assert unit is not None
+        who = unit.name
+    attachments: tuple[Attachment, ...] = ()
+    deliverable_title = "报送材料" if language == "zh-CN" else "submission"
+    due_text = ""
+    if instance is not None:
+        deliverable = campaign.deliverable(instance.deliverable_id)
+        deliverable_title = deliverable.title
+        due_text = format_due(instance.effective_due, campaign.zone, language)
+        builder = NoticeBuilder(
+            ctx.bundle, deliverable, instance.period, instance.effective_due, ctx.secret,
+            ctx.env, ctx.now,
+        )  # fmt: skip
+        owner = ctx.bundle.units_by_id[instance.unit_id]
+        name = builder.attachment_name(owner)
+        attachments = (Attachment(name, builder.workbook(owner), XLSX_TYPE),)
+    context = {
+        "who": who,
+        "deliverable_title": deliverable_title,
+        "received_text": format_moment(row.received_at, campaign.zone, language),
+        "filename": rejected.filename if rejected else None,
+        "reason": _reason(row, rejected, language),
+        "problems": problems[:MAX_LISTED],
+        "more": max(0, len(problems) - MAX_LISTED),
+        "attached_template": attachments[0].filename if attachments else None,
+        "due_text": due_text,
+        "coordinator": campaign.roles.coordinator,
+    }
+    return _as_draft(
+        ctx, row, "rejection", context,
+        instance_id=instance.id if instance else None, attachments=attachments, key=key,
+    )  # fmt: skip
+
+
+def _reason(row: IntakeRow, file: IntakeFileRow | None, language: Any) -> str:
+    """The reason as a clause: the templates end the sentence themselves (a reason that ended
+    in its own 。 made every quarantine read “…。。”)."""
+    return _reason_text(row, file, language).rstrip("。. ")
+
+
+def _reason_text(row: IntakeRow, file: IntakeFileRow | None, language: Any) -> str:
+    code = (file.reason if file else None) or row.reason or "no-workbook"
+    if code.startswith("file:"):
+        detail = file.problems[0] if file and file.problems else {}
+        return describe_file_reason(code.removeprefix("file:"), detail, language)
+    if code == "invalid" and file is not None:
+        return REASONS[language]["invalid"].format(count=len(file.problems))
+    template = REASONS[language].get(code, code)
+    detail = (file.problems[0] if file and file.problems else None) or row.detail or {}
+    try:
+        return template.format(**detail)
+    except (KeyError, IndexError):
+        return template
+
+
+def _problem_lines(file: IntakeFileRow, language: Any) -> list[str]:
+    if file.reason != "invalid":
+        return []
+    return [
+        CellProblem(p["sheet"], p["cell"], p["code"], p["found"], p["detail"]).describe(language)
+        for p in file.problems
+    ]
+
+
+def _as_draft(
+    ctx: AnswerContext,
+    row: IntakeRow,
+    kind: str,
+    context: dict[str, Any],
+    *,
+    instance_id: int | None,
+    attachments: tuple[Attachment, ...],
+    key: str | None = None,
+) -> Draft:
+    key = key or answer_key(row.id)
+    campaign = ctx.bundle.campaign
+    rendered = render_message(ctx.env, campaign.language, kind, context)
+    coordinator = campaign.roles.coordinator
+    sender = Address(coordinator.name, str(coordinator.email))
+    recipient = str(row.sender)
+    headers = {"Reply-To": str(coordinator.email), "Auto-Submitted": "auto-replied",
+               "X-Duban-Key": key}  # fmt: skip
+    if row.message_id:
+        headers["In-Reply-To"] = row.message_id
+        headers["References"] = row.message_id
+
+    def compose(message_id: str) -> OutgoingMessage:
+        return OutgoingMessage(
+            sender=sender, to=(Address("", recipient),), subject=rendered.subject,
+            text=rendered.text, html=rendered.html, attachments=attachments,
+            message_id=message_id, date=ctx.now, headers=headers,
+        )  # fmt: skip
+
+    return Draft(
+        key=key, kind=kind, campaign_id=campaign.id, instance_id=instance_id,
+        recipients=(recipient,), subject=rendered.subject, compose=compose,
+    )  # fmt: skip

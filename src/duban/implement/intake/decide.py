@@ -1,0 +1,142 @@
+"""Who sent a file, and may it count? The token names the unit; the sender must be that unit's.
+
+A workbook's metadata sheet names campaign, deliverable, period and unit, signed with the
+campaign's secret. The sender must be one of that unit's registered addresses. Anything doubtful
+(another unit's template, an unknown sender, a forged or damaged token, another campaign) is
+*held* for the coordinator with the reason, never accepted silently and never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from duban.adapters.xlsx.metadata import identity_of
+from duban.adapters.xlsx.token import TemplateIdentity, verify
+from duban.model.campaign import Language
+from duban.model.loader import CampaignBundle
+from duban.model.roster import Unit
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    HELD = "held"
+    QUARANTINED = "quarantined"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    code: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def describe(self, language: Language) -> str:
+        return REASONS[language][self.code].format(**self.detail)
+
+
+@dataclass(frozen=True)
+class Identified:
+    """A file whose token verifies and whose sender belongs to the unit it names."""
+
+    unit: Unit
+    identity: TemplateIdentity
+    template_version: str
+
+
+REASONS: dict[Language, dict[str, str]] = {
+    "zh-CN": {
+        "no-metadata": "附件不是本次下发的报送模板（缺少模板信息），"
+        "请使用通知邮件所附模板填写后重新报送",
+        "other-campaign": "附件是其他活动（{campaign}）的模板，不属于本次报送",
+        "unknown-unit": "附件模板所属单位（{unit}）不在本次活动名单中",
+        "bad-token": "附件模板的校验码不正确，可能被修改或损坏，请使用通知邮件所附原模板填写",
+        "unknown-sender": "发件人 {sender} 不是“{unit_name}”登记的报送邮箱",
+        "other-units-template": "发件人 {sender} 属于“{sender_unit}”，但附件是“{unit_name}”的模板",
+        "no-duty": "“{unit_name}”没有需要报送的《{deliverable}》（期次 {period}）",
+        "no-workbook": "邮件中没有找到报送表格附件，请将填好的模板作为附件回复",
+        "no-workbook-unknown-sender": "发件人 {sender} 未登记，且邮件中没有报送表格",
+        "invalid": "报送表格有 {count} 处需要修改",
+        "duplicate-message": "与第 {first} 号收件记录完全相同的邮件，已按重复件处理",
+        "duplicate-file": "与已受理的第 {version} 版内容完全相同，无需重复报送",
+        "automatic-reply": "自动回复邮件（如外出自动答复），不作为报送处理",
+        "own-message": "本系统发出的邮件（如督办通知），不作为报送处理",
+        "accepted": "已受理",
+        "archive": "压缩包（已解压，逐个文件处理）",
+        "not-a-workbook": "不是表格文件，未作处理（已留存）",
+        "unknown-sender-no-template": "发件人 {sender} 未登记，附件也不是本次下发的模板",
+        "reviewed-rejected": "经审核未予受理：{note}",
+        "reviewed-attached": "经审核作为“{unit_name}”的来往邮件存档（不作为报送）：{note}",
+        "reviewed-dismissed": "经审核不予处理：{note}",
+    },
+    "en": {
+        "no-metadata": "the attachment is not the template sent for this submission (its "
+        "template information is missing); fill in the template attached to the notice",
+        "other-campaign": "the attachment is a template of another campaign ({campaign})",
+        "unknown-unit": "the template's unit ({unit}) is not on this campaign's roster",
+        "bad-token": "the template's check code is wrong: it was changed or damaged; use the "
+        "template attached to the notice",
+        "unknown-sender": "{sender} is not a registered address of {unit_name}",
+        "other-units-template": "{sender} belongs to {sender_unit}, but the attachment is "
+        "the template of {unit_name}",
+        "no-duty": "{unit_name} owes no {deliverable} for period {period}",
+        "no-workbook": "no workbook was attached; reply with the filled template attached",
+        "no-workbook-unknown-sender": "{sender} is not registered and sent no workbook",
+        "invalid": "the workbook has {count} problem(s) to fix",
+        "duplicate-message": "the same message as intake record {first}: kept as a duplicate",
+        "duplicate-file": "the same content as accepted version {version}: nothing to do",
+        "automatic-reply": "an automatic reply (such as out of office), not a submission",
+        "own-message": "a message duban itself sent (such as an escalation), not a submission",
+        "accepted": "accepted",
+        "archive": "an archive: unpacked, each file handled on its own",
+        "not-a-workbook": "not a workbook: kept, not processed",
+        "unknown-sender-no-template": "{sender} is not registered and sent no duban template",
+        "reviewed-rejected": "not accepted after review: {note}",
+        "reviewed-attached": "kept as correspondence of {unit_name} after review (not a "
+        "submission): {note}",
+        "reviewed-dismissed": "dismissed after review: {note}",
+    },
+}
+
+
+def unit_of_sender(bundle: CampaignBundle, sender: str | None) -> Unit | None:
+    if not sender:
+        return None
+    return next((u for u in bundle.units if u.has_address(sender)), None)
+
+
+def identify(
+    metadata: Mapping[str, str] | None,
+    sender: str | None,
+    bundle: CampaignBundle,
+    secret: bytes,
+) -> Identified | Verdict:
+    """Check a workbook's metadata and its sender; the first doubt found decides."""
+    if not metadata or "unit_id" not in metadata:
+        return Verdict(Outcome.REJECTED, "no-metadata")
+    if metadata.get("campaign") != bundle.campaign.id:
+        return Verdict(Outcome.HELD, "other-campaign", {"campaign": metadata.get("campaign")})
+    unit = bundle.units_by_id.get(metadata["unit_id"])
+    if unit is None:
+        return Verdict(Outcome.HELD, "unknown-unit", {"unit": metadata["unit_id"]})
+    try:
+        identity = identity_of(metadata)
+    except (KeyError, ValueError):
+        return Verdict(Outcome.HELD, "bad-token")
+    if not verify(secret, identity, metadata.get("token", "")):
+        return Verdict(Outcome.HELD, "bad-token")
+    if sender is None or not unit.has_address(sender):
+        return _wrong_sender(bundle, sender or "?", unit)
+    return Identified(unit, identity, metadata.get("template_version", ""))
+
+
+def _wrong_sender(bundle: CampaignBundle, sender: str, unit: Unit) -> Verdict:
+    other = unit_of_sender(bundle, sender)
+    if other is None:
+        return Verdict(Outcome.HELD, "unknown-sender", {"sender": sender, "unit_name": unit.name})
+    detail = {"sender": sender, "sender_unit": other.name, "unit_name": unit.name}
+    return Verdict(Outcome.HELD, "other-units-template", detail)

@@ -1,0 +1,568 @@
+"""The coordinator's review of what intake held (待核): list it, open it, decide it.
+
+Two kinds of thing wait for a person, with ids that say which is which:
+
+- a held *file* (``F34``): a workbook whose sender or token is in doubt, another unit's
+  template, or a workbook without duban's template from an unknown address. It is accepted as
+  a unit's submission for a deliverable period (named by the coordinator when the file's own
+  metadata does not name them), rejected with a note that is sent to its sender (once, through
+  the ledger's message intents, like every answer), or dismissed (nothing is sent);
+- a held *message* (``M12``) that holds no held file: no workbook at all, from an unknown
+  sender. It is attached to a unit as correspondence (no submission) or dismissed.
+
+Every decision records who made it, when and why, and is an event in the audit trail. Making
+the same decision again changes nothing (a rejection note not yet sent is sent then); making
+another decision about something already decided is refused. Held files and messages are kept
+byte for byte in the raw store; ``open_item`` gives them back for the coordinator to look at.
+Accepting a file reads it again (in the isolated workers) and validates it like any other
+submission.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from duban.adapters.mail.mailer import Mailer
+from duban.adapters.xlsx.token import TemplateIdentity
+from duban.clock import Clock
+from duban.errors import DubanError
+from duban.implement.duties import find_duty
+from duban.implement.intake.answers import AnswerContext, review_rejection_draft
+from duban.implement.intake.decide import REASONS, Identified, Outcome, Verdict
+from duban.implement.intake.pipeline import Intake, accept_or_reject
+from duban.implement.intake.rawstore import RawStore
+from duban.implement.intake.reasons import FileRejected
+from duban.implement.intake.reasons import describe as describe_file_reason
+from duban.implement.intake.sniff import sniff
+from duban.ledger.schema import IntakeFileRow, IntakeRow, SubmissionRow
+from duban.ledger.store import HELD, append_event, held_files, held_messages
+from duban.model.campaign import Language
+from duban.model.loader import CampaignBundle
+from duban.sending.dispatch import Outcome as SendOutcome
+from duban.sending.dispatch import dispatch
+
+MESSAGE, FILE = "M", "F"
+ATTACHED, DISMISSED = "attached", "dismissed"
+LIST_HINT = "`duban review CAMPAIGN.yaml` lists the held messages (M…) and files (F…)"
+_ITEM = re.compile(r"([MF])(\d{1,18})")
+_PRIORITY = (Outcome.ACCEPTED.value, Outcome.HELD.value, Outcome.QUARANTINED.value,
+             Outcome.REJECTED.value, Outcome.DUPLICATE.value, DISMISSED)  # fmt: skip
+"""A record's status after one of its files is decided: its most telling file's outcome."""
+
+
+@dataclass(frozen=True)
+class ItemId:
+    """``M12`` (intake record 12, a message) or ``F34`` (intake file 34)."""
+
+    kind: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.kind}{self.number}"
+
+
+def parse_item(value: str | int | ItemId) -> ItemId:
+    """An id as the coordinator typed it (``F34``, ``m12``); a bare int is a file id."""
+    if isinstance(value, ItemId):
+        return value
+    if isinstance(value, int):
+        return ItemId(FILE, value)
+    text = value.strip().upper()
+    found = _ITEM.fullmatch(text)
+    if found is not None:
+        return ItemId(found.group(1), int(found.group(2)))
+    if text.isdigit():
+        raise DubanError(
+            f"{value!r} does not say what it is: say M{text} for a message, F{text} for a file",
+            hint=LIST_HINT,
+        )
+    raise DubanError(
+        f"{value!r} is not an item id: ids are M<number> for a message, F<number> for a file",
+        hint=LIST_HINT,
+    )
+
+
+@dataclass(frozen=True)
+class HeldItem:
+    id: str
+    intake_id: int
+    file_id: int | None
+    received_at: datetime
+    sender: str | None
+    subject: str | None
+    filename: str | None
+    reason: str
+    code: str
+
+    @property
+    def kind(self) -> str:
+        return "file" if self.file_id is not None else "message"
+
+    def as_dict(self, zone: ZoneInfo) -> dict[str, Any]:
+        return {
+            "id": self.id, "kind": self.kind, "received": local_time(self.received_at, zone),
+            "sender": self.sender, "subject": self.subject, "file": self.filename,
+            "reason": self.reason, "code": self.code,
+        }  # fmt: skip
+
+
+def local_time(moment: datetime, zone: ZoneInfo) -> str:
+    """``2026-03-04 18:00:00``: the campaign's local time, to the second."""
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M:%S}"
+
+
+def held_items(session: Session, bundle: CampaignBundle) -> list[HeldItem]:
+    """Every held file and every held message that holds no held file, oldest first."""
+    language = bundle.campaign.language
+    items: list[tuple[tuple[datetime, int, int], HeldItem]] = []
+    for f, r in session.execute(held_files(bundle.campaign.id)).tuples():
+        item = HeldItem(
+            str(ItemId(FILE, f.id)), r.id, f.id, r.received_at, r.sender, r.subject, f.filename,
+            describe(f.reason or r.reason, f.problems[0] if f.problems else r.detail, r.sender,
+                     language),
+            f.reason or r.reason or "",
+        )  # fmt: skip
+        items.append(((r.received_at, r.id, f.index), item))
+    messages = list(session.scalars(held_messages(bundle.campaign.id)))
+    names = _file_names(session, [r.id for r in messages])
+    for r in messages:
+        item = HeldItem(
+            str(ItemId(MESSAGE, r.id)), r.id, None, r.received_at, r.sender, r.subject,
+            ", ".join(names.get(r.id, [])) or None,
+            describe(r.reason, r.detail, r.sender, language), r.reason or "",
+        )  # fmt: skip
+        items.append(((r.received_at, r.id, -1), item))
+    return [item for _, item in sorted(items, key=lambda pair: pair[0])]
+
+
+def _file_names(session: Session, intake_ids: list[int]) -> dict[int, list[str]]:
+    names: dict[int, list[str]] = {}
+    for start in range(0, len(intake_ids), 500):
+        query = (
+            select(IntakeFileRow.intake_id, IntakeFileRow.filename)
+            .where(IntakeFileRow.intake_id.in_(intake_ids[start : start + 500]))
+            .order_by(IntakeFileRow.intake_id, IntakeFileRow.index)
+        )
+        for intake_id, name in session.execute(query).tuples():
+            names.setdefault(intake_id, []).append(name or "?")
+    return names
+
+
+def describe(
+    code: str | None, detail: Mapping[str, Any] | None, sender: str | None, language: Language
+) -> str:
+    """A reason code and its detail in the campaign's language; the sender fills a reason
+    recorded without one (a message with no workbook from an unknown sender)."""
+    code = code or ""
+    detail = dict(detail or {})
+    if code.startswith("file:"):
+        try:
+            return describe_file_reason(code.removeprefix("file:"), detail, language)
+        except ValueError:
+            return code
+    template = REASONS[language].get(code, code)
+    try:
+        return template.format(**{"sender": sender or "?", **detail})
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+# ------------------------------------------------------------------------------ finding items
+
+
+def _file(
+    session: Session, bundle: CampaignBundle, item: ItemId
+) -> tuple[IntakeFileRow, IntakeRow]:
+    file = session.get(IntakeFileRow, item.number) if item.kind == FILE else None
+    row = session.get(IntakeRow, file.intake_id) if file is not None else None
+    if file is None or row is None or row.campaign_id != bundle.campaign.id:
+        raise DubanError(f"no file {item} in campaign {bundle.campaign.id}", hint=LIST_HINT)
+    return file, row
+
+
+def _message(session: Session, bundle: CampaignBundle, item: ItemId) -> IntakeRow:
+    row = session.get(IntakeRow, item.number) if item.kind == MESSAGE else None
+    if row is None or row.campaign_id != bundle.campaign.id:
+        raise DubanError(f"no message {item} in campaign {bundle.campaign.id}", hint=LIST_HINT)
+    return row
+
+
+def _want_file(item: ItemId, done: str) -> None:
+    if item.kind != FILE:
+        raise DubanError(
+            f"{item} is a message, not a file: only a held file can be {done}",
+            hint=f"attach a held message to a unit (--attach {item} --unit ID --note …) "
+            f"or dismiss it (--dismiss {item} --note …)",
+        )
+
+
+def _want_message(item: ItemId, done: str) -> None:
+    if item.kind != MESSAGE:
+        raise DubanError(
+            f"{item} is a file, not a message: only a held message can be {done}",
+            hint=f"accept a held file as a submission (--accept {item}) or reject it "
+            f"(--reject {item} --note …)",
+        )
+
+
+def _held_files_of(session: Session, row: IntakeRow) -> list[IntakeFileRow]:
+    return list(
+        session.scalars(
+            select(IntakeFileRow)
+            .where(IntakeFileRow.intake_id == row.id, IntakeFileRow.outcome == HELD)
+            .order_by(IntakeFileRow.index)
+        )
+    )
+
+
+def _not_held(
+    item: ItemId, what: str, by: str | None, at: datetime | None, zone: ZoneInfo
+) -> DubanError:
+    decided = f" by {by} on {local_time(at, zone)}" if by and at else ""
+    return DubanError(f"{item} is not held: it was {what}{decided}", hint=LIST_HINT)
+
+
+def _needs_note(note: str, action: str) -> str:
+    if not note.strip():
+        raise DubanError(f"say why with --note to {action}", hint="the note is kept with it")
+    return note.strip()
+
+
+# ------------------------------------------------------------------------------ opening
+
+
+def open_item(
+    session: Session, bundle: CampaignBundle, store: RawStore, value: str | ItemId
+) -> tuple[str, bytes]:
+    """A name to save it under and the bytes: a message's raw .eml, a file's own bytes.
+    Any message or file of the campaign opens, held or not."""
+    item = parse_item(value)
+    if item.kind == FILE:
+        file, _row = _file(session, bundle, item)
+        return f"{item}-{safe_name(file.filename, 'file')}", store.get(file.sha256)
+    row = _message(session, bundle, item)
+    files = list(session.scalars(select(IntakeFileRow).where(IntakeFileRow.intake_id == row.id)))
+    if len(files) == 1 and files[0].sha256 == row.raw_sha256:  # a file from a drop folder
+        return f"{item}-{safe_name(files[0].filename, 'file')}", store.get(row.raw_sha256)
+    return f"{item}.eml", store.get(row.raw_sha256)
+
+
+def safe_name(name: str | None, fallback: str) -> str:
+    """A sender's file name made harmless to write: no folders, no control characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(c for c in base if c.isprintable() and c not in '<>:"|?*').strip(" .")
+    return base[-120:] or fallback
+
+
+# ------------------------------------------------------------------------------ deciding
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What became of a held item; ``already`` when the same decision had been made before."""
+
+    item: str
+    outcome: str
+    said: str
+    already: bool = False
+    by: str | None = None
+    at: datetime | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def accept_held(
+    session: Session,
+    intake: Intake,
+    value: str | int | ItemId,
+    actor: str,
+    *,
+    unit_id: str | None = None,
+    deliverable_id: str | None = None,
+    period: str | None = None,
+) -> Verdict:
+    """Read the held file again and take it as a unit's submission for a deliverable period:
+    the ones named here, else the ones its metadata names (without the sender check the
+    coordinator has just vouched for). Validated like any other submission: the verdict may
+    still be a rejection (invalid cells) or a duplicate."""
+    item = parse_item(value)
+    _want_file(item, "accepted")
+    bundle = intake.bundle
+    file, row = _file(session, bundle, item)
+    if file.outcome != HELD:
+        if file.outcome == Outcome.ACCEPTED.value and file.reviewed_by is not None:
+            version = session.scalar(
+                select(SubmissionRow.version).where(SubmissionRow.intake_file_id == file.id)
+            )
+            return Verdict(Outcome.ACCEPTED, "accepted", {"version": version, "already": True})
+        what = describe(file.reason, file.problems[0] if file.problems else {}, row.sender,
+                        bundle.campaign.language)  # fmt: skip
+        raise _not_held(item, f"{file.outcome} ({what})", file.reviewed_by, file.reviewed_at,
+                        bundle.campaign.zone)  # fmt: skip
+    data = intake.store.get(file.sha256)
+    result = intake.reader.read_many([(data, sniff(data, file.filename))])[0]
+    if isinstance(result, FileRejected):
+        raise DubanError(f"held file {item} cannot be read: {result}")
+    who = _identified(session, bundle, item, result.metadata or {}, unit_id, deliverable_id,
+                      period)  # fmt: skip
+    verdict = accept_or_reject(session, intake, row, file, who, result)
+    identity = who.identity
+    _decide_file(
+        session, intake.clock, item, file, row, verdict, actor, note=None,
+        payload={"unit": who.unit.id, "deliverable": identity.deliverable_id,
+                 "period": identity.period, **verdict.detail},
+    )  # fmt: skip
+    return verdict
+
+
+def _identified(
+    session: Session,
+    bundle: CampaignBundle,
+    item: ItemId,
+    metadata: Mapping[str, str],
+    unit_id: str | None,
+    deliverable_id: str | None,
+    period: str | None,
+) -> Identified:
+    """The unit, deliverable and period the file counts for: each as named by the coordinator,
+    else as the metadata of a template of this campaign names it."""
+    campaign = bundle.campaign
+    ours = metadata.get("campaign") == campaign.id
+    named = {"unit_id": unit_id, "deliverable": deliverable_id, "period": period}
+    chosen = {k: v or (metadata.get(k) if ours else None) for k, v in named.items()}
+    if not chosen["unit_id"]:
+        raise DubanError(
+            f"{item} names no unit of {campaign.id} (its workbook has no template of this "
+            "campaign)",
+            hint=f"say whose submission it is: --accept {item} --unit ID --deliverable ID "
+            "[--period P]",
+        )
+    unit = bundle.units_by_id.get(chosen["unit_id"] or "")
+    if unit is None:
+        raise DubanError(
+            f"no unit {chosen['unit_id']} on the roster of {campaign.id}",
+            hint="`duban status --units` lists the units and their duties",
+        )
+    ids = [d.id for d in campaign.deliverables]
+    if chosen["deliverable"] not in ids:
+        what = f"no deliverable {chosen['deliverable']}" if chosen["deliverable"] else "none"
+        raise DubanError(
+            f"{item}: which deliverable does it answer? The file names {what} of {campaign.id}",
+            hint=f"add --deliverable with one of: {', '.join(ids)}",
+        )
+    deliverable = campaign.deliverable(str(chosen["deliverable"]))
+    duty = find_duty(session, bundle, deliverable.id, unit.id, chosen["period"])
+    form = campaign.form(deliverable.form)
+    version = str(form.version)
+    if ours and metadata.get("deliverable") == deliverable.id:
+        version = metadata.get("template_version", version)
+    number = int(version) if version.isdigit() and int(version) >= 1 else form.version
+    identity = TemplateIdentity(campaign.id, deliverable.id, duty.period, unit.id, number)
+    return Identified(unit, identity, version)
+
+
+def reject_held(
+    session: Session,
+    bundle: CampaignBundle,
+    clock: Clock,
+    value: str | int | ItemId,
+    actor: str,
+    note: str,
+) -> Decision:
+    """Reject a held file with the coordinator's note (``send_rejection`` sends it)."""
+    item = parse_item(value)
+    _want_file(item, "rejected")
+    note = _needs_note(note, "reject it (its sender reads the note)")
+    file, row = _file(session, bundle, item)
+    if file.outcome == Outcome.REJECTED.value and file.reason == "reviewed-rejected":
+        return _already(bundle, item, file.outcome, file.reason, file.problems, row, file)
+    if file.outcome != HELD:
+        raise _not_held(
+            item, file.outcome, file.reviewed_by, file.reviewed_at, bundle.campaign.zone
+        )
+    verdict = Verdict(Outcome.REJECTED, "reviewed-rejected", {"note": note})
+    _decide_file(session, clock, item, file, row, verdict, actor, note=note)
+    return Decision(str(item), file.outcome, verdict.describe(bundle.campaign.language),
+                    by=actor, at=file.reviewed_at)  # fmt: skip
+
+
+def send_rejection(
+    session: Session,
+    bundle: CampaignBundle,
+    secret: bytes,
+    clock: Clock,
+    mailer: Mailer,
+    env: Environment,
+    value: str | int | ItemId,
+) -> SendOutcome | None:
+    """Send the rejection of a file rejected in review to its sender, exactly once: it is a
+    message intent in the ledger keyed by the file (``dispatch`` commits). None when the
+    message had no sender to answer."""
+    item = parse_item(value)
+    file, _row = _file(session, bundle, item)
+    if file.reason != "reviewed-rejected":
+        raise DubanError(f"{item} was not rejected in review", hint=LIST_HINT)
+    ctx = AnswerContext(bundle, secret, env, clock.now())
+    draft = review_rejection_draft(session, ctx, file.id)
+    if draft is None:
+        return None
+    domain = str(bundle.campaign.roles.coordinator.email).rsplit("@", 1)[1]
+    [outcome] = dispatch(session, [draft], mailer, clock, message_id_domain=domain)
+    return outcome
+
+
+def attach_message(
+    session: Session,
+    bundle: CampaignBundle,
+    clock: Clock,
+    value: str | ItemId,
+    unit_id: str,
+    actor: str,
+    note: str,
+) -> Decision:
+    """File a held message under a unit as correspondence: no submission, nothing sent."""
+    item = parse_item(value)
+    _want_message(item, "attached to a unit")
+    note = _needs_note(note, "attach it")
+    row = _message(session, bundle, item)
+    unit = bundle.units_by_id.get(unit_id)
+    if unit is None:
+        raise DubanError(f"no unit {unit_id} on the roster of {bundle.campaign.id}",
+                         hint="`duban status --units` lists the units")  # fmt: skip
+    if row.status == ATTACHED and row.unit_id == unit.id:
+        return _already(bundle, item, row.status, row.reason, [row.detail], row, row)
+    _message_held(session, bundle, item, row)
+    detail = {"unit_name": unit.name, "note": note}
+    _decide_message(session, clock, item, row, ATTACHED, "reviewed-attached", detail, actor,
+                    payload={"unit": unit.id})  # fmt: skip
+    row.unit_id = unit.id
+    return Decision(str(item), ATTACHED, describe(row.reason, detail, row.sender,
+                    bundle.campaign.language), by=actor, at=row.reviewed_at)  # fmt: skip
+
+
+def dismiss(
+    session: Session,
+    bundle: CampaignBundle,
+    clock: Clock,
+    value: str | ItemId,
+    actor: str,
+    note: str,
+) -> Decision:
+    """Set a held message or file aside with a reason: nothing submitted, nothing sent."""
+    item = parse_item(value)
+    note = _needs_note(note, "dismiss it")
+    detail = {"note": note}
+    language = bundle.campaign.language
+    if item.kind == FILE:
+        file, row = _file(session, bundle, item)
+        if file.outcome == DISMISSED:
+            return _already(bundle, item, file.outcome, file.reason, file.problems, row, file)
+        if file.outcome != HELD:
+            raise _not_held(item, file.outcome, file.reviewed_by, file.reviewed_at,
+                            bundle.campaign.zone)  # fmt: skip
+        verdict = Verdict(Outcome.HELD, "reviewed-dismissed", detail)  # outcome set below
+        _decide_file(session, clock, item, file, row, verdict, actor, note=note,
+                     outcome=DISMISSED)  # fmt: skip
+        return Decision(str(item), DISMISSED, describe(file.reason, detail, row.sender, language),
+                        by=actor, at=file.reviewed_at)  # fmt: skip
+    row = _message(session, bundle, item)
+    if row.status == DISMISSED:
+        return _already(bundle, item, row.status, row.reason, [row.detail], row, row)
+    _message_held(session, bundle, item, row)
+    _decide_message(session, clock, item, row, DISMISSED, "reviewed-dismissed", detail, actor)
+    return Decision(str(item), DISMISSED, describe(row.reason, detail, row.sender, language),
+                    by=actor, at=row.reviewed_at)  # fmt: skip
+
+
+def _message_held(session: Session, bundle: CampaignBundle, item: ItemId, row: IntakeRow) -> None:
+    """Refuse a message that is not itself held: decided already, or holding held files."""
+    files = _held_files_of(session, row)
+    if files:
+        ids = ", ".join(str(ItemId(FILE, f.id)) for f in files)
+        raise DubanError(
+            f"{item} is held for its files {ids}: decide those",
+            hint=f"--accept {ids.split(', ')[0]} … or --reject {ids.split(', ')[0]} --note …",
+        )
+    if row.status != HELD:
+        raise _not_held(item, row.status, row.reviewed_by, row.reviewed_at, bundle.campaign.zone)
+
+
+def _already(
+    bundle: CampaignBundle,
+    item: ItemId,
+    outcome: str,
+    reason: str | None,
+    problems: Iterable[Mapping[str, Any]],
+    row: IntakeRow,
+    decided: IntakeRow | IntakeFileRow,
+) -> Decision:
+    detail = next(iter(problems), {})
+    said = describe(reason, detail, row.sender, bundle.campaign.language)
+    return Decision(str(item), outcome, said, already=True, by=decided.reviewed_by,
+                    at=decided.reviewed_at)  # fmt: skip
+
+
+def _decide_message(
+    session: Session,
+    clock: Clock,
+    item: ItemId,
+    row: IntakeRow,
+    status: str,
+    reason: str,
+    detail: dict[str, Any],
+    actor: str,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    row.status, row.reason, row.detail = status, reason, detail
+    row.reviewed_by, row.reviewed_at = actor, clock.now()
+    append_event(
+        session, clock, f"review.{status}", campaign_id=row.campaign_id,
+        subject=f"intake/{row.id}", actor=actor,
+        payload={"item": str(item), "note": detail.get("note"), "sender": row.sender,
+                 **(payload or {})},
+    )  # fmt: skip
+
+
+def _decide_file(
+    session: Session,
+    clock: Clock,
+    item: ItemId,
+    file: IntakeFileRow,
+    row: IntakeRow,
+    verdict: Verdict,
+    actor: str,
+    note: str | None,
+    outcome: str | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> None:
+    file.outcome, file.reason = outcome or verdict.outcome.value, verdict.code
+    if verdict.code != "invalid":  # an invalid file keeps its list of cell problems
+        file.problems = [dict(verdict.detail)] if verdict.detail else []
+    file.reviewed_by, file.reviewed_at = actor, clock.now()
+    _resettle(session, row)
+    append_event(
+        session, clock, f"review.{file.outcome}", campaign_id=row.campaign_id,
+        subject=f"intake-file/{file.id}", actor=actor,
+        payload={"item": str(item), "note": note, "code": verdict.code, "sender": row.sender,
+                 **(payload or {})},
+    )  # fmt: skip
+
+
+def _resettle(session: Session, row: IntakeRow) -> None:
+    """The record's status once one of its files is decided: its most telling file's."""
+    files = list(session.scalars(select(IntakeFileRow).where(IntakeFileRow.intake_id == row.id)))
+    for outcome in _PRIORITY:
+        chosen = next((f for f in files if f.outcome == outcome), None)
+        if chosen is not None:
+            row.status, row.reason = chosen.outcome, chosen.reason
+            keep = chosen.problems and chosen.reason != "invalid"
+            row.detail = dict(chosen.problems[0]) if keep else {}
+            return

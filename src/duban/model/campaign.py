@@ -1,0 +1,236 @@
+"""The campaign model: what a coordinating office declares in one YAML file.
+
+A campaign has phases (mobilize, implement, self-check, evaluate), key tasks with lead units,
+deliverables (what units must send, by when, chased how), roles and scoring rules. The roster
+of units is a separate CSV or XLSX file the campaign points at (see ``roster``). Cross-file
+checks (a deliverable naming a unit that is not on the roster) live in ``loader``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from datetime import date, time
+from typing import Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import EmailStr, Field, field_validator, model_validator
+
+from duban.model.forms import Form, Identifier, Strict
+
+PhaseKind = Literal["mobilize", "implement", "self-check", "evaluate"]
+PHASE_KINDS: tuple[PhaseKind, ...] = ("mobilize", "implement", "self-check", "evaluate")
+Recurrence = Literal["month", "quarter", "half-year", "year"]
+RungKind = Literal["reminder", "final-notice", "overdue-notice", "escalation"]
+Recipient = Literal["unit", "head", "supervisor", "coordinator", "bots"]
+Language = Literal["zh-CN", "en"]
+
+
+class DeclaredYearSpec(Strict):
+    holidays: list[date] = Field(default_factory=list)
+    working_days: list[date] = Field(default_factory=list)
+
+
+class CalendarSpec(Strict):
+    kind: Literal["cn-official", "weekends"] = "cn-official"
+    closed: list[date] = Field(default_factory=list, description="extra days off for this campaign")
+    working: list[date] = Field(default_factory=list, description="extra working days")
+    years: dict[int, DeclaredYearSpec] = Field(
+        default_factory=dict, description="official days of years chinese-calendar does not know"
+    )
+
+
+class Phase(Strict):
+    id: Identifier
+    kind: PhaseKind
+    title: str = Field(min_length=1)
+    start: date
+    end: date
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_from_id(cls, data: object) -> object:
+        if isinstance(data, dict) and "kind" not in data and data.get("id") in PHASE_KINDS:
+            return {**data, "kind": data["id"]}
+        return data
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end < self.start:
+            raise ValueError(f"phase ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class KeyTask(Strict):
+    """A key task (重点工作) owned by a lead unit (牵头单位) with partner units (配合单位)."""
+
+    id: Identifier
+    title: str = Field(min_length=1)
+    lead: str
+    partners: list[str] = Field(default_factory=list)
+
+
+class Assign(Strict):
+    """Who must submit: the union of every selector given, minus ``exclude``."""
+
+    all: bool = False
+    tags: list[str] = Field(default_factory=list)
+    units: list[str] = Field(default_factory=list)
+    leads: list[Identifier] | Literal["all"] | None = Field(
+        default=None, description="lead units of these key tasks ('all' for every key task)"
+    )
+    exclude: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not (self.all or self.tags or self.units or self.leads):
+            raise ValueError("say who must submit: all: true, tags: [...], units: [...] or leads")
+        return self
+
+
+class DueRule(Strict):
+    """Either a fixed date, or a recurrence due at an offset after each period ends, or on a
+    day of the period's last month (``day: 25``: "by the 25th of the quarter's last month").
+
+    The due day counts whole by default (on time until midnight local time); ``cutoff`` sets an
+    earlier time on the due day, such as 17:30.
+    """
+
+    date: dt.date | None = None
+    every: Recurrence | None = None
+    offset_working_days: int | None = Field(default=None, ge=-60, le=60)
+    offset_days: int | None = Field(default=None, ge=-120, le=120)
+    day: int | None = Field(
+        default=None,
+        ge=1,
+        le=31,
+        description="day of the period's last month (its last day when the month is shorter)",
+    )
+    start: dt.date | None = Field(
+        default=None, description="first period starts here; default phase"
+    )
+    end: dt.date | None = Field(
+        default=None, description="last period ends here; default phase end"
+    )
+    cutoff: dt.time | None = None
+    roll: Literal["none", "next-working-day"] = "none"
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Self:
+        if (self.date is None) == (self.every is None):
+            raise ValueError("give either 'date' (a fixed due date) or 'every' (a recurrence)")
+        given = [o for o in (self.offset_working_days, self.offset_days, self.day) if o is not None]
+        if self.date is not None and (given or self.start or self.end):
+            raise ValueError("a fixed 'date' takes no offset, day, start or end")
+        if self.every is not None and len(given) > 1:
+            raise ValueError("give one of offset_working_days, offset_days or day")
+        return self
+
+
+class Rung(Strict):
+    """One step of the reminder ladder, at a working-day offset from the due day."""
+
+    kind: RungKind
+    offset_working_days: int = Field(ge=-30, le=30)
+    at: time = time(9, 0)
+    to: list[Recipient] = Field(default_factory=lambda: list[Recipient](["unit"]), min_length=1)
+
+
+DEFAULT_LADDER: tuple[Rung, ...] = (
+    Rung(kind="reminder", offset_working_days=-3, to=["unit"]),
+    Rung(kind="final-notice", offset_working_days=0, to=["unit"]),
+    Rung(kind="overdue-notice", offset_working_days=1, to=["unit", "head"]),
+    Rung(kind="escalation", offset_working_days=3, to=["coordinator", "bots"]),
+)
+
+
+class OfficeHours(Strict):
+    """When reminders may go out: working days only, between these local times."""
+
+    start: dt.time = dt.time(8, 30)
+    end: dt.time = dt.time(18, 0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("office hours end before they start")
+        return self
+
+
+class Deliverable(Strict):
+    id: Identifier
+    phase: Identifier
+    title: str = Field(min_length=1)
+    form: Identifier
+    assign: Assign
+    due: DueRule
+    ladder: list[Rung] | None = Field(default=None, description="default: the campaign's ladder")
+
+
+class Person(Strict):
+    name: str = Field(min_length=1)
+    email: EmailStr
+    phone: str | None = None
+
+
+class Roles(Strict):
+    coordinator: Person
+    distribution: list[EmailStr] = Field(default_factory=list)
+    inspectors: list[Person] = Field(default_factory=list)
+
+
+class ScoreSource(Strict):
+    id: Identifier
+    title: str
+    weight: float = Field(gt=0, le=100)
+
+
+class Scoring(Strict):
+    sources: list[ScoreSource] = Field(default_factory=list)
+    flag_last: int = Field(default=1, ge=0, description="how many last-ranked units to flag")
+
+
+class Campaign(Strict):
+    id: Identifier
+    title: str = Field(min_length=1, max_length=200)
+    language: Language = "zh-CN"
+    timezone: str = "Asia/Shanghai"
+    calendar: CalendarSpec = Field(default_factory=CalendarSpec)
+    roster: str = Field(min_length=1, description="CSV or XLSX file, relative to this file")
+    phases: list[Phase] = Field(min_length=1)
+    key_tasks: list[KeyTask] = Field(default_factory=list)
+    forms: list[Form] = Field(min_length=1)
+    deliverables: list[Deliverable] = Field(min_length=1)
+    ladder: list[Rung] = Field(default_factory=lambda: list(DEFAULT_LADDER))
+    roles: Roles
+    scoring: Scoring = Field(default_factory=Scoring)
+    approval: bool = Field(
+        default=False, description="hold every send until the coordinator approves its preview"
+    )
+    office_hours: OfficeHours = Field(default_factory=OfficeHours)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use a name like Asia/Shanghai"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def form(self, form_id: str) -> Form:
+        return next(f for f in self.forms if f.id == form_id)
+
+    def phase(self, phase_id: str) -> Phase:
+        return next(p for p in self.phases if p.id == phase_id)
+
+    def deliverable(self, deliverable_id: str) -> Deliverable:
+        return next(d for d in self.deliverables if d.id == deliverable_id)
+
+    def ladder_of(self, deliverable: Deliverable) -> list[Rung]:
+        return deliverable.ladder if deliverable.ladder is not None else self.ladder

@@ -1,0 +1,271 @@
+"""Load a campaign file and its roster, and check everything a coordinator could get wrong.
+
+Errors name the file, the line, the field path and what was expected, and all of them are
+reported at once: a coordinator fixing a file should not have to run ``validate`` ten times.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from duban.errors import CalendarUnknownError, InvalidInputError, Problem
+from duban.model.assignment import InstanceSpec, assigned_units, instances_for
+from duban.model.campaign import Campaign, Deliverable
+from duban.model.due import periods_for
+from duban.model.roster import Unit, load_roster
+from duban.model.workdays import DeclaredYear, WorkCalendar, unknown_year_error
+
+
+@dataclass(frozen=True)
+class CampaignBundle:
+    """A campaign with its roster and calendar, checked as a whole."""
+
+    path: Path
+    campaign: Campaign
+    units: tuple[Unit, ...]
+    calendar: WorkCalendar
+
+    @cached_property
+    def units_by_id(self) -> dict[str, Unit]:
+        return {u.id: u for u in self.units}
+
+    def instances(self) -> Iterator[InstanceSpec]:
+        return instances_for(self.campaign, self.units, self.calendar)
+
+
+class CampaignLoader(yaml.SafeLoader):
+    """YAML 1.1 minus its surprises: dates stay text for pydantic to check with a clear
+    message, and ``17:30`` stays a time instead of becoming the base-60 integer 1050."""
+
+
+CampaignLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:int")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+CampaignLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?(?:0|[1-9][0-9_]*))$"),
+    list("-+0123456789"),
+)
+
+
+def load_campaign(path: Path | str) -> CampaignBundle:
+    """Read, validate and cross-check a campaign file; ``InvalidInputError`` lists problems."""
+    path = Path(path)
+    text = _read_text(path)
+    data, root = _parse_yaml(path, text)
+    campaign = _validate(path, data, root)
+    roster_path = (path.parent / campaign.roster).resolve()
+    units = tuple(load_roster(roster_path))
+    calendar = calendar_of(campaign)
+    problems = list(cross_check(campaign, units, calendar))
+    if problems:
+        raise InvalidInputError(str(path), [_with_line(p, root, path.name) for p in problems])
+    return CampaignBundle(path.resolve(), campaign, units, calendar)
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise InvalidInputError(str(path), [Problem(str(path), "campaign file not found")])
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        where = f"{path.name} byte {error.start}"
+        raise InvalidInputError(
+            str(path), [Problem(where, "not UTF-8 text; save as UTF-8")]
+        ) from None
+
+
+def _parse_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
+    try:
+        root = yaml.compose(text, Loader=CampaignLoader)
+        data = yaml.load(text, Loader=CampaignLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}" if mark is not None else path.name
+        problem = getattr(error, "problem", None) or str(error)
+        raise InvalidInputError(str(path), [Problem(where, f"not valid YAML: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise InvalidInputError(
+            str(path), [Problem(path.name, "expected a mapping of campaign keys")]
+        )
+    return data, root
+
+
+def _validate(path: Path, data: dict[str, Any], root: yaml.Node | None) -> Campaign:
+    try:
+        return Campaign.model_validate(data)
+    except ValidationError as error:
+        problems = [
+            _with_line(Problem(dotted(item["loc"]), explain(item)), root, path.name)
+            for item in error.errors()
+        ]
+        raise InvalidInputError(str(path), problems) from None
+
+
+def dotted(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+_EXPECTED = {
+    "date_from_datetime_parsing": "expected a date like 2026-03-05",
+    "date_parsing": "expected a date like 2026-03-05",
+    "date_type": "expected a date like 2026-03-05",
+    "time_parsing": "expected a time like 17:30",
+    "time_type": "expected a time like 17:30",
+    "missing": "this key is required",
+    "extra_forbidden": "unknown key; check its spelling against the README",
+}
+
+
+def explain(item: Any) -> str:
+    found = item.get("input")
+    expected = _EXPECTED.get(item["type"])
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if expected is None:
+        return message
+    if item["type"] in ("missing", "extra_forbidden"):
+        return expected
+    return f"{expected}, found {found!r} ({message})"
+
+
+def calendar_of(campaign: Campaign) -> WorkCalendar:
+    spec = campaign.calendar
+    declared = {
+        year: DeclaredYear(frozenset(y.holidays), frozenset(y.working_days))
+        for year, y in spec.years.items()
+    }
+    return WorkCalendar(spec.kind, frozenset(spec.closed), frozenset(spec.working), declared)
+
+
+def cross_check(
+    campaign: Campaign, units: Sequence[Unit], calendar: WorkCalendar
+) -> Iterator[Problem]:
+    """Every reference between the campaign, its forms, its key tasks and the roster."""
+    yield from _unique_ids(campaign)
+    known_units = {u.id for u in units}
+    known_tags = {t for u in units for t in u.tags}
+    for i, task in enumerate(campaign.key_tasks):
+        for j, unit_id in enumerate([task.lead, *task.partners]):
+            field = "lead" if j == 0 else f"partners[{j - 1}]"
+            if unit_id not in known_units:
+                yield Problem(f"key_tasks[{i}].{field}", f"unit {unit_id!r} is not on the roster")
+    yield from _check_deliverables(campaign, units, known_units, known_tags)
+    yield from _check_calendar(campaign, calendar)
+
+
+def _unique_ids(campaign: Campaign) -> Iterator[Problem]:
+    for name, items in (
+        ("phases", campaign.phases),
+        ("forms", campaign.forms),
+        ("deliverables", campaign.deliverables),
+        ("key_tasks", campaign.key_tasks),
+    ):
+        ids = [item.id for item in items]
+        for dupe in sorted({i for i in ids if ids.count(i) > 1}):
+            yield Problem(f"{name}[{ids.index(dupe)}].id", f"id {dupe!r} is used more than once")
+
+
+def _check_deliverables(
+    campaign: Campaign, units: Sequence[Unit], known_units: set[str], known_tags: set[str]
+) -> Iterator[Problem]:
+    phases = {p.id for p in campaign.phases}
+    forms = {f.id for f in campaign.forms}
+    tasks = {t.id for t in campaign.key_tasks}
+    for i, d in enumerate(campaign.deliverables):
+        at = f"deliverables[{i}]"
+        if d.phase not in phases:
+            yield Problem(f"{at}.phase", f"no phase {d.phase!r}; phases are {sorted(phases)}")
+        if d.form not in forms:
+            yield Problem(f"{at}.form", f"no form {d.form!r}; forms are {sorted(forms)}")
+        for field, values in (("units", d.assign.units), ("exclude", d.assign.exclude)):
+            for j, unit_id in enumerate(values):
+                if unit_id not in known_units:
+                    yield Problem(
+                        f"{at}.assign.{field}[{j}]", f"unit {unit_id!r} is not on the roster"
+                    )
+        for j, tag in enumerate(d.assign.tags):
+            if tag not in known_tags:
+                yield Problem(f"{at}.assign.tags[{j}]", f"no unit on the roster has tag {tag!r}")
+        if isinstance(d.assign.leads, list):
+            for j, task_id in enumerate(d.assign.leads):
+                if task_id not in tasks:
+                    yield Problem(f"{at}.assign.leads[{j}]", f"no key task {task_id!r}")
+        if d.phase in phases and not assigned_units(campaign, units, d.assign):
+            yield Problem(f"{at}.assign", "selects no unit at all")
+
+
+def _check_calendar(campaign: Campaign, calendar: WorkCalendar) -> Iterator[Problem]:
+    for year, spec in campaign.calendar.years.items():
+        for day in [*spec.holidays, *spec.working_days]:
+            if day.year != year:
+                yield Problem(f"calendar.years.{year}", f"{day} is not in {year}")
+    for i, phase in enumerate(campaign.phases):
+        for year in calendar.unknown_years([phase.start, phase.end]):
+            yield _unknown(f"phases[{i}]", year)
+    phase_ids = {p.id for p in campaign.phases}
+    for i, d in enumerate(campaign.deliverables):
+        if d.phase not in phase_ids:
+            continue
+        try:
+            for period in periods_for(d, campaign.phase(d.phase), calendar, campaign.zone):
+                _rung_days(period.due_date, campaign, calendar, d)
+        except CalendarUnknownError as error:
+            yield Problem(f"deliverables[{i}].due", str(error))
+
+
+def _rung_days(due: date, campaign: Campaign, calendar: WorkCalendar, d: Deliverable) -> None:
+    for rung in campaign.ladder_of(d):
+        calendar.add_working_days(due, rung.offset_working_days)
+
+
+def _unknown(where: str, year: int) -> Problem:
+    return Problem(where, str(unknown_year_error(year)))
+
+
+def _with_line(problem: Problem, root: yaml.Node | None, filename: str) -> Problem:
+    line = _line_of(root, problem.where)
+    prefix = f"{filename}:{line}" if line else filename
+    return Problem(f"{prefix} {problem.where}", problem.message)
+
+
+_PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[]+)")
+
+
+def _line_of(root: yaml.Node | None, where: str) -> int | None:
+    """The 1-based line of the deepest node the dotted path reaches in the YAML file."""
+    node, line = root, None
+    for index, key in _PATH_PART.findall(where):
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        node = _child(node, int(index) if index else key)
+    if node is not None and root is not None:
+        line = node.start_mark.line + 1
+    return line
+
+
+def _child(node: yaml.Node, key: int | str) -> yaml.Node | None:
+    if isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+        return node.value[key] if key < len(node.value) else None
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if str(k.value) == str(key):
+                return v if isinstance(v, yaml.Node) else None
+    return None

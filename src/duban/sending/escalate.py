@@ -1,0 +1,94 @@
+"""Escalations to the group bots, exactly once: each post is a ledger row before it goes out.
+
+One post per escalation group (a deliverable period, a rung, a day) and bot, keyed
+``bot:<group>:<bot number>``: recorded as pending, posted through the rate-limited sender,
+marked sent or failed. A rerun posts only what is still pending or failed. The window left is
+the one of every sender: a crash after the platform accepted a post and before its row
+committed posts it again on the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from duban.adapters.bots import BotConnectionError, BotMessage, BotResult, BotSender, BotSpec
+from duban.clock import Clock
+from duban.implement.chase import BotPoster, EscalationGroup
+from duban.ledger.schema import MessageRow
+from duban.model.loader import CampaignBundle
+from duban.sending.dispatch import DONE
+
+STATE_ZH = {"overdue": "未报送", "rejected": "退回待重报"}
+
+
+def group_message(group: EscalationGroup, bundle: CampaignBundle) -> BotMessage:
+    campaign_title = bundle.campaign.title
+    deliverable = bundle.campaign.deliverable(group.deliverable_id).title
+    title = (
+        f"【督办】{campaign_title}：《{deliverable}》{_period(group.period)}"
+        f"{len(group.owed)}个单位逾期未报送"
+    )
+    lines = [f"{n}. {o.unit.name}（{STATE_ZH.get(o.state.value, o.state.value)}）"
+             for n, o in enumerate(group.owed, start=1)]  # fmt: skip
+    units = [o.unit.name for o in group.owed]
+    return BotMessage(title=title, lines=lines, units=units, campaign=campaign_title)
+
+
+def _period(period: str) -> str:
+    return "" if period == "once" else f"（{period}）"
+
+
+def ledger_bot_poster(
+    sender: BotSender, specs: Sequence[BotSpec], clock: Clock, bundle: CampaignBundle
+) -> BotPoster:
+    def post(session: Session, groups: Sequence[EscalationGroup]) -> list[Any]:
+        results: list[BotResult] = []
+        for group in groups:
+            message = group_message(group, bundle)
+            campaign_id = group.key.split(":")[1]
+            for number, spec in enumerate(specs, start=1):
+                key = f"bot:{group.key}:{number}"
+                result = post_once(session, sender, spec, key, campaign_id, message, clock)
+                if result is not None:
+                    results.append(result)
+        return results
+
+    return post
+
+
+def post_once(
+    session: Session,
+    sender: BotSender,
+    spec: BotSpec,
+    key: str,
+    campaign_id: str,
+    message: BotMessage,
+    clock: Clock,
+) -> BotResult | None:
+    """Post ``message`` to one bot unless the ledger says it was posted under ``key``."""
+    row = session.scalars(select(MessageRow).where(MessageRow.idempotency_key == key)).first()
+    if row is not None and row.status in DONE:
+        return None
+    if row is None:
+        row = MessageRow(
+            idempotency_key=key, campaign_id=campaign_id, instance_id=None, kind="bot",
+            recipients=[spec.label], subject=message.title, message_id=None,
+            status="pending", refused=[], created_at=clock.now(),
+        )  # fmt: skip
+        session.add(row)
+        session.commit()
+    try:
+        result = sender.send(spec, message)
+    except BotConnectionError as error:
+        row.status, row.error = "failed", str(error)
+        session.commit()
+        raise
+    row.status = "sent" if result.ok else "failed"
+    row.error = None if result.ok else str(result.detail)
+    row.sent_at = clock.now()
+    session.commit()
+    return result
