@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from duban.model.campaign import Language
 from duban.model.forms import Form
+from duban.model.status import completeness, timeliness
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ class Totals:
 
     @property
     def completeness(self) -> float | None:
-        return None if not self.expected else self.received / self.expected
+        return completeness(self.received, self.expected)
 
     @property
     def timeliness(self) -> float | None:
-        return None if not self.expected else self.on_time / self.expected
+        return timeliness(self.on_time, self.expected)
 
 
 @dataclass(frozen=True)

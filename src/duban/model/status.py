@@ -74,6 +74,16 @@ def state_at(facts: InstanceFacts, as_of: datetime, zone: ZoneInfo) -> State:
     return State.EXTENDED if facts.extended_to is not None else State.NOT_YET_DUE
 
 
+def completeness(received: int, expected: int) -> float | None:
+    """DHIS2's completeness: received ÷ expected (None when nothing is expected)."""
+    return None if not expected else received / expected
+
+
+def timeliness(on_time: int, expected: int) -> float | None:
+    """DHIS2's timeliness: received on time ÷ expected (None when nothing is expected)."""
+    return None if not expected else on_time / expected
+
+
 @dataclass
 class Tally:
     """Counts for one group (a deliverable and period, a unit, a tag)."""
@@ -108,11 +118,11 @@ class Tally:
 
     @property
     def completeness(self) -> float | None:
-        return None if not self.expected else self.received / self.expected
+        return completeness(self.received, self.expected)
 
     @property
     def timeliness(self) -> float | None:
-        return None if not self.expected else self.on_time / self.expected
+        return timeliness(self.on_time, self.expected)
 
     def as_dict(self, names: tuple[str, ...]) -> dict[str, object]:
         return {
