@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from duban.adapters.xlsx.token import TemplateIdentity
 from duban.clock import Clock
 from duban.implement.intake.archive import unpack_archive
+from duban.implement.intake.automatic import automatic_reason
 from duban.implement.intake.decide import Identified, Outcome, Verdict, identify, unit_of_sender
 from duban.implement.intake.mime import read_envelope, read_files
 from duban.implement.intake.model import Envelope, FoundFile, RawItem
@@ -150,7 +151,11 @@ def _record(
         recorded_at=now,
         status="received",
     )
-    automatic = _automatic_reason(envelope) if envelope is not None else None
+    automatic = (
+        None
+        if envelope is None
+        else automatic_reason(envelope.subject, envelope.auto_submitted, envelope.duban_key)
+    )
     if automatic is not None:
         row.status, row.reason = Outcome.IGNORED.value, automatic
     return row
@@ -170,17 +175,6 @@ def _recorded(session: Session, items: Sequence[RawItem]) -> dict[tuple[str, str
             for row in session.scalars(query):
                 found[(row.source, row.source_ref)] = row
     return found
-
-
-def _automatic_reason(envelope: Envelope) -> str | None:
-    """duban's own messages (an escalation to the coordinator's mailbox) and auto-replies
-    (RFC 3834 Auto-Submitted, out-of-office) are recorded and set aside, never processed."""
-    if envelope.duban_key:
-        return "own-message"
-    submitted = "no" if envelope.auto_submitted is None else envelope.auto_submitted
-    if submitted.strip().lower() != "no":
-        return "automatic-reply"
-    return None
 
 
 def _clip(value: str | None, limit: int) -> str | None:
@@ -667,16 +661,10 @@ def _settle(intake: Intake, row: IntakeRow, candidates: list[Candidate]) -> None
             )
             return
     known = unit_of_sender(intake.bundle, row.sender) is not None
-    if _automatic(row):
-        row.status, row.reason = Outcome.IGNORED.value, "automatic-reply"
+    automatic = automatic_reason(row.subject, found_nothing=True)
+    if automatic is not None:
+        row.status, row.reason = Outcome.IGNORED.value, automatic
     elif known:
         row.status, row.reason = Outcome.REJECTED.value, "no-workbook"
     else:
         row.status, row.reason = Outcome.HELD.value, "no-workbook-unknown-sender"
-
-
-def _automatic(row: IntakeRow) -> bool:
-    subject = (row.subject or "").lower()
-    return any(
-        mark in subject for mark in ("自动回复", "auto-reply", "automatic reply", "out of office")
-    )
