@@ -81,8 +81,8 @@ OWNERS = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", 
 PHASES = (  # --phases: (module, function, label), in the order process_batch runs them
     ("duban.implement.intake.pipeline", "read_envelope", "· envelope (read_envelope: headers)"),
     ("duban.implement.intake.pipeline", "receive", "· receive (store + record messages)"),
-    ("duban.implement.intake.pipeline", "_record_files", "· files (MIME, sniff, store + record)"),
-    ("duban.implement.intake.pipeline", "read_files", "  ·· MIME parse (read_files, in files)"),
+    ("duban.implement.intake.pipeline", "record_files", "· files (MIME, sniff, store + record)"),
+    ("duban.implement.intake.candidates", "read_files", "  ·· MIME parse (read_files, in files)"),
     (
         "duban.implement.intake.rawstore",
         "RawStore.put_many",
@@ -95,7 +95,7 @@ PHASES = (  # --phases: (module, function, label), in the order process_batch ru
     ),
     ("duban.implement.intake.reader", "Reading.poll", "  ·· feeding and waiting for the workers"),
     (
-        "duban.implement.intake.pipeline",
+        "duban.implement.intake.submitting",
         "validate_workbook",
         "  ·· validate_workbook here (the workers validate)",
     ),

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from duban.implement.intake.parse import ParsedWorkbook
-from duban.implement.intake.pipeline import validation_of
 from duban.implement.intake.prevalidate import FormsByDeliverable, Prevalidated, decode, encode
 from duban.implement.intake.sniff import Kind
+from duban.implement.intake.submitting import validation_of
 from duban.model.forms import Column
 from duban.model.loader import CampaignBundle
 from duban.model.validation import Checked, check_cell, validate_workbook

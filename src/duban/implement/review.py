@@ -38,11 +38,12 @@ from duban.errors import DubanError
 from duban.implement.duties import find_duty
 from duban.implement.intake.answers import AnswerContext, review_rejection_draft
 from duban.implement.intake.decide import REASONS, Identified, Outcome, Verdict
-from duban.implement.intake.pipeline import Intake, accept_or_reject
+from duban.implement.intake.pipeline import Intake
 from duban.implement.intake.rawstore import RawStore
 from duban.implement.intake.reasons import FileRejected
 from duban.implement.intake.reasons import describe as describe_file_reason
 from duban.implement.intake.sniff import sniff
+from duban.implement.intake.submitting import accept_or_reject
 from duban.ledger.schema import IntakeFileRow, IntakeRow, SubmissionRow
 from duban.ledger.store import HELD, append_event, held_files, held_messages
 from duban.model.campaign import Language
@@ -313,7 +314,7 @@ def accept_held(
         raise DubanError(f"held file {item} cannot be read: {result}")
     who = _identified(session, bundle, item, result.metadata or {}, unit_id, deliverable_id,
                       period)  # fmt: skip
-    verdict = accept_or_reject(session, intake, row, file, who, result)
+    verdict = accept_or_reject(session, bundle.campaign, row, file, who, result)
     identity = who.identity
     _decide_file(
         session, intake.clock, item, file, row, verdict, actor, note=None,

@@ -1,0 +1,102 @@
+"""Settling a record: who each of its read workbooks is from, each file's outcome, then the
+record's status and its event.
+
+A file refused on the way (by its kind, the pre-check or its reader) keeps that verdict; a read
+workbook is identified (``decide.identify``) and, when its token and sender hold, validated and
+submitted (``submitting``). The record takes the most telling outcome among its files; a record
+in which nothing was decided is an automatic reply (``automatic``), a unit's message without a
+workbook, or a stranger's.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from duban.clock import Clock
+from duban.implement.intake.automatic import automatic_reason
+from duban.implement.intake.candidates import Candidate
+from duban.implement.intake.decide import Identified, Outcome, Verdict, identify, unit_of_sender
+from duban.implement.intake.known import Known
+from duban.implement.intake.submitting import accept_or_reject
+from duban.ledger.schema import IntakeRow
+from duban.ledger.store import append_event
+from duban.model.loader import CampaignBundle
+
+_PRIORITY = (Outcome.ACCEPTED, Outcome.HELD, Outcome.QUARANTINED, Outcome.REJECTED,
+             Outcome.DUPLICATE, Outcome.IGNORED)  # fmt: skip
+
+
+def identify_file(
+    bundle: CampaignBundle, secret: bytes, candidate: Candidate, sender: str | None
+) -> Identified | Verdict:
+    """Whom a read workbook is from, by its token and its sender; the unit it claims to be
+    from is noted on its row, held or not."""
+    parsed = candidate.parsed
+    assert parsed is not None
+    claimed = (parsed.metadata or {}).get("unit_id")
+    if claimed in bundle.units_by_id:
+        candidate.row.unit_id = claimed  # whom the file claims to be from, held or not
+    who = identify(parsed.metadata, sender, bundle, secret)
+    no_template = isinstance(who, Verdict) and who.code == "no-metadata"
+    if no_template and unit_of_sender(bundle, sender) is None:
+        return Verdict(Outcome.HELD, "unknown-sender-no-template", {"sender": sender or "?"})
+    return who
+
+
+def decide_record(
+    session: Session,
+    bundle: CampaignBundle,
+    clock: Clock,
+    row: IntakeRow,
+    candidates: list[Candidate],
+    known: Known,
+) -> None:
+    """Decide each file of the record not decided before a crash, settle the record, and
+    append its event."""
+    for candidate in candidates:
+        if candidate.row.outcome != "received":
+            continue  # decided before a crash
+        verdict = candidate.verdict or _judge(session, bundle, row, candidate, known)
+        candidate.row.outcome = verdict.outcome.value
+        candidate.row.reason = verdict.code
+        if verdict.code != "invalid":  # an invalid file keeps its list of cell problems
+            candidate.row.problems = [dict(verdict.detail)] if verdict.detail else []
+    settle(bundle, row, candidates)
+    append_event(
+        session, clock, f"intake.{row.status}", campaign_id=row.campaign_id,
+        subject=f"intake/{row.id}", payload={"reason": row.reason, "sender": row.sender},
+    )  # fmt: skip
+
+
+def _judge(
+    session: Session, bundle: CampaignBundle, row: IntakeRow, candidate: Candidate, known: Known
+) -> Verdict:
+    who, parsed = candidate.who, candidate.parsed
+    assert who is not None
+    assert parsed is not None
+    if isinstance(who, Verdict):
+        return who
+    return accept_or_reject(session, bundle.campaign, row, candidate.row, who, parsed, known)
+
+
+def settle(bundle: CampaignBundle, row: IntakeRow, candidates: list[Candidate]) -> None:
+    """The record's status: the most telling outcome among its files."""
+    outcomes = {c.row.outcome for c in candidates}
+    for outcome in _PRIORITY:
+        if outcome.value in outcomes and outcome is not Outcome.IGNORED:
+            chosen = next(c for c in candidates if c.row.outcome == outcome.value)
+            row.status, row.reason = outcome.value, chosen.row.reason
+            row.detail = (
+                chosen.row.problems[0]
+                if chosen.row.problems and outcome.value != "rejected"
+                else {}
+            )
+            return
+    known = unit_of_sender(bundle, row.sender) is not None
+    automatic = automatic_reason(row.subject, found_nothing=True)
+    if automatic is not None:
+        row.status, row.reason = Outcome.IGNORED.value, automatic
+    elif known:
+        row.status, row.reason = Outcome.REJECTED.value, "no-workbook"
+    else:
+        row.status, row.reason = Outcome.HELD.value, "no-workbook-unknown-sender"

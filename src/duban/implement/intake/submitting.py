@@ -1,0 +1,97 @@
+"""Submitting: an identified workbook validated once, and a valid one written as the next
+version of the instance it names.
+
+A workbook is validated exactly once. The worker that read it has usually validated it already,
+against the form its metadata names (``prevalidate``); once the metadata is verified, that
+result is used as it is when it was for the same deliverable and template version. Only when
+the worker had no forms, or validated against another deliverable or version, is the grid
+validated here, and that is then its only validation for the instance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from duban.implement.intake.decide import Identified, Outcome, Verdict
+from duban.implement.intake.known import Known, Version
+from duban.implement.intake.parse import ParsedWorkbook
+from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
+from duban.model.campaign import Campaign
+from duban.model.forms import Form
+from duban.model.validation import Checked, validate_workbook
+
+
+def accept_or_reject(
+    session: Session,
+    campaign: Campaign,
+    row: IntakeRow,
+    file_row: IntakeFileRow,
+    who: Identified,
+    parsed: ParsedWorkbook,
+    known: Known | None = None,
+) -> Verdict:
+    """Validate an identified workbook; a valid one becomes the instance's next version."""
+    known = known or Known(session)
+    identity = who.identity
+    file_row.unit_id = who.unit.id
+    instance = known.instance(identity)
+    if instance is None:
+        detail = {"unit_name": who.unit.name, "deliverable": identity.deliverable_id,
+                  "period": identity.period}  # fmt: skip
+        return Verdict(Outcome.REJECTED, "no-duty", detail)
+    file_row.instance_id = instance.id
+    form = campaign.form(campaign.deliverable(instance.deliverable_id).form)
+    checked = validation_of(form, instance.deliverable_id, who.template_version, parsed)
+    if not checked.valid:
+        file_row.problems = [_problem_json(p) for p in checked.problems]
+        return Verdict(Outcome.REJECTED, "invalid", {"count": len(checked.problems)})
+    return _submit(session, row, file_row, instance, checked.rows, checked.row_count, known)
+
+
+def validation_of(form: Form, deliverable_id: str, version: str, parsed: ParsedWorkbook) -> Checked:
+    """The worker's validation when it was for this deliverable and template version (the
+    verified ones), else a validation here: never both."""
+    pre = parsed.prevalidated
+    if pre is not None and (pre.deliverable_id, pre.template_version) == (deliverable_id, version):
+        return pre.checked
+    return validate_workbook(form, parsed.sheets, version, parsed.uncomputed)
+
+
+def _problem_json(problem: Any) -> dict[str, Any]:
+    return {"sheet": problem.sheet, "cell": problem.cell, "code": problem.code,
+            "found": problem.found, "detail": dict(problem.detail)}  # fmt: skip
+
+
+def _submit(
+    session: Session,
+    row: IntakeRow,
+    file_row: IntakeFileRow,
+    instance: InstanceRow,
+    rows: dict[str, list[dict[str, Any]]],
+    row_count: int,
+    known: Known,
+) -> Verdict:
+    existing = known.versions(instance.id)
+    mine = next((s for s in existing if s.intake_file_id == file_row.id), None)
+    if mine is not None:  # recorded before a crash
+        return Verdict(Outcome.ACCEPTED, "accepted", {"version": mine.version})
+    same = next((s for s in existing if s.sha256 == file_row.sha256), None)
+    if same is not None:
+        return Verdict(Outcome.DUPLICATE, "duplicate-file", {"version": same.version})
+    version = max((s.version for s in existing), default=0) + 1
+    session.add(
+        SubmissionRow(
+            instance_id=instance.id,
+            version=version,
+            intake_file_id=file_row.id,
+            sha256=file_row.sha256,
+            received_at=row.received_at,
+            on_time=row.received_at < instance.effective_due,
+            row_count=row_count,
+            rows=rows,
+        )
+    )
+    existing.append(Version(file_row.id, file_row.sha256, version))
+    return Verdict(Outcome.ACCEPTED, "accepted", {"version": version})
