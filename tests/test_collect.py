@@ -26,12 +26,15 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 
+import duban.implement.intake.reader as reader_module
+import duban.implement.intake.submitting as submitting_module
 from duban.adapters.mail.mailer import SmtpMailer
 from duban.adapters.mail.smtp_url import parse_smtp_url
 from duban.adapters.render import environment
 from duban.adapters.sources import open_source
 from duban.clock import FixedClock
 from duban.implement.collect import collect_batch
+from duban.implement.intake.parse import ParsedWorkbook
 from duban.implement.intake.pipeline import Intake
 from duban.implement.intake.rawstore import RawStore
 from duban.implement.intake.reader import WorkbookReader
@@ -40,7 +43,9 @@ from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, MessageRow, SubmissionRow
 from duban.ledger.store import register
 from duban.mobilize.send import NoticeRequest, plan_notices, send_notices
+from duban.model.campaign import Campaign
 from duban.model.loader import CampaignBundle
+from duban.model.validation import validate_workbook
 from duban.testing.helpers import attachment_of, fill_workbook, reply_to_notice
 from duban.testing.imapserver import LocalImapServer
 from duban.testing.mailserver import LocalSmtpServer
@@ -625,3 +630,41 @@ def test_a_workbook_no_reader_opens_is_answered_with_what_it_is(world: World) ->
     for text in bodies.values():
         assert "没有找到" not in text
         assert "。。" not in text
+
+
+@pytest.mark.parametrize("workers_validate", [True, False], ids=["in-the-workers", "here"])
+def test_a_workbook_is_validated_once(
+    world: World, monkeypatch: pytest.MonkeyPatch, workers_validate: bool
+) -> None:
+    """Each identified workbook, accepted or not, is validated exactly once: by the worker that
+    read it (its result used as it is) or, when the workers have no forms, by the intake
+    process; never by both, never twice."""
+    for unit_id in ("T01", "T04", "B02"):
+        world.reply(unit_id, VALID)
+    world.reply("T02", [plan_row(1, category="作风建设")])  # invalid: validated once too
+    validated = Counter[str]()
+    decode = reader_module._decode  # a worker's validation is seen in the answer it sends
+
+    def decoded(message: object) -> Any:
+        result = decode(message)
+        if isinstance(result, ParsedWorkbook) and result.prevalidated is not None:
+            validated["in a worker"] += 1
+        return result
+
+    def validated_here(*args: Any, **kwargs: Any) -> Any:
+        validated["here"] += 1
+        return validate_workbook(*args, **kwargs)
+
+    def without_forms(cls: type[WorkbookReader], campaign: Campaign) -> WorkbookReader:
+        return cls()
+
+    monkeypatch.setattr(reader_module, "_decode", decoded)
+    monkeypatch.setattr(submitting_module, "validate_workbook", validated_here)
+    if not workers_validate:
+        monkeypatch.setattr(WorkbookReader, "for_campaign", classmethod(without_forms))
+    world.collect()
+    for unit_id in ("T01", "T04", "B02"):
+        assert outcome_of(world, unit_id) == [("accepted", "accepted")]
+    assert outcome_of(world, "T02") == [("rejected", "invalid")]
+    where = "in a worker" if workers_validate else "here"
+    assert validated == {where: 4}
