@@ -34,7 +34,7 @@ services:
 	@bash scripts/ensure-services.sh
 
 demo: $(INSTALLED)
-	$(BIN)/duban demo --home var/demo
+	$(BIN)/python -m demo --home var/demo
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

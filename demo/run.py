@@ -30,6 +30,7 @@ from duban.ledger.store import register
 from duban.model.assignment import InstanceSpec
 from duban.model.ladder import rung_time
 from duban.model.loader import CampaignBundle, load_campaign
+from duban.model.overview import status_report
 from duban.testing.botserver import LocalBotServer
 from duban.testing.mailserver import LocalSmtpServer
 
@@ -265,7 +266,7 @@ def _replies_table(bundle: CampaignBundle, engine: Engine, walk: Walk) -> Table:
     units with a valid version, on time or late)."""
     assert walk.end is not None
     with session_scope(engine) as session:
-        status = reports.status_report(session, walk.end, campaign=bundle.campaign.id)
+        status = status_report(session, walk.end, campaign=bundle.campaign.id)
         versions = session.execute(
             select(InstanceRow.deliverable_id, InstanceRow.period, func.count(SubmissionRow.id))
             .join(SubmissionRow, SubmissionRow.instance_id == InstanceRow.id)
@@ -375,7 +376,7 @@ def _first_period_row(
     engine: Engine, clock: FixedClock, campaign_id: str, deliverable_id: str
 ) -> dict[str, object]:
     with session_scope(engine) as session:
-        result = reports.status_report(
+        result = status_report(
             session, clock.now(), campaign=campaign_id, deliverable=deliverable_id
         )
     rows: list[dict[str, object]] = result["campaigns"][0]["deliverables"]

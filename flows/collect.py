@@ -10,11 +10,13 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
+from duban.implement import commands
+from duban.runtime import Runtime
 from duban.settings import load_settings
 from tasks.intake import collect_batch_task
 
-BATCH_SIZE = 200
-MAX_BATCHES = 50
+BATCH_SIZE = commands.BATCH_SIZE
+MAX_BATCHES = commands.MAX_BATCHES
 
 
 @flow(name="collect")
@@ -31,15 +33,11 @@ def collect(
     this moment (simulations).
     """
     settings = load_settings(now=as_of)
-    totals: dict[str, Any] = {"received": 0, "answered": 0, "outcomes": {}}
-    for _ in range(max_batches):
-        batch = collect_batch_task(settings, campaign_file, batch_size)
-        if batch["received"] == 0:
-            break
-        totals["received"] += batch["received"]
-        totals["answered"] += batch["answered"]
-        for outcome, count in batch["outcomes"].items():
-            totals["outcomes"][outcome] = totals["outcomes"].get(outcome, 0) + count
+    with Runtime(settings, campaign_file) as rt:
+        totals = commands.collect(
+            rt, batch_size=batch_size, max_batches=max_batches,
+            batch=lambda limit: collect_batch_task(settings, campaign_file, limit),
+        )  # fmt: skip
     get_run_logger().info("collected %s", totals)
     publish(totals)
     return totals

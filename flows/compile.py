@@ -11,8 +11,10 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
+from duban.compile import commands
+from duban.runtime import Runtime
 from duban.settings import load_settings
-from tasks.compile import compile_task, just_due_task
+from tasks.compile import compile_task
 
 
 @flow(name="compile")
@@ -31,11 +33,11 @@ def compile_flow(
     ``as_of`` act as of this moment (simulations).
     """
     settings = load_settings(now=as_of)
-    if deliverable is not None:
-        targets: list[tuple[str, str | None]] = [(deliverable, period)]
-    else:
-        targets = list(just_due_task(settings, campaign_file))
-    results = [compile_task(settings, campaign_file, d, p, send) for d, p in targets]
+    with Runtime(settings, campaign_file) as rt:
+        results = commands.compile_periods(
+            rt, deliverable, period, send=send,
+            one=lambda d, p, s: compile_task(settings, campaign_file, d, p, s),
+        )  # fmt: skip
     for result in results:
         create_markdown_artifact(
             key=f"bulletin-{result['deliverable']}-{result['period']}".lower(),

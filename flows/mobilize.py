@@ -1,7 +1,8 @@
 """The mobilize flow: every assigned unit receives its notice and its own template.
 
-Orchestration only: plan (which duties, approved or not), then either a preview into the
-outbox (dry run, or approval still pending) or the sending, one task per batch of units.
+Orchestration only: the mobilize command (plan; a preview when it is a dry run or awaits
+approval; otherwise the sending) with one Prefect task per batch of units, and a table artifact
+of who was sent what.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
+from duban.mobilize import commands
 from duban.mobilize.send import NoticeRequest
-from duban.sending.batching import batches
+from duban.runtime import Runtime
 from duban.sending.dispatch import Outcome
 from duban.settings import load_settings
-from tasks.notices import plan_notices_task, preview_notices_task, send_notices_task
+from tasks.notices import send_notices_task
 
-BATCH_SIZE = 200
+BATCH_SIZE = commands.BATCH_SIZE
 
 
 @flow(name="mobilize")
@@ -38,29 +40,19 @@ def mobilize(
     ``as_of`` act as of this moment (simulations; default the clock of the settings).
     """
     settings = load_settings(now=as_of)
-    logger = get_run_logger()
     request = NoticeRequest(deliverable, period, tuple(units) if units else None)
-    plan = plan_notices_task(settings, campaign_file, request)
-    if dry_run or not plan.may_send:
-        folder = preview_notices_task(settings, campaign_file, plan)
-        state = "previewed" if dry_run else "awaiting-approval"
-        logger.info("%s: %d notices written to %s", state, len(plan.instance_ids), folder)
-        return {"status": state, "count": len(plan.instance_ids), "outbox": folder,
-                "period": plan.period, "digest": plan.digest}  # fmt: skip
-    outcomes: list[Outcome] = []
-    for batch in batches(plan.instance_ids, batch_size):
-        outcomes.extend(send_notices_task(settings, campaign_file, list(batch)))
-    publish(outcomes, plan.deliverable_id, plan.period)
-    return summarise(outcomes, plan.period)
-
-
-def summarise(outcomes: list[Outcome], period: str) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome.status] = counts.get(outcome.status, 0) + 1
-    sent_now = sum(o.sent_now for o in outcomes)
-    return {"status": "sent", "period": period, "count": len(outcomes), "sent_now": sent_now,
-            "by_status": counts}  # fmt: skip
+    with Runtime(settings, campaign_file) as rt:
+        result = commands.mobilize(
+            rt, request, dry_run=dry_run, batch_size=batch_size,
+            send_batch=lambda ids: send_notices_task(settings, campaign_file, ids),
+        )  # fmt: skip
+    outcomes: list[Outcome] = result.pop("outcomes")
+    if result["status"] == "sent":
+        publish(outcomes, deliverable, result["period"])
+    else:
+        get_run_logger().info("%s: %d notices written to %s", result["status"], result["count"],
+                              result["outbox"])  # fmt: skip
+    return result
 
 
 def publish(outcomes: list[Outcome], deliverable: str, period: str) -> None:

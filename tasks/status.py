@@ -7,14 +7,13 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from duban.cli.tables import status_report
+from duban.model.overview import status_report
+from duban.runtime import Runtime
 from duban.settings import Settings
-
-from .context import opened
 
 
 @task(name="status", cache_policy=NO_CACHE)
 def status_rows_task(settings: Settings, campaign_file: str) -> list[dict[str, Any]]:
-    with opened(settings, campaign_file) as o:
-        report = status_report(o.session, o.clock.now(), campaign=o.bundle.campaign.id)
+    with Runtime(settings, campaign_file) as rt, rt.session() as session:
+        report = status_report(session, rt.clock.now(), campaign=rt.bundle.campaign.id)
     return [row for campaign in report["campaigns"] for row in campaign["deliverables"]]

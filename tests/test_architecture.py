@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,8 @@ from pathlib import Path
 import pytest
 
 import duban
+
+from .conftest import ROOT
 
 PACKAGE = Path(duban.__file__).parent
 MODULES = sorted(
@@ -52,3 +56,46 @@ def test_no_environment_reads_outside_settings() -> None:
         if p.name not in ("settings.py",) and "os.environ" in p.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def lint_imports(*, pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """import-linter over the contracts in pyproject.toml (the layers of src/duban)."""
+    env = {**os.environ}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
+    return subprocess.run(
+        [sys.executable, "-c", "from importlinter.cli import lint_imports_command as c; c()",
+         "--no-cache"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+
+
+def test_the_layers_hold() -> None:
+    """No module under src/duban imports prefect, flows, tasks or demo; the model imports no use
+    case and no adapter; adapters import no use case; the product needs no test server."""
+    result = lint_imports()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "BROKEN" not in result.stdout
+    assert result.stdout.count("KEPT") == 4
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        ("model/wrong.py", "import prefect\n", "never imports Prefect"),
+        ("model/wrong.py", "from duban.implement import chase\n", "model imports no use case"),
+        ("adapters/wrong.py", "import duban.mobilize.send\n", "Adapters import no use case"),
+        ("implement/wrong.py", "import flows.collect\n", "never imports Prefect"),
+    ],
+)
+def test_a_wrong_import_breaks_a_contract(
+    tmp_path: Path, module: str, line: str, contract: str
+) -> None:
+    copy = tmp_path / "duban"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    (copy / module).write_text(line, encoding="utf-8")
+    result = lint_imports(pythonpath=tmp_path)
+    assert result.returncode != 0
+    broken = [row for row in result.stdout.splitlines() if row.endswith("BROKEN")]
+    assert len(broken) == 1
+    assert contract in broken[0]

@@ -1,8 +1,9 @@
 """Jinja2 rendering of emails and bulletins, and dates written the way each language writes them.
 
-Templates live in ``templates/<language>/`` at the top of the project (``DUBAN_TEMPLATES``
-overrides the folder). Undefined variables are errors, so a typo in a template fails a test
-instead of sending a notice with a blank where the deadline should be.
+Templates live in ``templates/<language>/`` at the top of the project; the wheel carries them
+as ``duban/templates`` (``DUBAN_TEMPLATES`` overrides the folder). Undefined variables are
+errors, so a typo in a template fails a test instead of sending a notice with a blank where the
+deadline should be.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from duban.model.campaign import Language
 
-SOURCE_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
+PACKAGE = Path(__file__).resolve().parents[1]
+SOURCE_TEMPLATES = PACKAGE.parents[1] / "templates"
+INSTALLED_TEMPLATES = PACKAGE / "templates"
 _WEEKDAYS_ZH = "一二三四五六日"
 
 
 def default_templates() -> Path:
-    """The templates shipped beside the package (source checkout or installed copy)."""
-    installed = Path(__file__).resolve().parent / "templates"
-    return installed if installed.is_dir() else SOURCE_TEMPLATES
+    """The templates inside the installed package, else those of the source checkout."""
+    return INSTALLED_TEMPLATES if INSTALLED_TEMPLATES.is_dir() else SOURCE_TEMPLATES
 
 
 def environment(folder: Path | None = None) -> Environment:

@@ -1,9 +1,10 @@
 """``duban``: the coordinator's command line, a thin layer over the domain.
 
-Each command builds the settings once, opens what it needs and calls the domain. A
-``DubanError`` is printed as a sentence with a hint and exit code 1, never as a traceback.
-Commands that run Prefect flows import them lazily, so ``validate``, ``init`` and ``status``
-start fast and work without Prefect configured.
+Each command builds one ``Runtime`` from the settings (the composition root) and calls one
+use case through it; no command runs a Prefect flow or imports Prefect, so each answers in
+about the time of ``duban status`` (the flows are the deployments' way in, over the same use
+cases). A ``DubanError`` is printed as a sentence with a hint and exit code 1, never as a
+traceback.
 """
 
 from __future__ import annotations
@@ -17,17 +18,18 @@ from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from duban.adapters.render import environment
 from duban.cli import tables as reports
 from duban.errors import DubanError
-from duban.ledger.db import ensure_ready, make_engine, migrate, session_scope
 from duban.ledger.store import register
-from duban.mobilize.send import NoticeRequest, approve_notices, plan_notices
+from duban.mobilize.send import NoticeRequest
 from duban.model.loader import CampaignBundle, load_campaign
+from duban.model.overview import status_report
 from duban.model.roster import split_list
+from duban.runtime import Runtime
+from duban.sending.outbox import outbox_rows
 from duban.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -70,22 +72,6 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def check_smtp(settings: Settings) -> None:
-    """Connect and log in once before a flow starts: a wrong DUBAN_SMTP_URL is named here, in
-    one sentence, instead of failing inside a task."""
-    from duban.adapters.mail.mailer import SmtpMailer
-    from duban.adapters.mail.smtp_url import parse_smtp_url
-
-    with SmtpMailer(parse_smtp_url(settings.smtp())):
-        pass
-
-
-def check_intake(settings: Settings) -> None:
-    from duban.adapters.sources import open_source
-
-    open_source(settings.intake_spec()).close()
-
-
 def settings_for(as_of: str | None) -> Settings:
     settings = load_settings()
     return settings if as_of is None else load_settings(now=as_of)
@@ -103,13 +89,9 @@ def validate(campaign: CampaignFile) -> None:
 @reports_errors
 def init(campaign: CampaignFile, as_of: AsOf = None) -> None:
     """Create or upgrade the ledger and register the campaign and its roster (idempotent)."""
-    settings = settings_for(as_of)
-    bundle = load_campaign(campaign)
-    engine = make_engine(settings.ledger_url)
-    migrate(engine)
-    with session_scope(engine) as session:
-        report = register(session, bundle, settings.clock())
-    out.print(reports.register_summary(bundle, report))
+    with Runtime(settings_for(as_of), campaign) as rt, rt.migrated() as session:
+        report = register(session, rt.bundle, rt.clock)
+        out.print(reports.register_summary(rt.bundle, report))
 
 
 @app.command()
@@ -123,12 +105,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Per deliverable and period: expected, received, on time, late, missing, rejected."""
-    settings = settings_for(as_of)
-    engine = make_engine(settings.ledger_url)
-    migrate(engine)
-    with session_scope(engine) as session:
-        result = reports.status_report(
-            session, settings.clock().now(), campaign=campaign, deliverable=deliverable,
+    with Runtime(settings_for(as_of)) as rt, rt.migrated() as session:
+        result = status_report(
+            session, rt.clock.now(), campaign=campaign, deliverable=deliverable,
             units=units, tags=tags,
         )  # fmt: skip
     if as_json:
@@ -163,18 +142,12 @@ def mobilize(
     as_of: AsOf = None,
 ) -> None:
     """Send every assigned unit its notice with its own template (the mobilize flow)."""
-    settings = settings_for(as_of)
-    load_campaign(campaign)  # a clear error before any flow starts
-    settings.secret_key()
-    ensure_ready(make_engine(settings.ledger_url))
-    if not dry_run:
-        check_smtp(settings)
-    from flows.mobilize import mobilize as mobilize_flow
+    from duban.mobilize import commands
 
-    result = mobilize_flow(
-        str(campaign), deliverable, period=period, units=list(unit_list(units) or []) or None,
-        dry_run=dry_run, as_of=as_of,
-    )  # fmt: skip
+    with Runtime(settings_for(as_of), campaign) as rt:
+        rt.check(secret=True, smtp=not dry_run)
+        request = NoticeRequest(deliverable, period, unit_list(units))
+        result = commands.mobilize(rt, request, dry_run=dry_run)
     out.print(reports.mobilize_summary(deliverable, result))
 
 
@@ -189,17 +162,11 @@ def approve(
     as_of: AsOf = None,
 ) -> None:
     """Approve the previewed notices so that the next mobilize run sends them."""
-    settings = settings_for(as_of)
-    bundle = load_campaign(campaign)
-    engine = make_engine(settings.ledger_url)
-    ensure_ready(engine)
-    request = NoticeRequest(deliverable, period, unit_list(units))
-    clock, env = settings.clock(), environment(settings.templates)
-    with session_scope(engine) as session:
-        plan = plan_notices(
-            session, bundle, request, clock=clock, secret=settings.secret_key(), env=env
-        )
-        approve_notices(session, plan, clock=clock, actor=by)
+    from duban.mobilize import commands
+
+    with Runtime(settings_for(as_of), campaign) as rt:
+        rt.check(secret=True)
+        plan = commands.approve(rt, NoticeRequest(deliverable, period, unit_list(units)), by)
     out.print(
         f"approved {len(plan.instance_ids)} notices of {deliverable} {plan.period} "
         f"(digest {plan.digest[:12]}); the next `duban mobilize` sends them"
@@ -214,15 +181,11 @@ def collect(
     as_of: AsOf = None,
 ) -> None:
     """Collect what units sent (the collect flow): store, validate, record and answer."""
-    settings = settings_for(as_of)
-    load_campaign(campaign)
-    settings.secret_key()
-    ensure_ready(make_engine(settings.ledger_url))
-    check_smtp(settings)
-    check_intake(settings)
-    from flows.collect import collect as collect_flow
+    from duban.implement import commands
 
-    result = collect_flow(str(campaign), batch_size=batch_size, as_of=as_of)
+    with Runtime(settings_for(as_of), campaign) as rt:
+        rt.check(secret=True, smtp=True, intake=True)
+        result = commands.collect(rt, batch_size=batch_size)
     out.print(reports.collect_summary(result))
 
 
@@ -302,15 +265,11 @@ def review(
             f"say why with --note to {action.removeprefix('--')}",
             hint="the note is kept with the decision (and sent to the sender on --reject)",
         )
-    settings = settings_for(as_of)
-    bundle = load_campaign(campaign)
-    engine = make_engine(settings.ledger_url)
-    ensure_ready(engine)
-    clock, zone = settings.clock(), bundle.campaign.zone
+    rt = Runtime(settings_for(as_of), campaign)
+    settings, bundle, clock, zone = rt.settings, rt.bundle, rt.clock, rt.bundle.campaign.zone
     if action == "--reject":
-        settings.secret_key()
-        check_smtp(settings)
-    with session_scope(engine) as session:
+        rt.check(secret=True, smtp=True)
+    with rt, rt.session() as session:
         if action is None:
             items = rv.held_items(session, bundle)
             if as_json:
@@ -452,16 +411,11 @@ def chase_command(
     as_of: AsOf = None,
 ) -> None:
     """Send each owed duty the rung of its reminder ladder now due (the chase flow)."""
-    settings = settings_for(as_of)
-    load_campaign(campaign)
-    settings.secret_key()
-    ensure_ready(make_engine(settings.ledger_url))
-    if not dry_run:
-        settings.bot_specs()
-        check_smtp(settings)
-    from flows.chase import chase as chase_flow
+    from duban.implement import commands
 
-    result = chase_flow(str(campaign), deliverable=deliverable, dry_run=dry_run, as_of=as_of)
+    with Runtime(settings_for(as_of), campaign) as rt:
+        rt.check(secret=True, smtp=not dry_run, bots=not dry_run)
+        result = commands.chase(rt, deliverable=deliverable, dry_run=dry_run)
     out.print(reports.chase_summary(result))
 
 
@@ -477,15 +431,11 @@ def compile_command(
     as_of: AsOf = None,
 ) -> None:
     """Write the summary workbook and the bulletin of one deliverable period (compile flow)."""
-    settings = settings_for(as_of)
-    load_campaign(campaign)
-    ensure_ready(make_engine(settings.ledger_url))
-    if send:
-        settings.bot_specs()
-        check_smtp(settings)
-    from flows.compile import compile_flow
+    from duban.compile import commands
 
-    results = compile_flow(str(campaign), deliverable, period=period, send=send, as_of=as_of)
+    with Runtime(settings_for(as_of), campaign) as rt:
+        rt.check(smtp=send, bots=send)
+        results = commands.compile_periods(rt, deliverable, period, send=send)
     for result in results:
         out.print(reports.compile_summary(result))
 
@@ -501,15 +451,12 @@ def outbox(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """What duban sent, to whom and when, with each message's status (from the ledger)."""
-    settings = settings_for(None)
-    engine = make_engine(settings.ledger_url)
-    ensure_ready(engine)
-    with session_scope(engine) as session:
-        rows = reports.outbox_rows(session, kind=kind, to=to, limit=limit)
+    with Runtime(settings_for(None)) as rt, rt.session() as session:
+        rows = outbox_rows(session, kind=kind, to=to, limit=limit)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
         return
-    out.print(reports.outbox_table(rows, settings.zone))
+    out.print(reports.outbox_table(rows, rt.settings.zone))
 
 
 Unit = Annotated[str, typer.Option("--unit", help="the unit id")]
@@ -536,11 +483,10 @@ def extend(
     from duban.implement.duties import extend as grant
     from duban.implement.duties import find_duty
 
-    settings, bundle, engine = _ledger(campaign, as_of)
-    with session_scope(engine) as session:
-        duty = find_duty(session, bundle, deliverable, unit, period)
-        grant(session, bundle, duty, date.fromisoformat(to), reason=reason, actor=by,
-              clock=settings.clock())  # fmt: skip
+    with Runtime(settings_for(as_of), campaign) as rt, rt.session() as session:
+        duty = find_duty(session, rt.bundle, deliverable, unit, period)
+        grant(session, rt.bundle, duty, date.fromisoformat(to), reason=reason, actor=by,
+              clock=rt.clock)  # fmt: skip
     out.print(f"{unit} {deliverable} {duty.period}: due day moved to {to} ({reason})")
 
 
@@ -559,35 +505,10 @@ def exempt(
     from duban.implement.duties import exempt as grant
     from duban.implement.duties import find_duty
 
-    settings, bundle, engine = _ledger(campaign, as_of)
-    with session_scope(engine) as session:
-        duty = find_duty(session, bundle, deliverable, unit, period)
-        grant(session, duty, reason=reason, actor=by, clock=settings.clock())
+    with Runtime(settings_for(as_of), campaign) as rt, rt.session() as session:
+        duty = find_duty(session, rt.bundle, deliverable, unit, period)
+        grant(session, duty, reason=reason, actor=by, clock=rt.clock)
     out.print(f"{unit} {deliverable} {duty.period}: exempted ({reason})")
-
-
-def _ledger(campaign: Path, as_of: str | None) -> tuple[Settings, CampaignBundle, Engine]:
-    settings = settings_for(as_of)
-    bundle = load_campaign(campaign)
-    engine = make_engine(settings.ledger_url)
-    ensure_ready(engine)
-    return settings, bundle, engine
-
-
-@app.command()
-@reports_errors
-def demo(
-    home: Annotated[Path, typer.Option(help="where the demo keeps its ledger and outputs")] = Path(
-        "var/demo"
-    ),
-    campaign: Annotated[Path, typer.Option(help="the campaign to simulate")] = Path(
-        "data/example/campaign.yaml"
-    ),
-) -> None:
-    """Run the example campaign on a simulated clock, offline, from a clean demo folder."""
-    from demo.run import run_demo
-
-    run_demo(campaign, home, out)
 
 
 def main() -> None:

@@ -7,19 +7,13 @@ prints), with a rich rendering beside it, so the words a coordinator sees are te
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from duban.ledger.schema import CampaignRow, MessageRow, UnitRow
-from duban.ledger.store import RegisterReport, held_count, instance_facts
+from duban.ledger.store import RegisterReport
 from duban.model.loader import CampaignBundle
-from duban.model.status import InstanceFacts, State, by_deliverable, due_day, state_at, tally
 
 
 def validation_summary(bundle: CampaignBundle) -> Table:
@@ -42,70 +36,6 @@ def register_summary(bundle: CampaignBundle, report: RegisterReport) -> str:
         return f"{bundle.campaign.id}: ledger already up to date, nothing changed"
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(report.counts.items()) if v)
     return f"{bundle.campaign.id}: campaign {report.campaign}; {counts or 'no unit changes'}"
-
-
-def status_report(
-    session: Session,
-    as_of: datetime,
-    *,
-    campaign: str | None = None,
-    deliverable: str | None = None,
-    units: bool = False,
-    tags: bool = False,
-) -> dict[str, Any]:
-    query = select(CampaignRow).order_by(CampaignRow.id)
-    if campaign is not None:
-        query = query.where(CampaignRow.id == campaign)
-    campaigns = [
-        _campaign_status(session, row, as_of, deliverable, units, tags)
-        for row in session.scalars(query)
-    ]
-    return {"as_of": as_of.isoformat(), "campaigns": campaigns}
-
-
-def _campaign_status(
-    session: Session,
-    row: CampaignRow,
-    as_of: datetime,
-    deliverable: str | None,
-    units: bool,
-    tags: bool,
-) -> dict[str, Any]:
-    zone = ZoneInfo(row.definition["timezone"])
-    facts = [
-        f
-        for f in instance_facts(session, row.id)
-        if deliverable is None or f.deliverable_id == deliverable
-    ]
-    states = [(f, state_at(f, as_of, zone)) for f in facts]
-    result: dict[str, Any] = {
-        "id": row.id,
-        "title": row.title,
-        "deliverables": [
-            t.as_dict(("deliverable", "period")) for t in tally(states, by_deliverable)
-        ],
-        "held": held_count(session, row.id),
-    }
-    if tags:
-        result["tags"] = _by_tag(session, row.id, states)
-    if units:
-        names = dict(
-            session.execute(select(UnitRow.id, UnitRow.name).where(UnitRow.campaign_id == row.id))
-            .tuples()
-            .all()
-        )
-        result["units"] = [
-            {
-                "unit": f.unit_id,
-                "name": names.get(f.unit_id, ""),
-                "deliverable": f.deliverable_id,
-                "period": f.period,
-                "due": due_day(f.effective_due, zone).isoformat(),
-                "state": state.value,
-            }
-            for f, state in states
-        ]
-    return result
 
 
 STATUS_COLUMNS = {
@@ -219,23 +149,6 @@ def chase_summary(result: dict[str, Any]) -> str:
     )
 
 
-def _by_tag(
-    session: Session, campaign_id: str, states: list[tuple[InstanceFacts, State]]
-) -> list[dict[str, object]]:
-    """Rates per deliverable and unit tag (镇区, 市级机关…): a duty counts for each tag."""
-    tags_of = dict(
-        session.execute(select(UnitRow.id, UnitRow.tags).where(UnitRow.campaign_id == campaign_id))
-        .tuples()
-        .all()
-    )
-    expanded = [
-        (replace(facts, period=str(tag)), state)
-        for facts, state in states
-        for tag in tags_of.get(facts.unit_id, [])
-    ]
-    return [t.as_dict(("deliverable", "tag")) for t in tally(expanded, by_deliverable)]
-
-
 def compile_summary(result: dict[str, Any]) -> Table:
     table = Table(
         title=f"{result['deliverable']} {result['period']}: expected {result['expected']}, "
@@ -250,26 +163,6 @@ def compile_summary(result: dict[str, Any]) -> Table:
     if result["sent"] or result["posted"]:
         table.add_row("sent / posted", f"{result['sent']} / {result['posted']}")
     return table
-
-
-def outbox_rows(
-    session: Session, *, kind: str | None, to: str | None, limit: int
-) -> list[dict[str, Any]]:
-    query = select(MessageRow).order_by(MessageRow.id.desc())
-    if kind is not None:
-        query = query.where(MessageRow.kind == kind)
-    rows = []
-    for row in session.scalars(query.limit(limit * 20 if to else limit)):
-        if to is not None and to.lower() not in (r.lower() for r in row.recipients):
-            continue
-        rows.append(
-            {"sent_at": row.sent_at, "kind": row.kind, "to": list(row.recipients),
-             "subject": row.subject, "status": row.status, "message_id": row.message_id,
-             "refused": row.refused, "error": row.error, "key": row.idempotency_key}
-        )  # fmt: skip
-        if len(rows) == limit:
-            break
-    return rows
 
 
 def outbox_table(rows: list[dict[str, Any]], zone: ZoneInfo) -> Table:

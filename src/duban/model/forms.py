@@ -12,6 +12,13 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+TITLE_ROW = 1
+HEADER_ROW = 2
+FIRST_DATA_ROW = 3
+"""Where a form sheet's title, header and first data row are, in the template sent out and in
+the workbook read back: the contract between mobilize and intake (a change is a new template
+version)."""
+
 Identifier = Annotated[
     str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$", strip_whitespace=True)
 ]

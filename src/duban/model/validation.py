@@ -17,9 +17,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from duban.adapters.xlsx.layout import FIRST_DATA_ROW, HEADER_ROW
 from duban.model.campaign import Language
-from duban.model.forms import Column, Form, Sheet
+from duban.model.forms import FIRST_DATA_ROW, HEADER_ROW, Column, Form, Sheet
 from duban.model.roster import is_email
 
 CellValue = str | int | float | bool | datetime | date | None

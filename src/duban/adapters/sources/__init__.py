@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from duban.adapters.sources.imap import ImapSource
 from duban.adapters.sources.local import DirSource, MaildirSource
+from duban.adapters.sources.model import Source
 from duban.adapters.sources.spec import INTAKE_VARIABLE, FolderSpec, ImapConfig, parse_intake_spec
-from duban.implement.intake.model import Source
 
 __all__ = ["INTAKE_VARIABLE", "DirSource", "ImapSource", "MaildirSource", "open_source"]
 

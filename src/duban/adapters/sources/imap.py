@@ -37,9 +37,9 @@ from typing import Self, TypeVar
 
 from imap_tools.imap_utf7 import utf7_encode
 
+from duban.adapters.sources.model import RawItem
 from duban.adapters.sources.spec import INTAKE_VARIABLE, ImapConfig, ImapSecurity
 from duban.errors import ConfigError, DubanError
-from duban.implement.intake.model import RawItem
 
 PROCESSED_FOLDER = ("duban", "processed")
 _FETCH_ITEMS = "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[])"

@@ -33,8 +33,8 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Self
 
+from duban.adapters.sources.model import RawItem
 from duban.adapters.sources.spec import spec_error
-from duban.implement.intake.model import RawItem
 
 PROCESSED_MAILDIR = ".duban.processed"
 PROCESSED_DIR = "processed"

@@ -6,9 +6,9 @@ the metadata from the METADATA_SHEET; changing any of these means a new template
 
 from __future__ import annotations
 
-TITLE_ROW = 1
-HEADER_ROW = 2
-FIRST_DATA_ROW = 3
+from duban.model.forms import FIRST_DATA_ROW, HEADER_ROW, TITLE_ROW
+
+__all__ = ["FIRST_DATA_ROW", "HEADER_ROW", "TITLE_ROW"]  # and the names below
 
 METADATA_SHEET = "_duban"
 LIST_SHEET = "_lists"

@@ -1,0 +1,84 @@
+"""Collect and chase as the CLI and the Prefect tasks run them, composed with a ``Runtime``.
+
+``collect`` takes batches until the source is empty (or ``max_batches``); the collect flow runs
+the same function with its Prefect task as ``batch``. ``chase`` is one step: every rung due now,
+over one SMTP connection, escalations to the bots through ledger intents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from duban.adapters.mail.mailer import OutboxMailer
+from duban.implement.chase import chase as chase_now
+from duban.implement.collect import collect_batch
+
+if TYPE_CHECKING:
+    from duban.runtime import Runtime
+
+BATCH_SIZE = 200
+MAX_BATCHES = 50
+CollectStep = Callable[[int], dict[str, Any]]
+
+
+def collect_one(rt: Runtime, limit: int) -> dict[str, Any]:
+    """Fetch up to ``limit`` items, record, decide and answer them, then mark them done."""
+    with (
+        rt.source() as source,
+        rt.intake() as intake,
+        rt.mailer() as mailer,
+        rt.session() as session,
+    ):
+        report = collect_batch(session, intake, source, mailer, rt.env, limit=limit)
+    return {"received": report.batch.received, "outcomes": report.batch.outcomes,
+            "answered": sum(a.sent_now for a in report.answers)}  # fmt: skip
+
+
+def collect(
+    rt: Runtime,
+    *,
+    batch_size: int = BATCH_SIZE,
+    max_batches: int = MAX_BATCHES,
+    batch: CollectStep | None = None,
+) -> dict[str, Any]:
+    """Collect what units sent until the source is empty; the totals."""
+    step = batch or (lambda limit: collect_one(rt, limit))
+    totals: dict[str, Any] = {"received": 0, "answered": 0, "outcomes": {}}
+    for _ in range(max_batches):
+        taken = step(batch_size)
+        if taken["received"] == 0:
+            break
+        totals["received"] += taken["received"]
+        totals["answered"] += taken["answered"]
+        for outcome, count in taken["outcomes"].items():
+            totals["outcomes"][outcome] = totals["outcomes"].get(outcome, 0) + count
+    return totals
+
+
+def chase(rt: Runtime, *, deliverable: str | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """Send (or, with ``dry_run``, write to the outbox) every rung of the ladder due now."""
+    as_of = rt.clock.now()
+    if dry_run:
+        folder = rt.settings.outbox / f"chase-{as_of:%Y%m%dT%H%M}"
+        with rt.session() as session, OutboxMailer(folder) as mailer:
+            report = chase_now(session, rt.bundle, as_of=as_of, mailer=mailer, env=rt.env,
+                               secret=rt.secret, clock=rt.clock, deliverable=deliverable,
+                               preview=folder)  # fmt: skip
+        return {"office_open": report.office_open, "previewed": report.previewed,
+                "outbox": str(folder)}  # fmt: skip
+    with rt.session() as session, rt.mailer() as mailer, rt.bot_poster() as post:
+        report = chase_now(session, rt.bundle, as_of=as_of, mailer=mailer, env=rt.env,
+                           secret=rt.secret, clock=rt.clock, post_bots=post,
+                           deliverable=deliverable)  # fmt: skip
+    by_kind: dict[str, int] = {}
+    for message in report.unit_messages:
+        if message.sent_now:
+            kind = message.key.split(":")[1]
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+    return {
+        "office_open": report.office_open,
+        "sent_by_rung": by_kind,
+        "escalations": sum(e.sent_now for e in report.escalations),
+        "bot_posts": len(report.bot_posts),
+    }

@@ -1,0 +1,92 @@
+"""Mobilize as the CLI and the Prefect tasks run it: each step composed with a ``Runtime``.
+
+``mobilize`` is the whole command (plan; preview when it is a dry run or awaits approval;
+otherwise send, a batch of units at a time). The mobilize flow runs the same function and
+passes its Prefect task as ``send_batch``, so both ways in share one orchestration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from duban.mobilize.send import (
+    NoticePlan,
+    NoticeRequest,
+    approve_notices,
+    plan_notices,
+    preview_notices,
+    send_notices,
+)
+from duban.sending.batching import batches
+from duban.sending.dispatch import Outcome
+
+if TYPE_CHECKING:
+    from duban.runtime import Runtime
+
+BATCH_SIZE = 200
+SendBatch = Callable[[list[int]], list[Outcome]]
+
+
+def plan(rt: Runtime, request: NoticeRequest) -> NoticePlan:
+    with rt.session() as session:
+        return plan_notices(
+            session, rt.bundle, request, clock=rt.clock, secret=rt.secret, env=rt.env
+        )
+
+
+def preview(rt: Runtime, notice_plan: NoticePlan) -> Path:
+    with rt.session() as session:
+        return preview_notices(
+            session, rt.bundle, notice_plan, outbox=rt.settings.outbox, clock=rt.clock,
+            secret=rt.secret, env=rt.env,
+        )  # fmt: skip
+
+
+def send(rt: Runtime, instance_ids: list[int]) -> list[Outcome]:
+    """One batch of units over one SMTP connection."""
+    with rt.session() as session, rt.mailer() as mailer:
+        return send_notices(
+            session, rt.bundle, instance_ids, mailer=mailer, clock=rt.clock, secret=rt.secret,
+            env=rt.env,
+        )  # fmt: skip
+
+
+def approve(rt: Runtime, request: NoticeRequest, actor: str) -> NoticePlan:
+    notice_plan = plan(rt, request)
+    with rt.session() as session:
+        approve_notices(session, notice_plan, clock=rt.clock, actor=actor)
+    return notice_plan
+
+
+def mobilize(
+    rt: Runtime,
+    request: NoticeRequest,
+    *,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+    send_batch: SendBatch | None = None,
+) -> dict[str, Any]:
+    """Send (or preview) the notices of one deliverable period; a summary of what happened."""
+    notice_plan = plan(rt, request)
+    if dry_run or not notice_plan.may_send:
+        folder = preview(rt, notice_plan)
+        state = "previewed" if dry_run else "awaiting-approval"
+        return {"status": state, "count": len(notice_plan.instance_ids), "outbox": str(folder),
+                "period": notice_plan.period, "digest": notice_plan.digest,
+                "deliverable": notice_plan.deliverable_id, "outcomes": []}  # fmt: skip
+    step = send_batch or (lambda ids: send(rt, ids))
+    outcomes = [
+        o for batch in batches(notice_plan.instance_ids, batch_size) for o in step(list(batch))
+    ]
+    return summarise(outcomes, notice_plan)
+
+
+def summarise(outcomes: list[Outcome], notice_plan: NoticePlan) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    return {"status": "sent", "period": notice_plan.period, "count": len(outcomes),
+            "sent_now": sum(o.sent_now for o in outcomes), "by_status": counts,
+            "deliverable": notice_plan.deliverable_id, "outcomes": outcomes}  # fmt: skip
