@@ -6,6 +6,7 @@ need from them), so tests build a ``Settings`` by hand and never touch ``os.envi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from duban.clock import Clock, FixedClock, SystemClock, parse_moment
 from duban.errors import ConfigError
+
+MIN_SECRET_BYTES = 16
+"""HMAC keys shorter than this can be guessed; a template's token would no longer prove much."""
 
 
 class Settings(BaseSettings):
@@ -49,6 +53,18 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            size = len(value.get_secret_value().encode("utf-8"))
+            if size < MIN_SECRET_BYTES:
+                raise ValueError(
+                    f"too short to sign templates safely ({size} bytes, at least "
+                    f"{MIN_SECRET_BYTES})"
+                )
         return value
 
     @field_validator("now")
@@ -134,12 +150,29 @@ def normalise_database_url(url: str) -> str:
     )
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Build the settings from the environment plus explicit overrides (CLI options)."""
+def load_settings(blame: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build the settings from the environment plus explicit overrides (CLI options).
+
+    Every problem is reported at once, each under the name the person gave it: the
+    environment variable, or for an override the option named in ``blame`` (``now`` given as
+    ``--as-of`` is the option's fault, not ``DUBAN_NOW``'s)."""
     given = {k: v for k, v in overrides.items() if v is not None}
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as error:
-        item = error.errors()[0]
-        name = "DUBAN_" + str(item["loc"][0]).upper() if item["loc"] else "DUBAN_*"
-        raise ConfigError(f"{name}: {item['msg']}", hint=f"fix or unset {name}") from None
+        problems = [_problem(item, given, blame or {}) for item in error.errors()]
+        names = [name for name, _ in problems]
+        raise ConfigError(
+            "; ".join(f"{name}: {message}" for name, message in problems),
+            hint=f"fix {', '.join(names)}",
+        ) from None
+
+
+def _problem(item: Any, given: Mapping[str, object], blame: Mapping[str, str]) -> tuple[str, str]:
+    field = str(item["loc"][0]) if item["loc"] else ""
+    if field in given and field in blame:
+        name = blame[field]
+    else:
+        name = "DUBAN_" + field.upper() if field else "DUBAN_*"
+    message = str(item["msg"]).removeprefix("Value error, ")
+    return name, message

@@ -73,8 +73,7 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def settings_for(as_of: str | None) -> Settings:
-    settings = load_settings()
-    return settings if as_of is None else load_settings(now=as_of)
+    return load_settings(blame={"now": "--as-of"}, now=as_of)
 
 
 @app.command()
