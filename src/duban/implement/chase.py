@@ -26,6 +26,7 @@ from duban.adapters.render import format_day, format_due, format_moment, render_
 from duban.ledger.schema import MessageRow
 from duban.ledger.store import instance_facts
 from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder
+from duban.model.campaign import Rung
 from duban.model.ladder import DueRung, due_rung, office_open
 from duban.model.loader import CampaignBundle
 from duban.model.roster import Unit
@@ -187,11 +188,12 @@ def escalation_groups(campaign_id: str, owed: Sequence[Owed]) -> list[Escalation
     return groups
 
 
-def _late_days(bundle: CampaignBundle, o: Owed, as_of: datetime) -> int:
+def late_days(bundle: CampaignBundle, facts: InstanceFacts, as_of: datetime) -> int:
+    """Working days since the due day (0 before it)."""
     zone = bundle.campaign.zone
-    if as_of < o.facts.effective_due:
+    if as_of < facts.effective_due:
         return 0
-    last = due_day(o.facts.effective_due, zone)
+    last = due_day(facts.effective_due, zone)
     return max(0, bundle.calendar.working_days_between(last, as_of.astimezone(zone).date()))
 
 
@@ -203,45 +205,67 @@ def _unit_draft(
     as_of: datetime,
     builders: dict[tuple[str, str], NoticeBuilder],
 ) -> Draft:
+    rung = o.due.rung
+    return reminder_draft(
+        bundle, o.facts, o.state, o.unit, rung, env=env, secret=secret, as_of=as_of,
+        builders=builders, key=f"rung:{rung.kind}:{o.facts.instance_id}", kind=rung.kind,
+    )  # fmt: skip
+
+
+def reminder_draft(
+    bundle: CampaignBundle,
+    facts: InstanceFacts,
+    state: State,
+    unit: Unit,
+    rung: Rung,
+    *,
+    env: Environment,
+    secret: bytes,
+    as_of: datetime,
+    builders: dict[tuple[str, str], NoticeBuilder],
+    key: str,
+    kind: str,
+) -> Draft:
+    """One unit's reminder email (the ``reminder`` template, worded for ``rung``, the head and
+    supervisor in copy when the rung says so) with a fresh workbook, as a draft keyed ``key``;
+    a ladder rung and an on-demand reminder (``duban remind``) are both made here."""
     campaign = bundle.campaign
     language = campaign.language
-    deliverable = campaign.deliverable(o.facts.deliverable_id)
-    key = (deliverable.id, o.facts.period)
-    if key not in builders:
-        builders[key] = NoticeBuilder(bundle, deliverable, o.facts.period, o.facts.effective_due,
-                                      secret, env, as_of)  # fmt: skip
-    builder = builders[key]
-    rung = o.due.rung
+    deliverable = campaign.deliverable(facts.deliverable_id)
+    period_key = (deliverable.id, facts.period)
+    if period_key not in builders:
+        builders[period_key] = NoticeBuilder(bundle, deliverable, facts.period,
+                                             facts.effective_due, secret, env, as_of)  # fmt: skip
+    builder = builders[period_key]
     context = {
-        "unit": o.unit, "deliverable": deliverable, "period": o.facts.period, "rung": rung,
+        "unit": unit, "deliverable": deliverable, "period": facts.period, "rung": rung,
         "rung_word": RUNG_WORDS[language][rung.kind],
-        "overdue": as_of >= o.facts.effective_due,
-        "due_text": format_due(o.facts.effective_due, campaign.zone, language),
-        "late_days": _late_days(bundle, o, as_of), "rejected": o.state is State.REJECTED,
+        "overdue": as_of >= facts.effective_due,
+        "due_text": format_due(facts.effective_due, campaign.zone, language),
+        "late_days": late_days(bundle, facts, as_of), "rejected": state is State.REJECTED,
         "coordinator": campaign.roles.coordinator,
         "sent_on": format_day(as_of, campaign.zone, language),
     }  # fmt: skip
     rendered = render_message(env, language, "reminder", context)
     coordinator = campaign.roles.coordinator
     sender = Address(coordinator.name, str(coordinator.email))
-    cc = [e for who, e in (("head", o.unit.head_email), ("supervisor", o.unit.supervisor_email))
+    cc = [e for who, e in (("head", unit.head_email), ("supervisor", unit.supervisor_email))
           if who in rung.to and e]  # fmt: skip
-    draft_key = f"rung:{rung.kind}:{o.facts.instance_id}"
 
     def compose(message_id: str) -> OutgoingMessage:
-        workbook = Attachment(builder.attachment_name(o.unit), builder.workbook(o.unit), XLSX_TYPE)
+        workbook = Attachment(builder.attachment_name(unit), builder.workbook(unit), XLSX_TYPE)
         return OutgoingMessage(
-            sender=sender, to=tuple(Address(o.unit.name, str(e)) for e in o.unit.emails),
+            sender=sender, to=tuple(Address(unit.name, str(e)) for e in unit.emails),
             cc=tuple(Address("", str(e)) for e in cc), subject=rendered.subject,
             text=rendered.text, html=rendered.html, attachments=(workbook,),
             message_id=message_id, date=as_of,
             headers={"Reply-To": str(coordinator.email), "Auto-Submitted": "auto-generated",
-                     "X-Duban-Key": draft_key},
+                     "X-Duban-Key": key},
         )  # fmt: skip
 
-    recipients = (*(str(e) for e in o.unit.emails), *(str(e) for e in cc))
-    return Draft(draft_key, rung.kind, campaign.id, o.facts.instance_id, recipients,
-                 rendered.subject, compose)  # fmt: skip
+    recipients = (*(str(e) for e in unit.emails), *(str(e) for e in cc))
+    return Draft(key, kind, campaign.id, facts.instance_id, recipients, rendered.subject,
+                 compose)  # fmt: skip
 
 
 def escalation_lines(
@@ -251,7 +275,7 @@ def escalation_lines(
     return [
         {"name": o.unit.name, "unit_id": o.unit.id, "head": o.unit.head_email,
          "state_word": STATE_WORDS[language].get(o.state.value, o.state.value),
-         "late_days": _late_days(bundle, o, as_of)}
+         "late_days": late_days(bundle, o.facts, as_of)}
         for o in group.owed
     ]  # fmt: skip
 
