@@ -418,6 +418,35 @@ def chase_command(
     out.print(reports.chase_summary(result))
 
 
+@app.command()
+@reports_errors
+def remind(
+    campaign: CampaignFile,
+    deliverable: Annotated[str, typer.Option(help="the deliverable to remind of")],
+    period: Annotated[
+        str | None, typer.Option(help="e.g. 2026-Q2; default: the period most recently due")
+    ] = None,
+    units: Units = None,
+    tag: Annotated[str | None, typer.Option(help="only the units with this roster tag")] = None,
+    by: Annotated[str, typer.Option(help="who asks (kept in the audit trail)")] = "coordinator",
+    as_of: AsOf = None,
+) -> None:
+    """Remind now (一键催办) the chosen units that still owe a period, outside the ladder."""
+    from duban.implement import commands
+    from duban.implement.remind import RemindRequest
+
+    with Runtime(settings_for(as_of), campaign) as rt:
+        rt.check(secret=True)
+        request = RemindRequest(deliverable, period, unit_list(units), tag, by)
+        result = commands.remind(rt, request)
+    out.print(reports.remind_summary(result))
+    if result["undelivered"]:
+        raise DubanError(
+            f"{len(result['undelivered'])} reminders were not delivered",
+            hint="`duban outbox --kind remind` shows why; run the same command again to retry",
+        )
+
+
 @app.command(name="compile")
 @reports_errors
 def compile_command(

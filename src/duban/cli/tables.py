@@ -149,6 +149,23 @@ def chase_summary(result: dict[str, Any]) -> str:
     )
 
 
+def remind_summary(result: dict[str, Any]) -> str:
+    what = f"{result['deliverable']} {result['period']} ({result['day']})"
+    parts = []
+    if result["sent_now"] or not result["already"]:
+        parts.append(f"{result['sent_now']} reminders sent")
+    if result["already"]:
+        parts.append(f"{result['already']} units already reminded today: nothing sent again "
+                     "(one reminder a unit a day)")  # fmt: skip
+    if result["settled"]:
+        parts.append(f"{result['settled']} submitted or exempted: nothing sent")
+    if result["undelivered"]:
+        parts.append(f"{len(result['undelivered'])} not delivered (`duban outbox --kind remind`)")
+    if not result["owed"] and not result["settled"]:
+        parts = ["no unit chosen"]
+    return f"{what}: " + "; ".join(parts)
+
+
 def compile_summary(result: dict[str, Any]) -> Table:
     table = Table(
         title=f"{result['deliverable']} {result['period']}: expected {result['expected']}, "

@@ -1,8 +1,11 @@
-"""Collect and chase as the CLI and the Prefect tasks run them, composed with a ``Runtime``.
+"""Collect, chase and remind as the CLI and the Prefect tasks run them, composed with a
+``Runtime``.
 
 ``collect`` takes batches until the source is empty (or ``max_batches``); the collect flow runs
 the same function with its Prefect task as ``batch``. ``chase`` is one step: every rung due now,
-over one SMTP connection, escalations to the bots through ledger intents.
+over one SMTP connection, escalations to the bots through ledger intents. ``remind`` plans the
+on-demand reminders, then sends them a batch of units at a time (the remind flow passes its
+Prefect task as ``send_batch``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from typing import TYPE_CHECKING, Any
 from duban.adapters.mail.mailer import OutboxMailer
 from duban.implement.chase import chase as chase_now
 from duban.implement.collect import collect_batch
+from duban.implement.remind import RemindRequest, plan_reminders, send_reminders
+from duban.sending.batching import batches
+from duban.sending.dispatch import Outcome
 
 if TYPE_CHECKING:
     from duban.runtime import Runtime
@@ -20,6 +26,7 @@ if TYPE_CHECKING:
 BATCH_SIZE = 200
 MAX_BATCHES = 50
 CollectStep = Callable[[int], dict[str, Any]]
+RemindStep = Callable[[list[int]], list[Outcome]]
 
 
 def collect_one(rt: Runtime, limit: int) -> dict[str, Any]:
@@ -82,3 +89,33 @@ def chase(rt: Runtime, *, deliverable: str | None = None, dry_run: bool = False)
         "escalations": sum(e.sent_now for e in report.escalations),
         "bot_posts": len(report.bot_posts),
     }
+
+
+def remind_batch(rt: Runtime, instance_ids: list[int], by: str) -> list[Outcome]:
+    """Remind one batch of duties now, over one SMTP connection."""
+    with rt.session() as session, rt.mailer() as mailer:
+        return send_reminders(session, rt.bundle, instance_ids, by=by, mailer=mailer,
+                              clock=rt.clock, env=rt.env, secret=rt.secret)  # fmt: skip
+
+
+def remind(
+    rt: Runtime,
+    request: RemindRequest,
+    *,
+    batch_size: int = BATCH_SIZE,
+    send_batch: RemindStep | None = None,
+) -> dict[str, Any]:
+    """Remind now the chosen units that still owe (at most once a unit, period and day)."""
+    with rt.session() as session:
+        plan = plan_reminders(session, rt.bundle, request, as_of=rt.clock.now())
+    step = send_batch or (lambda ids: remind_batch(rt, ids, request.by))
+    outcomes = [o for batch in batches(plan.owed, batch_size) for o in step(list(batch))]
+    return {
+        "deliverable": plan.deliverable_id, "period": plan.period, "day": plan.day.isoformat(),
+        "owed": len(plan.owed), "settled": len(plan.settled),
+        "sent_now": sum(o.sent_now for o in outcomes),
+        "already": sum(not o.sent_now and o.status in ("sent", "partial") for o in outcomes),
+        "undelivered": {o.key: o.error or o.status for o in outcomes
+                        if not o.sent_now and o.status not in ("sent", "partial")},
+        "outcomes": outcomes,
+    }  # fmt: skip
