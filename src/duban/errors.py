@@ -46,6 +46,17 @@ class InvalidInputError(DubanError):
         return "\n".join([self.message, *(f"  - {p}" for p in self.problems)])
 
 
+class UnknownIdError(DubanError):
+    """A deliverable, unit, period or campaign named on the command line does not exist."""
+
+    def __init__(self, what: str, given: str, known: list[str], *, where: str = "") -> None:
+        shown = ", ".join(known[:12]) + (f" … ({len(known)} in all)" if len(known) > 12 else "")
+        super().__init__(
+            f"no {what} {given!r}{where}",
+            hint=f"choose one of: {shown}" if known else f"there is no {what} yet",
+        )
+
+
 class ConfigError(DubanError):
     """A setting is missing or wrong; the hint names the environment variable to fix."""
 

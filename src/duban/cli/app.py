@@ -413,6 +413,8 @@ def chase_command(
     from duban.implement import commands
 
     with Runtime(settings_for(as_of), campaign) as rt:
+        if deliverable is not None:
+            rt.bundle.campaign.deliverable(deliverable)  # a mistyped id is named
         rt.check(secret=True, smtp=not dry_run, bots=not dry_run)
         result = commands.chase(rt, deliverable=deliverable, dry_run=dry_run)
     out.print(reports.chase_summary(result))
@@ -511,10 +513,14 @@ def extend(
     from duban.implement.duties import extend as grant
     from duban.implement.duties import find_duty
 
+    try:
+        day = date.fromisoformat(to)
+    except ValueError:
+        raise DubanError(f"--to: {to!r} is not a date",
+                         hint="write the new due day as 2026-03-12") from None  # fmt: skip
     with Runtime(settings_for(as_of), campaign) as rt, rt.session() as session:
         duty = find_duty(session, rt.bundle, deliverable, unit, period)
-        grant(session, rt.bundle, duty, date.fromisoformat(to), reason=reason, actor=by,
-              clock=rt.clock)  # fmt: skip
+        grant(session, rt.bundle, duty, day, reason=reason, actor=by, clock=rt.clock)
     out.print(f"{unit} {deliverable} {duty.period}: due day moved to {to} ({reason})")
 
 

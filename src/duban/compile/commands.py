@@ -58,6 +58,8 @@ def compile_periods(
     send: bool = False,
     one: CompileStep | None = None,
 ) -> list[dict[str, Any]]:
+    if deliverable is not None:
+        rt.bundle.campaign.deliverable(deliverable)  # a mistyped id is named, not "no period"
     step = one or (lambda d, p, s: compile_one(rt, d, p, s))
     targets: list[tuple[str, str | None]] = (
         [(deliverable, period)] if deliverable is not None else list(just_due(rt))

@@ -25,6 +25,8 @@ def find_duty(
     unit_id: str,
     period: str | None,
 ) -> InstanceRow:
+    bundle.campaign.deliverable(deliverable_id)  # mistyped ids are named first
+    bundle.unit(unit_id)
     rows = list(
         session.scalars(
             select(InstanceRow).where(

@@ -58,9 +58,9 @@ def select_instances(
 ) -> list[InstanceRow]:
     """The duties to notify; by default those of the next period not yet due."""
     campaign = bundle.campaign
-    if deliverable_id not in {d.id for d in campaign.deliverables}:
-        known = ", ".join(d.id for d in campaign.deliverables)
-        raise NothingToSend(f"no deliverable {deliverable_id!r}", hint=f"choose one of: {known}")
+    campaign.deliverable(deliverable_id)  # a mistyped id is named, with the campaign's ids
+    for unit_id in unit_ids or ():
+        bundle.unit(unit_id)
     rows = list(
         session.scalars(
             select(InstanceRow)

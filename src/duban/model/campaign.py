@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import EmailStr, Field, field_validator, model_validator
 
+from duban.errors import UnknownIdError
 from duban.model.forms import Form, Identifier, Strict
 
 PhaseKind = Literal["mobilize", "implement", "self-check", "evaluate"]
@@ -230,7 +231,12 @@ class Campaign(Strict):
         return next(p for p in self.phases if p.id == phase_id)
 
     def deliverable(self, deliverable_id: str) -> Deliverable:
-        return next(d for d in self.deliverables if d.id == deliverable_id)
+        """The deliverable, or ``UnknownIdError`` listing the campaign's (a mistyped id)."""
+        found = next((d for d in self.deliverables if d.id == deliverable_id), None)
+        if found is None:
+            known = [d.id for d in self.deliverables]
+            raise UnknownIdError("deliverable", deliverable_id, known, where=f" in {self.id}")
+        return found
 
     def ladder_of(self, deliverable: Deliverable) -> list[Rung]:
         return deliverable.ladder if deliverable.ladder is not None else self.ladder

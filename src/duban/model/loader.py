@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from duban.errors import CalendarUnknownError, InvalidInputError, Problem
+from duban.errors import CalendarUnknownError, InvalidInputError, Problem, UnknownIdError
 from duban.model.assignment import InstanceSpec, assigned_units, instances_for
 from duban.model.campaign import Campaign, Deliverable
 from duban.model.due import periods_for
@@ -37,6 +37,16 @@ class CampaignBundle:
     @cached_property
     def units_by_id(self) -> dict[str, Unit]:
         return {u.id: u for u in self.units}
+
+    def unit(self, unit_id: str) -> Unit:
+        """The unit, or ``UnknownIdError`` naming the roster's ids (a mistyped id)."""
+        found = self.units_by_id.get(unit_id)
+        if found is None:
+            known = list(self.units_by_id)
+            raise UnknownIdError(
+                "unit", unit_id, known, where=f" in the roster of {self.campaign.id}"
+            )
+        return found
 
     def instances(self) -> Iterator[InstanceSpec]:
         return instances_for(self.campaign, self.units, self.calendar)

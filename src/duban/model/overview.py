@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from duban.errors import UnknownIdError
 from duban.ledger.schema import CampaignRow, UnitRow
 from duban.ledger.store import held_count, instance_facts
 from duban.model.status import InstanceFacts, State, by_deliverable, due_day, state_at, tally
@@ -29,13 +30,20 @@ def status_report(
     units: bool = False,
     tags: bool = False,
 ) -> dict[str, Any]:
-    query = select(CampaignRow).order_by(CampaignRow.id)
+    rows = list(session.scalars(select(CampaignRow).order_by(CampaignRow.id)))
     if campaign is not None:
-        query = query.where(CampaignRow.id == campaign)
-    campaigns = [
-        _campaign_status(session, row, as_of, deliverable, units, tags)
-        for row in session.scalars(query)
-    ]
+        chosen = [row for row in rows if row.id == campaign]
+        if not chosen:
+            raise UnknownIdError(
+                "campaign", campaign, [row.id for row in rows], where=" in the ledger"
+            )
+        rows = chosen
+    if deliverable is not None:
+        declared = (d["id"] for row in rows for d in row.definition.get("deliverables", []))
+        known = list(dict.fromkeys(declared))
+        if deliverable not in known:
+            raise UnknownIdError("deliverable", deliverable, known)
+    campaigns = [_campaign_status(session, row, as_of, deliverable, units, tags) for row in rows]
     return {"as_of": as_of.isoformat(), "campaigns": campaigns}
 
 
