@@ -206,3 +206,12 @@ def test_misconfigured_runs_name_the_setting_before_any_flow(
     assert named in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "Beginning flow run" not in result.stderr + result.stdout
+
+
+def test_status_shows_the_moment_in_the_campaigns_zone_to_the_minute(tmp_path: Path) -> None:
+    env = {"DUBAN_HOME": str(tmp_path), "COLUMNS": "200"}
+    assert runner.invoke(app, ["init", str(EXAMPLE)], env=env).exit_code == 0
+    result = runner.invoke(app, ["status", "--as-of", "2026-03-06T09:30"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "as of 2026-03-06 09:30" in result.output
+    assert "+00:00" not in result.output

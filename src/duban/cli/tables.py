@@ -7,6 +7,7 @@ prints), with a rich rendering beside it, so the words a coordinator sees are te
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,11 +54,17 @@ STATUS_COLUMNS = {
 }
 
 
+def local_minute(moment: str, zone: str) -> str:
+    """An ISO moment as the office reads it: its own zone, to the minute."""
+    return datetime.fromisoformat(moment).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
 def status_tables(result: dict[str, Any]) -> list[Table]:
     tables = []
     for campaign in result["campaigns"]:
         table = Table(
-            title=f"{campaign['title']} ({campaign['id']}) — as of {result['as_of']}",
+            title=f"{campaign['title']} ({campaign['id']}) — as of "
+            + local_minute(result["as_of"], campaign["timezone"]),
             caption=f"held for review (待核): {campaign['held']} messages and files"
             + (" — `duban review CAMPAIGN.yaml` lists them" if campaign["held"] else ""),
         )

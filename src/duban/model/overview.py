@@ -65,6 +65,7 @@ def _campaign_status(
     result: dict[str, Any] = {
         "id": row.id,
         "title": row.title,
+        "timezone": row.definition["timezone"],
         "deliverables": [
             t.as_dict(("deliverable", "period")) for t in tally(states, by_deliverable)
         ],
