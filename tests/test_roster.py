@@ -6,6 +6,7 @@ import pytest
 from openpyxl import Workbook
 
 from duban.errors import InvalidInputError
+from duban.model.campaign import Language
 from duban.model.roster import load_roster, split_list
 
 CHINESE_HEADER = "单位编号,单位名称,标签,联系邮箱,负责人邮箱,分管领导邮箱\n"
@@ -78,3 +79,129 @@ def test_other_file_types_are_refused(tmp_path: Path) -> None:
 
 def test_list_separators() -> None:
     assert split_list(" a; b，c、d , ") == ("a", "b", "c", "d")
+
+
+# Roster files as offices save them (issue 13, item 8)
+
+ROW = "T01,金城镇,镇区,a@jt.example,,\n"
+
+
+def problems_of(path: Path, language: Language | None = None) -> str:
+    """The problems listed, without the first line (which names the file's full path)."""
+    with pytest.raises(InvalidInputError) as caught:
+        load_roster(path) if language is None else load_roster(path, language)
+    return str(caught.value).split("\n", 1)[1]
+
+
+def test_gb18030_csv_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_bytes(("\ufeff" + CHINESE_HEADER + ROW).encode("gb18030"))
+    assert path.read_bytes().startswith(b"\x84\x31\x95\x33")  # GB18030's own mark
+    [unit] = load_roster(path)
+    assert (unit.id, unit.name) == ("T01", "金城镇")
+
+
+def test_gbk_csv_behind_a_utf8_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + (CHINESE_HEADER + ROW).encode("gbk"))
+    [unit] = load_roster(path)
+    assert (unit.id, unit.name, unit.tags) == ("T01", "金城镇", ("镇区",))
+
+
+def test_utf8_csv_with_a_byte_order_mark_and_a_title_row(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    text = "某某县参加单位名单,,,,,\n,,,,,\n" + CHINESE_HEADER + ROW + "T02,儒林镇,,bad@,,\n"
+    path.write_bytes(text.encode("utf-8-sig"))
+    assert problems_of(path) == (
+        "  - roster.csv row 5, column 联系邮箱: "
+        "not an email address; expected one like name@example.cn (found 'bad@')"
+    )
+
+
+def titled_workbook(path: Path, *rows: list[str | None]) -> Path:
+    """A roster as an office keeps it: a merged title row, a blank row, then the header."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["某某县参加单位名单"])
+    sheet.merge_cells("A1:D1")
+    sheet.append([])
+    sheet.append(["单位编号", "单位名称", "标签", "联系邮箱（多个用；分隔）"])
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_xlsx_with_a_title_row_above_the_header(tmp_path: Path) -> None:
+    path = titled_workbook(
+        tmp_path / "roster.xlsx",
+        ["T01", "金城镇", "镇区", "a@jt.example；b@jt.example"],
+        ["T02", "儒林镇", None, "r@jt.example"],
+    )
+    units = load_roster(path)
+    assert [(u.id, u.emails) for u in units] == [
+        ("T01", ("a@jt.example", "b@jt.example")),
+        ("T02", ("r@jt.example",)),
+    ]
+
+
+def test_a_bad_address_names_the_spreadsheet_row_the_label_and_the_value(tmp_path: Path) -> None:
+    path = titled_workbook(
+        tmp_path / "roster.xlsx",
+        ["T01", "金城镇", "镇区", "a@jt.example"],
+        ["T02", "儒林镇", None, "r@jt.example；r.jt.example"],
+    )
+    assert problems_of(path) == (
+        "  - roster.xlsx row 5, column 联系邮箱（多个用；分隔）: 'r.jt.example' is not an email "
+        "address; expected addresses like name@example.cn separated by ; or , "
+        "(found 'r@jt.example；r.jt.example')"
+    )
+    assert problems_of(path, "zh-CN") == (
+        "  - roster.xlsx 第5行“联系邮箱（多个用；分隔）”列: “r@jt.example；r.jt.example”中的"
+        "“r.jt.example”不是有效的邮箱地址，应填写 name@example.cn 这样的地址，多个地址用；或，分隔"
+    )
+
+
+def test_a_duplicate_id_names_both_rows(tmp_path: Path) -> None:
+    path = titled_workbook(
+        tmp_path / "roster.xlsx",
+        ["T01", "金城镇", None, "a@jt.example"],
+        ["T02", "儒林镇", None, "r@jt.example"],
+        ["T01", "后塍镇", None, "h@jt.example"],
+    )
+    assert problems_of(path) == "  - roster.xlsx rows 4 and 6: unit id 'T01' appears twice"
+    assert problems_of(path, "zh-CN") == "  - roster.xlsx 第4行、第6行: 单位编号“T01”重复出现2次"
+
+
+def test_a_missing_column_lists_the_headers_found(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_text("某某县参加单位名单,,\n编号,名称,邮件\nT01,金城镇,a@jt.example\n", "utf-8")
+    assert problems_of(path) == (
+        "  - roster.csv row 2: missing column(s) name, emails; headers found: 编号, 名称, 邮件; "
+        "the header row must name id, name, emails (or 单位编号, 单位名称, 联系邮箱)"
+    )
+    assert problems_of(path, "zh-CN") == (
+        "  - roster.csv 第2行: 缺少“单位名称”、“联系邮箱”列；找到的表头为：“编号”、“名称”、“邮件”。"
+        "表头须包含单位编号、单位名称、联系邮箱（或 id、name、emails）"
+    )
+
+
+def test_unreadable_files_are_named_not_a_traceback(tmp_path: Path) -> None:
+    csv_path = tmp_path / "roster.csv"
+    csv_path.write_bytes(b"id,name,emails\nT01,\x81 ,a@jt.example\n")  # neither UTF-8 nor GBK
+    assert problems_of(csv_path) == (
+        "  - roster.csv: not UTF-8 or GB18030 text (byte 19); save it again as CSV"
+    )
+    xlsx_path = tmp_path / "roster.xlsx"
+    xlsx_path.write_bytes(b"an .xls renamed, or a damaged download")
+    assert problems_of(xlsx_path, "zh-CN") == (
+        "  - roster.xlsx: 无法读取这个 .xlsx 工作簿，请用 Excel 或 WPS 打开后另存为 .xlsx"
+    )
+
+
+def test_a_name_used_three_times_names_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    rows = "".join(f"T0{n},金城镇,t{n}@jt.example\n" for n in (1, 2, 3))
+    path.write_text("id,name,emails\n" + rows, encoding="utf-8")
+    assert problems_of(path) == "  - roster.csv rows 2, 3 and 4: unit name '金城镇' appears 3 times"
