@@ -140,7 +140,7 @@ def mobilize(
     ] = False,
     as_of: AsOf = None,
 ) -> None:
-    """Send every assigned unit its notice with its own template (the mobilize flow)."""
+    """Send every assigned unit its notice with its own template."""
     from duban.mobilize import commands
 
     with Runtime(settings_for(as_of), campaign) as rt:
@@ -179,7 +179,7 @@ def collect(
     batch_size: Annotated[int, typer.Option(help="items per Prefect task")] = 200,
     as_of: AsOf = None,
 ) -> None:
-    """Collect what units sent (the collect flow): store, validate, record and answer."""
+    """Collect what units sent: store, validate, record and answer."""
     from duban.implement import commands
 
     with Runtime(settings_for(as_of), campaign) as rt:
@@ -409,7 +409,7 @@ def chase_command(
     ] = False,
     as_of: AsOf = None,
 ) -> None:
-    """Send each owed duty the rung of its reminder ladder now due (the chase flow)."""
+    """Send each owed duty the rung of its reminder ladder now due."""
     from duban.implement import commands
 
     with Runtime(settings_for(as_of), campaign) as rt:
@@ -460,7 +460,7 @@ def compile_command(
     ] = False,
     as_of: AsOf = None,
 ) -> None:
-    """Write the summary workbook and the bulletin of one deliverable period (compile flow)."""
+    """Write the summary workbook and the bulletin of one deliverable period."""
     from duban.compile import commands
 
     with Runtime(settings_for(as_of), campaign) as rt:

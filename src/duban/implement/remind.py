@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.mail.mailer import Mailer
 from duban.clock import Clock
-from duban.errors import DubanError
+from duban.errors import DubanError, UnknownIdError
 from duban.implement.chase import reminder_draft
 from duban.ledger.store import append_event, instance_facts
 from duban.mobilize.notices import NoticeBuilder
@@ -74,7 +74,7 @@ def plan_reminders(
     campaign = bundle.campaign
     known = [d.id for d in campaign.deliverables]
     if request.deliverable_id not in known:
-        raise _unknown("deliverable", request.deliverable_id, known)
+        raise UnknownIdError("deliverable", request.deliverable_id, known)
     chosen_units = _chosen_units(bundle, request)
     facts = [f for f in instance_facts(session, campaign.id)
              if f.deliverable_id == request.deliverable_id]  # fmt: skip
@@ -84,7 +84,7 @@ def plan_reminders(
     period = request.period or _default_period(facts, as_of)
     periods = sorted({f.period for f in facts})
     if period not in periods:
-        raise _unknown("period", period, periods, where=f" of {request.deliverable_id}")
+        raise UnknownIdError("period", period, periods, where=f" of {request.deliverable_id}")
     of_period = [f for f in facts if f.period == period and f.unit_id in bundle.units_by_id]
     if chosen_units is not None:
         if request.unit_ids:
@@ -115,11 +115,6 @@ def plan_reminders(
     )
 
 
-def _unknown(what: str, given: str, known: list[str], *, where: str = "") -> DubanError:
-    shown = ", ".join(known[:12]) + (f" … ({len(known)} in all)" if len(known) > 12 else "")
-    return DubanError(f"no {what} {given!r}{where}", hint=f"choose one of: {shown}")
-
-
 def _chosen_units(bundle: CampaignBundle, request: RemindRequest) -> set[str] | None:
     """The units named and/or tagged (both given: those named that carry the tag)."""
     chosen: set[str] | None = None
@@ -127,12 +122,12 @@ def _chosen_units(bundle: CampaignBundle, request: RemindRequest) -> set[str] | 
         roster = [u.id for u in bundle.units]
         for unit_id in request.unit_ids:
             if unit_id not in bundle.units_by_id:
-                raise _unknown("unit", unit_id, roster, where=" in the roster")
+                raise UnknownIdError("unit", unit_id, roster, where=" in the roster")
         chosen = set(request.unit_ids)
     if request.tag is not None:
         tags = sorted({t for u in bundle.units for t in u.tags})
         if request.tag not in tags:
-            raise _unknown("tag", request.tag, tags, where=" in the roster")
+            raise UnknownIdError("tag", request.tag, tags, where=" in the roster")
         tagged = {u.id for u in bundle.units if request.tag in u.tags}
         chosen = tagged if chosen is None else chosen & tagged
     return chosen
