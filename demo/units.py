@@ -27,9 +27,8 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from duban.adapters.xlsx.layout import FIRST_DATA_ROW
 from duban.clock import FixedClock
-from duban.model.forms import Column, Form, Sheet
+from duban.model.forms import FIRST_DATA_ROW, Column, Form, Sheet
 from duban.model.loader import CampaignBundle
 from duban.testing.helpers import attachment_of, reply_to_notice
 

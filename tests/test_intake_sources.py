@@ -31,10 +31,10 @@ import pytest
 from duban.adapters.sources import DirSource, ImapSource, MaildirSource, open_source
 from duban.adapters.sources import imap as sources_imap
 from duban.adapters.sources import local as sources_local
+from duban.adapters.sources.model import RawItem
 from duban.adapters.sources.spec import ImapConfig, ImapSecurity, parse_intake_spec
 from duban.errors import ConfigError
 from duban.implement.intake import rawstore
-from duban.implement.intake.model import RawItem
 from duban.implement.intake.rawstore import CorruptObjectError, Flush, MissingObjectError, RawStore
 from duban.testing import imapserver
 from duban.testing.imapserver import DovecotError, DovecotNotInstalledError, LocalImapServer

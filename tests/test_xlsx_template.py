@@ -13,7 +13,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from duban.adapters.xlsx import TemplateIdentity, WorkbookError, sign, verify
-from duban.adapters.xlsx.layout import FIRST_DATA_ROW, HEADER_ROW, METADATA_KEYS, METADATA_SHEET
+from duban.adapters.xlsx.layout import METADATA_KEYS, METADATA_SHEET
 from duban.adapters.xlsx.master import MasterTemplateError
 from duban.adapters.xlsx.template import (
     MasterTemplate,
@@ -22,7 +22,7 @@ from duban.adapters.xlsx.template import (
     identity_of,
     read_metadata,
 )
-from duban.model.forms import Column, Form, Sheet
+from duban.model.forms import FIRST_DATA_ROW, HEADER_ROW, Column, Form, Sheet
 from duban.model.loader import CampaignBundle
 
 SECRET = b"0123456789abcdef-test-secret"

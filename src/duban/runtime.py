@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # each edge is imported by the run that uses it, not by every
     from duban.adapters.bots.sender import BotSender
     from duban.adapters.bots.spec import BotSpec
     from duban.adapters.mail.mailer import SmtpMailer
+    from duban.adapters.sources.model import Source
     from duban.implement.chase import BotPoster
-    from duban.implement.intake.model import Source
     from duban.implement.intake.pipeline import Intake
 
 

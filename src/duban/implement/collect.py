@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from duban.adapters.mail.mailer import Mailer
+from duban.adapters.sources.model import RawItem, Source
 from duban.implement.intake.answers import AnswerContext, answer_drafts
-from duban.implement.intake.model import RawItem, Source
 from duban.implement.intake.pipeline import BatchReport, Intake, process_batch
 from duban.sending.dispatch import Outcome as SendOutcome
 from duban.sending.dispatch import dispatch

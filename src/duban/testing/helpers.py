@@ -58,7 +58,7 @@ def fill_workbook(data: bytes, sheet: str, rows: Sequence[Sequence[object]]) -> 
 
     from openpyxl import load_workbook
 
-    from duban.adapters.xlsx.layout import FIRST_DATA_ROW
+    from duban.model.forms import FIRST_DATA_ROW
 
     book = load_workbook(io.BytesIO(data))
     ws = book[sheet]

@@ -1,14 +1,11 @@
 """Where things are in a duban workbook: the contract between the template and intake.
 
-Intake reads the header from HEADER_ROW and data from FIRST_DATA_ROW of every form sheet, and
-the metadata from the METADATA_SHEET; changing any of these means a new template_version.
+The rows of a form sheet (title, header, first data row) belong to the form model
+(``duban.model.forms``); here are the metadata sheet, the list sheet and the placeholders.
+Changing any of these means a new template_version.
 """
 
 from __future__ import annotations
-
-from duban.model.forms import FIRST_DATA_ROW, HEADER_ROW, TITLE_ROW
-
-__all__ = ["FIRST_DATA_ROW", "HEADER_ROW", "TITLE_ROW"]  # and the names below
 
 METADATA_SHEET = "_duban"
 LIST_SHEET = "_lists"

@@ -23,19 +23,12 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from duban.adapters.xlsx import columns
 from duban.adapters.xlsx.errors import WorkbookError
-from duban.adapters.xlsx.layout import (
-    FIRST_DATA_ROW,
-    HEADER_ROW,
-    LIST_SHEET,
-    METADATA_SHEET,
-    PLACEHOLDERS,
-    TITLE_ROW,
-)
+from duban.adapters.xlsx.layout import LIST_SHEET, METADATA_SHEET, PLACEHOLDERS
 from duban.adapters.xlsx.master import MasterTemplate
 from duban.adapters.xlsx.metadata import identity_of, read_metadata
 from duban.adapters.xlsx.sharedstrings import externalise_placeholders
 from duban.adapters.xlsx.texts import TEXTS, Texts
-from duban.model.forms import Column, Form, Sheet
+from duban.model.forms import FIRST_DATA_ROW, HEADER_ROW, TITLE_ROW, Column, Form, Sheet
 
 __all__ = [
     "MasterTemplate",

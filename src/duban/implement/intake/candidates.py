@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from duban.adapters.sources.model import RawItem
 from duban.implement.intake.archive import unpack_archive
 from duban.implement.intake.chunks import chunks
 from duban.implement.intake.decide import Identified, Outcome, Verdict
 from duban.implement.intake.mime import read_files
-from duban.implement.intake.model import FoundFile, RawItem
+from duban.implement.intake.model import FoundFile
 from duban.implement.intake.parse import ParsedWorkbook
 from duban.implement.intake.rawstore import RawStore
 from duban.implement.intake.reasons import FileRejected, is_hostile

@@ -1,14 +1,10 @@
-"""The shapes shared by the intake's parts: what a source yields (``RawItem``, defined with the
-sources, ``duban.adapters.sources.model``) and what a message holds."""
+"""What a received message holds, as the intake's parts share it (what a source yields,
+``RawItem``, is defined with the sources: ``duban.adapters.sources.model``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from duban.adapters.sources.model import RawItem, Source
-
-__all__ = ["Envelope", "FoundFile", "RawItem", "Source"]
 
 
 @dataclass(frozen=True)

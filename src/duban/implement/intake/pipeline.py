@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from duban.adapters.sources.model import RawItem
 from duban.clock import Clock
 from duban.implement.intake.candidates import Candidate, files_recorded, record_files
 from duban.implement.intake.decide import Identified
 from duban.implement.intake.known import Known
 from duban.implement.intake.mime import read_envelope
-from duban.implement.intake.model import RawItem
 from duban.implement.intake.rawstore import RawStore
 from duban.implement.intake.reader import WorkbookReader
 from duban.implement.intake.reads import Reads, to_read

@@ -14,11 +14,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from duban.adapters.sources.model import RawItem
 from duban.clock import Clock
 from duban.implement.intake.automatic import automatic_reason
 from duban.implement.intake.chunks import chunks
 from duban.implement.intake.decide import Outcome
-from duban.implement.intake.model import Envelope, RawItem
+from duban.implement.intake.model import Envelope
 from duban.implement.intake.rawstore import RawStore
 from duban.ledger.schema import IntakeRow
 
