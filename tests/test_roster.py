@@ -205,3 +205,45 @@ def test_a_name_used_three_times_names_every_row(tmp_path: Path) -> None:
     rows = "".join(f"T0{n},金城镇,t{n}@jt.example\n" for n in (1, 2, 3))
     path.write_text("id,name,emails\n" + rows, encoding="utf-8")
     assert problems_of(path) == "  - roster.csv rows 2, 3 and 4: unit name '金城镇' appears 3 times"
+
+
+# Line breaks in cells that become mail headers (issue 14, item 6)
+
+
+def test_a_line_break_in_a_name_or_an_address_is_refused_with_its_row(tmp_path: Path) -> None:
+    """The mail builder refuses a header holding a line break; validate says so first, naming
+    the row, instead of the first mobilize failing on that unit."""
+    path = titled_workbook(
+        tmp_path / "roster.xlsx",
+        ["T01", "金城镇\r\nBcc: x@evil.example", None, "a@jt.example"],
+        ["T02", "儒林镇", None, "r@jt.example\nBcc: x@evil.example"],
+        ["T03", "后塍镇", None, "h@jt.example\r\ni@jt.example"],  # an Alt+Enter between two
+    )
+    assert problems_of(path) == (
+        "  - roster.xlsx row 4, column 单位名称: holds a line break (found '金城镇\\r\\nBcc: "
+        "x@evil.example'); write it on one line\n"
+        "  - roster.xlsx row 5, column 联系邮箱（多个用；分隔）: holds a line break (found "
+        "'r@jt.example\\nBcc: x@evil.example'); write it on one line, several addresses "
+        "separated by ; or ,\n"
+        "  - roster.xlsx row 6, column 联系邮箱（多个用；分隔）: holds a line break (found "
+        "'h@jt.example\\r\\ni@jt.example'); write it on one line, several addresses separated "
+        "by ; or ,"
+    )
+    assert problems_of(path, "zh-CN").splitlines()[0] == (
+        "  - roster.xlsx 第4行“单位名称”列: “单位名称”中有换行（填写的是“金城镇\\r\\nBcc: "
+        "x@evil.example”），请写在一行内"
+    )
+
+
+def test_a_line_break_in_a_head_address_of_a_csv_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_text(
+        'id,name,emails,head_email\nT01,"金城\u2028镇",a@jt.example,\n'
+        'T02,儒林镇,r@jt.example,"h@jt.example\nBcc: x@evil.example"\n',
+        encoding="utf-8",
+    )
+    assert problems_of(path, "zh-CN").splitlines() == [
+        "  - roster.csv 第2行“name”列: “name”中有换行（填写的是“金城\\u2028镇”），请写在一行内",
+        "  - roster.csv 第3行“head_email”列: “head_email”中有换行（填写的是“h@jt.example\\nBcc: "
+        "x@evil.example”），请写在一行内，多个地址用；或，分隔",
+    ]

@@ -48,6 +48,11 @@ CHINESE_HEADERS = {
 HEADER_SEARCH_ROWS = 10
 """The header row is looked for among this many rows at the top of the file."""
 _EMAIL_COLUMNS = ("emails", "head_email", "supervisor_email")
+_LINE_BREAK_COLUMNS = ("name", *_EMAIL_COLUMNS)
+"""Cells that end up in mail headers (a display name, an address): a line break in them would
+be refused by the mail builder when the first notice is sent, so it is refused here."""
+_LINE_BREAKS = re.compile("[\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+"""What the mail builder refuses in a header: CR, LF, NUL and what str.splitlines() breaks on."""
 _LIST_SEPARATORS = re.compile(r"[;；,，、\s]+")
 _LABEL_NOISE = re.compile(r"[\s*＊]+|[(（][^)）]*[)）]")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -77,6 +82,8 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "too-long": "longer than {limit} characters (found {value!r})",
         "duplicate-id": "unit id {value!r} appears {times}",
         "duplicate-name": "unit name {value!r} appears {times}",
+        "line-break": "holds a line break (found '{value}'); write it on one line{separated}",
+        "separated": ", several addresses separated by ; or ,",
     },
     "zh-CN": {
         "row": "{source} 第{row}行",
@@ -100,6 +107,8 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "too-long": "“{label}”不能超过{limit}个字（填写的是“{value}”）",
         "duplicate-id": "单位编号“{value}”重复出现{times}",
         "duplicate-name": "单位名称“{value}”重复出现{times}",
+        "line-break": "“{label}”中有换行（填写的是“{value}”），请写在一行内{separated}",
+        "separated": "，多个地址用；或，分隔",
     },
 }
 
@@ -288,7 +297,7 @@ def _parse_row(
         return header.labels.get(key) or (CHINESE_HEADERS[key] if say.language == "zh-CN" else key)
 
     raw = {key: cell(key) for key in HEADER_ALIASES.values()}
-    reported: dict[str, str] = {}  # one message per cell; pydantic may give two
+    reported = _line_breaks(raw, label, say)  # one message per cell; pydantic may give two
     for key in _EMAIL_COLUMNS:
         for address in split_list(raw[key]):
             if key not in reported and not is_email(address):
@@ -312,6 +321,17 @@ def _parse_row(
     for key, message in sorted(reported.items(), key=lambda r: header.columns.get(r[0], 0)):
         problems.append(Problem(say.cell(number, label(key)), message))
     return None if reported else unit
+
+
+def _line_breaks(raw: dict[str, str], label: Any, say: _Say) -> dict[str, str]:
+    """A line break inside a name or an address cell (an Alt+Enter in Excel), by field."""
+    found: dict[str, str] = {}
+    for key in _LINE_BREAK_COLUMNS:
+        if _LINE_BREAKS.search(raw[key]):
+            separated = say("separated") if key in _EMAIL_COLUMNS else ""
+            shown = _LINE_BREAKS.sub(lambda m: repr(m.group())[1:-1], raw[key])
+            found[key] = say("line-break", value=shown, label=label(key), separated=separated)
+    return found
 
 
 def _explain(item: Any, value: str, label: str, say: _Say) -> str:
