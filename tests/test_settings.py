@@ -3,12 +3,16 @@ under the name the person gave it (issue 13, item 1)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
 from duban.cli.app import app
 from duban.errors import ConfigError
 from duban.settings import MIN_SECRET_BYTES, load_settings
+
+from .conftest import EXAMPLE
 
 
 def test_a_short_secret_is_refused_before_anything_runs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,3 +54,24 @@ def test_the_cli_says_it_in_one_error_line_and_a_hint(monkeypatch: pytest.Monkey
     assert "DUBAN_SECRET: too short" in lines[0]
     assert lines[1].strip() == "→ fix --as-of, DUBAN_SECRET"
     assert "Traceback" not in result.output
+
+
+def test_the_campaign_setting_names_the_flows_campaign_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One setting names the campaign every deployment runs (issue 13, item 6)."""
+    monkeypatch.setenv("DUBAN_CAMPAIGN", str(EXAMPLE))
+    assert load_settings().campaign == EXAMPLE
+
+
+def test_a_missing_campaign_file_is_listed_with_the_other_problems(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DUBAN_CAMPAIGN", str(tmp_path / "nosuch.yaml"))
+    monkeypatch.setenv("DUBAN_SECRET", "abc")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert f"DUBAN_CAMPAIGN: no campaign file at '{tmp_path / 'nosuch.yaml'}'" in (
+        caught.value.message
+    )
+    assert caught.value.hint == "fix DUBAN_SECRET, DUBAN_CAMPAIGN"

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
         default=None, description="smtp://, smtp+starttls://, smtps://"
     )
     templates: Path | None = Field(default=None, description="Jinja templates; default: shipped")
+    campaign: Path | None = Field(
+        default=None, description="the campaign YAML a flow runs when its run names none"
+    )
     bots: SecretStr | None = Field(
         default=None, description="group-bot webhooks, comma or newline separated"
     )
@@ -65,6 +68,13 @@ class Settings(BaseSettings):
                     f"too short to sign templates safely ({size} bytes, at least "
                     f"{MIN_SECRET_BYTES})"
                 )
+        return value
+
+    @field_validator("campaign")
+    @classmethod
+    def _campaign_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no campaign file at {str(value)!r}")
         return value
 
     @field_validator("now")
