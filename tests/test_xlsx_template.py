@@ -290,7 +290,7 @@ def test_instructions_name_deadline_and_contact(plan_master: MasterTemplate) -> 
     ws = sheet(load(personalised(plan_master, "T07", "后阳镇")), "填报说明")
     text = "\n".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
     for expected in (
-        '2026年"能力作风建设提升年"活动',
+        "2026年“能力作风建设提升年”活动",
         "2026年3月5日（星期四）24:00前",
         "后阳镇",
         "youhuaban@jt.example",
@@ -463,3 +463,28 @@ def test_a_repeated_key_is_refused(plan_master: MasterTemplate) -> None:
     twice = inline_sheet([*INLINE_ROWS, ("unit_id", '<c t="inlineStr"><is><t>T02</t></is></c>')], 0)
     with pytest.raises(WorkbookError, match="appears twice"):
         read_metadata(replace_member(data, metadata_sheet_part(data), twice))
+
+
+def test_sheets_print_one_page_wide_with_their_header(plan_master: MasterTemplate) -> None:
+    wb = load(personalised(plan_master, "T01", "金城镇"))
+    instructions, form_sheet = sheet(wb, "填报说明"), sheet(wb, "实施方案")
+    for ws in (instructions, form_sheet):
+        assert ws.page_setup.paperSize == 9
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+        assert ws.sheet_properties.pageSetUpPr is not None
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert form_sheet.page_setup.orientation == "landscape"
+    assert instructions.page_setup.orientation == "portrait"
+    assert form_sheet.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}"
+    assert form_sheet.print_area == f"'实施方案'!$A$1:$G${FIRST_DATA_ROW + 99}"
+    assert instructions.print_area == f"'填报说明'!$A$1:$B${instructions.max_row}"
+
+
+def test_instruction_rows_are_tall_enough_for_their_wrapped_text(
+    plan_master: MasterTemplate,
+) -> None:
+    ws = sheet(load(personalised(plan_master, "T01", "金城镇")), "填报说明")
+    how = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "报送方式")
+    assert ws.cell(how, 2).alignment.wrap_text
+    assert ws.row_dimensions[how].height == 30  # two lines of 15 pt at 72 characters
+    assert (ws.column_dimensions["A"].width, ws.column_dimensions["B"].width) == (16, 72)

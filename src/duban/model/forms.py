@@ -26,6 +26,19 @@ Identifier = Annotated[
 
 ColumnType = Literal["text", "integer", "decimal", "date", "choice", "email", "phone"]
 
+_STRAIGHT_QUOTE = '"'
+
+
+def display_title(title: str, language: str) -> str:
+    """A title as a Chinese document prints it: straight double quotes, which a campaign file
+    is typed with, become “ and ” in pairs (GB/T 15834); other languages keep the title."""
+    if language != "zh-CN" or _STRAIGHT_QUOTE not in title:
+        return title
+    parts = title.split(_STRAIGHT_QUOTE)
+    marks = ["“" if n % 2 == 0 else "”" for n in range(len(parts) - 1)]
+    return "".join(p + m for p, m in zip(parts, [*marks, ""], strict=True))
+
+
 # Excel refuses these in sheet names, and caps names at 31 characters.
 _SHEET_NAME_FORBIDDEN = set("[]:*?/\\")
 

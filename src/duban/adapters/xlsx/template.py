@@ -26,9 +26,24 @@ from duban.adapters.xlsx.errors import WorkbookError
 from duban.adapters.xlsx.layout import LIST_SHEET, METADATA_SHEET, PLACEHOLDERS
 from duban.adapters.xlsx.master import MasterTemplate
 from duban.adapters.xlsx.metadata import identity_of, read_metadata
+from duban.adapters.xlsx.printing import (
+    BLANK_GRID_ROWS,
+    LINE_HEIGHT,
+    print_form_sheet,
+    print_instructions,
+    wrapped_height,
+)
 from duban.adapters.xlsx.sharedstrings import externalise_placeholders
 from duban.adapters.xlsx.texts import TEXTS, Texts
-from duban.model.forms import FIRST_DATA_ROW, HEADER_ROW, TITLE_ROW, Column, Form, Sheet
+from duban.model.forms import (
+    FIRST_DATA_ROW,
+    HEADER_ROW,
+    TITLE_ROW,
+    Column,
+    Form,
+    Sheet,
+    display_title,
+)
 
 __all__ = [
     "MasterTemplate",
@@ -49,6 +64,7 @@ _CENTRE = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _WRAP_TOP = Alignment(vertical="top", wrap_text=True)
 _UNLOCKED = Protection(locked=False)
 _FORMULA_START = ("=", "+", "-", "@")
+_LABEL_WIDTH, _TEXT_WIDTH = 16, 72  # the instructions' two columns: A4 portrait at 100 %
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,10 @@ class TemplateContext:
     def texts(self) -> Texts:
         return TEXTS[self.language]
 
+    def printed(self, title: str) -> str:
+        """A title as the template shows it (Chinese quotation marks in a Chinese one)."""
+        return display_title(title, self.language)
+
 
 def build_master(form: Form, context: TemplateContext, *, password: str | None = None) -> bytes:
     """The master workbook (xlsx bytes) of ``form`` for one deliverable and period.
@@ -92,7 +112,7 @@ def build_master(form: Form, context: TemplateContext, *, password: str | None =
     _fill_instructions(instructions, form, context)
     lists = _ListSheet()
     for sheet in form.sheets:
-        _add_data_sheet(wb, sheet, form, context.texts, lists, password)
+        _add_data_sheet(wb, sheet, form, context, lists, password)
     lists.write(wb, password)
     _add_metadata_sheet(wb, form, context, password)
     _protect_sheet(instructions.protection, password, allow_format=False)
@@ -100,7 +120,7 @@ def build_master(form: Form, context: TemplateContext, *, password: str | None =
     if password is not None:
         wb.security.workbookPassword = password
     wb.properties.creator = "duban"
-    wb.properties.title = context.deliverable_title
+    wb.properties.title = context.printed(context.deliverable_title)
     buffer = io.BytesIO()
     wb.save(buffer)
     master = externalise_placeholders(buffer.getvalue())
@@ -135,14 +155,14 @@ def put_text(cell: Cell | MergedCell, text: str) -> None:
 def _fill_instructions(ws: Worksheet, form: Form, context: TemplateContext) -> None:
     texts = context.texts
     ws.title = texts.instructions_sheet
-    ws.column_dimensions["A"].width = 18
-    ws.column_dimensions["B"].width = 90
+    ws.column_dimensions["A"].width = _LABEL_WIDTH
+    ws.column_dimensions["B"].width = _TEXT_WIDTH
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=2)
-    put_text(ws.cell(1, 1), context.campaign_title)
+    put_text(ws.cell(1, 1), context.printed(context.campaign_title))
     ws.cell(1, 1).font = _TITLE_FONT
     ws.cell(1, 1).alignment = _CENTRE
     ws.row_dimensions[1].height = 36
-    rows = [(texts.deliverable, context.deliverable_title)]
+    rows = [(texts.deliverable, context.printed(context.deliverable_title))]
     if context.period != "once":
         rows.append((texts.period, context.period))
     rows += [
@@ -158,6 +178,7 @@ def _fill_instructions(ws: Worksheet, form: Form, context: TemplateContext) -> N
         row += 1
     for sheet in form.sheets:
         row = _describe_sheet(ws, row + 1, sheet, texts)
+    print_instructions(ws, row - 1, context.language)
 
 
 def _contact_text(context: TemplateContext) -> str:
@@ -180,6 +201,9 @@ def _labelled_row(ws: Worksheet, row: int, label: str, value: str, bold: bool = 
     if bold:
         body.font = _BOLD
     head.border = body.border = _BOX
+    height = max(wrapped_height(label, _LABEL_WIDTH), wrapped_height(value, _TEXT_WIDTH))
+    if height > LINE_HEIGHT:
+        ws.row_dimensions[row].height = height
 
 
 def _describe_sheet(ws: Worksheet, row: int, sheet: Sheet, texts: Texts) -> int:
@@ -220,11 +244,18 @@ class _ListSheet:
 
 
 def _add_data_sheet(
-    wb: Workbook, sheet: Sheet, form: Form, texts: Texts, lists: _ListSheet, password: str | None
+    wb: Workbook,
+    sheet: Sheet,
+    form: Form,
+    context: TemplateContext,
+    lists: _ListSheet,
+    password: str | None,
 ) -> None:
     ws = wb.create_sheet(sheet.name)
-    _write_title(ws, sheet.title or form.title, len(sheet.columns), texts)
+    texts = context.texts
+    _write_title(ws, context.printed(sheet.title or form.title), len(sheet.columns), texts)
     last_row = FIRST_DATA_ROW + sheet.max_rows - 1
+    widths = [columns.width(c) for c in sheet.columns]
     for index, column in enumerate(sheet.columns, start=1):
         letter = get_column_letter(index)
         _write_header(ws.cell(HEADER_ROW, index), column)
@@ -232,9 +263,10 @@ def _add_data_sheet(
         rule = columns.rule(column, lists.ref)
         sqref = f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}"
         ws.add_data_validation(columns.validation(column, texts, rule, sqref))
-        ws.column_dimensions[letter].width = columns.width(column)
+        ws.column_dimensions[letter].width = widths[index - 1]
     ws.row_dimensions[HEADER_ROW].height = 30
     ws.freeze_panes = f"A{FIRST_DATA_ROW}"
+    print_form_sheet(ws, widths, last_row, context.language)
     _protect_sheet(ws.protection, password, allow_format=True)
 
 
@@ -259,14 +291,20 @@ def _write_header(cell: Cell | MergedCell, column: Column) -> None:
 
 def _unlock_inputs(ws: Worksheet, index: int, column: Column, last_row: int) -> None:
     """Unlock and format the input cells of one column: style the first, copy it down (copying
-    the style array is several times faster than assigning four style objects per cell)."""
+    the style array is several times faster than assigning four style objects per cell).
+
+    Only the first ``BLANK_GRID_ROWS`` are boxed: a border is printed even on an empty cell, so
+    boxing every input row would print pages of empty grid; the rows below print with grid
+    lines when filled in."""
     first = ws.cell(FIRST_DATA_ROW, index)
     first.protection = _UNLOCKED
     first.number_format = columns.number_format(column)
     first.alignment = _WRAP_TOP
+    plain = copy(cast(Any, first)._style)  # openpyxl's documented idiom; stubs omit _style
     first.border = _BOX
-    style = cast(Any, first)._style  # openpyxl's documented idiom; the stubs omit _style
+    boxed = cast(Any, first)._style
     for row in range(FIRST_DATA_ROW + 1, last_row + 1):
+        style = boxed if row < FIRST_DATA_ROW + BLANK_GRID_ROWS else plain
         cast(Any, ws.cell(row, index))._style = copy(style)
 
 
