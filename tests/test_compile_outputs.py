@@ -19,6 +19,7 @@ import docx
 import openpyxl
 import pytest
 from docx.oxml.ns import qn
+from openpyxl.utils import get_column_letter
 
 from duban.adapters.render import environment, format_due
 from duban.compile import workbook as workbook_module
@@ -29,6 +30,7 @@ from duban.compile.bulletin import (
     write_bulletin_docx,
 )
 from duban.compile.model import CompileInput, SubmissionData, Totals, UnitLine
+from duban.compile.outputs import file_names
 from duban.compile.texts import state_word
 from duban.compile.workbook import write_summary
 from duban.model.campaign import Language
@@ -224,9 +226,9 @@ def test_detail_has_every_row_once_with_its_source(
         "单位编号",
         "单位名称",
         "版本",
+        *(c.label for c in columns),
         "收到时间",
         "文件SHA-256",
-        *(c.label for c in columns),
     )
     expected: Counter[tuple[Any, ...]] = Counter()
     for unit in compiled["data"].units:
@@ -237,20 +239,44 @@ def test_detail_has_every_row_once_with_its_source(
             deadline = datetime.fromisoformat(r["deadline"])
             values = tuple(deadline if c.key == "deadline" else r[c.key] for c in columns)
             source = (unit.unit_id, unit.unit_name, unit.latest_version)
-            expected[(*source, local(unit.latest_received_at), sha, *values)] += 1
+            expected[(*source, *values, local(unit.latest_received_at), sha)] += 1
     assert Counter(rows[1:]) == expected
     assert compiled["stats"].detail_rows == len(rows) - 1 == sum(expected.values())
     assert ws.freeze_panes == "C2"
     assert ws.auto_filter.ref == f"A1:L{len(rows)}"
+    assert ws.print_area == f"'明细'!$A$1:$K${len(rows)}"  # the hash is not printed
+    assert ws.print_title_rows == "$1:$1"
+
+
+def test_detail_columns_are_narrow_and_long_answers_wrap(compiled: dict[str, Any]) -> None:
+    ws = compiled["book"]["明细"]
+    widths = {
+        get_column_letter(n): round(d.width)
+        for d in ws.column_dimensions.values()
+        for n in range(d.min or 0, (d.max or 0) + 1)
+    }  # xlsxwriter adds 0.71 to each width; openpyxl keys a run of equal columns by its first
+    assert {c: widths[c] for c in "ABCEFKL"} == {
+        "A": 10,
+        "B": 17,
+        "C": 6,
+        "E": 31,
+        "F": 31,
+        "K": 17,
+        "L": 10,
+    }
+    measures = ws.cell(2, 6)  # 扎实开展学习型党组织创建活动，第0项措施: 40 columns wide
+    assert measures.alignment.wrap_text
+    assert ws.row_dimensions[2].height == 30
+    assert ws.cell(2, 12).alignment.horizontal == "fill"  # clipped, never spilling
 
 
 def test_dates_are_dates_and_numbers_are_numbers(compiled: dict[str, Any]) -> None:
     ws = compiled["book"]["明细"]
     row = next(ws.iter_rows(min_row=2, max_row=2))
-    assert row[3].is_date
-    assert row[3].number_format == "yyyy-mm-dd hh:mm"
-    assert row[11].is_date
-    assert row[11].number_format == "yyyy-mm-dd"
+    assert row[10].is_date
+    assert row[10].number_format == "yyyy-mm-dd hh:mm"
+    assert row[9].is_date
+    assert row[9].number_format == "yyyy-mm-dd"
     assert row[2].data_type == "n"
 
 
@@ -499,7 +525,22 @@ def test_several_sheets_and_numbers(tmp_path: Path) -> None:
     stats = write_summary(data, path)
     book = openpyxl.load_workbook(path)
     assert book.sheetnames == ["概览", "报送情况", "明细-甲表", "明细-乙表", "_duban"]
-    first = [r[5:] for r in book["明细-甲表"].iter_rows(min_row=2, values_only=True)]
+    first = [r[3:5] for r in book["明细-甲表"].iter_rows(min_row=2, values_only=True)]
     assert first == [(3, 12.5), (4, 100), (None, "abc")] * 2
-    assert book["明细-乙表"].cell(2, 6).value == datetime.fromisoformat("2026-06-01")
+    assert book["明细-乙表"].cell(2, 4).value == datetime.fromisoformat("2026-06-01")
     assert stats.detail_rows == 8
+
+
+def test_file_names_in_the_campaign_language(plan_form: Form) -> None:
+    data = make_input(plan_form)
+    assert file_names(data) == ("实施方案汇总表", "实施方案通报")  # no "once"
+    quarter = replace(data, period="2026-Q1", deliverable_title="进展/情况")
+    assert file_names(quarter) == (
+        "进展_情况（2026年第一季度）汇总表",
+        "进展_情况（2026年第一季度）通报",
+    )
+    english = replace(make_input(plan_form, "en"), period="2026-09", deliverable_title="Plan")
+    assert file_names(english) == (
+        "Plan (September 2026) summary",
+        "Plan (September 2026) bulletin",
+    )

@@ -1,6 +1,8 @@
 """From the ledger to a ``CompileInput``: every figure and every row comes from recorded facts.
 
-The latest valid version of each unit counts; the first valid version decides on time or late.
+Titles are gathered as printed (Chinese quotation marks in a Chinese campaign), so the
+workbook, the bulletin and the bot post all show them alike. The latest valid version of each
+unit counts; the first valid version decides on time or late.
 Submissions are streamed (``yield_per``) so a compile of 10,000 units × 50 rows never holds
 them all in memory. ``rows_from_raw`` re-reads the stored raw files instead of the stored rows,
 which is how a compile is shown to be reproducible from what units actually sent.
@@ -25,7 +27,7 @@ from duban.implement.intake.sniff import sniff
 from duban.ledger.db import session_scope
 from duban.ledger.schema import InstanceRow, SubmissionRow
 from duban.ledger.store import instance_facts
-from duban.model.forms import Form
+from duban.model.forms import Form, display_title
 from duban.model.loader import CampaignBundle
 from duban.model.status import State, by_deliverable, due_day, state_at, tally
 from duban.model.validation import validate_workbook
@@ -90,8 +92,10 @@ def gather(
                     t.pending, t.exempted)  # fmt: skip
     units = [_line(bundle, f, s, versions.get(f.instance_id or 0), as_of) for f, s in states]
     return CompileInput(
-        campaign_id=campaign.id, campaign_title=campaign.title, language=campaign.language,
-        zone=campaign.zone, deliverable_id=deliverable_id, deliverable_title=deliverable.title,
+        campaign_id=campaign.id, language=campaign.language, zone=campaign.zone,
+        campaign_title=display_title(campaign.title, campaign.language),
+        deliverable_id=deliverable_id,
+        deliverable_title=display_title(deliverable.title, campaign.language),
         period=period, due_text=format_due(min(f.due_at for f in facts), campaign.zone,
                                            campaign.language),
         as_of=as_of, coordinator_name=campaign.roles.coordinator.name,

@@ -3,6 +3,7 @@ record what was used, and (on request) send the bulletin and post its short form
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from duban.clock import Clock
 from duban.compile.bulletin import render_bulletin_html, write_bulletin_docx
 from duban.compile.gather import RowSource, gather, latest_period
 from duban.compile.model import CompileInput
+from duban.compile.texts import WORKBOOK_TEXTS, period_text
 from duban.compile.workbook import SummaryStats, write_summary
 from duban.ledger.db import session_scope
 from duban.ledger.store import append_event
@@ -27,6 +29,7 @@ from duban.model.loader import CampaignBundle
 from duban.sending.dispatch import Draft, Outcome, dispatch
 from duban.sending.escalate import post_once
 
+_UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -63,11 +66,11 @@ def compile_outputs(
     data = gather(engine, bundle, deliverable_id, period, as_of, rows)
     folder = out / bundle.campaign.id / f"{deliverable_id}-{period}"
     folder.mkdir(parents=True, exist_ok=True)
-    title = data.deliverable_title
-    workbook = folder / f"{title}-{period}-汇总表.xlsx"
+    summary_name, bulletin_name = file_names(data)
+    workbook = folder / f"{summary_name}.xlsx"
     stats = write_summary(data, workbook)
     bulletin = render_bulletin_html(data, env)
-    html, docx = folder / f"{title}-{period}-通报.html", folder / f"{title}-{period}-通报.docx"
+    html, docx = folder / f"{bulletin_name}.html", folder / f"{bulletin_name}.docx"
     html.write_text(bulletin.html, encoding="utf-8")
     write_bulletin_docx(data, docx)
     compiled = Compiled(data, folder, workbook, html, docx, stats, bulletin)
@@ -79,6 +82,23 @@ def compile_outputs(
                      "versions_used": [list(v) for v in stats.versions_used]},
         )  # fmt: skip
     return compiled
+
+
+def file_names(data: CompileInput) -> tuple[str, str]:
+    """The summary workbook's and the bulletin's names (without suffix) as the office would
+    call them, in the campaign's language: 实施方案汇总表, 重点工作季度进展（2026年第一季度）通报;
+    a one-off deliverable names no period. Characters no file system takes become ``_``."""
+    texts = WORKBOOK_TEXTS[data.language]
+    period = (
+        ""
+        if data.period == "once"
+        else texts.file_period.format(period=period_text(data.period, data.language))
+    )
+    summary, bulletin = (
+        _UNSAFE_IN_NAMES.sub("_", name.format(title=data.deliverable_title, period=period))
+        for name in (texts.file_name, texts.bulletin_file_name)
+    )
+    return summary, bulletin
 
 
 def send_bulletin(

@@ -73,8 +73,18 @@ class WorkbookTexts:
     units_compiled: str
     chart_title: str
     unit_columns: tuple[str, ...]
-    source_columns: tuple[str, ...]
+    detail_lead_columns: tuple[str, ...]
+    detail_tail_columns: tuple[str, ...]
     tag_separator: str
+    file_name: str  # "{title}{period}汇总表": the period as said in the language, or nothing
+    bulletin_file_name: str
+    file_period: str
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        """Every column a detail row adds to the form's, as bench/compile.py's baseline
+        writes them."""
+        return (*self.detail_lead_columns, *self.detail_tail_columns)
 
 
 ZH = WorkbookTexts(
@@ -116,8 +126,12 @@ ZH = WorkbookTexts(
         "版本数",
         "逾期工作日",
     ),
-    source_columns=("单位编号", "单位名称", "版本", "收到时间", "文件SHA-256"),
+    detail_lead_columns=("单位编号", "单位名称", "版本"),
+    detail_tail_columns=("收到时间", "文件SHA-256"),
     tag_separator="、",
+    file_name="{title}{period}汇总表",
+    bulletin_file_name="{title}{period}通报",
+    file_period="（{period}）",
 )
 
 EN = WorkbookTexts(
@@ -159,8 +173,12 @@ EN = WorkbookTexts(
         "Versions",
         "Working days late",
     ),
-    source_columns=("Unit id", "Unit", "Version", "Received", "File SHA-256"),
+    detail_lead_columns=("Unit id", "Unit", "Version"),
+    detail_tail_columns=("Received", "File SHA-256"),
     tag_separator=", ",
+    file_name="{title}{period} summary",
+    bulletin_file_name="{title}{period} bulletin",
+    file_period=" ({period})",
 )
 
 WORKBOOK_TEXTS: dict[Language, WorkbookTexts] = {"zh-CN": ZH, "en": EN}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -46,6 +47,7 @@ _EPOCH_ORDINAL = date(1899, 12, 30).toordinal()  # Excel's day 0 in its 1900 dat
 _FIRST_SERIAL_DAY = date(1900, 3, 1)  # before it Excel's 1900 leap-year bug shifts serials
 _DATE = "yyyy-mm-dd"
 _MOMENT = "yyyy-mm-dd hh:mm"
+_LINE_HEIGHT = 15  # points per line of 11 pt text, CJK included
 
 # Row colours of the units sheet (fill, font): red needs action, amber was late, green is done.
 _STATE_COLOURS = {
@@ -145,6 +147,10 @@ class _Styles:
             }
         )
         self.quoted = book.add_format({"quote_prefix": True})
+        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        # "Fill" alignment clips a long text at its cell's edge instead of spilling past the
+        # last column (and the print area): the hash column stays narrow on paper.
+        self.clipped = book.add_format({"align": "fill", "font_color": "#7F7F7F"})
         self.date = book.add_format({"num_format": _DATE})
         self.moment = book.add_format({"num_format": _MOMENT})
         self.integer = book.add_format({"num_format": "0"})
@@ -293,16 +299,24 @@ _CellWriter = Callable[[Any, int, int, Any], None]
 
 
 class _DetailSheet:
-    """The rows of one form sheet, source columns first, continued on a new worksheet when
-    Excel's row limit is reached (xlsxwriter would otherwise drop the extra rows silently)."""
+    """The rows of one form sheet, continued on a new worksheet when Excel's row limit is
+    reached (xlsxwriter would otherwise drop the extra rows silently).
 
-    SOURCE_WIDTHS = (10, 24, 6, 17, 20)
+    A row reads as the unit and its answers: unit id, name and version first, the form's
+    columns next, and where it came from (received time, file hash) last, in narrow columns,
+    so the printed page shows what units said rather than hashes.
+    """
+
+    LEAD_WIDTHS = (9, 16, 5)
+    TAIL_WIDTHS = (16, 9)
 
     def __init__(
         self, book: Any, styles: _Styles, name: str, sheet: Sheet, texts: WorkbookTexts
     ) -> None:
         self.book, self.styles, self.name, self.sheet, self.texts = book, styles, name, sheet, texts
         self.writers = [(c.key, _column_writer(c, styles)) for c in sheet.columns]
+        self.wrapped = [(c.key, _column_width(c) - 1) for c in sheet.columns if _wraps(c)]
+        self.tail = len(self.LEAD_WIDTHS) + len(self.writers)
         self.parts: list[tuple[Any, int]] = []
         self.ws: Any = None
         self.row = 0
@@ -312,11 +326,15 @@ class _DetailSheet:
         if self.ws is not None:
             self.parts.append((self.ws, self.row))
         ws = self.book.add_worksheet(name)
-        widths = [*self.SOURCE_WIDTHS, *(_column_width(c) for c in self.sheet.columns)]
-        for col, width in enumerate(widths):
+        answers = [_column_width(c) for c in self.sheet.columns]
+        for col, (column, width) in enumerate(zip(self.sheet.columns, answers, strict=True), 3):
+            ws.set_column(col, col, width, self.styles.wrap if _wraps(column) else None)
+        for col, width in enumerate(self.LEAD_WIDTHS):
             ws.set_column(col, col, width)
-        labels = [*self.texts.source_columns, *(c.label for c in self.sheet.columns)]
-        _header(ws, labels, self.styles)
+        for col, width in enumerate(self.TAIL_WIDTHS, start=self.tail):
+            ws.set_column(col, col, width)
+        lead, tail = self.texts.detail_lead_columns, self.texts.detail_tail_columns
+        _header(ws, [*lead, *(c.label for c in self.sheet.columns), *tail], self.styles)
         ws.freeze_panes(1, 2)
         self.ws, self.row = ws, 0
 
@@ -328,27 +346,34 @@ class _DetailSheet:
     def add(self, source: _Source, rows: Iterable[dict[str, Any]]) -> int:
         """Write one submission's rows of this sheet; the hot loop of a compile."""
         count = 0
-        moment, integer = self.styles.moment, self.styles.integer
+        moment, integer, tail = self.styles.moment, self.styles.integer, self.tail
         for values in rows:
             if self.row >= EXCEL_MAX_ROWS - 1:
                 self._continue()
             self.row += 1
             r, ws = self.row, self.ws
+            lines = _lines(values, self.wrapped)
+            if lines > 1:
+                ws.set_row(r, _LINE_HEIGHT * lines)
             ws.write_string(r, 0, source.unit_id, source.id_format)
             ws.write_string(r, 1, source.unit_name, source.name_format)
             ws.write_number(r, 2, source.version, integer)
-            ws.write_number(r, 3, source.received, moment)
-            ws.write_string(r, 4, source.sha256)
-            for col, (key, writer) in enumerate(self.writers, start=5):
+            for col, (key, writer) in enumerate(self.writers, start=3):
                 value = values.get(key)
                 if value is not None:
                     writer(ws, r, col, value)
+            ws.write_number(r, tail, source.received, moment)
+            ws.write_string(r, tail + 1, source.sha256, self.styles.clipped)
             count += 1
         return count
 
     def finish(self) -> None:
+        """Filters over every column; the print area stops before the file hash, which is
+        for tracing a row on screen, not for paper (its 64 characters would also make the
+        page scale down to fit them, as LibreOffice counts text running past its cell)."""
         for ws, last in [*self.parts, (self.ws, self.row)]:
-            ws.autofilter(0, 0, max(last, 1), len(self.SOURCE_WIDTHS) + len(self.writers) - 1)
+            ws.autofilter(0, 0, max(last, 1), self.tail + len(self.TAIL_WIDTHS) - 1)
+            ws.print_area(0, 0, max(last, 1), self.tail)
 
 
 @dataclass(frozen=True)
@@ -444,14 +469,33 @@ def _column_writer(column: Column, styles: _Styles) -> _CellWriter:
     return text
 
 
+def _wraps(column: Column) -> bool:
+    """Text answers wrap in their column; numbers, dates and choices fit on one line."""
+    return column.type in ("text", "email")
+
+
+def _lines(values: dict[str, Any], wrapped: list[tuple[str, float]]) -> int:
+    """Lines the tallest wrapped answer of a row takes: neither Excel nor LibreOffice sizes a
+    row to its wrapped text when opening a file, so the row height is written. Cheap for short
+    answers, which is most of them (the hot loop of a compile)."""
+    lines = 1
+    for key, width in wrapped:
+        value = values.get(key)
+        if isinstance(value, str) and len(value) * 2 > width:
+            lines = max(lines, math.ceil(_display_width(value) / width))
+    return lines
+
+
 def _column_width(column: Column) -> float:
+    """The form's width, at most 30 characters: longer answers wrap, so the detail still
+    prints one page wide at a readable size."""
     if column.width is not None:
-        return column.width
+        return min(30, column.width)
     if column.type == "date":
         return 12
     if column.type in ("integer", "decimal"):
         return max(10, _display_width(column.label) + 2)
-    return min(40, max(12, _display_width(column.label) + 2))
+    return min(30, max(12, _display_width(column.label) + 2))
 
 
 def _display_width(text: str) -> int:
