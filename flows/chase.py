@@ -12,27 +12,28 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_table_artifact
 
 from duban.settings import load_settings
+from flows.parameters import AsOf, CampaignFile, DryRun, OneDeliverable, campaign_of
 from tasks.chase import chase_task
 from tasks.status import status_rows_task
 
 
 @flow(name="chase")
 def chase(
-    campaign_file: str,
-    deliverable: str | None = None,
-    dry_run: bool = False,
-    as_of: str | None = None,
+    campaign_file: CampaignFile = None,
+    deliverable: OneDeliverable = None,
+    dry_run: DryRun = False,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     """Remind, chase and escalate late units.
 
-    Parameters: ``campaign_file`` path of the campaign YAML; ``deliverable`` limit to one
-    deliverable; ``dry_run`` write the messages to the outbox instead of sending them;
-    ``as_of`` act as of this moment (simulations).
+    The parameters, their checks and their Chinese descriptions (the Custom Run form) are in
+    ``flows.parameters``.
     """
     settings = load_settings(now=as_of)
-    result = chase_task(settings, campaign_file, deliverable, dry_run)
+    path = str(campaign_of(settings, campaign_file))
+    result = chase_task(settings, path, deliverable, dry_run)
     get_run_logger().info("chase: %s", result)
-    rows = status_rows_task(settings, campaign_file)
+    rows = status_rows_task(settings, path)
     if rows:
         create_table_artifact(
             key="on-time-rates",

@@ -13,6 +13,7 @@ from prefect.artifacts import create_markdown_artifact
 from duban.implement import commands
 from duban.runtime import Runtime
 from duban.settings import load_settings
+from flows.parameters import AsOf, BatchSize, CampaignFile, MaxBatches, campaign_of
 from tasks.intake import collect_batch_task
 
 BATCH_SIZE = commands.BATCH_SIZE
@@ -21,22 +22,22 @@ MAX_BATCHES = commands.MAX_BATCHES
 
 @flow(name="collect")
 def collect(
-    campaign_file: str,
-    batch_size: int = BATCH_SIZE,
-    max_batches: int = MAX_BATCHES,
-    as_of: str | None = None,
+    campaign_file: CampaignFile = None,
+    batch_size: BatchSize = BATCH_SIZE,
+    max_batches: MaxBatches = MAX_BATCHES,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     """Collect what units sent: store, validate, record, answer.
 
-    Parameters: ``campaign_file`` path of the campaign YAML; ``batch_size`` items per task;
-    ``max_batches`` stop after this many batches (the next run continues); ``as_of`` act as of
-    this moment (simulations).
+    The parameters, their checks and their Chinese descriptions (the Custom Run form) are in
+    ``flows.parameters``; after ``max_batches`` the next run continues.
     """
     settings = load_settings(now=as_of)
-    with Runtime(settings, campaign_file) as rt:
+    path = str(campaign_of(settings, campaign_file))
+    with Runtime(settings, path) as rt:
         totals = commands.collect(
             rt, batch_size=batch_size, max_batches=max_batches,
-            batch=lambda limit: collect_batch_task(settings, campaign_file, limit),
+            batch=lambda limit: collect_batch_task(settings, path, limit),
         )  # fmt: skip
     get_run_logger().info("collected %s", totals)
     publish(totals)

@@ -14,29 +14,30 @@ from prefect.artifacts import create_markdown_artifact
 from duban.compile import commands
 from duban.runtime import Runtime
 from duban.settings import load_settings
+from flows.parameters import AsOf, CampaignFile, OneDeliverable, Period, Send, campaign_of
 from tasks.compile import compile_task
 
 
 @flow(name="compile")
 def compile_flow(
-    campaign_file: str,
-    deliverable: str | None = None,
-    period: str | None = None,
-    send: bool = False,
-    as_of: str | None = None,
+    campaign_file: CampaignFile = None,
+    deliverable: OneDeliverable = None,
+    period: Period = None,
+    send: Send = False,
+    as_of: AsOf = None,
 ) -> list[dict[str, Any]]:
     """Compile the summary workbook and the bulletin.
 
-    Parameters: ``campaign_file``; ``deliverable`` (default: every deliverable period whose
-    deadline passed in the last 24 hours); ``period`` (default: the latest past its deadline);
-    ``send`` mail the bulletin to the distribution list and post it to the group bots;
-    ``as_of`` act as of this moment (simulations).
+    The parameters, their checks and their Chinese descriptions (the Custom Run form) are in
+    ``flows.parameters``. Without ``deliverable``: every deliverable period whose deadline
+    passed in the last 24 hours; without ``period``: the latest past its deadline.
     """
     settings = load_settings(now=as_of)
-    with Runtime(settings, campaign_file) as rt:
+    path = str(campaign_of(settings, campaign_file))
+    with Runtime(settings, path) as rt:
         results = commands.compile_periods(
             rt, deliverable, period, send=send,
-            one=lambda d, p, s: compile_task(settings, campaign_file, d, p, s),
+            one=lambda d, p, s: compile_task(settings, path, d, p, s),
         )  # fmt: skip
     for result in results:
         create_markdown_artifact(

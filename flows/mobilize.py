@@ -17,6 +17,17 @@ from duban.mobilize.send import NoticeRequest
 from duban.runtime import Runtime
 from duban.sending.dispatch import Outcome
 from duban.settings import load_settings
+from flows.parameters import (
+    AsOf,
+    BatchSize,
+    CampaignFile,
+    Deliverable,
+    DryRun,
+    Period,
+    Units,
+    campaign_of,
+    deliverable_of,
+)
 from tasks.notices import send_notices_task
 
 BATCH_SIZE = commands.BATCH_SIZE
@@ -24,31 +35,31 @@ BATCH_SIZE = commands.BATCH_SIZE
 
 @flow(name="mobilize")
 def mobilize(
-    campaign_file: str,
-    deliverable: str,
-    period: str | None = None,
-    units: list[str] | None = None,
-    dry_run: bool = False,
-    batch_size: int = BATCH_SIZE,
-    as_of: str | None = None,
+    campaign_file: CampaignFile = None,
+    deliverable: Deliverable = None,
+    period: Period = None,
+    units: Units = None,
+    dry_run: DryRun = False,
+    batch_size: BatchSize = BATCH_SIZE,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     """Send (or, with ``dry_run``, preview) the notices of one deliverable period.
 
-    Parameters: ``campaign_file`` path of the campaign YAML; ``deliverable`` its id;
-    ``period`` e.g. ``2026-Q2`` (default: the next period not yet due); ``units`` unit ids to
-    limit the send to; ``dry_run`` write .eml files to the outbox instead of sending;
-    ``as_of`` act as of this moment (simulations; default the clock of the settings).
+    The parameters, their checks and their Chinese descriptions (the Custom Run form) are in
+    ``flows.parameters``; ``period`` defaults to the next period not yet due.
     """
     settings = load_settings(now=as_of)
-    request = NoticeRequest(deliverable, period, tuple(units) if units else None)
-    with Runtime(settings, campaign_file) as rt:
+    path = campaign_of(settings, campaign_file)
+    with Runtime(settings, path) as rt:
+        chosen = deliverable_of(deliverable, rt.bundle)
+        request = NoticeRequest(chosen, period, tuple(units) if units else None)
         result = commands.mobilize(
             rt, request, dry_run=dry_run, batch_size=batch_size,
-            send_batch=lambda ids: send_notices_task(settings, campaign_file, ids),
+            send_batch=lambda ids: send_notices_task(settings, str(path), ids),
         )  # fmt: skip
     outcomes: list[Outcome] = result.pop("outcomes")
     if result["status"] == "sent":
-        publish(outcomes, deliverable, result["period"])
+        publish(outcomes, chosen, result["period"])
     else:
         get_run_logger().info("%s: %d notices written to %s", result["status"], result["count"],
                               result["outbox"])  # fmt: skip

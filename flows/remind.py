@@ -17,6 +17,18 @@ from duban.implement.remind import RemindRequest
 from duban.runtime import Runtime
 from duban.sending.dispatch import Outcome
 from duban.settings import load_settings
+from flows.parameters import (
+    AsOf,
+    BatchSize,
+    By,
+    CampaignFile,
+    Deliverable,
+    Period,
+    Tag,
+    Units,
+    campaign_of,
+    deliverable_of,
+)
 from tasks.remind import remind_task
 
 BATCH_SIZE = commands.BATCH_SIZE
@@ -24,28 +36,28 @@ BATCH_SIZE = commands.BATCH_SIZE
 
 @flow(name="remind")
 def remind(
-    campaign_file: str,
-    deliverable: str,
-    period: str | None = None,
-    units: list[str] | None = None,
-    tag: str | None = None,
-    by: str = "coordinator",
-    batch_size: int = BATCH_SIZE,
-    as_of: str | None = None,
+    campaign_file: CampaignFile = None,
+    deliverable: Deliverable = None,
+    period: Period = None,
+    units: Units = None,
+    tag: Tag = None,
+    by: By = "coordinator",
+    batch_size: BatchSize = BATCH_SIZE,
+    as_of: AsOf = None,
 ) -> dict[str, Any]:
     """Remind now the chosen units that still owe one deliverable period.
 
-    Parameters: ``campaign_file`` path of the campaign YAML; ``deliverable`` its id; ``period``
-    e.g. ``2026-Q2`` (default: the period most recently due); ``units`` unit ids to limit the
-    reminders to; ``tag`` only the units with this roster tag; ``by`` who asks (kept in the
-    audit trail); ``batch_size`` units per task; ``as_of`` act as of this moment (simulations).
+    The parameters, their checks and their Chinese descriptions (the Custom Run form) are in
+    ``flows.parameters``; ``period`` defaults to the period most recently due.
     """
     settings = load_settings(now=as_of)
-    request = RemindRequest(deliverable, period, tuple(units) if units else None, tag, by)
-    with Runtime(settings, campaign_file) as rt:
+    path = campaign_of(settings, campaign_file)
+    with Runtime(settings, path) as rt:
+        chosen = deliverable_of(deliverable, rt.bundle)
+        request = RemindRequest(chosen, period, tuple(units) if units else None, tag, by)
         result = commands.remind(
             rt, request, batch_size=batch_size,
-            send_batch=lambda ids: remind_task(settings, campaign_file, ids, by),
+            send_batch=lambda ids: remind_task(settings, str(path), ids, by),
         )  # fmt: skip
     outcomes: list[Outcome] = result.pop("outcomes")
     get_run_logger().info("remind: %s", result)
@@ -56,8 +68,8 @@ def remind(
     ]  # fmt: skip
     if rows:
         create_table_artifact(
-            key=f"remind-{deliverable}-{result['period']}-{result['day']}".lower(),
+            key=f"remind-{chosen}-{result['period']}-{result['day']}".lower(),
             table=rows,
-            description=f"Reminders for {deliverable} {result['period']} on {result['day']}",
+            description=f"Reminders for {chosen} {result['period']} on {result['day']}",
         )
     return result
