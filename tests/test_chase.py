@@ -294,3 +294,18 @@ def test_escalation_reaches_the_group_bots_once(office: Office) -> None:
     assert "直溪镇" in text
     assert "金城镇" not in text
     assert sum(len(r.bot_posts) for r in reports) == 0  # the second run posted nothing
+
+
+def test_the_escalation_subject_is_not_the_overdue_notice_s(office: Office) -> None:
+    walk(office, first=date(2026, 9, 18), last=date(2026, 9, 22))
+    subjects: dict[str, set[str]] = {}
+    for delivery in office.smtp.messages:
+        message = email.message_from_bytes(delivery.raw, policy=email.policy.default)
+        key = str(message["X-Duban-Key"]).split(":")
+        kind = key[1] if key[0] == "rung" else key[0]
+        subjects.setdefault(kind, set()).add(str(message["Subject"]))
+    [escalation] = subjects["escalation"]
+    assert escalation == "【提请约谈】《自查自纠问题及整改台账》逾期未报送单位（30个）"
+    tags = {s.split("】")[0] for s in subjects["overdue-notice"]}
+    assert tags == {"【督办"}
+    assert escalation.split("】")[0] not in tags
