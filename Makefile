@@ -24,9 +24,11 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(INSTALLED)
 
-# Debian packages the tests use: dovecot (a real IMAP server for intake tests) and LibreOffice
-# (a second producer of workbooks: re-saves as xlsx, xls and ods). Installed once, if missing.
-SYSTEM_PACKAGES := dovecot-imapd libreoffice-calc-nogui
+# Debian packages the tests use: dovecot (a real IMAP server for intake tests), LibreOffice
+# (a second producer of workbooks: re-saves as xlsx, xls and ods; prints the templates, the
+# summary workbook and the bulletin to PDF) and the Chinese fonts those PDFs are set in, so
+# their page counts are the same on every machine. Installed once, if missing.
+SYSTEM_PACKAGES := dovecot-imapd libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk
 
 # The PostgreSQL server of this machine is started before every session; start it if not.
 services:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import html as html_lib
 import re
+import struct
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -29,6 +31,7 @@ from duban.compile.bulletin import (
     render_bulletin_html,
     write_bulletin_docx,
 )
+from duban.compile.chart import bar_chart
 from duban.compile.model import CompileInput, SubmissionData, Totals, UnitLine
 from duban.compile.outputs import file_names
 from duban.compile.texts import state_word
@@ -479,6 +482,53 @@ def test_bulletin_docx(plan_form: Form, tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as z:
         font_table = z.read("word/fontTable.xml").decode()
     assert '<w:font w:name="仿宋_GB2312"><w:altName w:val="仿宋"/>' in font_table
+
+
+def test_bulletin_docx_headings_are_heiti_headings(plan_form: Form, tmp_path: Path) -> None:
+    path = tmp_path / "通报.docx"
+    write_bulletin_docx(make_input(plan_form), path)
+    document = docx.Document(str(path))
+    headings = [p for p in document.paragraphs if p.text[:2] in ("一、", "二、", "三、")]
+    assert [p.text for p in headings] == [
+        "一、按时报送的单位（18个）",
+        "二、逾期报送的单位（5个）",
+        "三、未报送的单位（4个）",
+    ]
+    for heading in headings:
+        fonts = heading.runs[0].element.find(f"{qn('w:rPr')}/{qn('w:rFonts')}")
+        assert fonts is not None
+        assert fonts.get(qn("w:eastAsia")) == "黑体"
+        level = heading.paragraph_format.element.find(f"{qn('w:pPr')}/{qn('w:outlineLvl')}")
+        assert level is not None
+        assert level.get(qn("w:val")) == "0"
+
+
+def test_bulletin_docx_has_the_chart_of_its_figures(plan_form: Form, tmp_path: Path) -> None:
+    path = tmp_path / "通报.docx"
+    write_bulletin_docx(make_input(plan_form), path)
+    with zipfile.ZipFile(path) as z:
+        [image] = [n for n in z.namelist() if n.startswith("word/media/")]
+        png = z.read(image)
+    assert png == bar_chart([(18, "#70AD47"), (5, "#FFC000"), (4, "#C00000"), (2, "#ED7D31")], 29)
+    legend = next(p.text for p in docx.Document(str(path)).paragraphs if "■" in p.text)
+    assert legend == "■按时报送 18　■逾期报送 5　■未报送 4　■退回待重报 2"
+
+
+def test_bar_heights_are_shares_of_the_units_expected() -> None:
+    png = bar_chart([(29, "#000000"), (0, "#000000"), (1, "#000000")], 29)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    pixels = zlib.decompress(png[png.index(b"IDAT") + 4 : png.index(b"IEND") - 8])
+    rows = [pixels[y * (1 + 3 * width) + 1 : (y + 1) * (1 + 3 * width)] for y in range(height)]
+
+    def tall(x: int) -> int:
+        return sum(row[3 * x : 3 * x + 3] == b"\0\0\0" for row in rows)
+
+    slot = (width - 80) // 3
+    centres = [40 + slot * i + slot // 2 for i in range(3)]
+    full, empty, one = (tall(x) for x in centres)
+    assert (full, empty) == (height - 1 - 20, 0)  # the whole height under the top margin
+    assert one == round(full / 29)
 
 
 def test_same_bulletin_same_docx(plan_form: Form, tmp_path: Path) -> None:

@@ -247,6 +247,7 @@ def _sentences(
         "closing": _closing(data, texts, lists, makeup_due),
         "figures_title": texts.figures_title,
         "figures": list(texts.figures),
+        "bar_labels": dict(texts.bar_labels),
     }
 
 

@@ -2,9 +2,10 @@
 
 A4 with the standard margins, a red issuing-office line, a centred title, body in 仿宋 at 三号
 (16 pt) on a fixed 28 pt line, numbered lists of units, a small table of the figures, and the
-signature and date on the right. Chinese text needs its font named in ``w:eastAsia`` (python-docx's
-``font.name`` sets only the Latin slots), and the document's default fonts are made explicit so
-Word's theme fonts do not override them.
+signature and date on the right; under the figures, a bar chart of them. Section headings are
+黑体 and marked as headings (outline level 1). Chinese text needs its font named in
+``w:eastAsia`` (python-docx's ``font.name`` sets only the Latin slots), and the document's
+default fonts are made explicit so Word's theme fonts do not override them.
 
 Official fonts such as 仿宋_GB2312 are missing from many computers, so the font table names a
 fallback for each (``w:altName``: 仿宋, 宋体) that Word uses in its place; python-docx has no
@@ -29,11 +30,14 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
+from duban.compile.chart import bar_chart
+
 FONT_TABLE = "word/fontTable.xml"
 RED = RGBColor(0xC0, 0x00, 0x00)
 BODY_SIZE = Pt(16)  # 三号
 TITLE_SIZE = Pt(22)  # 二号
 LINE = Pt(28)  # 固定值 28 磅: 22 lines to an A4 page
+CHART_WIDTH = Mm(130)
 
 
 @dataclass(frozen=True)
@@ -188,13 +192,40 @@ def _body(document: Any, context: dict[str, Any], fonts: Fonts) -> None:
     _run(_paragraph(document, indent=True), text["intro"], fonts.body, fonts)
     for index, section in enumerate(context["sections"]):
         heading = _paragraph(document, indent=True)
+        _outline_level(heading, 0)
         _run(
             heading, _ordinal(index, context["language"]) + section["heading"], fonts.heading, fonts
         )
         _run(_paragraph(document, indent=True), section["line"], fonts.body, fonts)
     _figures(document, context, fonts)
+    _chart(document, context, fonts)
     for paragraph in text["closing"]:
         _run(_paragraph(document, indent=True), paragraph, fonts.body, fonts)
+
+
+def _outline_level(paragraph: Paragraph, level: int) -> None:
+    """Mark a heading as one (Word's navigation pane and a PDF's bookmarks list it) while it
+    keeps the official look: 黑体 at the body size, not a Heading style's."""
+    outline = OxmlElement("w:outlineLvl")
+    outline.set(qn("w:val"), str(level))
+    p_pr = paragraph.paragraph_format.element.get_or_add_pPr()
+    p_pr.insert_element_before(outline, *_AFTER_BORDERS[_AFTER_BORDERS.index("w:divId") :])
+
+
+def _chart(document: Any, context: dict[str, Any], fonts: Fonts) -> None:
+    """The figures as bars (share of the units expected), with a legend in the body font."""
+    bars = context["bars"]
+    png = bar_chart([(b["count"], b["colour"]) for b in bars], context["totals"]["expected"])
+    picture = _paragraph(document, WD_ALIGN_PARAGRAPH.CENTER)
+    picture.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    picture.add_run().add_picture(io.BytesIO(png), width=CHART_WIDTH)
+    legend = _paragraph(document, WD_ALIGN_PARAGRAPH.CENTER)
+    labels = context["text"]["bar_labels"]
+    for index, bar in enumerate(bars):
+        colour = RGBColor.from_string(bar["colour"].lstrip("#"))
+        _run(legend, ("　" if index else "") + "■", fonts.body, fonts, size=Pt(12), colour=colour)
+        _run(legend, f"{labels[bar['key']]} {bar['count']}", fonts.body, fonts, size=Pt(12))
+    _paragraph(document)
 
 
 def _ordinal(index: int, language: str) -> str:

@@ -20,8 +20,9 @@ from duban.adapters.render import Rendered
 from duban.clock import Clock
 from duban.compile.bulletin import render_bulletin_html, write_bulletin_docx
 from duban.compile.gather import RowSource, gather, latest_period
+from duban.compile.issues import issue_number
 from duban.compile.model import CompileInput
-from duban.compile.texts import WORKBOOK_TEXTS, period_text
+from duban.compile.texts import BULLETIN_TEXTS, WORKBOOK_TEXTS, period_text
 from duban.compile.workbook import SummaryStats, write_summary
 from duban.ledger.db import session_scope
 from duban.ledger.store import append_event
@@ -42,6 +43,7 @@ class Compiled:
     docx: Path
     stats: SummaryStats
     bulletin: Rendered
+    issue: int  # the bulletin's number (期数) in the campaign
 
     @property
     def key(self) -> str:
@@ -64,21 +66,25 @@ def compile_outputs(
     with session_scope(engine) as session:
         period = period or latest_period(session, bundle, deliverable_id, as_of)
     data = gather(engine, bundle, deliverable_id, period, as_of, rows)
+    with session_scope(engine) as session:
+        issue = issue_number(session, bundle.campaign.id, deliverable_id, period, clock)
+    number = BULLETIN_TEXTS[data.language].issue.format(n=issue)
     folder = out / bundle.campaign.id / f"{deliverable_id}-{period}"
     folder.mkdir(parents=True, exist_ok=True)
     summary_name, bulletin_name = file_names(data)
     workbook = folder / f"{summary_name}.xlsx"
     stats = write_summary(data, workbook)
-    bulletin = render_bulletin_html(data, env)
+    bulletin = render_bulletin_html(data, env, number=number)
     html, docx = folder / f"{bulletin_name}.html", folder / f"{bulletin_name}.docx"
     html.write_text(bulletin.html, encoding="utf-8")
-    write_bulletin_docx(data, docx)
-    compiled = Compiled(data, folder, workbook, html, docx, stats, bulletin)
+    write_bulletin_docx(data, docx, number=number)
+    compiled = Compiled(data, folder, workbook, html, docx, stats, bulletin, issue)
     with session_scope(engine) as session:
         append_event(
             session, clock, "compile.written", campaign_id=bundle.campaign.id,
             subject=f"{deliverable_id}/{period}",
-            payload={"workbook": str(workbook), "detail_rows": stats.detail_rows,
+            payload={"workbook": str(workbook), "issue": issue,
+                     "detail_rows": stats.detail_rows,
                      "versions_used": [list(v) for v in stats.versions_used]},
         )  # fmt: skip
     return compiled

@@ -241,6 +241,7 @@ class BulletinTexts:
 
     title: str
     period: str
+    issue: str  # the issue number (期数) as the head of the bulletin shows it
     date_line: str
     salutation: str
     intro: str
@@ -260,11 +261,13 @@ class BulletinTexts:
     closing: str
     figures_title: str
     figures: tuple[str, ...]
+    bar_labels: dict[str, str]  # the chart's legend, by bar key (bulletin.BAR_COLOURS)
 
 
 BULLETIN_ZH = BulletinTexts(
     title="关于《{deliverable}》{period}报送情况的通报",
     period="（{period}）",
+    issue="第{n}期",
     date_line="（{date}）",
     salutation="各镇（区）、各部门：",
     intro=(
@@ -296,11 +299,19 @@ BULLETIN_ZH = BulletinTexts(
     closing="请各单位高度重视，严格按照时限和要求报送有关材料。",
     figures_title="报送情况统计",
     figures=("应报送", "已报送", "按时", "逾期", "未报送", "退回待重报", "报送率", "及时率"),
+    bar_labels={
+        "on_time": "按时报送",
+        "late": "逾期报送",
+        "missing": "未报送",
+        "rejected": "退回待重报",
+        "pending": "未到期",
+    },
 )
 
 BULLETIN_EN = BulletinTexts(
     title="Bulletin on the submission of “{deliverable}”{period}",
     period=" ({period})",
+    issue="No. {n}",
     date_line="({date})",
     salutation="To all participating units:",
     intro=(
@@ -342,6 +353,13 @@ BULLETIN_EN = BulletinTexts(
         "Completeness",
         "Timeliness",
     ),
+    bar_labels={
+        "on_time": "On time",
+        "late": "Late",
+        "missing": "Missing",
+        "rejected": "Returned",
+        "pending": "Not yet due",
+    },
 )
 
 BULLETIN_TEXTS: dict[Language, BulletinTexts] = {"zh-CN": BULLETIN_ZH, "en": BULLETIN_EN}

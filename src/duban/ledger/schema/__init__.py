@@ -3,10 +3,11 @@
 
 ``base`` holds ``Base`` (naming convention, shared column types); ``campaign`` the campaigns,
 units and deliverable instances; ``messages`` the outgoing messages; ``intake`` the intake
-records, intake files and submissions; ``events`` the append-only event log; ``selfcheck`` and
-``evaluate`` the tables of later phases. A new phase adds its own module and imports it here,
-so ``Base.metadata`` is complete (for Alembic's ``target_metadata`` and the test that the
-migrations build exactly the models) whenever this package is imported.
+records, intake files and submissions; ``events`` the append-only event log; ``bulletins`` the
+bulletins' issue numbers; ``selfcheck`` and ``evaluate`` the tables of later phases. A new phase
+adds its own module and imports it here, so ``Base.metadata`` is complete (for Alembic's
+``target_metadata`` and the test that the migrations build exactly the models) whenever this
+package is imported.
 
 Rows are never deleted: a unit leaving the roster becomes inactive, a duty no longer owed is
 withdrawn, and the event log is append-only (database triggers refuse UPDATE and DELETE).
@@ -15,6 +16,7 @@ withdrawn, and the event log is append-only (database triggers refuse UPDATE and
 from __future__ import annotations
 
 from duban.ledger.schema.base import ID, NAMING, Base
+from duban.ledger.schema.bulletins import BulletinIssueRow
 from duban.ledger.schema.campaign import CampaignRow, InstanceRow, UnitRow
 from duban.ledger.schema.evaluate import ScoreRow
 from duban.ledger.schema.events import EventRow
@@ -26,6 +28,7 @@ __all__ = [
     "ID",
     "NAMING",
     "Base",
+    "BulletinIssueRow",
     "CampaignRow",
     "EventRow",
     "InstanceRow",
