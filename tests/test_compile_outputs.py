@@ -594,3 +594,22 @@ def test_file_names_in_the_campaign_language(plan_form: Form) -> None:
         "Plan (September 2026) summary",
         "Plan (September 2026) bulletin",
     )
+
+
+def test_a_row_is_as_tall_as_its_longest_answer_up_to_excel_s_limit(
+    plan_form: Form, tmp_path: Path
+) -> None:
+    units = make_units()[:3]
+    answers = ["短", "第一行\n第二行\n第三行", "很长的措施" * 200]
+    submissions = [
+        SubmissionData(u.unit_id, u.unit_name, 1, DUE, "0" * 64,
+                       {"实施方案": [{"task": "任务", "measures": text}]})
+        for u, text in zip(units, answers, strict=True)
+    ]  # fmt: skip
+    data = replace(
+        make_input(plan_form), units=units, totals=totals_of(units), submissions=submissions
+    )
+    path = tmp_path / "tall.xlsx"
+    write_summary(data, path)
+    ws = openpyxl.load_workbook(path)["明细"]
+    assert [ws.row_dimensions[r].height for r in (2, 3, 4)] == [None, 45, 405]

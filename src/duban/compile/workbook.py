@@ -48,6 +48,7 @@ _FIRST_SERIAL_DAY = date(1900, 3, 1)  # before it Excel's 1900 leap-year bug shi
 _DATE = "yyyy-mm-dd"
 _MOMENT = "yyyy-mm-dd hh:mm"
 _LINE_HEIGHT = 15  # points per line of 11 pt text, CJK included
+_MAX_LINES = 27  # Excel's tallest row is 409 points
 
 # Row colours of the units sheet (fill, font): red needs action, amber was late, green is done.
 _STATE_COLOURS = {
@@ -481,9 +482,10 @@ def _lines(values: dict[str, Any], wrapped: list[tuple[str, float]]) -> int:
     lines = 1
     for key, width in wrapped:
         value = values.get(key)
-        if isinstance(value, str) and len(value) * 2 > width:
-            lines = max(lines, math.ceil(_display_width(value) / width))
-    return lines
+        if isinstance(value, str) and (len(value) * 2 > width or "\n" in value):
+            parts = value.split("\n")
+            lines = max(lines, sum(max(1, math.ceil(_display_width(p) / width)) for p in parts))
+    return min(lines, _MAX_LINES)
 
 
 def _column_width(column: Column) -> float:
