@@ -30,6 +30,10 @@ os.environ.update(
     }
 )
 os.environ.pop("PREFECT_API_URL", None)
+# The command line speaks the campaign's language (Chinese for the example). Most tests read
+# its English wording, as they did before it spoke Chinese; the tests of the Chinese interface
+# (test_cli_language.py) set DUBAN_LANG themselves or remove it.
+os.environ["DUBAN_LANG"] = "en"
 
 POSTGRES_ADMIN_URL = os.environ.get("DUBAN_TEST_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL)
 

@@ -106,7 +106,7 @@ def test_status_table_for_people(tmp_path: Path) -> None:
     result = runner.invoke(app, ["status", "--as-of", "2026-03-06"], env=env)
     assert result.exit_code == 0
     assert "能力作风建设提升年" in result.output
-    assert re.search(r"plan\s+│ once\s+│\s+30 │\s+0 │", result.output)
+    assert re.search(r"^plan\s+once\s+30\s+0\s", result.output, re.M)
 
 
 def test_every_command_is_documented_in_the_readme() -> None:

@@ -174,7 +174,7 @@ def test_a_held_message_and_a_held_file_from_intake_to_decision(
     for text in (message["id"], file["id"], "2026-03-04 18:00:00", "未登记，且邮件中没有报送表格"):
         assert text in table.output
     assert status(world)["held"] == 2
-    assert "held for review (待核): 2" in duban(world, "status").output
+    assert "held for review: 2" in duban(world, "status").output
 
     # openable: the raw message as received, the file's own bytes
     opened = review(world, "--open", message["id"], "--out", str(tmp_path / "q.eml"))

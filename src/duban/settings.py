@@ -6,6 +6,7 @@ need from them), so tests build a ``Settings`` by hand and never touch ``os.envi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from duban.clock import Clock, FixedClock, SystemClock, parse_moment
 from duban.errors import ConfigError
+
+
+class SettingValueError(ValueError):
+    """A wrong value, said in English and in Chinese (pydantic keeps the exception, so
+    ``load_settings`` can give the coordinator's language)."""
+
+    def __init__(self, message: str, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
+
 
 MIN_SECRET_BYTES = 16
 """HMAC keys shorter than this can be guessed; a template's token would no longer prove much."""
@@ -49,13 +60,34 @@ class Settings(BaseSettings):
         "database), or auto (filesystem where possible)",
     )
 
+    trusted_authserv: str | None = Field(
+        default=None,
+        description="authserv-ids of the office's receiving servers whose "
+        "Authentication-Results count, comma separated",
+    )
+
+    @field_validator("trusted_authserv")
+    @classmethod
+    def _authserv_ids(cls, value: str | None) -> str | None:
+        for name in _split_ids(value):
+            if not _AUTHSERV_ID.fullmatch(name):
+                raise SettingValueError(
+                    f"{name!r} is not an authserv-id (the name a receiving server writes first "
+                    "in its Authentication-Results header, like mx.example.gov.cn)",
+                    f"{name!r} 不是 authserv-id（收信服务器写在 Authentication-Results "
+                    "邮件头最前面的名字，如 mx.example.gov.cn）",
+                )
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
+            raise SettingValueError(
+                f"unknown time zone {value!r}", f"没有时区 {value!r}（应写成 Asia/Shanghai 这样）"
+            ) from None
         return value
 
     @field_validator("secret")
@@ -64,9 +96,10 @@ class Settings(BaseSettings):
         if value is not None and value.get_secret_value():
             size = len(value.get_secret_value().encode("utf-8"))
             if size < MIN_SECRET_BYTES:
-                raise ValueError(
+                raise SettingValueError(
                     f"too short to sign templates safely ({size} bytes, at least "
-                    f"{MIN_SECRET_BYTES})"
+                    f"{MIN_SECRET_BYTES})",
+                    f"太短，不足以安全地给模板签名（{size} 字节，至少 {MIN_SECRET_BYTES} 字节）",
                 )
         return value
 
@@ -74,15 +107,37 @@ class Settings(BaseSettings):
     @classmethod
     def _campaign_file(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
-            raise ValueError(f"no campaign file at {str(value)!r}")
+            raise SettingValueError(
+                f"no campaign file at {str(value)!r}", f"找不到活动文件 {str(value)!r}"
+            )
         return value
 
     @field_validator("now")
     @classmethod
     def _moment(cls, value: str | None) -> str | None:
         if value is not None:
-            parse_moment(value, ZoneInfo("UTC"))
+            try:
+                parse_moment(value, ZoneInfo("UTC"))
+            except ValueError as error:
+                zh = f"{value.strip()!r} 不是日期或时间；应写成 2026-03-06 或 2026-03-06T09:00"
+                raise SettingValueError(str(error), zh) from None
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        """Checked with the others, not when the ledger is first opened."""
+        if value:
+            try:
+                normalise_database_url(value)
+            except ConfigError as error:
+                raise SettingValueError(error.message, error.zh or error.message) from None
+        return value
+
+    @property
+    def trusted_authserv_ids(self) -> frozenset[str]:
+        """The receiving servers whose verdict on a sender intake trusts (lower case)."""
+        return frozenset(name.lower() for name in _split_ids(self.trusted_authserv))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -114,6 +169,8 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "DUBAN_INTAKE is not set: there is no mailbox or folder to collect from",
                 hint="set DUBAN_INTAKE, e.g. imaps://user:password@mail.example:993/INBOX",
+                zh="没有设置 DUBAN_INTAKE：没有可收件的邮箱或文件夹",
+                zh_hint="设置 DUBAN_INTAKE，如 imaps://用户名:密码@mail.example:993/INBOX",
             )
         return self.intake.get_secret_value()
 
@@ -130,6 +187,8 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "DUBAN_SECRET is not set: templates carry a token signed with it",
                 hint="set DUBAN_SECRET to a long random string and keep it for the whole campaign",
+                zh="没有设置 DUBAN_SECRET：模板里的校验码要用它签名",
+                zh_hint="把 DUBAN_SECRET 设为一串足够长的随机字符，整个活动期间不要更换",
             )
         return self.secret.get_secret_value().encode("utf-8")
 
@@ -138,6 +197,8 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "DUBAN_SMTP_URL is not set: there is no mail server to send through",
                 hint="set DUBAN_SMTP_URL, e.g. smtp+starttls://user:password@mail.example:587",
+                zh="没有设置 DUBAN_SMTP_URL：没有可用的发信服务器",
+                zh_hint="设置 DUBAN_SMTP_URL，如 smtp+starttls://用户名:密码@mail.example:587",
             )
         return self.smtp_url.get_secret_value()
 
@@ -145,6 +206,14 @@ class Settings(BaseSettings):
         if self.now is None:
             return SystemClock()
         return FixedClock(parse_moment(self.now, self.zone))
+
+
+_AUTHSERV_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+"""RFC 8601 allows any token; servers write a host name, which is what is accepted here."""
+
+
+def _split_ids(value: str | None) -> list[str]:
+    return [name for name in re.split(r"[,\s]+", value or "") if name]
 
 
 def normalise_database_url(url: str) -> str:
@@ -157,6 +226,8 @@ def normalise_database_url(url: str) -> str:
     raise ConfigError(
         f"unsupported database URL {url.split('@')[-1]!r}",
         hint="set DUBAN_DATABASE_URL to postgresql://user@host:5432/db or sqlite:///path",
+        zh=f"不支持的数据库地址 {url.split('@')[-1]!r}（应为 postgresql://… 或 sqlite:///…）",
+        zh_hint="把 DUBAN_DATABASE_URL 设为 postgresql://用户@主机:5432/库名 或 sqlite:///路径",
     )
 
 
@@ -171,18 +242,32 @@ def load_settings(blame: Mapping[str, str] | None = None, **overrides: object) -
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as error:
         problems = [_problem(item, given, blame or {}) for item in error.errors()]
-        names = [name for name, _ in problems]
+        names = [name for name, _, _ in problems]
         raise ConfigError(
-            "; ".join(f"{name}: {message}" for name, message in problems),
+            "; ".join(f"{name}: {message}" for name, message, _ in problems),
             hint=f"fix {', '.join(names)}",
+            zh="；".join(f"{name}：{zh}" for name, _, zh in problems),
+            zh_hint=f"请改正 {'、'.join(names)}",
         ) from None
 
 
-def _problem(item: Any, given: Mapping[str, object], blame: Mapping[str, str]) -> tuple[str, str]:
+def _problem(
+    item: Any, given: Mapping[str, object], blame: Mapping[str, str]
+) -> tuple[str, str, str]:
+    """The name to blame, the English and the Chinese of one setting's problem."""
     field = str(item["loc"][0]) if item["loc"] else ""
     if field in given and field in blame:
         name = blame[field]
     else:
         name = "DUBAN_" + field.upper() if field else "DUBAN_*"
     message = str(item["msg"]).removeprefix("Value error, ")
-    return name, message
+    cause = (item.get("ctx") or {}).get("error")
+    zh = cause.zh if isinstance(cause, SettingValueError) else _ZH_TYPES.get(item["type"], message)
+    return name, message, zh
+
+
+_ZH_TYPES = {
+    "literal_error": "不是可选的值之一",
+    "string_type": "应为文字",
+    "path_type": "应为路径",
+}

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.render import environment
 from duban.cli import tables as reports
+from duban.cli.group import DubanGroup, report
+from duban.cli.language import pick, speaking
 from duban.errors import DubanError
 from duban.ledger.store import register
 from duban.mobilize.send import NoticeRequest
@@ -38,13 +40,13 @@ if TYPE_CHECKING:
     from duban.implement.review import Decision
 
 app = typer.Typer(
+    cls=DubanGroup,
     help="督办 duban: run phased campaigns over many units by email and spreadsheets.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 out = Console()
-err = Console(stderr=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -59,14 +61,14 @@ AsOf = Annotated[
 
 
 def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a ``DubanError`` into a readable message and exit code 1."""
+    """Turn a ``DubanError`` into a readable message in the command's language and exit 1."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
         except DubanError as error:
-            err.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+            report(error, speaking())
             raise typer.Exit(1) from None
 
     return wrapper
@@ -166,10 +168,13 @@ def approve(
     with Runtime(settings_for(as_of), campaign) as rt:
         rt.check(secret=True)
         plan = commands.approve(rt, NoticeRequest(deliverable, period, unit_list(units)), by)
-    out.print(
-        f"approved {len(plan.instance_ids)} notices of {deliverable} {plan.period} "
-        f"(digest {plan.digest[:12]}); the next `duban mobilize` sends them"
-    )
+    n, digest = len(plan.instance_ids), plan.digest[:12]
+    out.print(pick(
+        f"approved {n} notices of {deliverable} {plan.period} (digest {digest}); "
+        "the next `duban mobilize` sends them",
+        f"已核准 {deliverable} {plan.period} 的 {n} 份通知（摘要 {digest}）；"
+        "下一次 `duban mobilize` 会发出",
+    ))  # fmt: skip
 
 
 @app.command()
@@ -254,6 +259,8 @@ def review(
         raise DubanError(
             f"one thing at a time: {' and '.join(chosen)} were both given",
             hint="run `duban review` once for each item",
+            zh=f"一次只能做一件事：同时给了 {' 和 '.join(chosen)}",
+            zh_hint="每一项分别运行一次 `duban review`",
         )
     action = chosen[0] if chosen else None
     _check_review_options(action, unit, deliverable, period, out_path)
@@ -263,6 +270,8 @@ def review(
         raise DubanError(
             f"say why with --note to {action.removeprefix('--')}",
             hint="the note is kept with the decision (and sent to the sender on --reject)",
+            zh=f"用 --note 写明{_ACTION_ZH[action]}的理由",
+            zh_hint="理由随决定一并留存（--reject 时还会发给寄件人）",
         )
     rt = Runtime(settings_for(as_of), campaign)
     settings, bundle, clock, zone = rt.settings, rt.bundle, rt.clock, rt.bundle.campaign.zone
@@ -292,6 +301,10 @@ def review(
             _print_decision(rv.dismiss(session, bundle, clock, dismiss, by, note), zone)
 
 
+_ACTION_ZH = {"--reject": "退回", "--attach": "归入", "--dismiss": "搁置"}
+_SENT_ZH = {"failed": "发送失败", "refused": "被拒收", "pending": "尚未发出", "partial": "部分送达"}
+
+
 def _check_review_options(
     action: str | None,
     unit: str | None,
@@ -313,9 +326,14 @@ def _check_review_options(
                 f"{name} does not go with {action or 'listing'}",
                 hint="--unit goes with --attach and --accept; --deliverable and --period with "
                 "--accept; --out with --open",
+                zh=f"{name} 不能与 {action or '列出待核'} 一起用",
+                zh_hint="--unit 用于 --attach 和 --accept；"
+                "--deliverable 和 --period 用于 --accept；--out 用于 --open",
             )
     if action == "--attach" and unit is None:
-        raise DubanError("say which unit with --unit", hint="--attach M… --unit ID --note …")
+        raise DubanError("say which unit with --unit", hint="--attach M… --unit ID --note …",
+                         zh="用 --unit 指明单位",
+                         zh_hint="--attach M… --unit 单位编号 --note …")  # fmt: skip
 
 
 def _open_item(
@@ -333,8 +351,12 @@ def _open_item(
         target.write_bytes(data)
     except OSError as error:
         raise DubanError(f"cannot write {target}: {error.strerror}",
-                         hint="give --out a file or folder you can write to") from None  # fmt: skip
-    out.print(f"{item.strip().upper()}: {len(data):,} bytes written to {escape(str(target))}")
+                         hint="give --out a file or folder you can write to",
+                         zh=f"无法写入 {target}：{error.strerror}",
+                         zh_hint="给 --out 一个可写的文件或文件夹") from None  # fmt: skip
+    written = f"{item.strip().upper()}: {len(data):,}"
+    out.print(pick(f"{written} bytes written to {escape(str(target))}",
+                   f"{written} 字节已写入 {escape(str(target))}"))  # fmt: skip
 
 
 def _accept(
@@ -359,10 +381,14 @@ def _accept(
                               deliverable_id=deliverable, period=period)  # fmt: skip
     said = verdict.describe(bundle.campaign.language)
     if verdict.detail.get("already"):
-        out.print(f"{parse_item(item)}: already accepted (version {verdict.detail['version']}); "
-                  "nothing changed")  # fmt: skip
+        version = verdict.detail["version"]
+        out.print(pick(f"{parse_item(item)}: already accepted (version {version}); nothing changed",
+                       f"{parse_item(item)}：早已接收（第 {version} 版），没有变动"))  # fmt: skip
         return
-    out.print(f"{parse_item(item)}: {verdict.outcome.value} ({escape(said)})")
+    value = verdict.outcome.value
+    outcome = pick(value, _DECIDED_ZH.get(value, value))
+    out.print(pick(f"{parse_item(item)}: {outcome} ({escape(said)})",
+                   f"{parse_item(item)}：{outcome}（{escape(said)}）"))  # fmt: skip
 
 
 def _send_rejection(
@@ -376,27 +402,44 @@ def _send_rejection(
         sent = send_rejection(session, bundle, settings.secret_key(), settings.clock(), mailer,
                               environment(settings.templates), item)  # fmt: skip
     if sent is None:
-        out.print("the message had no sender: nobody to tell")
+        out.print(pick("the message had no sender: nobody to tell", "该邮件没有寄件人：无人可通知"))
     elif sent.status != "sent":
         raise DubanError(
             f"the rejection note to {', '.join(sent.recipients)} was {sent.status}"
             + (f": {sent.error}" if sent.error else ""),
             hint="run the same command again to retry; `duban outbox --kind rejection` shows it",
+            zh=f"给 {'、'.join(sent.recipients)} 的退回说明{_SENT_ZH.get(sent.status, sent.status)}"
+            + (f"：{sent.error}" if sent.error else ""),
+            zh_hint="再运行一次同样的命令即可重试；`duban outbox --kind rejection` 可查看",
         )
     else:
         verb = "sent" if sent.sent_now else "had already been sent"
-        out.print(f"the note {verb} to {', '.join(sent.recipients)}")
+        to = ", ".join(sent.recipients)
+        out.print(pick(f"the note {verb} to {to}",
+                       f"退回说明{'已发给' if sent.sent_now else '此前已发给'} {to}"))  # fmt: skip
 
 
 def _print_decision(decision: Decision, zone: ZoneInfo) -> None:
     from duban.implement.review import local_time
 
+    outcome = pick(decision.outcome, _DECIDED_ZH.get(decision.outcome, decision.outcome))
+    said = escape(decision.said)
     if decision.already:
-        when = f" by {decision.by} on {local_time(decision.at, zone)}" if decision.at else ""
-        out.print(f"{decision.item}: already {decision.outcome}{when}; nothing changed "
-                  f"({escape(decision.said)})")  # fmt: skip
+        at = local_time(decision.at, zone) if decision.at else None
+        out.print(pick(
+            f"{decision.item}: already {outcome}" + (f" by {decision.by} on {at}" if at else "")
+            + f"; nothing changed ({said})",
+            f"{decision.item}：早已{outcome}" + (f"（{decision.by}，{at}）" if at else "")
+            + f"，没有变动（{said}）",
+        ))  # fmt: skip
     else:
-        out.print(f"{decision.item}: {decision.outcome} ({escape(decision.said)})")
+        out.print(
+            pick(f"{decision.item}: {outcome} ({said})", f"{decision.item}：{outcome}（{said}）")
+        )
+
+
+_DECIDED_ZH = {"accepted": "已接收", "rejected": "已退回", "attached": "已归入",
+               "dismissed": "已搁置", "held": "待核"}  # fmt: skip
 
 
 @app.command(name="chase")
@@ -446,6 +489,8 @@ def remind(
         raise DubanError(
             f"{len(result['undelivered'])} reminders were not delivered",
             hint="`duban outbox --kind remind` shows why; run the same command again to retry",
+            zh=f"{len(result['undelivered'])} 份提醒未送达",
+            zh_hint="`duban outbox --kind remind` 可查看原因；再运行一次同样的命令即可重试",
         )
 
 
@@ -517,11 +562,14 @@ def extend(
         day = date.fromisoformat(to)
     except ValueError:
         raise DubanError(f"--to: {to!r} is not a date",
-                         hint="write the new due day as 2026-03-12") from None  # fmt: skip
+                         hint="write the new due day as 2026-03-12",
+                         zh=f"--to：{to!r} 不是有效日期",
+                         zh_hint="新的截止日请写成 2026-03-12 这样") from None  # fmt: skip
     with Runtime(settings_for(as_of), campaign) as rt, rt.session() as session:
         duty = find_duty(session, rt.bundle, deliverable, unit, period)
         grant(session, rt.bundle, duty, day, reason=reason, actor=by, clock=rt.clock)
-    out.print(f"{unit} {deliverable} {duty.period}: due day moved to {to} ({reason})")
+    out.print(pick(f"{unit} {deliverable} {duty.period}: due day moved to {to} ({reason})",
+                   f"{unit} {deliverable} {duty.period}：截止日改为 {to}（{reason}）"))  # fmt: skip
 
 
 @app.command()
@@ -542,7 +590,8 @@ def exempt(
     with Runtime(settings_for(as_of), campaign) as rt, rt.session() as session:
         duty = find_duty(session, rt.bundle, deliverable, unit, period)
         grant(session, duty, reason=reason, actor=by, clock=rt.clock)
-    out.print(f"{unit} {deliverable} {duty.period}: exempted ({reason})")
+    out.print(pick(f"{unit} {deliverable} {duty.period}: exempted ({reason})",
+                   f"{unit} {deliverable} {duty.period}：已免报（{reason}）"))  # fmt: skip
 
 
 def main() -> None:

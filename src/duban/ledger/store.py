@@ -306,3 +306,9 @@ def held_count(session: Session, campaign_id: str) -> int:
         select(func.count()).select_from(held_messages(campaign_id).subquery())
     )
     return int(files or 0) + int(messages or 0)
+
+
+def campaign_languages(session: Session) -> dict[str, str]:
+    """Each registered campaign's language: what the command line speaks when none is named."""
+    rows = session.execute(select(CampaignRow.id, CampaignRow.definition)).tuples()
+    return {cid: str(definition.get("language") or "zh-CN") for cid, definition in rows}

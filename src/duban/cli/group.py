@@ -1,0 +1,102 @@
+"""The ``duban`` command group: it picks the language first, and ends every mistake the same way.
+
+A coordinator's mistake — a wrong option, a missing argument, a wrong id, a wrong setting —
+ends in one ``error:`` line (the problems of a file under it), a ``→`` line saying what to do,
+and exit code 1 (2 for a usage error, as click has it). Never a traceback: those are for bugs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer import Abort
+from typer._click import exceptions as click
+from typer.core import TyperGroup
+
+from duban.cli.language import interface_language, pick, speaking, spoken
+from duban.cli.words import usage_zh
+from duban.errors import DubanError, is_chinese
+
+USAGE = 2
+
+
+def report(error: DubanError, language: str) -> None:
+    """Print a ``DubanError`` for a person: message, its problems, then what to do."""
+    message, hint = error.said(language)
+    show(message, [*error.details(language)], hint)
+
+
+def show(message: str, details: list[str], hint: str | None) -> None:
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    for line in details:
+        err.print(f"  - {escape(line)}")
+    if hint:
+        err.print(f"  → {escape(hint)}")
+
+
+def _usage(error: click.UsageError, command: str) -> None:
+    message = error.format_message()
+    show(
+        usage_zh(message) if is_chinese(speaking()) else message,
+        [],
+        pick(f"run `{command} --help` to see what it takes", f"运行 `{command} --help` 查看用法"),
+    )
+
+
+class DubanGroup(TyperGroup):
+    """Typer's group, with the language chosen before parsing and errors ended our way."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            language = interface_language(argv, os.environ)
+        except DubanError as error:
+            report(error, "en")
+            return _end(1, standalone_mode)
+        with spoken(self, language):
+            code = self._run(argv, prog_name, complete_var, **extra)
+        return _end(code, standalone_mode)
+
+    def _run(
+        self, argv: list[str], prog_name: str | None, complete_var: str | None, **extra: Any
+    ) -> int:
+        try:
+            result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.NoArgsIsHelpError as error:
+            typer.echo(error.ctx.get_help() if error.ctx else "")
+            return USAGE
+        except click.UsageError as error:
+            _usage(error, self._command_of(argv))
+            return USAGE
+        except click.ClickException as error:
+            show(error.format_message(), [], None)
+            return error.exit_code
+        except Abort:
+            show(pick("cancelled", "已取消"), [], None)
+            return 1
+        return result if isinstance(result, int) else 0
+
+    def _command_of(self, argv: list[str]) -> str:
+        """``duban NAME`` for the command the arguments name, else ``duban``."""
+        name = next((arg for arg in argv if arg in self.commands), None)
+        return f"duban {name}" if name else "duban"
+
+
+def _end(code: int, standalone_mode: bool) -> int:
+    if standalone_mode:
+        sys.exit(code)
+    return code
