@@ -287,6 +287,19 @@ def answers_by_key(world: World) -> Counter[str]:
     return Counter(keys)
 
 
+def answered(world: World) -> dict[str, str]:
+    """The text of each answer, by recipient."""
+    found = {}
+    for delivery in world.answers.messages:
+        message = email.message_from_bytes(delivery.raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        body = message.get_body(("plain",))
+        assert body is not None
+        for to in delivery.rcpt_tos:
+            found[to] = body.get_content()
+    return found
+
+
 def test_collect_end_to_end(world: World) -> None:
     scenario(world)
     world.collect()
@@ -614,13 +627,7 @@ def test_a_workbook_no_reader_opens_is_answered_with_what_it_is(world: World) ->
     assert outcome_of(world, "T02") == [("rejected", "file:xlsb")]
     assert outcome_of(world, "T03") == [("rejected", "file:encrypted")]
     assert outcome_of(world, "T07") == [("quarantined", "file:zip-bomb")]
-    bodies = {}
-    for delivery in world.answers.messages:
-        message = email.message_from_bytes(delivery.raw, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        body = message.get_body(("plain",))
-        assert body is not None
-        bodies[delivery.rcpt_tos[0]] = body.get_content()
+    bodies = answered(world)
     emails = {u: world.bundle.units_by_id[u].emails[0] for u in ("T01", "T02", "T03", "T07")}
     assert "取消密码" in bodies[emails["T01"]]
     assert ".xlsx" in bodies[emails["T02"]]

@@ -86,7 +86,8 @@ def read_message(data: bytes, **limits: int) -> ParsedMessage:
     """``read_message``, checking on every message of this module that ``read_files`` (what
     intake calls, its envelope read apart) finds exactly the same files."""
     parsed = read_whole(data, **limits)
-    assert read_files(data, **limits) == parsed.files
+    found = read_files(data, **limits)
+    assert (found.files, found.cut) == (parsed.files, parsed.cut)
     return parsed
 
 
@@ -109,6 +110,7 @@ def test_a_standard_reply_gives_its_envelope_and_workbook() -> None:
     assert envelope.date.isoformat() == "2026-03-02T10:15:00+08:00"
     assert parsed.files == [FoundFile(NAME, XLSX, WORKBOOK, ())]
     assert parsed.problems == []
+    assert parsed.cut is None
 
 
 def test_a_120_character_chinese_file_name_survives_the_email_package() -> None:
@@ -435,6 +437,7 @@ def test_more_parts_than_the_cap_are_not_read() -> None:
     assert len(parsed.files) == MAX_PARTS - 2
     assert parsed.files[-1].filename == f"f{MAX_PARTS - 3}.bin"
     assert any(f"more than {MAX_PARTS} parts" in problem for problem in parsed.problems)
+    assert parsed.cut == "too-many-parts"  # what intake tells the sender (read_files says so)
 
 
 def test_a_smaller_cap_can_be_given() -> None:
@@ -457,6 +460,7 @@ def test_parts_nested_deeper_than_the_cap_are_not_read() -> None:
 
     assert parsed.files == []
     assert any(f"deeper than {MAX_DEPTH}" in problem for problem in parsed.problems)
+    assert parsed.cut == "too-deep"
 
 
 def _deeply_nested(levels: int) -> bytes:
@@ -508,6 +512,7 @@ def test_a_body_that_defeats_the_parser_still_gives_the_envelope() -> None:
     assert parsed.envelope.sender == "a@b.example"
     assert parsed.files == []
     assert parsed.problems  # the parser's stack overflowed, or the depth cap stopped the walk
+    assert parsed.cut == "too-deep"
 
 
 def test_damaged_base64_and_missing_from_are_reported() -> None:

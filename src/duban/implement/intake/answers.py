@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from duban.adapters.mail.message import Address, Attachment, OutgoingMessage
 from duban.adapters.render import format_due, format_moment, render_message
 from duban.implement.intake.decide import REASONS, Outcome, unit_of_sender
+from duban.implement.intake.mime import TOO_DEEP, TOO_MANY_PARTS
 from duban.implement.intake.reasons import describe as describe_file_reason
 from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
 from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder
@@ -187,6 +188,8 @@ def _reason(row: IntakeRow, file: IntakeFileRow | None, language: Any) -> str:
 
 
 def _reason_text(row: IntakeRow, file: IntakeFileRow | None, language: Any) -> str:
+    if row.reason in (TOO_MANY_PARTS, TOO_DEEP):
+        file = None  # the message was not read to its end: what to do about that comes first
     code = (file.reason if file else None) or row.reason or "no-workbook"
     if code.startswith("file:"):
         detail = file.problems[0] if file and file.problems else {}

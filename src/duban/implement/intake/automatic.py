@@ -2,8 +2,10 @@
 
 Automatic messages are recorded and set aside (``ignored``), never processed or answered:
 
-- duban's own messages (``X-Duban-Key``, e.g. an escalation to the coordinator's mailbox):
-  ``own-message``;
+- duban's own messages (e.g. an escalation to the coordinator's mailbox): ``own-message``;
+  ``own`` is known only from the ledger (``receiving``: the Message-ID and ``X-Duban-Key`` of
+  a message duban recorded before sending it), never from the header alone, which anyone can
+  write;
 - auto-replies that say so (RFC 3834 ``Auto-Submitted`` other than ``no``): ``automatic-reply``;
 - a message whose subject reads like an auto-reply (自动回复, auto-reply, automatic reply,
   out of office): ``automatic-reply``, but only when nothing in it was found to decide. A
@@ -24,14 +26,14 @@ _SUBJECT_MARKS = ("自动回复", "auto-reply", "automatic reply", "out of offic
 def automatic_reason(
     subject: str | None,
     auto_submitted: str | None = None,
-    duban_key: str | None = None,
     *,
+    own: bool = False,
     found_nothing: bool = False,
 ) -> str | None:
     """Why the message is automatic (``own-message``, ``automatic-reply``), or None.
 
     ``subject`` counts only with ``found_nothing``: no file in the message decided anything."""
-    if duban_key:
+    if own:
         return OWN_MESSAGE
     submitted = "no" if auto_submitted is None else auto_submitted
     if submitted.strip().lower() != "no":

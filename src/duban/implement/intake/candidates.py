@@ -5,7 +5,9 @@ Every file found in a message (or a bare file from a drop folder) is sniffed by 
 zip archive is unpacked one level and kept beside what it held. Each file is written to the
 content-addressed store and recorded as an intake file; a file recorded before a crash is
 found again by ``(intake, index)``. A ``Candidate`` then carries the file through reading and
-deciding.
+deciding. A message whose walk a limit cut short (too many parts, nested too deeply) carries
+that as its reason until it is decided, so that ``settling`` can tell the sender to send the
+workbook alone instead of saying none was attached.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from duban.adapters.sources.model import RawItem
 from duban.implement.intake.archive import unpack_archive
 from duban.implement.intake.chunks import chunks
 from duban.implement.intake.decide import Identified, Outcome, Verdict
-from duban.implement.intake.mime import read_files
+from duban.implement.intake.mime import MAX_DEPTH, MAX_PARTS, TOO_MANY_PARTS, read_files
 from duban.implement.intake.model import FoundFile
 from duban.implement.intake.parse import ParsedWorkbook
 from duban.implement.intake.rawstore import RawStore
@@ -70,9 +72,11 @@ def record_files(
     for row, item in pending:
         if item.is_message:
             found = read_files(item.data)
+            _note_cut(row, found.cut)
+            in_item = found.files
         else:
-            found = [FoundFile(item.ref.rsplit("/", 1)[-1], None, item.data, ())]
-        expanded[row.id] = expand_archives(found)
+            in_item = [FoundFile(item.ref.rsplit("/", 1)[-1], None, item.data, ())]
+        expanded[row.id] = expand_archives(in_item)
         meanwhile()
     shas = iter(store.put_many(f.data for fs in expanded.values() for f, _, _ in fs))
     candidates: dict[int, list[Candidate]] = {}
@@ -94,6 +98,14 @@ def record_files(
             candidates[intake_id].append(Candidate(file_row, file, kind, verdict))
     session.flush()
     return candidates
+
+
+def _note_cut(row: IntakeRow, cut: str | None) -> None:
+    """A walk cut short becomes the record's reason until it is decided, unless the record
+    already carries one (a doubted sender: held whatever its files)."""
+    if cut is not None and row.reason is None:
+        limit = MAX_PARTS if cut == TOO_MANY_PARTS else MAX_DEPTH
+        row.reason, row.detail = cut, {"limit": limit}
 
 
 def expand_archives(found: Sequence[FoundFile]) -> list[tuple[FoundFile, Verdict | None, Kind]]:

@@ -72,6 +72,12 @@ REASONS: dict[Language, dict[str, str]] = {
         "reviewed-rejected": "经审核未予受理：{note}",
         "reviewed-attached": "经审核作为“{unit_name}”的来往邮件存档（不作为报送）：{note}",
         "reviewed-dismissed": "经审核不予处理：{note}",
+        "unauthenticated-sender": "收件服务器 {authserv} 未能确认这封邮件确由 {sender} 发出"
+        "（{results}），可能是他人冒用该地址；请先与该单位核实，再在审核中处理",
+        "too-many-parts": "邮件包含的部分超过 {limit} 个，系统只读取了前 {limit} 个，"
+        "其余内容（可能包括报送表格）未读取。请将填好的模板单独作为附件，另发一封邮件报送",
+        "too-deep": "邮件嵌套超过 {limit} 层（层层转发），更深处的内容（可能包括报送表格）"
+        "未读取。请将填好的模板单独作为附件，另发一封新邮件报送，不要转发",
     },
     "en": {
         "no-metadata": "the attachment is not the template sent for this submission (its "
@@ -99,6 +105,15 @@ REASONS: dict[Language, dict[str, str]] = {
         "reviewed-attached": "kept as correspondence of {unit_name} after review (not a "
         "submission): {note}",
         "reviewed-dismissed": "dismissed after review: {note}",
+        "unauthenticated-sender": "the receiving server {authserv} did not confirm that "
+        "{sender} sent this message ({results}): it may be forged; check with the unit before "
+        "deciding it in review",
+        "too-many-parts": "the message has more than {limit} parts; only the first {limit} were "
+        "read, and the rest (perhaps the workbook) was not: send the filled template alone, "
+        "attached to a new message",
+        "too-deep": "the message is nested more than {limit} levels deep (forwarded within "
+        "forwarded messages), and what lies deeper (perhaps the workbook) was not read: send "
+        "the filled template alone, attached to a new message rather than forwarded",
     },
 }
 

@@ -23,6 +23,8 @@ Decisions, and why:
   nothing is lost.
 * **Limits**: at most ``MAX_PARTS`` MIME parts are looked at and forwarded or nested parts are
   followed ``MAX_DEPTH`` levels deep, so a hostile message cannot make intake walk forever.
+  A walk cut short says so (``cut``: ``too-many-parts`` or ``too-deep``), so that the sender
+  is told to send the workbook alone rather than that none was attached.
 * Zip archives are returned as they are; unpacking them is another module's job.
 """
 
@@ -30,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import functools
 import quopri
 import re
@@ -61,11 +62,25 @@ _TNEF_TYPES = ("application/ms-tnef", "application/vnd.ms-tnef")
 _MESSAGE_TYPES = ("message/rfc822", "message/global")
 
 
+TOO_MANY_PARTS = "too-many-parts"
+TOO_DEEP = "too-deep"
+
+
 @dataclass(frozen=True)
 class ParsedMessage:
     envelope: Envelope
     files: list[FoundFile]
     problems: list[str]
+    cut: str | None = None
+    """``too-many-parts`` or ``too-deep`` when a limit stopped the walk: more may be inside."""
+
+
+@dataclass(frozen=True)
+class FilesFound:
+    """The files of a message, and whether a limit stopped the walk (``cut``) before its end."""
+
+    files: list[FoundFile]
+    cut: str | None = None
 
 
 @dataclass
@@ -78,10 +93,21 @@ class _Walk:
     problems: list[str] = field(default_factory=list)
     parts: int = 0
     stopped: bool = False
+    cut: str | None = None
 
     def problem(self, text: str) -> None:
         if text not in self.problems:
             self.problems.append(text)
+
+    def too_many(self) -> None:
+        """One part more than ``max_parts``: the walk stops here."""
+        self.stopped = True
+        self.cut = self.cut or TOO_MANY_PARTS
+        self.problem(f"more than {self.max_parts} parts: the rest of the message was not read")
+
+    def too_deep(self) -> None:
+        self.cut = self.cut or TOO_DEEP
+        self.problem(f"parts nested deeper than {self.max_depth} levels were not read")
 
 
 def read_message(
@@ -92,8 +118,10 @@ def read_message(
     try:
         message = _parse(data)
     except Exception as exc:  # the parser can exhaust the stack on absurd nesting
+        if isinstance(exc, RecursionError):
+            walk.too_deep()
         walk.problem(f"the message's body could not be parsed ({type(exc).__name__})")
-        return ParsedMessage(_headers_only(data, walk), [], walk.problems)
+        return ParsedMessage(_headers_only(data, walk), [], walk.problems, walk.cut)
     try:
         envelope = _envelope(message, walk)
     except Exception as exc:  # a defensive net: header decoding is written not to raise
@@ -102,21 +130,27 @@ def read_message(
     try:
         _visit(message, (), 0, walk)
     except RecursionError:
+        walk.too_deep()
         walk.problem("the message is nested too deeply to read")
     except Exception as exc:  # the same net for the walk: keep what was found so far
         walk.problem(f"part of the message could not be read ({type(exc).__name__})")
-    return ParsedMessage(envelope, walk.files, walk.problems)
+    return ParsedMessage(envelope, walk.files, walk.problems, walk.cut)
 
 
 def read_files(
     data: bytes, *, max_parts: int = MAX_PARTS, max_depth: int = MAX_DEPTH
-) -> list[FoundFile]:
-    """The files of one raw message, as ``read_message`` finds them, without reading its
-    envelope again (intake has it from ``read_envelope``); never raises."""
+) -> FilesFound:
+    """The files of one raw message, as ``read_message`` finds them, and whether a limit cut
+    the walk short, without reading its envelope again (intake has it from
+    ``read_envelope``); never raises."""
     walk = _Walk(max_parts=max_parts, max_depth=max_depth)
-    with contextlib.suppress(Exception):  # read_message's nets: keep what was found so far
+    try:
         _visit(_parse(data), (), 0, walk)
-    return walk.files
+    except RecursionError:  # the parser's or the walk's stack: nested too deeply
+        walk.too_deep()
+    except Exception:  # read_message's net: keep what was found so far
+        pass
+    return FilesFound(walk.files, walk.cut)
 
 
 class _Part(Message):
@@ -239,6 +273,17 @@ def _envelope(message: Message, walk: _Walk) -> Envelope:
         in_reply_to=_message_id(headers.text("in-reply-to")),
         auto_submitted=headers.raw("auto-submitted"),
         duban_key=headers.raw("x-duban-key"),
+        authentication_results=_all_raw(message, "authentication-results"),
+    )
+
+
+def _all_raw(message: Message, name: str) -> tuple[str, ...]:
+    """Every value of a header, top first, as sent (one that is not ASCII text is left out:
+    the receiving server writes its verdict in ASCII)."""
+    return tuple(
+        value
+        for key, value in message.raw_items()
+        if key.lower() == name and isinstance(value, str)
     )
 
 
@@ -290,11 +335,10 @@ def _visit(part: Message, path: tuple[str, ...], depth: int, walk: _Walk) -> Non
         return
     walk.parts += 1
     if walk.parts > walk.max_parts:
-        walk.stopped = True
-        walk.problem(f"more than {walk.max_parts} parts: the rest of the message was not read")
+        walk.too_many()
         return
     if depth > walk.max_depth:
-        walk.problem(f"parts nested deeper than {walk.max_depth} levels were not read")
+        walk.too_deep()
         return
     headers = _Headers(part)
     content_type = _content_type(part, headers)
@@ -380,8 +424,7 @@ def _winmail(
     for found in result.files:
         walk.parts += 1
         if walk.parts > walk.max_parts:
-            walk.stopped = True
-            walk.problem(f"more than {walk.max_parts} parts: the rest of the message was not read")
+            walk.too_many()
             return
         inner_path = (*path, WINMAIL, *found.path)
         walk.files.append(FoundFile(found.filename, found.content_type, found.data, inner_path))

@@ -20,7 +20,10 @@ class Envelope:
     auto_submitted: str | None = None
     """The RFC 3834 Auto-Submitted header as sent (``auto-replied`` for an out-of-office)."""
     duban_key: str | None = None
-    """``X-Duban-Key`` as sent: set on every message duban itself sends."""
+    """``X-Duban-Key`` as sent: set on every message duban itself sends (and copyable by
+    anyone, so it proves nothing alone: see ``receiving``)."""
+    authentication_results: tuple[str, ...] = ()
+    """Every ``Authentication-Results`` header as sent, topmost (the last server's) first."""
 
 
 @dataclass(frozen=True)

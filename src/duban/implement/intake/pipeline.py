@@ -51,13 +51,16 @@ _WAVE = 16
 
 @dataclass
 class Intake:
-    """What intake needs, passed in: the campaign, the store, the reader, the secret, a clock."""
+    """What intake needs, passed in: the campaign, the store, the reader, the secret, a clock,
+    and the receiving servers whose verdict on a sender counts (``DUBAN_TRUSTED_AUTHSERV``;
+    none: the From address decides alone)."""
 
     bundle: CampaignBundle
     store: RawStore
     reader: WorkbookReader
     secret: bytes
     clock: Clock
+    trusted_authserv: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -114,7 +117,8 @@ def _take_in(
     workers. Adds to ``pending`` and ``candidates``; the piece's rows, in order."""
     envelopes = [read_envelope(i.data) if i.is_message else None for i in piece]
     campaign_id = intake.bundle.campaign.id
-    rows = receive(session, intake.store, intake.clock, campaign_id, piece, envelopes)
+    rows = receive(session, intake.store, intake.clock, campaign_id, piece, envelopes,
+                   intake.trusted_authserv)  # fmt: skip
     session.commit()
     fresh: list[tuple[IntakeRow, RawItem]] = []
     for row, item in zip(rows, piece, strict=True):

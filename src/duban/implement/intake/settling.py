@@ -6,17 +6,31 @@ workbook is identified (``decide.identify``) and, when its token and sender hold
 submitted (``submitting``). The record takes the most telling outcome among its files; a record
 in which nothing was decided is an automatic reply (``automatic``), a unit's message without a
 workbook, or a stranger's.
+
+Two facts known before any file is decided are carried as the received record's reason:
+
+- a sender the office's receiving server did not confirm (``authentication``): none of its
+  files is submitted or refused to that address; each is held with that reason, and so is the
+  record (no answer goes to an address that may be forged). The coordinator may still accept
+  a held file in review after checking with the unit;
+- a walk cut short by a limit (too many parts, nested too deeply): a record that would be
+  refused, or held as a stranger's with no workbook, says so, so that the sender is told to
+  send the workbook alone rather than that none was attached.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from duban.clock import Clock
+from duban.implement.intake.authentication import UNAUTHENTICATED
 from duban.implement.intake.automatic import automatic_reason
 from duban.implement.intake.candidates import Candidate
 from duban.implement.intake.decide import Identified, Outcome, Verdict, identify, unit_of_sender
 from duban.implement.intake.known import Known
+from duban.implement.intake.mime import TOO_DEEP, TOO_MANY_PARTS
 from duban.implement.intake.submitting import accept_or_reject
 from duban.ledger.schema import IntakeRow
 from duban.ledger.store import append_event
@@ -53,19 +67,44 @@ def decide_record(
 ) -> None:
     """Decide each file of the record not decided before a crash, settle the record, and
     append its event."""
+    early = _early(row)
+    doubt = Verdict(Outcome.HELD, *early) if early and early[0] == UNAUTHENTICATED else None
     for candidate in candidates:
         if candidate.row.outcome != "received":
             continue  # decided before a crash
-        verdict = candidate.verdict or _judge(session, bundle, row, candidate, known)
+        verdict = _verdict(session, bundle, row, candidate, known, doubt)
         candidate.row.outcome = verdict.outcome.value
         candidate.row.reason = verdict.code
         if verdict.code != "invalid":  # an invalid file keeps its list of cell problems
             candidate.row.problems = [dict(verdict.detail)] if verdict.detail else []
-    settle(bundle, row, candidates)
+    settle(bundle, row, candidates, early)
     append_event(
         session, clock, f"intake.{row.status}", campaign_id=row.campaign_id,
         subject=f"intake/{row.id}", payload={"reason": row.reason, "sender": row.sender},
     )  # fmt: skip
+
+
+def _early(row: IntakeRow) -> tuple[str, dict[str, Any]] | None:
+    """The reason the received record carries before its files are decided, with its detail:
+    a doubted sender or a walk cut short (see the module's docstring)."""
+    if row.reason in (UNAUTHENTICATED, TOO_MANY_PARTS, TOO_DEEP):
+        return row.reason, dict(row.detail or {})
+    return None
+
+
+def _verdict(
+    session: Session,
+    bundle: CampaignBundle,
+    row: IntakeRow,
+    candidate: Candidate,
+    known: Known,
+    doubt: Verdict | None,
+) -> Verdict:
+    """The file's verdict; from a doubted sender, held instead of submitted or refused."""
+    early = candidate.verdict or (candidate.who if isinstance(candidate.who, Verdict) else None)
+    if doubt is not None and (early is None or early.outcome is Outcome.REJECTED):
+        return doubt
+    return early or _judge(session, bundle, row, candidate, known)
 
 
 def _judge(
@@ -79,8 +118,27 @@ def _judge(
     return accept_or_reject(session, bundle.campaign, row, candidate.row, who, parsed, known)
 
 
-def settle(bundle: CampaignBundle, row: IntakeRow, candidates: list[Candidate]) -> None:
-    """The record's status: the most telling outcome among its files."""
+def settle(
+    bundle: CampaignBundle,
+    row: IntakeRow,
+    candidates: list[Candidate],
+    early: tuple[str, dict[str, Any]] | None = None,
+) -> None:
+    """The record's status: the most telling outcome among its files; then what ``early``
+    (a doubted sender, a walk cut short) changes about it."""
+    _by_files(bundle, row, candidates)
+    if early is None:
+        return
+    code, detail = early
+    if code == UNAUTHENTICATED:
+        if row.status not in (Outcome.IGNORED.value, Outcome.DUPLICATE.value):
+            row.status, row.reason, row.detail = Outcome.HELD.value, code, detail
+    elif row.status == Outcome.REJECTED.value or row.reason == "no-workbook-unknown-sender":
+        row.reason, row.detail = code, detail
+
+
+def _by_files(bundle: CampaignBundle, row: IntakeRow, candidates: list[Candidate]) -> None:
+    """The most telling outcome among the record's files, or what a record without one is."""
     outcomes = {c.row.outcome for c in candidates}
     for outcome in _PRIORITY:
         if outcome.value in outcomes and outcome is not Outcome.IGNORED:
