@@ -56,7 +56,12 @@ class Runtime:
     @cached_property
     def bundle(self) -> CampaignBundle:
         if self.campaign_file is None:
-            raise DubanError("no campaign file given", hint="name the campaign YAML file")
+            raise DubanError(
+                "no campaign file given",
+                hint="name the campaign YAML file",
+                zh="没有指定活动文件",
+                zh_hint="请写上活动的 YAML 文件",
+            )
         return load_campaign(self.campaign_file)
 
     @cached_property

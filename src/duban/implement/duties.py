@@ -44,7 +44,19 @@ def find_duty(
         what = f"{unit_id} owes {len(rows)} {deliverable_id} duties" + (
             f" ({', '.join(periods)})" if periods else ""
         )
-        raise DubanError(what, hint="name exactly one with --deliverable, --unit and --period")
+        owed = f"期次“{period}”的" if period is not None else "的"
+        zh = (
+            f"单位 {unit_id} 在报送事项“{deliverable_id}”下有 {len(rows)} 项报送任务"
+            f"（期次：{'、'.join(periods)}）"
+            if rows
+            else f"单位 {unit_id} 没有报送事项“{deliverable_id}”{owed}报送任务"
+        )
+        raise DubanError(
+            what,
+            hint="name exactly one with --deliverable, --unit and --period",
+            zh=zh,
+            zh_hint="请用 --deliverable、--unit 和 --period 指定唯一的一项",
+        )
     return rows[0]
 
 
@@ -64,10 +76,18 @@ def extend(
     clock: Clock,
 ) -> None:
     if not reason.strip():
-        raise DubanError("an extension needs a reason", hint="add --reason")
+        raise DubanError(
+            "an extension needs a reason",
+            hint="add --reason",
+            zh="延期须写明理由",
+            zh_hint="请加上 --reason",
+        )
     new_due = end_of_day(until, bundle)
     if new_due <= duty.due_at:
-        raise DubanError(f"{until} is not after the due day {duty.due_date}")
+        raise DubanError(
+            f"{until} is not after the due day {duty.due_date}",
+            zh=f"新的截止日 {until} 应晚于原截止日 {duty.due_date}",
+        )
     duty.extended_to = new_due
     append_event(
         session, clock, "duty.extended", campaign_id=duty.campaign_id,
@@ -78,7 +98,12 @@ def extend(
 
 def exempt(session: Session, duty: InstanceRow, *, reason: str, actor: str, clock: Clock) -> None:
     if not reason.strip():
-        raise DubanError("an exemption needs a reason", hint="add --reason")
+        raise DubanError(
+            "an exemption needs a reason",
+            hint="add --reason",
+            zh="免报须写明理由",
+            zh_hint="请加上 --reason",
+        )
     duty.exempt = True
     duty.note = reason
     append_event(

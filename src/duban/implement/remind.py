@@ -80,11 +80,14 @@ def plan_reminders(
              if f.deliverable_id == request.deliverable_id]  # fmt: skip
     if not facts:
         raise DubanError(f"the ledger has no duties for {request.deliverable_id!r}",
-                         hint="run `duban init CAMPAIGN.yaml` first")  # fmt: skip
+                         hint="run `duban init CAMPAIGN.yaml` first",
+                         zh=f"台账中没有报送事项“{request.deliverable_id}”的报送任务",
+                         zh_hint="请先运行 `duban init CAMPAIGN.yaml`")  # fmt: skip
     period = request.period or _default_period(facts, as_of)
     periods = sorted({f.period for f in facts})
     if period not in periods:
-        raise UnknownIdError("period", period, periods, where=f" of {request.deliverable_id}")
+        raise UnknownIdError("period", period, periods, where=f" of {request.deliverable_id}",
+                             zh_where=f"报送事项“{request.deliverable_id}”")  # fmt: skip
     of_period = [f for f in facts if f.period == period and f.unit_id in bundle.units_by_id]
     if chosen_units is not None:
         if request.unit_ids:
@@ -95,12 +98,19 @@ def plan_reminders(
                     f"{', '.join(strays)} owe no {request.deliverable_id} for {period}",
                     hint=f"{len(assigned)} units are assigned it; "
                     f"`duban status --units --deliverable {request.deliverable_id}` lists them",
+                    zh=f"单位 {'、'.join(strays)} 在期次“{period}”没有报送事项"
+                    f"“{request.deliverable_id}”的报送任务",
+                    zh_hint=f"共有 {len(assigned)} 个单位承担此项；"
+                    f"`duban status --units --deliverable {request.deliverable_id}` 可列出",
                 )
         of_period = [f for f in of_period if f.unit_id in chosen_units]
         if not of_period:
             raise DubanError(
                 f"no unit tagged {request.tag!r} is assigned {request.deliverable_id} {period}",
                 hint="choose another tag or deliverable (`duban status --by-tag`)",
+                zh=f"没有带标签“{request.tag}”的单位承担报送事项“{request.deliverable_id}”"
+                f"期次“{period}”",
+                zh_hint="请换一个标签或报送事项（`duban status --by-tag` 按标签列出）",
             )
     zone = campaign.zone
     owed = [f for f in of_period if state_at(f, as_of, zone) in CHASED]
@@ -122,12 +132,16 @@ def _chosen_units(bundle: CampaignBundle, request: RemindRequest) -> set[str] | 
         roster = [u.id for u in bundle.units]
         for unit_id in request.unit_ids:
             if unit_id not in bundle.units_by_id:
-                raise UnknownIdError("unit", unit_id, roster, where=" in the roster")
+                raise UnknownIdError(
+                    "unit", unit_id, roster, where=" in the roster", zh_where="花名册中"
+                )
         chosen = set(request.unit_ids)
     if request.tag is not None:
         tags = sorted({t for u in bundle.units for t in u.tags})
         if request.tag not in tags:
-            raise UnknownIdError("tag", request.tag, tags, where=" in the roster")
+            raise UnknownIdError(
+                "tag", request.tag, tags, where=" in the roster", zh_where="花名册中"
+            )
         tagged = {u.id for u in bundle.units if request.tag in u.tags}
         chosen = tagged if chosen is None else chosen & tagged
     return chosen

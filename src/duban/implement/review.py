@@ -54,6 +54,24 @@ from duban.sending.dispatch import dispatch
 MESSAGE, FILE = "M", "F"
 ATTACHED, DISMISSED = "attached", "dismissed"
 LIST_HINT = "`duban review CAMPAIGN.yaml` lists the held messages (M…) and files (F…)"
+LIST_HINT_ZH = "`duban review CAMPAIGN.yaml` 可列出待核的邮件（M…）和文件（F…）"
+_STATE_ZH = {
+    "accepted": "已受理",
+    "rejected": "已退回",
+    "held": "待核",
+    "quarantined": "已隔离",
+    "duplicate": "重复报送",
+    "ignored": "已忽略",
+    "attached": "已归到单位",
+    "dismissed": "已搁置",
+}
+"""The states of a message or file as the office says them, for the Chinese errors."""
+_DONE_ZH = {"accepted": "受理", "rejected": "退回", "attached to a unit": "归到单位"}
+_ACTION_ZH = {
+    "reject it (its sender reads the note)": "退回的理由（发件人会看到这段说明）",
+    "attach it": "归到单位的理由",
+    "dismiss it": "搁置的理由",
+}
 _ITEM = re.compile(r"([MF])(\d{1,18})")
 _PRIORITY = (Outcome.ACCEPTED.value, Outcome.HELD.value, Outcome.QUARANTINED.value,
              Outcome.REJECTED.value, Outcome.DUPLICATE.value, DISMISSED)  # fmt: skip
@@ -85,10 +103,14 @@ def parse_item(value: str | int | ItemId) -> ItemId:
         raise DubanError(
             f"{value!r} does not say what it is: say M{text} for a message, F{text} for a file",
             hint=LIST_HINT,
+            zh=f"“{value}”没有说明是邮件还是文件：邮件请写 M{text}，文件请写 F{text}",
+            zh_hint=LIST_HINT_ZH,
         )
     raise DubanError(
         f"{value!r} is not an item id: ids are M<number> for a message, F<number> for a file",
         hint=LIST_HINT,
+        zh=f"“{value}”不是收件编号：邮件编号为 M 加数字，文件编号为 F 加数字",
+        zh_hint=LIST_HINT_ZH,
     )
 
 
@@ -186,14 +208,24 @@ def _file(
     file = session.get(IntakeFileRow, item.number) if item.kind == FILE else None
     row = session.get(IntakeRow, file.intake_id) if file is not None else None
     if file is None or row is None or row.campaign_id != bundle.campaign.id:
-        raise DubanError(f"no file {item} in campaign {bundle.campaign.id}", hint=LIST_HINT)
+        raise DubanError(
+            f"no file {item} in campaign {bundle.campaign.id}",
+            hint=LIST_HINT,
+            zh=f"活动 {bundle.campaign.id} 中没有文件 {item}",
+            zh_hint=LIST_HINT_ZH,
+        )
     return file, row
 
 
 def _message(session: Session, bundle: CampaignBundle, item: ItemId) -> IntakeRow:
     row = session.get(IntakeRow, item.number) if item.kind == MESSAGE else None
     if row is None or row.campaign_id != bundle.campaign.id:
-        raise DubanError(f"no message {item} in campaign {bundle.campaign.id}", hint=LIST_HINT)
+        raise DubanError(
+            f"no message {item} in campaign {bundle.campaign.id}",
+            hint=LIST_HINT,
+            zh=f"活动 {bundle.campaign.id} 中没有邮件 {item}",
+            zh_hint=LIST_HINT_ZH,
+        )
     return row
 
 
@@ -203,6 +235,9 @@ def _want_file(item: ItemId, done: str) -> None:
             f"{item} is a message, not a file: only a held file can be {done}",
             hint=f"attach a held message to a unit (--attach {item} --unit ID --note …) "
             f"or dismiss it (--dismiss {item} --note …)",
+            zh=f"{item} 是邮件，不是文件：只有待核的文件才能{_DONE_ZH.get(done, done)}",
+            zh_hint=f"待核的邮件可以归到某个单位（--attach {item} --unit ID --note …），"
+            f"或搁置（--dismiss {item} --note …）",
         )
 
 
@@ -212,6 +247,9 @@ def _want_message(item: ItemId, done: str) -> None:
             f"{item} is a file, not a message: only a held message can be {done}",
             hint=f"accept a held file as a submission (--accept {item}) or reject it "
             f"(--reject {item} --note …)",
+            zh=f"{item} 是文件，不是邮件：只有待核的邮件才能{_DONE_ZH.get(done, done)}",
+            zh_hint=f"待核的文件可以作为报送受理（--accept {item}），"
+            f"或退回（--reject {item} --note …）",
         )
 
 
@@ -226,15 +264,34 @@ def _held_files_of(session: Session, row: IntakeRow) -> list[IntakeFileRow]:
 
 
 def _not_held(
-    item: ItemId, what: str, by: str | None, at: datetime | None, zone: ZoneInfo
+    item: ItemId,
+    state: str,
+    by: str | None,
+    at: datetime | None,
+    zone: ZoneInfo,
+    reasons: tuple[str, str] | None = None,
 ) -> DubanError:
+    """``reasons``: why it is in ``state``, in English (the campaign's words) and Chinese."""
+    what = f"{state} ({reasons[0]})" if reasons else state
     decided = f" by {by} on {local_time(at, zone)}" if by and at else ""
-    return DubanError(f"{item} is not held: it was {what}{decided}", hint=LIST_HINT)
+    why_zh = f"（{reasons[1]}）" if reasons else ""
+    decided_zh = f"，由 {by} 于 {local_time(at, zone)} 处理" if by and at else ""
+    return DubanError(
+        f"{item} is not held: it was {what}{decided}",
+        hint=LIST_HINT,
+        zh=f"{item} 不是待核状态：{_STATE_ZH.get(state, state)}{why_zh}{decided_zh}",
+        zh_hint=LIST_HINT_ZH,
+    )
 
 
 def _needs_note(note: str, action: str) -> str:
     if not note.strip():
-        raise DubanError(f"say why with --note to {action}", hint="the note is kept with it")
+        raise DubanError(
+            f"say why with --note to {action}",
+            hint="the note is kept with it",
+            zh=f"请用 --note 写明{_ACTION_ZH.get(action, action)}",
+            zh_hint="这段说明会随处理记录一并保存",
+        )
     return note.strip()
 
 
@@ -304,14 +361,19 @@ def accept_held(
                 select(SubmissionRow.version).where(SubmissionRow.intake_file_id == file.id)
             )
             return Verdict(Outcome.ACCEPTED, "accepted", {"version": version, "already": True})
-        what = describe(file.reason, file.problems[0] if file.problems else {}, row.sender,
-                        bundle.campaign.language)  # fmt: skip
-        raise _not_held(item, f"{file.outcome} ({what})", file.reviewed_by, file.reviewed_at,
-                        bundle.campaign.zone)  # fmt: skip
+        problem = file.problems[0] if file.problems else {}
+        reasons = (describe(file.reason, problem, row.sender, bundle.campaign.language),
+                   describe(file.reason, problem, row.sender, "zh-CN"))  # fmt: skip
+        raise _not_held(item, file.outcome, file.reviewed_by, file.reviewed_at,
+                        bundle.campaign.zone, reasons)  # fmt: skip
     data = intake.store.get(file.sha256)
     result = intake.reader.read_many([(data, sniff(data, file.filename))])[0]
     if isinstance(result, FileRejected):
-        raise DubanError(f"held file {item} cannot be read: {result}")
+        raise DubanError(
+            f"held file {item} cannot be read: {result}",
+            zh=f"待核文件 {item} 无法读取："
+            f"{describe_file_reason(result.code, result.detail, 'zh-CN')}",
+        )
     who = _identified(session, bundle, item, result.metadata or {}, unit_id, deliverable_id,
                       period)  # fmt: skip
     verdict = accept_or_reject(session, bundle.campaign, row, file, who, result)
@@ -345,19 +407,32 @@ def _identified(
             "campaign)",
             hint=f"say whose submission it is: --accept {item} --unit ID --deliverable ID "
             "[--period P]",
+            zh=f"{item} 没有写明是活动 {campaign.id} 哪个单位的报送"
+            "（其工作簿不是本活动下发的模板）",
+            zh_hint=f"请写明是哪个单位的报送：--accept {item} --unit ID --deliverable ID "
+            "[--period P]",
         )
     unit = bundle.units_by_id.get(chosen["unit_id"] or "")
     if unit is None:
         raise DubanError(
             f"no unit {chosen['unit_id']} on the roster of {campaign.id}",
             hint="`duban status --units` lists the units and their duties",
+            zh=f"活动 {campaign.id} 的花名册中没有单位“{chosen['unit_id']}”",
+            zh_hint="`duban status --units` 可列出各单位及其报送任务",
         )
     ids = [d.id for d in campaign.deliverables]
     if chosen["deliverable"] not in ids:
         what = f"no deliverable {chosen['deliverable']}" if chosen["deliverable"] else "none"
+        what_zh = (
+            f"文件中写的“{chosen['deliverable']}”不是活动 {campaign.id} 的报送事项"
+            if chosen["deliverable"]
+            else f"文件中没有写明活动 {campaign.id} 的报送事项"
+        )
         raise DubanError(
             f"{item}: which deliverable does it answer? The file names {what} of {campaign.id}",
             hint=f"add --deliverable with one of: {', '.join(ids)}",
+            zh=f"{item}：报送的是哪个报送事项？{what_zh}",
+            zh_hint=f"请加上 --deliverable，可选：{'、'.join(ids)}",
         )
     deliverable = campaign.deliverable(str(chosen["deliverable"]))
     duty = find_duty(session, bundle, deliverable.id, unit.id, chosen["period"])
@@ -410,7 +485,12 @@ def send_rejection(
     item = parse_item(value)
     file, _row = _file(session, bundle, item)
     if file.reason != "reviewed-rejected":
-        raise DubanError(f"{item} was not rejected in review", hint=LIST_HINT)
+        raise DubanError(
+            f"{item} was not rejected in review",
+            hint=LIST_HINT,
+            zh=f"{item} 不是在审核中退回的",
+            zh_hint=LIST_HINT_ZH,
+        )
     ctx = AnswerContext(bundle, secret, env, clock.now())
     draft = review_rejection_draft(session, ctx, file.id)
     if draft is None:
@@ -437,7 +517,9 @@ def attach_message(
     unit = bundle.units_by_id.get(unit_id)
     if unit is None:
         raise DubanError(f"no unit {unit_id} on the roster of {bundle.campaign.id}",
-                         hint="`duban status --units` lists the units")  # fmt: skip
+                         hint="`duban status --units` lists the units",
+                         zh=f"活动 {bundle.campaign.id} 的花名册中没有单位“{unit_id}”",
+                         zh_hint="`duban status --units` 可列出各单位")  # fmt: skip
     if row.status == ATTACHED and row.unit_id == unit.id:
         return _already(bundle, item, row.status, row.reason, [row.detail], row, row)
     _message_held(session, bundle, item, row)
@@ -491,6 +573,8 @@ def _message_held(session: Session, bundle: CampaignBundle, item: ItemId, row: I
         raise DubanError(
             f"{item} is held for its files {ids}: decide those",
             hint=f"--accept {ids.split(', ')[0]} … or --reject {ids.split(', ')[0]} --note …",
+            zh=f"{item} 因其中的文件 {ids.replace(', ', '、')} 待核：请先处理这些文件",
+            zh_hint=f"--accept {ids.split(', ')[0]} … 或 --reject {ids.split(', ')[0]} --note …",
         )
     if row.status != HELD:
         raise _not_held(item, row.status, row.reviewed_by, row.reviewed_at, bundle.campaign.zone)

@@ -79,6 +79,9 @@ def ensure_ready(engine: Engine) -> None:
             f"the ledger at {engine.url.render_as_string(hide_password=True)} is not ready "
             f"(schema {revision or 'missing'}, expected {script.get_current_head()})",
             hint="run `duban init CAMPAIGN.yaml` first",
+            zh=f"{engine.url.render_as_string(hide_password=True)} 处的台账尚未就绪"
+            f"（结构版本 {revision or '缺失'}，应为 {script.get_current_head()}）",
+            zh_hint="请先运行 `duban init CAMPAIGN.yaml`",
         )
 
 
@@ -88,6 +91,8 @@ def unreachable(engine: Engine, error: Exception) -> ConfigError:
     return ConfigError(
         f"cannot open the ledger at {where}: {first_line}",
         hint="check DUBAN_DATABASE_URL (or DUBAN_HOME for the SQLite default)",
+        zh=f"无法打开 {where} 处的台账：{first_line}",
+        zh_hint="请检查 DUBAN_DATABASE_URL（使用默认的 SQLite 时检查 DUBAN_HOME）",
     )
 
 

@@ -77,18 +77,27 @@ def select_instances(
         raise NothingToSend(
             f"the ledger has no duties for {deliverable_id!r}",
             hint="run `duban init CAMPAIGN.yaml` first",
+            zh=f"台账中没有报送事项“{deliverable_id}”的报送任务",
+            zh_hint="请先运行 `duban init CAMPAIGN.yaml`",
         )
     chosen = period or _next_period(rows, now)
     selected = [r for r in rows if r.period == chosen]
     if unit_ids:
         unknown = sorted(set(unit_ids) - {r.unit_id for r in selected})
         if unknown:
-            raise NothingToSend(f"{', '.join(unknown)} owe no {deliverable_id} for {chosen}")
+            raise NothingToSend(
+                f"{', '.join(unknown)} owe no {deliverable_id} for {chosen}",
+                zh=f"单位 {'、'.join(unknown)} 在期次“{chosen}”没有报送事项"
+                f"“{deliverable_id}”的报送任务",
+            )
         selected = [r for r in selected if r.unit_id in set(unit_ids)]
     if not selected:
         periods = sorted({r.period for r in rows})
         raise NothingToSend(
-            f"no {deliverable_id} duties for period {chosen!r}", hint=f"periods: {periods}"
+            f"no {deliverable_id} duties for period {chosen!r}",
+            hint=f"periods: {periods}",
+            zh=f"报送事项“{deliverable_id}”没有期次“{chosen}”的报送任务",
+            zh_hint=f"现有期次：{'、'.join(periods)}",
         )
     return selected
 
@@ -99,6 +108,8 @@ def _next_period(rows: Sequence[InstanceRow], now: datetime) -> str:
         raise NothingToSend(
             "every period of this deliverable is past due",
             hint="name the period to notify with --period",
+            zh="该报送事项的各期次都已过截止时间",
+            zh_hint="请用 --period 指定要通知的期次",
         )
     return min(upcoming, key=lambda r: r.due_at).period
 
@@ -167,7 +178,10 @@ class NoticeBuilder:
         meta = read_metadata(data)
         token_ok = verify(self.secret, identity, meta.get("token", ""))
         if meta.get("unit_id") != unit.id or not token_ok:
-            raise DubanError(f"the workbook made for {unit.name} ({unit.id}) failed its check")
+            raise DubanError(
+                f"the workbook made for {unit.name} ({unit.id}) failed its check",
+                zh=f"为{unit.name}（{unit.id}）生成的工作簿未通过校验",
+            )
         return data
 
     def draft(self, instance: InstanceRow) -> Draft:

@@ -26,6 +26,15 @@ Recipient = Literal["unit", "head", "supervisor", "coordinator", "bots"]
 Language = Literal["zh-CN", "en"]
 
 
+class WordedValueError(ValueError):
+    """A validator's complaint with its Chinese wording, which the loader shows a Chinese reader
+    (pydantic keeps the exception in the error's context)."""
+
+    def __init__(self, message: str, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+
 class DeclaredYearSpec(Strict):
     holidays: list[date] = Field(default_factory=list)
     working_days: list[date] = Field(default_factory=list)
@@ -57,7 +66,10 @@ class Phase(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.end < self.start:
-            raise ValueError(f"phase ends ({self.end}) before it starts ({self.start})")
+            raise WordedValueError(
+                f"phase ends ({self.end}) before it starts ({self.start})",
+                f"阶段的结束日（{self.end}）早于开始日（{self.start}）",
+            )
         return self
 
 
@@ -84,7 +96,10 @@ class Assign(Strict):
     @model_validator(mode="after")
     def _something(self) -> Self:
         if not (self.all or self.tags or self.units or self.leads):
-            raise ValueError("say who must submit: all: true, tags: [...], units: [...] or leads")
+            raise WordedValueError(
+                "say who must submit: all: true, tags: [...], units: [...] or leads",
+                "请写明由哪些单位报送：all: true、tags: [...]、units: [...] 或 leads",
+            )
         return self
 
 
@@ -118,12 +133,21 @@ class DueRule(Strict):
     @model_validator(mode="after")
     def _one_rule(self) -> Self:
         if (self.date is None) == (self.every is None):
-            raise ValueError("give either 'date' (a fixed due date) or 'every' (a recurrence)")
+            raise WordedValueError(
+                "give either 'date' (a fixed due date) or 'every' (a recurrence)",
+                "date（固定截止日）和 every（按周期报送）二者必须且只能写一个",
+            )
         given = [o for o in (self.offset_working_days, self.offset_days, self.day) if o is not None]
         if self.date is not None and (given or self.start or self.end):
-            raise ValueError("a fixed 'date' takes no offset, day, start or end")
+            raise WordedValueError(
+                "a fixed 'date' takes no offset, day, start or end",
+                "写了固定截止日 date，就不能再写 offset、day、start 或 end",
+            )
         if self.every is not None and len(given) > 1:
-            raise ValueError("give one of offset_working_days, offset_days or day")
+            raise WordedValueError(
+                "give one of offset_working_days, offset_days or day",
+                "offset_working_days、offset_days 和 day 只能写一个",
+            )
         return self
 
 
@@ -153,7 +177,9 @@ class OfficeHours(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.end <= self.start:
-            raise ValueError("office hours end before they start")
+            raise WordedValueError(
+                "office hours end before they start", "办公时间的结束时间早于开始时间"
+            )
         return self
 
 
@@ -215,8 +241,9 @@ class Campaign(Strict):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r}; use a name like Asia/Shanghai"
+            raise WordedValueError(
+                f"unknown time zone {value!r}; use a name like Asia/Shanghai",
+                f"不认识的时区“{value}”，请写 Asia/Shanghai 这样的时区名",
             ) from None
         return value
 
@@ -235,7 +262,13 @@ class Campaign(Strict):
         found = next((d for d in self.deliverables if d.id == deliverable_id), None)
         if found is None:
             known = [d.id for d in self.deliverables]
-            raise UnknownIdError("deliverable", deliverable_id, known, where=f" in {self.id}")
+            raise UnknownIdError(
+                "deliverable",
+                deliverable_id,
+                known,
+                where=f" in {self.id}",
+                zh_where=f"活动 {self.id} 中",
+            )
         return found
 
     def ladder_of(self, deliverable: Deliverable) -> list[Rung]:

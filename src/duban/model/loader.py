@@ -17,9 +17,15 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from duban.errors import CalendarUnknownError, InvalidInputError, Problem, UnknownIdError
+from duban.errors import (
+    CalendarUnknownError,
+    DubanError,
+    InvalidInputError,
+    Problem,
+    UnknownIdError,
+)
 from duban.model.assignment import InstanceSpec, assigned_units, instances_for
-from duban.model.campaign import Campaign, Deliverable
+from duban.model.campaign import Campaign, Deliverable, WordedValueError
 from duban.model.due import periods_for
 from duban.model.roster import Unit, load_roster
 from duban.model.workdays import DeclaredYear, WorkCalendar, unknown_year_error
@@ -44,7 +50,11 @@ class CampaignBundle:
         if found is None:
             known = list(self.units_by_id)
             raise UnknownIdError(
-                "unit", unit_id, known, where=f" in the roster of {self.campaign.id}"
+                "unit",
+                unit_id,
+                known,
+                where=f" in the roster of {self.campaign.id}",
+                zh_where=f"活动 {self.campaign.id} 的花名册中",
             )
         return found
 
@@ -89,13 +99,22 @@ def load_campaign(path: Path | str) -> CampaignBundle:
 
 def _read_text(path: Path) -> str:
     if not path.is_file():
-        raise InvalidInputError(str(path), [Problem(str(path), "campaign file not found")])
+        raise InvalidInputError(
+            str(path), [Problem(str(path), "campaign file not found", zh="找不到活动文件")]
+        )
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         where = f"{path.name} byte {error.start}"
         raise InvalidInputError(
-            str(path), [Problem(where, "not UTF-8 text; save as UTF-8")]
+            str(path),
+            [
+                Problem(
+                    where,
+                    "not UTF-8 text; save as UTF-8",
+                    zh="不是 UTF-8 编码的文本，请另存为 UTF-8 编码",
+                )
+            ],
         ) from None
 
 
@@ -107,11 +126,15 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, yaml.Node | None]:
         mark = getattr(error, "problem_mark", None)
         where = f"{path.name}:{mark.line + 1}" if mark is not None else path.name
         problem = getattr(error, "problem", None) or str(error)
-        raise InvalidInputError(str(path), [Problem(where, f"not valid YAML: {problem}")]) from None
-    if not isinstance(data, dict):
-        raise InvalidInputError(
-            str(path), [Problem(path.name, "expected a mapping of campaign keys")]
+        said = Problem(
+            where, f"not valid YAML: {problem}", zh=f"不是有效的 YAML：{_yaml_zh(problem)}"
         )
+        raise InvalidInputError(str(path), [said]) from None
+    if not isinstance(data, dict):
+        said = Problem(
+            path.name, "expected a mapping of campaign keys", zh="活动文件应由“键: 值”组成"
+        )
+        raise InvalidInputError(str(path), [said])
     return data, root
 
 
@@ -120,7 +143,9 @@ def _validate(path: Path, data: dict[str, Any], root: yaml.Node | None) -> Campa
         return Campaign.model_validate(data)
     except ValidationError as error:
         problems = [
-            _with_line(Problem(dotted(item["loc"]), explain(item)), root, path.name)
+            _with_line(
+                Problem(dotted(item["loc"]), explain(item), explain_zh(item)), root, path.name
+            )
             for item in error.errors()
         ]
         raise InvalidInputError(str(path), problems) from None
@@ -155,6 +180,89 @@ def explain(item: Any) -> str:
     return f"{expected}, found {found!r} ({message})"
 
 
+_YAML_ZH = {
+    "mapping values are not allowed here": "此处不能出现“键: 值”（常见原因：缩进不对，"
+    "或值里有未加引号的“: ”）",
+    "found character '\\t' that cannot start any token": "含有制表符（Tab），请只用空格缩进",
+    "could not find expected ':'": "找不到应有的冒号“:”",
+    "did not find expected key": "缩进不对，找不到应有的键",
+    "did not find expected '-' indicator": "缩进不对，找不到列表项的“-”",
+}
+
+
+def _yaml_zh(problem: str) -> str:
+    """PyYAML's common complaints in Chinese; any other is shown as PyYAML says it."""
+    return _YAML_ZH.get(problem, problem)
+
+
+_EXPECTED_ZH = {
+    "date_from_datetime_parsing": "应为日期，如 2026-03-05",
+    "date_parsing": "应为日期，如 2026-03-05",
+    "date_type": "应为日期，如 2026-03-05",
+    "time_parsing": "应为时间，如 17:30",
+    "time_type": "应为时间，如 17:30",
+    "missing": "缺少此项（必须填写）",
+    "extra_forbidden": "不认识的字段，请对照 README 检查拼写",
+    "string_type": "应为文字",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "list_type": "应为列表，如 [a, b]",
+    "dict_type": "应为“键: 值”的形式",
+    "model_type": "应为“键: 值”的形式",
+    "model_attributes_type": "应为“键: 值”的形式",
+    "string_pattern_mismatch": "编号格式不对：只能用小写英文字母、数字、“_”和“-”，以字母开头",
+}
+_LIMITS_ZH = {
+    "greater_than_equal": ("ge", "不能小于 {}"),
+    "less_than_equal": ("le", "不能大于 {}"),
+    "greater_than": ("gt", "应大于 {}"),
+    "less_than": ("lt", "应小于 {}"),
+    "string_too_long": ("max_length", "不能超过 {} 个字"),
+    "too_short": ("min_length", "至少要有 {} 项"),
+    "too_long": ("max_length", "最多只能有 {} 项"),
+}
+
+
+def explain_zh(item: Any) -> str:
+    """``explain`` in Chinese: pydantic's common error types and duban's own validators; any
+    other message is shown as pydantic gives it."""
+    kind = item["type"]
+    ctx = item.get("ctx") or {}
+    found = _shown(item.get("input"))
+    error = ctx.get("error")
+    if kind in ("missing", "extra_forbidden"):
+        return _EXPECTED_ZH[kind]
+    if kind in _EXPECTED_ZH:
+        return f"{_EXPECTED_ZH[kind]}，填写的是“{found}”"
+    if kind == "string_too_short":
+        return (
+            "不能为空" if ctx.get("min_length") == 1 else f"至少要有 {ctx.get('min_length')} 个字"
+        )
+    if kind in _LIMITS_ZH and ctx.get(_LIMITS_ZH[kind][0]) is not None:
+        name, template = _LIMITS_ZH[kind]
+        return f"{template.format(ctx[name])}，填写的是“{found}”"
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        shown = "、".join(choices) if choices else str(ctx.get("expected", ""))
+        return f"应为以下之一：{shown}，填写的是“{found}”"
+    if isinstance(error, WordedValueError):
+        return error.zh
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if message.startswith("value is not a valid email address"):
+        return f"不是有效的电子邮箱地址：“{found}”"
+    return message
+
+
+def _shown(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def calendar_of(campaign: Campaign) -> WorkCalendar:
     spec = campaign.calendar
     declared = {
@@ -175,7 +283,11 @@ def cross_check(
         for j, unit_id in enumerate([task.lead, *task.partners]):
             field = "lead" if j == 0 else f"partners[{j - 1}]"
             if unit_id not in known_units:
-                yield Problem(f"key_tasks[{i}].{field}", f"unit {unit_id!r} is not on the roster")
+                yield Problem(
+                    f"key_tasks[{i}].{field}",
+                    f"unit {unit_id!r} is not on the roster",
+                    zh=f"单位“{unit_id}”不在花名册中",
+                )
     yield from _check_deliverables(campaign, units, known_units, known_tags)
     yield from _check_calendar(campaign, calendar)
 
@@ -189,7 +301,11 @@ def _unique_ids(campaign: Campaign) -> Iterator[Problem]:
     ):
         ids = [item.id for item in items]
         for dupe in sorted({i for i in ids if ids.count(i) > 1}):
-            yield Problem(f"{name}[{ids.index(dupe)}].id", f"id {dupe!r} is used more than once")
+            yield Problem(
+                f"{name}[{ids.index(dupe)}].id",
+                f"id {dupe!r} is used more than once",
+                zh=f"编号“{dupe}”用了不止一次",
+            )
 
 
 def _check_deliverables(
@@ -201,31 +317,53 @@ def _check_deliverables(
     for i, d in enumerate(campaign.deliverables):
         at = f"deliverables[{i}]"
         if d.phase not in phases:
-            yield Problem(f"{at}.phase", f"no phase {d.phase!r}; phases are {sorted(phases)}")
+            yield Problem(
+                f"{at}.phase",
+                f"no phase {d.phase!r}; phases are {sorted(phases)}",
+                zh=f"没有阶段“{d.phase}”；现有阶段：{'、'.join(sorted(phases))}",
+            )
         if d.form not in forms:
-            yield Problem(f"{at}.form", f"no form {d.form!r}; forms are {sorted(forms)}")
+            yield Problem(
+                f"{at}.form",
+                f"no form {d.form!r}; forms are {sorted(forms)}",
+                zh=f"没有报表模板“{d.form}”；现有模板：{'、'.join(sorted(forms))}",
+            )
         for field, values in (("units", d.assign.units), ("exclude", d.assign.exclude)):
             for j, unit_id in enumerate(values):
                 if unit_id not in known_units:
                     yield Problem(
-                        f"{at}.assign.{field}[{j}]", f"unit {unit_id!r} is not on the roster"
+                        f"{at}.assign.{field}[{j}]",
+                        f"unit {unit_id!r} is not on the roster",
+                        zh=f"单位“{unit_id}”不在花名册中",
                     )
         for j, tag in enumerate(d.assign.tags):
             if tag not in known_tags:
-                yield Problem(f"{at}.assign.tags[{j}]", f"no unit on the roster has tag {tag!r}")
+                yield Problem(
+                    f"{at}.assign.tags[{j}]",
+                    f"no unit on the roster has tag {tag!r}",
+                    zh=f"花名册中没有带标签“{tag}”的单位",
+                )
         if isinstance(d.assign.leads, list):
             for j, task_id in enumerate(d.assign.leads):
                 if task_id not in tasks:
-                    yield Problem(f"{at}.assign.leads[{j}]", f"no key task {task_id!r}")
+                    yield Problem(
+                        f"{at}.assign.leads[{j}]",
+                        f"no key task {task_id!r}",
+                        zh=f"没有重点工作“{task_id}”",
+                    )
         if d.phase in phases and not assigned_units(campaign, units, d.assign):
-            yield Problem(f"{at}.assign", "selects no unit at all")
+            yield Problem(f"{at}.assign", "selects no unit at all", zh="一个单位也没有选中")
 
 
 def _check_calendar(campaign: Campaign, calendar: WorkCalendar) -> Iterator[Problem]:
     for year, spec in campaign.calendar.years.items():
         for day in [*spec.holidays, *spec.working_days]:
             if day.year != year:
-                yield Problem(f"calendar.years.{year}", f"{day} is not in {year}")
+                yield Problem(
+                    f"calendar.years.{year}",
+                    f"{day} is not in {year}",
+                    zh=f"{day} 不在 {year} 年内",
+                )
     for i, phase in enumerate(campaign.phases):
         for year in calendar.unknown_years([phase.start, phase.end]):
             yield _unknown(f"phases[{i}]", year)
@@ -237,7 +375,7 @@ def _check_calendar(campaign: Campaign, calendar: WorkCalendar) -> Iterator[Prob
             for period in periods_for(d, campaign.phase(d.phase), calendar, campaign.zone):
                 _rung_days(period.due_date, campaign, calendar, d)
         except CalendarUnknownError as error:
-            yield Problem(f"deliverables[{i}].due", str(error))
+            yield Problem(f"deliverables[{i}].due", str(error), zh=_zh_lines(error))
 
 
 def _rung_days(due: date, campaign: Campaign, calendar: WorkCalendar, d: Deliverable) -> None:
@@ -246,13 +384,20 @@ def _rung_days(due: date, campaign: Campaign, calendar: WorkCalendar, d: Deliver
 
 
 def _unknown(where: str, year: int) -> Problem:
-    return Problem(where, str(unknown_year_error(year)))
+    error = unknown_year_error(year)
+    return Problem(where, str(error), zh=_zh_lines(error))
+
+
+def _zh_lines(error: DubanError) -> str:
+    """An error as a problem line in Chinese: like ``str(error)``, the hint under it."""
+    message, hint = error.said("zh-CN")
+    return message if hint is None else f"{message}\n  → {hint}"
 
 
 def _with_line(problem: Problem, root: yaml.Node | None, filename: str) -> Problem:
     line = _line_of(root, problem.where)
     prefix = f"{filename}:{line}" if line else filename
-    return Problem(f"{prefix} {problem.where}", problem.message)
+    return Problem(f"{prefix} {problem.where}", problem.message, problem.zh)
 
 
 _PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[]+)")

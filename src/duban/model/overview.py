@@ -35,7 +35,11 @@ def status_report(
         chosen = [row for row in rows if row.id == campaign]
         if not chosen:
             raise UnknownIdError(
-                "campaign", campaign, [row.id for row in rows], where=" in the ledger"
+                "campaign",
+                campaign,
+                [row.id for row in rows],
+                where=" in the ledger",
+                zh_where="台账中",
             )
         rows = chosen
     if deliverable is not None:

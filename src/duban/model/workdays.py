@@ -113,10 +113,16 @@ class WorkCalendar:
 def unknown_year_error(year: int) -> CalendarUnknownError:
     covered = sorted(_official_years())
     span = f"{covered[0]}–{covered[-1]}" if covered else "no years"
+    span_zh = f"{covered[0]}—{covered[-1]} 年" if covered else "任何年份"
     return CalendarUnknownError(
         f"the official calendar for {year} is unknown (chinese-calendar covers {span})",
         hint=(
             f"declare it in the campaign file under calendar.years.{year} "
             "(holidays: [...], working_days: [...]) or upgrade chinese-calendar"
+        ),
+        zh=f"{year} 年的法定节假日安排未知（chinese-calendar 只涵盖 {span_zh}）",
+        zh_hint=(
+            f"请在活动文件的 calendar.years.{year} 下写明该年的安排"
+            "（holidays: [...]，working_days: [...]），或升级 chinese-calendar"
         ),
     )

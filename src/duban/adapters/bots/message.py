@@ -42,12 +42,14 @@ class BotMessage:
 
     def __post_init__(self) -> None:
         if not self.title.strip():
-            raise DubanError("a bot message needs a title")
+            raise DubanError("a bot message needs a title", zh="群机器人消息需要标题")
         for mention in self.mentions:
             if mention != MENTION_ALL and not _MOBILE.fullmatch(mention):
                 raise DubanError(
                     f"cannot mention {mention!r} in a group bot message",
                     hint='give a mobile number such as 13800000000, or "all"',
+                    zh=f"群机器人消息无法@“{mention}”",
+                    zh_hint="请填写手机号码（如 13800000000），或填 all（@所有人）",
                 )
 
     @property

@@ -57,6 +57,8 @@ class SlidingWindowLimiter:
                 raise DubanError(
                     "the clock did not move while waiting for a group bot's rate limit",
                     hint="pass a sleep that advances the clock (or the system clock)",
+                    zh="等待群机器人发送限额时时钟没有走动",
+                    zh_hint="请传入能推进时钟的等待函数（或使用系统时钟）",
                 )
 
     def _wait_or_take(self, key: str, now: datetime) -> float | None:

@@ -34,6 +34,12 @@ _EXAMPLES = (
     "wecom+https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…, "
     "feishu+https://open.feishu.cn/open-apis/bot/v2/hook/…?secret=… or json+https://…"
 )
+_EXAMPLES_ZH = (
+    "请写成 dingtalk+https://oapi.dingtalk.com/robot/send?access_token=…&secret=…、"
+    "wecom+https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…、"
+    "feishu+https://open.feishu.cn/open-apis/bot/v2/hook/…?secret=… 或 json+https://…"
+)
+_WEBHOOK_ZH = "请复制该机器人的 Webhook 地址"
 
 
 class BotKind(StrEnum):
@@ -89,7 +95,13 @@ def parse_bots(value: str) -> list[BotSpec]:
         spec = parse_bot_spec(entry, position=position)
         earlier = next((n for n, s in enumerate(specs, 1) if s.endpoint == spec.endpoint), None)
         if earlier is not None:
-            raise _error(position, f"repeats bot {earlier}", "list each bot once")
+            raise _error(
+                position,
+                f"repeats bot {earlier}",
+                "list each bot once",
+                f"与第 {earlier} 个机器人重复",
+                "每个机器人只列一次",
+            )
         specs.append(spec)
     return specs
 
@@ -98,12 +110,24 @@ def parse_bot_spec(text: str, *, position: int = 1) -> BotSpec:
     """Parse one spec; ``position`` (1-based) names it in errors instead of its text."""
     kind_text, plus, rest = text.strip().partition("+")
     if not plus or not _SHOWABLE_NAME.fullmatch(kind_text):
-        raise _error(position, "does not start with a kind and '+'", _EXAMPLES)
+        raise _error(
+            position,
+            "does not start with a kind and '+'",
+            _EXAMPLES,
+            "开头不是“类型+”",
+            _EXAMPLES_ZH,
+        )
     try:
         kind = BotKind(kind_text.lower())
     except ValueError:
         kinds = ", ".join(k.value for k in BotKind)
-        raise _error(position, f"unknown kind {kind_text!r}", f"the kinds are {kinds}") from None
+        raise _error(
+            position,
+            f"unknown kind {kind_text!r}",
+            f"the kinds are {kinds}",
+            f"不认识的类型“{kind_text}”",
+            f"可用的类型：{kinds}",
+        ) from None
     parts = _split_url(rest, position)
     options = _query(parts.query, position)
     builder = _BUILDERS[kind]
@@ -113,19 +137,45 @@ def parse_bot_spec(text: str, *, position: int = 1) -> BotSpec:
 def _split_url(text: str, position: int) -> SplitResult:
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https"):
-        raise _error(position, "the address after '+' must start with https://", _EXAMPLES)
+        raise _error(
+            position,
+            "the address after '+' must start with https://",
+            _EXAMPLES,
+            "“+”后面的地址应以 https:// 开头",
+            _EXAMPLES_ZH,
+        )
     if "@" in parts.netloc:
-        raise _error(position, "the address holds a user name or '@'", "remove it")
+        raise _error(
+            position,
+            "the address holds a user name or '@'",
+            "remove it",
+            "地址中含有用户名或“@”",
+            "请删去",
+        )
     if not parts.hostname or any(ch.isspace() for ch in parts.netloc):
-        raise _error(position, "the address has no host name", _EXAMPLES)
+        raise _error(
+            position, "the address has no host name", _EXAMPLES, "地址中没有主机名", _EXAMPLES_ZH
+        )
     try:
         port = parts.port
     except ValueError:
         port = -1
     if port is not None and not 1 <= port <= 65535:
-        raise _error(position, "the port is not a number from 1 to 65535", "check the address")
+        raise _error(
+            position,
+            "the port is not a number from 1 to 65535",
+            "check the address",
+            "端口不是 1 到 65535 之间的数字",
+            "请检查地址",
+        )
     if parts.fragment:
-        raise _error(position, "the address holds a '#'", "write '#' in a token as %23")
+        raise _error(
+            position,
+            "the address holds a '#'",
+            "write '#' in a token as %23",
+            "地址中含有“#”",
+            "令牌中的“#”请写成 %23",
+        )
     return parts
 
 
@@ -134,7 +184,13 @@ def _query(query: str, position: int) -> dict[str, str]:
     for item in filter(None, query.split("&")):
         name, _, value = item.partition("=")
         if name in values:
-            raise _error(position, f"option {_shown(name)} is given twice", "keep one of them")
+            raise _error(
+                position,
+                f"option {_shown(name)} is given twice",
+                "keep one of them",
+                f"选项 {_shown(name)} 出现了两次",
+                "只保留一个",
+            )
         values[name] = unquote(value)
     return values
 
@@ -149,7 +205,13 @@ def _dingtalk(parts: SplitResult, options: dict[str, str], position: int) -> Bot
 
 def _wecom(parts: SplitResult, options: dict[str, str], position: int) -> BotSpec:
     if "secret" in options:
-        raise _error(position, "WeCom group robots are not signed", "remove ?secret=")
+        raise _error(
+            position,
+            "WeCom group robots are not signed",
+            "remove ?secret=",
+            "企业微信群机器人不使用加签",
+            "请删去 ?secret=",
+        )
     _only(options, ("key",), position)
     key = _required(options, "key", position)
     endpoint = f"{_base(parts)}?key={quote(key, safe='')}"
@@ -162,7 +224,11 @@ def _feishu(parts: SplitResult, options: dict[str, str], position: int) -> BotSp
     token = unquote(token.strip("/"))
     if not hook or not token or "/" in token:
         raise _error(
-            position, "the address does not end in /hook/TOKEN", "copy the bot's webhook address"
+            position,
+            "the address does not end in /hook/TOKEN",
+            "copy the bot's webhook address",
+            "地址不是以 /hook/TOKEN 结尾",
+            _WEBHOOK_ZH,
         )
     return BotSpec(BotKind.FEISHU, _base(parts), _host(parts), _secret(options, position), token)
 
@@ -194,13 +260,25 @@ def _only(options: dict[str, str], allowed: Iterable[str], position: int) -> Non
     for name in options:
         if name not in allowed:
             names = ", ".join(allowed)
-            raise _error(position, f"unknown option {_shown(name)}", f"the options are {names}")
+            raise _error(
+                position,
+                f"unknown option {_shown(name)}",
+                f"the options are {names}",
+                f"不认识的选项 {_shown(name)}",
+                f"可用的选项：{names}",
+            )
 
 
 def _required(options: dict[str, str], name: str, position: int) -> str:
     value = options.get(name, "")
     if not value.strip():
-        raise _error(position, f"?{name}= is missing or empty", "copy the bot's webhook address")
+        raise _error(
+            position,
+            f"?{name}= is missing or empty",
+            "copy the bot's webhook address",
+            f"缺少 ?{name}= 或其值为空",
+            _WEBHOOK_ZH,
+        )
     return value
 
 
@@ -209,7 +287,13 @@ def _secret(options: dict[str, str], position: int) -> str | None:
         return None
     secret = options["secret"]
     if not secret.strip():
-        raise _error(position, "?secret= is empty", "give the bot's signing secret or drop it")
+        raise _error(
+            position,
+            "?secret= is empty",
+            "give the bot's signing secret or drop it",
+            "?secret= 的值为空",
+            "请填写该机器人的加签密钥，或删去此项",
+        )
     return secret
 
 
@@ -217,5 +301,11 @@ def _shown(name: str) -> str:
     return repr(name) if _SHOWABLE_NAME.fullmatch(name) else "(unreadable)"
 
 
-def _error(position: int, message: str, hint: str) -> ConfigError:
-    return ConfigError(f"{BOTS_VARIABLE}: bot {position}: {message}", hint=hint)
+def _error(position: int, message: str, hint: str, zh: str, zh_hint: str) -> ConfigError:
+    """The error naming the bot by its position (never its text), in English and Chinese."""
+    return ConfigError(
+        f"{BOTS_VARIABLE}: bot {position}: {message}",
+        hint=hint,
+        zh=f"{BOTS_VARIABLE}：第 {position} 个机器人：{zh}",
+        zh_hint=zh_hint,
+    )

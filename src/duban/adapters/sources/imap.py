@@ -206,7 +206,8 @@ class ImapSource:
         except (imaplib.IMAP4.abort, OSError) as exc:
             self._drop()
             raise ImapError(
-                f"{self.name}: the connection was lost twice in a row ({_reason(exc)})"
+                f"{self.name}: the connection was lost twice in a row ({_reason(exc)})",
+                zh=f"{self.name}：连接连续两次中断（{_reason(exc)}）",
             ) from exc
 
     def _live(self) -> _Session:
@@ -353,6 +354,8 @@ def _connect(config: ImapConfig) -> imaplib.IMAP4:
         raise ImapUnreachableError(
             f"{INTAKE_VARIABLE}: no IMAP server answered at {where} ({_reason(exc)})",
             hint=f"check the host and port in {INTAKE_VARIABLE} and that the server is running",
+            zh=f"{INTAKE_VARIABLE}：{where} 没有 IMAP 服务器应答（{_reason(exc)}）",
+            zh_hint=f"请检查 {INTAKE_VARIABLE} 中的主机和端口，并确认邮件服务器正在运行",
         ) from None
     if config.security is ImapSecurity.STARTTLS:
         _starttls(client, context, where)
@@ -370,6 +373,8 @@ def _starttls(client: imaplib.IMAP4, context: ssl.SSLContext | None, where: str)
         raise ImapTlsError(
             f"{INTAKE_VARIABLE}: STARTTLS failed at {where} ({_reason(exc)})",
             hint=f"use imaps:// (usually port 993) in {INTAKE_VARIABLE} if the server has it",
+            zh=f"{INTAKE_VARIABLE}：在 {where} 启用 STARTTLS 失败（{_reason(exc)}）",
+            zh_hint=f"服务器支持的话，请在 {INTAKE_VARIABLE} 中改用 imaps://（通常为 993 端口）",
         ) from None
 
 
@@ -377,6 +382,9 @@ def _tls_error(where: str, exc: ssl.SSLError) -> ImapTlsError:
     return ImapTlsError(
         f"{INTAKE_VARIABLE}: TLS with {where} failed ({_reason(exc)})",
         hint=f"for a private CA add ?cafile=/path/ca.pem to {INTAKE_VARIABLE}; check the port",
+        zh=f"{INTAKE_VARIABLE}：与 {where} 建立 TLS 加密连接失败（{_reason(exc)}）",
+        zh_hint=f"如使用自建的证书机构，请在 {INTAKE_VARIABLE} 中加上 ?cafile=/path/ca.pem；"
+        "并检查端口",
     )
 
 
@@ -392,16 +400,21 @@ def _login(client: imaplib.IMAP4, config: ImapConfig) -> None:
         raise ImapUnreachableError(
             f"{INTAKE_VARIABLE}: the IMAP server closed the connection at login ({_reason(exc)})",
             hint=f"check the host and port in {INTAKE_VARIABLE}",
+            zh=f"{INTAKE_VARIABLE}：登录时 IMAP 服务器断开了连接（{_reason(exc)}）",
+            zh_hint=f"请检查 {INTAKE_VARIABLE} 中的主机和端口",
         ) from None
     except imaplib.IMAP4.error as exc:
         raise ImapAuthenticationError(
             f"{INTAKE_VARIABLE}: the IMAP server refused the login of user {config.user!r} "
             f"({_reason(exc)})",
             hint=f"check the user name and password in {INTAKE_VARIABLE}; " + _PERCENT_HINT,
+            zh=f"{INTAKE_VARIABLE}：IMAP 服务器拒绝了用户“{config.user}”登录（{_reason(exc)}）",
+            zh_hint=f"请检查 {INTAKE_VARIABLE} 中的用户名和密码；" + _PERCENT_HINT_ZH,
         ) from None
 
 
 _PERCENT_HINT = "percent-encode / ? # @ : % in them (%2F %3F %23 %40 %3A %25)"
+_PERCENT_HINT_ZH = "其中的 / ? # @ : % 要写成百分号编码（%2F %3F %23 %40 %3A %25）"
 
 
 def _capabilities(client: imaplib.IMAP4) -> frozenset[str]:
@@ -438,11 +451,15 @@ def _select(client: imaplib.IMAP4, mailbox: str) -> int:
         raise ConfigError(
             f"{INTAKE_VARIABLE}: the mailbox {mailbox!r} is read-only for this user",
             hint="duban moves processed messages, so it needs write access to the mailbox",
+            zh=f"{INTAKE_VARIABLE}：邮箱文件夹“{mailbox}”对该用户是只读的",
+            zh_hint="duban 要移走已处理的邮件，需要该邮箱文件夹的写权限",
         ) from None
     if typ != "OK":
         raise ConfigError(
             f"{INTAKE_VARIABLE}: the mailbox {mailbox!r} cannot be opened ({_text(data)})",
             hint=f"write an existing mailbox after the port in {INTAKE_VARIABLE}, e.g. /INBOX",
+            zh=f"{INTAKE_VARIABLE}：无法打开邮箱文件夹“{mailbox}”（{_text(data)}）",
+            zh_hint=f"请在 {INTAKE_VARIABLE} 的端口号后面写一个已有的邮箱文件夹，如 /INBOX",
         )
     _name, values = client.response("UIDVALIDITY")
     if values and isinstance(values[0], bytes) and values[0].isdigit():
@@ -450,7 +467,10 @@ def _select(client: imaplib.IMAP4, mailbox: str) -> int:
     typ, data = client.status(_quoted(mailbox), "(UIDVALIDITY)")
     match = re.search(rb"UIDVALIDITY (\d+)", b" ".join(_bytes(data)))
     if typ != "OK" or match is None:
-        raise ImapError(f"{INTAKE_VARIABLE}: the server gave no UIDVALIDITY for {mailbox!r}")
+        raise ImapError(
+            f"{INTAKE_VARIABLE}: the server gave no UIDVALIDITY for {mailbox!r}",
+            zh=f"{INTAKE_VARIABLE}：服务器没有给出邮箱文件夹“{mailbox}”的 UIDVALIDITY",
+        )
     return int(match.group(1))
 
 
@@ -503,7 +523,24 @@ def _unquote(value: bytes | None) -> str | None:
 
 def _check(typ: str, data: Sequence[object], doing: str) -> None:
     if typ != "OK":
-        raise ImapError(f"IMAP: the server refused to {doing}: {_text(data)}")
+        raise ImapError(
+            f"IMAP: the server refused to {doing}: {_text(data)}",
+            zh=f"IMAP：服务器拒绝{_DOING_ZH.get(doing, doing)}：{_text(data)}",
+        )
+
+
+_DOING_ZH = {
+    "check for new mail": "检查新邮件",
+    "fetch the messages' sizes": "读取邮件大小",
+    "fetch a message": "读取邮件",
+    "move messages to the processed folder": "把邮件移到已处理文件夹",
+    "copy messages to the processed folder": "把邮件复制到已处理文件夹",
+    "mark copied messages deleted": "把已复制的邮件标记为删除",
+    "expunge moved messages": "清除已移走的邮件",
+    "search the mailbox": "搜索邮箱文件夹",
+    "create the processed folder": "创建已处理文件夹",
+    "list capabilities": "列出服务器功能",
+}
 
 
 def _uid_sets(uids: Sequence[int]) -> Iterator[str]:

@@ -42,6 +42,11 @@ _FORMS = (
     "write imap://user:pass@host:143/INBOX, imaps://user:pass@host:993/INBOX, "
     "maildir:/path/to/Maildir or dir:/path/to/folder"
 )
+_FORMS_ZH = (
+    "写成 imap://user:pass@host:143/INBOX、imaps://user:pass@host:993/INBOX、"
+    "maildir:/path/to/Maildir 或 dir:/path/to/folder"
+)
+_ENCODING_HINT_ZH = "把用户名和密码中的 / ? # @ : % 写成百分号编码（%2F %3F %23 %40 %3A %25）"
 ImapSecurity = Security
 """How an IMAP connection is protected (the same three ways as SMTP)."""
 
@@ -91,9 +96,19 @@ class FolderSpec:
     path: Path
 
 
-def spec_error(message: str, hint: str) -> ConfigError:
-    """A ``ConfigError`` that names the setting to fix."""
-    return ConfigError(f"{INTAKE_VARIABLE}: {message}", hint=f"{hint} in {INTAKE_VARIABLE}")
+def spec_error(
+    message: str, hint: str, *, zh: str | None = None, zh_hint: str | None = None
+) -> ConfigError:
+    """A ``ConfigError`` that names the setting to fix; ``zh_hint`` reads after “在 … 中”.
+
+    The shared URL rules (``duban.adapters.urls``) call it with the English wording only.
+    """
+    return ConfigError(
+        f"{INTAKE_VARIABLE}: {message}",
+        hint=f"{hint} in {INTAKE_VARIABLE}",
+        zh=None if zh is None else f"{INTAKE_VARIABLE}：{zh}",
+        zh_hint=None if zh_hint is None else f"在 {INTAKE_VARIABLE} 中{zh_hint}",
+    )
 
 
 def parse_intake_spec(spec: str) -> ImapConfig | FolderSpec:
@@ -101,19 +116,28 @@ def parse_intake_spec(spec: str) -> ImapConfig | FolderSpec:
     text = spec.strip()
     scheme, colon, rest = text.partition(":")
     if not colon:
-        raise spec_error("no kind of source given", _FORMS)
+        raise spec_error(
+            "no kind of source given", _FORMS, zh="没有写明收件来源的类型", zh_hint=_FORMS_ZH
+        )
     if scheme in ("maildir", "dir"):
         return _folder(scheme, rest)
     if scheme not in _SCHEMES:
         shown = repr(scheme) if re.fullmatch(r"[a-z+]{1,20}", scheme) else "(unreadable)"
-        raise spec_error(f"unsupported kind {shown}", _FORMS)
+        raise spec_error(
+            f"unsupported kind {shown}", _FORMS, zh=f"不支持的类型 {shown}", zh_hint=_FORMS_ZH
+        )
     return _imap(text)
 
 
 def _folder(kind: str, rest: str) -> FolderSpec:
     raw = rest[2:] if rest.startswith("//") else rest
     if not raw:
-        raise spec_error(f"{kind}: needs a path", f"write {kind}:/path/to/folder")
+        raise spec_error(
+            f"{kind}: needs a path",
+            f"write {kind}:/path/to/folder",
+            zh=f"{kind}：需要写明文件夹路径",
+            zh_hint=f"写成 {kind}:/path/to/folder",
+        )
     return FolderSpec(kind=kind, path=Path(raw).expanduser())
 
 
@@ -121,7 +145,12 @@ def _imap(text: str) -> ImapConfig:
     parts = urlsplit(text)
     security = _SCHEMES[parts.scheme]
     if parts.fragment or "@" in parts.path + parts.query:
-        raise spec_error("text after the host could not be read", ENCODING_HINT)
+        raise spec_error(
+            "text after the host could not be read",
+            ENCODING_HINT,
+            zh="主机名后面的内容无法识别",
+            zh_hint=_ENCODING_HINT_ZH,
+        )
     user, password = _user_info(parts.username, parts.password)
     options = read_options(parts.query, security, spec_error, "use imaps:// or imap+starttls://")
     return ImapConfig(
@@ -142,12 +171,17 @@ def _imap(text: str) -> ImapConfig:
 def _user_info(user: str | None, password: str | None) -> tuple[str, str]:
     if not user:
         raise spec_error(
-            "IMAP needs a user name and password", "write imaps://user:password@host:993/INBOX"
+            "IMAP needs a user name and password",
+            "write imaps://user:password@host:993/INBOX",
+            zh="IMAP 需要用户名和密码",
+            zh_hint="写成 imaps://user:password@host:993/INBOX",
         )
     if password is None:
         raise spec_error(
             "a user name is given without a password",
             "write user:password@host (user:@host for an empty password)",
+            zh="只写了用户名，没有写密码",
+            zh_hint="写成 user:password@host（密码为空时写 user:@host）",
         )
     return unquote(user), unquote(password)
 
@@ -158,6 +192,9 @@ def _mailbox(path: str) -> str:
         return "INBOX"
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
         raise spec_error(
-            "the mailbox name holds a control character", "write the mailbox after the port"
+            "the mailbox name holds a control character",
+            "write the mailbox after the port",
+            zh="邮箱文件夹名称中含有控制字符",
+            zh_hint="把邮箱文件夹名称写在端口号后面",
         )
     return name
