@@ -41,7 +41,7 @@ def compile_one(rt: Runtime, deliverable: str, period: str | None, send: bool) -
                                                clock=rt.clock))  # fmt: skip
     t = compiled.data.totals
     return {
-        "deliverable": deliverable, "period": compiled.data.period,
+        "deliverable": deliverable, "period": compiled.data.period, "issue": compiled.issue,
         "workbook": str(compiled.workbook), "html": str(compiled.html),
         "docx": str(compiled.docx), "detail_rows": compiled.stats.detail_rows,
         "expected": t.expected, "received": t.received, "on_time": t.on_time, "late": t.late,
