@@ -172,9 +172,9 @@ def test_the_language_comes_from_the_setting_the_campaign_or_the_ledger(tmp_path
     english = edit_campaign(
         copy_campaign(EXAMPLE, tmp_path / "en"), lambda data: data.update(language="en")
     )
-    assert interface_language([str(english)], {"DUBAN_LANG": "zh_CN.UTF-8"}) == "zh-CN"
-    assert interface_language(["status", str(english)], {}) == "en"
-    assert interface_language(["validate", CAMPAIGN], {}) == "zh-CN"
+    assert interface_language([str(english)], "zh_CN.UTF-8") == "zh-CN"
+    assert interface_language(["status", str(english)], "") == "en"
+    assert interface_language(["validate", CAMPAIGN], "") == "zh-CN"
     assert [normalise(t) for t in ("zh", "en-GB", "fr")] == ["zh-CN", "en", None]
     env = chinese_env(tmp_path / "ledger")
     assert runner.invoke(app, ["init", str(english)], env=env).exit_code == 0
@@ -194,3 +194,29 @@ def test_status_fits_80_columns_numbers_whole(home: Path) -> None:
         heading = "应报" if language == "zh-CN" else "owed"
         assert heading in result.output
         assert ("逾期未报" in result.output) is (language == "zh-CN")
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_shows_on_a_terminal_only(tmp_path: Path, terminal: bool) -> None:
+    """Mobilize over real SMTP through the real command: on a terminal (FORCE_COLOR makes
+    rich treat stderr as one) the bar is drawn; in a pipe nothing but the summary."""
+    from duban.testing.mailserver import LocalSmtpServer
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DUBAN_LANG", "FORCE_COLOR")}
+    env.update(DUBAN_HOME=str(tmp_path), DUBAN_SECRET="s" * 20, DUBAN_NOW="2026-02-10T09:00")
+    if terminal:
+        env["FORCE_COLOR"] = "1"
+    with LocalSmtpServer() as server:
+        env["DUBAN_SMTP_URL"] = f"smtp://127.0.0.1:{server.port}"
+        for args in (["init", CAMPAIGN], ["mobilize", CAMPAIGN, "--deliverable", "plan"]):
+            result = subprocess.run(
+                [sys.executable, "-m", "duban", *args],
+                capture_output=True, text=True, env=env, check=False,
+            )  # fmt: skip
+            assert result.returncode == 0, result.stderr
+        assert len(server.messages) == 30
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", result.stdout)
+    assert "本次发出 30 份" in plain
+    assert ("正在发送通知" in result.stderr) is terminal, result.stderr
+    if not terminal:
+        assert result.stderr == ""

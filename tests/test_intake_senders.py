@@ -281,3 +281,17 @@ def test_only_what_duban_sent_is_its_own_message(world: World) -> None:
 
 def notice_id(world: World, unit_id: str) -> str:
     return str(world.notices[unit_id]["Message-ID"])
+
+
+def test_the_runtime_hands_intake_the_trusted_servers(tmp_path: Path) -> None:
+    """The setting reaches the intake the command line and the flows build (not only tests')."""
+    from duban.runtime import Runtime
+    from duban.settings import load_settings
+
+    from .conftest import EXAMPLE
+
+    settings = load_settings(
+        home=tmp_path, secret="s" * 20, trusted_authserv="MX.Office.example, mx2.office.example"
+    )
+    with Runtime(settings, EXAMPLE) as rt, rt.intake(workers=1) as intake:
+        assert intake.trusted_authserv == {"mx.office.example", "mx2.office.example"}

@@ -141,7 +141,8 @@ class Runtime:
 
         store = RawStore(self.settings.raw_store, self.settings.store_flush)
         with WorkbookReader.for_campaign(self.bundle.campaign, workers) as reader:
-            yield Intake(self.bundle, store, reader, self.secret, self.clock)
+            yield Intake(self.bundle, store, reader, self.secret, self.clock,
+                         trusted_authserv=self.settings.trusted_authserv_ids)  # fmt: skip
 
     @contextmanager
     def bots(self) -> Iterator[tuple[BotSender, list[BotSpec]] | None]:

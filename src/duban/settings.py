@@ -231,6 +231,14 @@ def normalise_database_url(url: str) -> str:
     )
 
 
+def language_setting() -> str:
+    """``DUBAN_LANG``, read apart from the other settings: the command line must know its
+    language before it can say what is wrong with them."""
+    import os
+
+    return os.environ.get("DUBAN_LANG", "")
+
+
 def load_settings(blame: Mapping[str, str] | None = None, **overrides: object) -> Settings:
     """Build the settings from the environment plus explicit overrides (CLI options).
 

@@ -24,6 +24,7 @@ from duban.adapters.render import environment
 from duban.cli import tables as reports
 from duban.cli.group import DubanGroup, report
 from duban.cli.language import pick, speaking
+from duban.cli.progress import shown, working
 from duban.errors import DubanError
 from duban.ledger.store import register
 from duban.mobilize.send import NoticeRequest
@@ -47,6 +48,9 @@ app = typer.Typer(
     add_completion=False,
 )
 out = Console()
+
+BAR_BATCH = 50
+"""Units per SMTP connection on the command line: small enough that the bar moves."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -148,7 +152,10 @@ def mobilize(
     with Runtime(settings_for(as_of), campaign) as rt:
         rt.check(secret=True, smtp=not dry_run)
         request = NoticeRequest(deliverable, period, unit_list(units))
-        result = commands.mobilize(rt, request, dry_run=dry_run)
+        with shown(pick("sending notices", "正在发送通知")) as progress:
+            result = commands.mobilize(
+                rt, request, dry_run=dry_run, batch_size=BAR_BATCH, progress=progress
+            )
     out.print(reports.mobilize_summary(deliverable, result))
 
 
@@ -189,7 +196,8 @@ def collect(
 
     with Runtime(settings_for(as_of), campaign) as rt:
         rt.check(secret=True, smtp=True, intake=True)
-        result = commands.collect(rt, batch_size=batch_size)
+        with shown(pick("collecting", "正在收件")) as progress:
+            result = commands.collect(rt, batch_size=batch_size, progress=progress)
     out.print(reports.collect_summary(result))
 
 
@@ -376,7 +384,8 @@ def _accept(
 
     with WorkbookReader.for_campaign(bundle.campaign, workers=1) as reader:
         store = RawStore(settings.raw_store, settings.store_flush)
-        intake = Intake(bundle, store, reader, settings.secret_key(), settings.clock())
+        intake = Intake(bundle, store, reader, settings.secret_key(), settings.clock(),
+                        trusted_authserv=settings.trusted_authserv_ids)  # fmt: skip
         verdict = accept_held(session, intake, item, by, unit_id=unit,
                               deliverable_id=deliverable, period=period)  # fmt: skip
     said = verdict.describe(bundle.campaign.language)
@@ -459,7 +468,8 @@ def chase_command(
         if deliverable is not None:
             rt.bundle.campaign.deliverable(deliverable)  # a mistyped id is named
         rt.check(secret=True, smtp=not dry_run, bots=not dry_run)
-        result = commands.chase(rt, deliverable=deliverable, dry_run=dry_run)
+        with working(pick("chasing late units…", "正在催办…")):
+            result = commands.chase(rt, deliverable=deliverable, dry_run=dry_run)
     out.print(reports.chase_summary(result))
 
 
@@ -483,7 +493,8 @@ def remind(
     with Runtime(settings_for(as_of), campaign) as rt:
         rt.check(secret=True)
         request = RemindRequest(deliverable, period, unit_list(units), tag, by)
-        result = commands.remind(rt, request)
+        with shown(pick("sending reminders", "正在发送提醒")) as progress:
+            result = commands.remind(rt, request, batch_size=BAR_BATCH, progress=progress)
     out.print(reports.remind_summary(result))
     if result["undelivered"]:
         raise DubanError(
@@ -510,7 +521,8 @@ def compile_command(
 
     with Runtime(settings_for(as_of), campaign) as rt:
         rt.check(smtp=send, bots=send)
-        results = commands.compile_periods(rt, deliverable, period, send=send)
+        with working(pick("compiling…", "正在汇总…")):
+            results = commands.compile_periods(rt, deliverable, period, send=send)
     for result in results:
         out.print(reports.compile_summary(result))
 

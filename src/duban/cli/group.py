@@ -7,7 +7,6 @@ and exit code 1 (2 for a usage error, as click has it). Never a traceback: those
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +21,7 @@ from typer.core import TyperGroup
 from duban.cli.language import interface_language, pick, speaking, spoken
 from duban.cli.words import usage_zh
 from duban.errors import DubanError, is_chinese
+from duban.settings import language_setting
 
 USAGE = 2
 
@@ -63,7 +63,7 @@ class DubanGroup(TyperGroup):
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         try:
-            language = interface_language(argv, os.environ)
+            language = interface_language(argv, language_setting())
         except DubanError as error:
             report(error, "en")
             return _end(1, standalone_mode)

@@ -8,7 +8,7 @@ that language.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -43,9 +43,10 @@ def normalise(tag: str) -> str | None:
     return None
 
 
-def interface_language(args: Sequence[str], env: Mapping[str, str]) -> str:
-    """The language of this command line (see the module's docstring for the order)."""
-    given = env.get("DUBAN_LANG", "").strip()
+def interface_language(args: Sequence[str], setting: str) -> str:
+    """The language of this command line (see the module's docstring for the order);
+    ``setting`` is DUBAN_LANG's value, empty when unset."""
+    given = setting.strip()
     if given:
         language = normalise(given)
         if language is None:

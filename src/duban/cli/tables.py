@@ -292,6 +292,10 @@ def compile_summary(result: dict[str, Any]) -> Table:
     table.add_row(pick("bulletin (HTML)", "通报（HTML）"), r["html"])
     table.add_row(pick("bulletin (.docx)", "通报（.docx）"), r["docx"])
     table.add_row(pick("detail rows", "明细行数"), str(r["detail_rows"]))
+    if r.get("issue"):
+        table.add_row(
+            pick("bulletin number", "通报期数"), pick(f"No. {r['issue']}", f"第{r['issue']}期")
+        )
     if r["sent"] or r["posted"]:
         table.add_row(pick("sent / posted", "邮件 / 群消息"), f"{r['sent']} / {r['posted']}")
     return table

@@ -17,7 +17,7 @@ from duban.adapters.mail.mailer import OutboxMailer
 from duban.implement.chase import chase as chase_now
 from duban.implement.collect import collect_batch
 from duban.implement.remind import RemindRequest, plan_reminders, send_reminders
-from duban.sending.batching import batches
+from duban.sending.batching import Progress, in_batches
 from duban.sending.dispatch import Outcome
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ def collect(
     batch_size: int = BATCH_SIZE,
     max_batches: int = MAX_BATCHES,
     batch: CollectStep | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Collect what units sent until the source is empty; the totals."""
     step = batch or (lambda limit: collect_one(rt, limit))
@@ -60,6 +61,8 @@ def collect(
         totals["answered"] += taken["answered"]
         for outcome, count in taken["outcomes"].items():
             totals["outcomes"][outcome] = totals["outcomes"].get(outcome, 0) + count
+        if progress is not None:
+            progress(totals["received"], None)
     return totals
 
 
@@ -104,12 +107,13 @@ def remind(
     *,
     batch_size: int = BATCH_SIZE,
     send_batch: RemindStep | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Remind now the chosen units that still owe (at most once a unit, period and day)."""
     with rt.session() as session:
         plan = plan_reminders(session, rt.bundle, request, as_of=rt.clock.now())
     step = send_batch or (lambda ids: remind_batch(rt, ids, request.by))
-    outcomes = [o for batch in batches(plan.owed, batch_size) for o in step(list(batch))]
+    outcomes = in_batches(plan.owed, batch_size, step, progress)
     return {
         "deliverable": plan.deliverable_id, "period": plan.period, "day": plan.day.isoformat(),
         "owed": len(plan.owed), "settled": len(plan.settled),

@@ -19,7 +19,7 @@ from duban.mobilize.send import (
     preview_notices,
     send_notices,
 )
-from duban.sending.batching import batches
+from duban.sending.batching import Progress, in_batches
 from duban.sending.dispatch import Outcome
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ def mobilize(
     dry_run: bool = False,
     batch_size: int = BATCH_SIZE,
     send_batch: SendBatch | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Send (or preview) the notices of one deliverable period; a summary of what happened."""
     notice_plan = plan(rt, request)
@@ -77,9 +78,7 @@ def mobilize(
                 "period": notice_plan.period, "digest": notice_plan.digest,
                 "deliverable": notice_plan.deliverable_id, "outcomes": []}  # fmt: skip
     step = send_batch or (lambda ids: send(rt, ids))
-    outcomes = [
-        o for batch in batches(notice_plan.instance_ids, batch_size) for o in step(list(batch))
-    ]
+    outcomes = in_batches(notice_plan.instance_ids, batch_size, step, progress)
     return summarise(outcomes, notice_plan)
 
 

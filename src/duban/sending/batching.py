@@ -3,10 +3,11 @@ task runs overflow its event queue, so one task handles a few hundred units."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -14,3 +15,20 @@ def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         raise ValueError("batch size must be at least 1")
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+Progress = Callable[[int, int | None], None]
+"""Told after each batch how many items are done and, when it is known, how many in all (the
+command line draws a bar with it; flows pass nothing and publish artifacts instead)."""
+
+
+def in_batches(
+    items: Sequence[T], size: int, step: Callable[[list[T]], list[R]], progress: Progress | None
+) -> list[R]:
+    """Every item through ``step`` a batch at a time, telling ``progress`` after each batch."""
+    results: list[R] = []
+    for batch in batches(items, size):
+        results.extend(step(list(batch)))
+        if progress is not None:
+            progress(min(len(results), len(items)), len(items))
+    return results
