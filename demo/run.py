@@ -120,6 +120,7 @@ def _walk_days(
         mobilizing.setdefault(date.fromisoformat(when), []).append(deliverable_id)
     chasing: dict[date, set[datetime]] = {}
     compiling: dict[date, list[tuple[str, str]]] = {}
+    reminding: dict[date, list[tuple[str, str, datetime]]] = {}
     walk = Walk()
     day, last = min(mobilizing), max(mobilizing)
     with Progress(console=console, transient=True) as progress:
@@ -130,12 +131,18 @@ def _walk_days(
             for deliverable_id in mobilizing.get(day, []):
                 period, chase_at, done = _send_notices(console, campaign_path, bundle, outgoing,
                                                        deliverable_id, morning, walk)  # fmt: skip
+                remind_at = _remind_time(bundle, deliverable_id, period)
+                reminding.setdefault(remind_at.date(), []).append(
+                    (deliverable_id, period, remind_at)
+                )
                 for at in chase_at:
                     chasing.setdefault(at.date(), set()).add(at)
                 compiling.setdefault(done, []).append((deliverable_id, period))
                 last = max(last, done)
             for at in sorted(chasing.get(day, set())):
                 walk.steps += _chase(campaign_path, at)
+            for deliverable_id, period, at in reminding.get(day, []):
+                walk.steps.append(_remind(campaign_path, deliverable_id, period, at))
             for deliverable_id, period in compiling.get(day, []):
                 compiled = _compile(console, campaign_path, deliverable_id, period, morning)
                 walk.steps.append(compiled)
@@ -189,6 +196,24 @@ def _chase(campaign_path: Path, at: datetime) -> list[dict[str, Any]]:
         return []
     return [{"at": at, "step": "chase", "period": "", "count": sum(rungs.values()),
              "sent_now": sum(rungs.values()), "by_status": rungs}]  # fmt: skip
+
+
+def _remind_time(bundle: CampaignBundle, deliverable_id: str, period: str) -> datetime:
+    """The coordinator's one-click reminder (一键催办): the first working day after the due
+    day, at 10:00, to the units that still owe the period."""
+    first = _first_due(bundle, deliverable_id, period)
+    day = bundle.calendar.add_working_days(first.due_date, 1)
+    return datetime.combine(day, time(10, 0), bundle.campaign.zone)
+
+
+def _remind(campaign_path: Path, deliverable_id: str, period: str, at: datetime) -> dict[str, Any]:
+    from flows.remind import remind
+
+    result = remind(str(campaign_path), deliverable_id, period, as_of=at.isoformat())
+    by_status = {"reminded": result["sent_now"], "settled": result["settled"]}
+    return {"at": at, "step": f"remind {deliverable_id}", "period": period,
+            "count": result["owed"], "sent_now": result["sent_now"],
+            "by_status": by_status}  # fmt: skip
 
 
 def _collect(campaign_path: Path, at: datetime) -> dict[str, Any]:
