@@ -220,3 +220,17 @@ def test_progress_shows_on_a_terminal_only(tmp_path: Path, terminal: bool) -> No
     assert ("正在发送通知" in result.stderr) is terminal, result.stderr
     if not terminal:
         assert result.stderr == ""
+
+
+def test_validate_names_roster_problems_in_the_campaigns_language(tmp_path: Path) -> None:
+    campaign = copy_campaign(EXAMPLE, tmp_path / "c")
+    roster = campaign.parent / "roster.csv"
+    lines = roster.read_text(encoding="utf-8-sig").splitlines()
+    lines[2] = lines[2].replace("@", "#", 1)
+    roster.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    chinese = runner.invoke(app, ["validate", str(campaign)], env={"DUBAN_LANG": None})
+    assert chinese.exit_code == 1
+    assert "roster.csv 第3行“emails”列：" in chinese.output
+    assert "不是有效的邮箱地址" in chinese.output
+    english = runner.invoke(app, ["validate", str(campaign)], env={"DUBAN_LANG": "en"})
+    assert "roster.csv row 3, column emails: not an email address" in english.output

@@ -159,7 +159,7 @@ def test_a_held_message_and_a_held_file_from_intake_to_decision(
     message, file = listed(world)
     assert message["kind"] == "message"
     assert message["id"].startswith("M")
-    assert message["received"] == "2026-03-04 18:00:00"
+    assert message["received"] == "2026-03-04 18:00"
     assert message["sender"] == "zhangsan@qq.example"
     assert message["subject"] == "咨询：实施方案模板在哪里下载"
     assert message["file"] == "说明.pdf"
@@ -171,7 +171,7 @@ def test_a_held_message_and_a_held_file_from_intake_to_decision(
     assert file["reason"] == "发件人 stranger@evil.example 不是“指前镇”登记的报送邮箱"
     table = review(world)
     assert "held for review: 2" in table.output
-    for text in (message["id"], file["id"], "2026-03-04 18:00:00", "未登记，且邮件中没有报送表格"):
+    for text in (message["id"], file["id"], "2026-03-04 18:00", "未登记，且邮件中没有报送表格"):
         assert text in table.output
     assert status(world)["held"] == 2
     assert "held for review: 2" in duban(world, "status").output
@@ -301,7 +301,7 @@ def test_wrong_ids_and_wrong_actions_are_named_with_a_hint(world: World) -> None
     assert dismissed.exit_code == 0, dismissed.output
     assert "dismissed" in dismissed.output
     again = review(world, "--attach", message, "--unit", "T01", "--note", "x")
-    refused(again, f"{message} is not held: it was dismissed by 李科长 on 2026-03-09 10:00:00")
+    refused(again, f"{message} is not held: it was dismissed by 李科长 on 2026-03-09 10:00")
     assert review(world, "--dismiss", file, "--note", "垃圾邮件").exit_code == 0
     refused(review(world, "--reject", file, "--note", "x"), "is not held")
     assert listed(world) == []

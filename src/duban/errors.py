@@ -23,13 +23,14 @@ class Problem:
     where: str
     message: str
     zh: str | None = None
+    zh_where: str | None = None
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
 
     def said(self, language: str) -> str:
         if is_chinese(language) and self.zh is not None:
-            return f"{self.where}：{self.zh}"
+            return f"{self.zh_where or self.where}：{self.zh}"
         return str(self)
 
 

@@ -139,8 +139,8 @@ class HeldItem:
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    """``2026-03-04 18:00:00``: the campaign's local time, to the second."""
-    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M:%S}"
+    """``2026-03-04 18:00``: the campaign's local time, to the minute, as the office reads it."""
+    return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
 
 
 def held_items(session: Session, bundle: CampaignBundle) -> list[HeldItem]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -89,12 +89,27 @@ def load_campaign(path: Path | str) -> CampaignBundle:
     data, root = _parse_yaml(path, text)
     campaign = _validate(path, data, root)
     roster_path = (path.parent / campaign.roster).resolve()
-    units = tuple(load_roster(roster_path))
+    units = _roster(roster_path)
     calendar = calendar_of(campaign)
     problems = list(cross_check(campaign, units, calendar))
     if problems:
         raise InvalidInputError(str(path), [_with_line(p, root, path.name) for p in problems])
     return CampaignBundle(path.resolve(), campaign, units, calendar)
+
+
+def _roster(path: Path) -> tuple[Unit, ...]:
+    """The roster; its problems in both languages (read twice only when there are some)."""
+    try:
+        return tuple(load_roster(path))
+    except InvalidInputError as english:
+        try:
+            load_roster(path, "zh-CN")
+        except InvalidInputError as chinese:
+            if len(chinese.problems) == len(english.problems):
+                pairs = zip(english.problems, chinese.problems, strict=True)
+                both = [replace(e, zh=c.message, zh_where=c.where) for e, c in pairs]
+                raise InvalidInputError(english.source, both) from None
+        raise
 
 
 def _read_text(path: Path) -> str:
