@@ -510,9 +510,7 @@ def test_duban_review_lists_and_rejects(world: World, tmp_path: Path) -> None:
     assert "held for review: 1" in listed.output
     assert "stranger@evil.example 不是“指前镇”登记的报送邮箱" in listed.output
     assert "2026-03-04 18:00" in listed.output  # local time, Asia/Shanghai
-    item = next(
-        line.split()[0] for line in listed.output.splitlines() if "stranger" in line
-    )
+    item = next(line.split()[0] for line in listed.output.splitlines() if "stranger" in line)
     refused = runner.invoke(app, ["review", str(EXAMPLE), "--reject", item], env=env)
     assert refused.exit_code == 1
     assert "--note" in refused.output
