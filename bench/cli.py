@@ -71,6 +71,7 @@ def main() -> int:
                 "DUBAN_HOME": str(folder / "home"),
                 "DUBAN_SECRET": "bench secret, long enough for HMAC",
                 "DUBAN_NOW": "2026-02-10T09:00",
+                "DUBAN_LANG": "zh-CN",  # the office's language, as a coordinator runs it
                 "DUBAN_SMTP_URL": f"smtp+starttls://{USER}:{PASSWORD}@127.0.0.1:{server.port}"
                 f"?cafile={cert}",
             }
@@ -87,7 +88,7 @@ def main() -> int:
                     [str(DUBAN), "mobilize", str(campaign), "--deliverable", "plan"], env
                 )
                 received = len(server.messages) - before
-                if received != UNITS or f"{UNITS} sent now" not in output:
+                if received != UNITS or f"本次发出 {UNITS} 份" not in output:
                     raise SystemExit(f"mobilize sent {received} messages, not {UNITS}:\n{output}")
                 mobilize_times.append(seconds)
                 seconds, output = run([str(DUBAN), "status"], env)
