@@ -398,7 +398,7 @@ def test_bulletin_names_exactly_the_late_and_missing_units(bulletin: Any, kind: 
 
 
 def test_bulletin_is_an_official_notice(bulletin: Any) -> None:
-    assert bulletin.subject == ('【2026年"能力作风建设提升年"活动】关于《实施方案》报送情况的通报')
+    assert bulletin.subject == ("【2026年“能力作风建设提升年”活动】关于《实施方案》报送情况的通报")
     text = bulletin.text
     assert "各镇（区）、各部门：" in text
     assert "应报送单位29个，已报送23个，其中按时报送18个、逾期报送5个；未报送4个" in text

@@ -120,7 +120,7 @@ def check_notices(deliveries: list[Any], bundle: CampaignBundle) -> None:
         [message] = by_unit[unit.id]
         assert (
             message["Subject"]
-            == f"【{bundle.campaign.title}】关于报送《实施方案》的通知（{unit.name}）"
+            == "【2026年“能力作风建设提升年”活动】关于报送《实施方案》的通知" + f"（{unit.name}）"
         )
         assert message["From"].addresses[0].display_name == "市优化办"
         [attachment] = list(message.iter_attachments())
@@ -279,6 +279,7 @@ def test_dry_run_writes_every_message_and_sends_none(ledger: Ledger, tmp_path: P
     assert len(files) == 2
     subjects = {parsed(f.read_bytes())["Subject"] for f in files}
     assert any("金城镇" in s for s in subjects)
+    assert all("“能力作风建设提升年”" in s for s in subjects), subjects  # GB/T 15834 quotes
     with session_scope(ledger.engine) as session:
         assert session.scalars(select(MessageRow)).all() == []
         kinds = session.scalars(select(EventRow.kind)).all()

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from duban.model.campaign import Language
+from duban.model.forms import display_title
 
 PACKAGE = Path(__file__).resolve().parents[1]
 SOURCE_TEMPLATES = PACKAGE.parents[1] / "templates"
@@ -38,6 +39,8 @@ def environment(folder: Path | None = None) -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["percent"] = lambda rate: "—" if rate is None else f"{rate:.0%}"
+    # A campaign file is typed with straight quotes; a Chinese document prints “ ” (GB/T 15834).
+    env.filters["zh_title"] = lambda title: display_title(str(title), "zh-CN")
     return env
 
 

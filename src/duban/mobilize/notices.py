@@ -31,6 +31,7 @@ from duban.adapters.xlsx.token import TemplateIdentity, sign, verify
 from duban.errors import DubanError
 from duban.ledger.schema import InstanceRow
 from duban.model.campaign import Deliverable
+from duban.model.forms import display_title
 from duban.model.loader import CampaignBundle
 from duban.model.roster import Unit
 from duban.sending.dispatch import Draft
@@ -143,7 +144,7 @@ class NoticeBuilder:
         context = TemplateContext(
             language=campaign.language,
             campaign_id=campaign.id,
-            campaign_title=campaign.title,
+            campaign_title=display_title(campaign.title, campaign.language),
             deliverable_id=self.deliverable.id,
             deliverable_title=self.deliverable.title,
             period=self.period,

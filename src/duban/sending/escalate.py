@@ -19,6 +19,7 @@ from duban.adapters.bots import BotConnectionError, BotMessage, BotResult, BotSe
 from duban.clock import Clock
 from duban.implement.chase import BotPoster, EscalationGroup
 from duban.ledger.schema import MessageRow
+from duban.model.forms import display_title
 from duban.model.loader import CampaignBundle
 from duban.sending.dispatch import DONE
 
@@ -26,7 +27,7 @@ STATE_ZH = {"overdue": "未报送", "rejected": "退回待重报"}
 
 
 def group_message(group: EscalationGroup, bundle: CampaignBundle) -> BotMessage:
-    campaign_title = bundle.campaign.title
+    campaign_title = display_title(bundle.campaign.title, bundle.campaign.language)
     deliverable = bundle.campaign.deliverable(group.deliverable_id).title
     title = (
         f"【督办】{campaign_title}：《{deliverable}》{_period(group.period)}"
