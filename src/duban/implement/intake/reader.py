@@ -73,6 +73,10 @@ class WorkbookReader:
     few tenths of a second): the caller goes on fetching and storing mail meanwhile, and files
     sent before a worker is ready wait for it. A worker that cannot start at all (duban not
     importable, say) fails the first reading with ``RuntimeError``, never a file.
+
+    Workers die with the intake process, even killed with ``kill -9`` mid-file; on Linux with
+    the thread that started them (``worker._die_with``), so use a reader in the thread that
+    opened it.
     """
 
     def __init__(
@@ -467,9 +471,10 @@ def _cores() -> int:
 
 
 def _spawn(fd: int, stderr: IO[bytes]) -> subprocess.Popen[bytes]:
-    """A fresh interpreter running ``worker.main`` on socket ``fd``, with this import path."""
+    """A fresh interpreter running ``worker.main`` on socket ``fd``, with this import path; it
+    dies with this process (``worker._die_with``)."""
     return subprocess.Popen(
-        [sys.executable, "-c", BOOTSTRAP, str(fd), json.dumps(sys.path)],
+        [sys.executable, "-c", BOOTSTRAP, str(fd), json.dumps(sys.path), str(os.getpid())],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=stderr,
