@@ -2,22 +2,29 @@
 
 Each message has an idempotency key (for a notice: campaign, deliverable, period, unit and
 kind). ``dispatch`` first records an intent row for every key it has not seen, then sends each
-row still pending, one at a time, each in its own transaction: the row is locked (``FOR UPDATE
-SKIP LOCKED`` on PostgreSQL, so two workers never send the same row), the message goes out,
-the row is marked and committed. Running again, or after a crash, skips what is marked.
+row still pending, one at a time. A row is *claimed* before it is sent: a conditional UPDATE
+sets it from 'pending' or 'failed' to 'sending' with this run's id and commits; only the run
+whose UPDATE changed the row sends it, so two runs (processes, workers, a cron job and a manual
+run) never send the same message, on SQLite as on PostgreSQL (SQLite has no ``SKIP LOCKED``).
+After the send the row is marked sent, partial, refused or failed and committed.
 
-The one window left is a crash after the server accepted a message and before its row
-committed: that message is sent again on the next run, with the same Message-ID (assigned when
-the intent was recorded), which mail clients and servers use to fold the copies into one.
+A run interrupted while sending gives its claim back (the row goes to 'failed'); a row left
+'sending' by a run that was killed becomes claimable again once its ``claimed_at`` is older
+than ``CLAIM_WINDOW`` by the clock, so nothing is lost. That, and a crash after the
+server accepted a message and before its row committed, are the windows left: the message is
+sent again, with the same Message-ID (assigned when the intent was recorded), which mail
+clients and servers use to fold the copies into one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -31,6 +38,9 @@ from duban.ledger.schema import MessageRow
 
 DONE = frozenset({"sent", "partial", "refused"})
 RETRY = ("pending", "failed")
+SENDING = "sending"
+# A claim older than this is taken to be a crashed run's: long enough for any single send.
+CLAIM_WINDOW = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -73,9 +83,10 @@ def dispatch(
     """Send every draft not sent before; commits after each message (see module docstring)."""
     record_intents(session, drafts, clock, message_id_domain)
     session.commit()
+    run_id = new_run_id()
     outcomes = []
     for draft in drafts:
-        outcome = _send_one(session, draft, mailer, clock)
+        outcome = _send_one(session, draft, mailer, clock, run_id)
         session.commit()
         outcomes.append(outcome)
         if after_each is not None:
@@ -111,12 +122,34 @@ def record_intents(
         session.execute(statement.on_conflict_do_nothing(index_elements=["idempotency_key"]))
 
 
-def _send_one(session: Session, draft: Draft, mailer: Mailer, clock: Clock) -> Outcome:
-    row = session.scalars(
-        select(MessageRow)
-        .where(MessageRow.idempotency_key == draft.key, MessageRow.status.in_(RETRY))
-        .with_for_update(skip_locked=True)
-    ).first()
+def new_run_id() -> str:
+    """An id for one run's claims: unique across processes and machines."""
+    return uuid4().hex
+
+
+def claim(session: Session, key: str, run_id: str, clock: Clock) -> MessageRow | None:
+    """Claim the row under ``key`` for this run and commit, or None if it is done or another
+    run holds it. The UPDATE's WHERE is the claim: the database applies it to one run only."""
+    now = clock.now()
+    claimable = or_(
+        MessageRow.status.in_(RETRY),
+        and_(MessageRow.status == SENDING, MessageRow.claimed_at < now - CLAIM_WINDOW),
+    )
+    result = session.execute(
+        update(MessageRow)
+        .where(MessageRow.idempotency_key == key, claimable)
+        .values(status=SENDING, claimed_by=run_id, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if getattr(result, "rowcount", 0) != 1:
+        return None
+    fresh = select(MessageRow).where(MessageRow.idempotency_key == key)
+    return session.scalars(fresh.execution_options(populate_existing=True)).one()
+
+
+def _send_one(session: Session, draft: Draft, mailer: Mailer, clock: Clock, run_id: str) -> Outcome:
+    row = claim(session, draft.key, run_id, clock)
     if row is None:
         return _recorded(session, draft)
     message_id = row.message_id or make_message_id("duban.invalid")
@@ -130,6 +163,12 @@ def _send_one(session: Session, draft: Draft, mailer: Mailer, clock: Clock) -> O
     except DubanError as error:  # this message only (bad data in it): record, go on
         row.status, row.error = "failed", str(error)
         return _outcome(row, sent_now=False)
+    except BaseException:
+        # Interrupted (Ctrl-C, a worker stopping): give the claim back so the next run retries
+        # at once, under the same Message-ID; only a killed run leaves it to CLAIM_WINDOW.
+        row.status, row.error = "failed", "interrupted while sending"
+        session.commit()
+        raise
     row.refused = [[address, code, text] for address, (code, text) in result.refused.items()]
     row.status = _status(len(result.accepted), len(result.refused))
     row.sent_at, row.error = clock.now(), None
@@ -143,8 +182,9 @@ def _status(accepted: int, refused: int) -> str:
 
 
 def _recorded(session: Session, draft: Draft) -> Outcome:
-    """A draft already handled (or being handled by another worker right now)."""
-    row = session.scalars(select(MessageRow).where(MessageRow.idempotency_key == draft.key)).one()
+    """A draft already handled (or being handled by another run right now)."""
+    query = select(MessageRow).where(MessageRow.idempotency_key == draft.key)
+    row = session.scalars(query.execution_options(populate_existing=True)).one()
     return _outcome(row, sent_now=False)
 
 

@@ -2,8 +2,10 @@
 
 One post per escalation group (a deliverable period, a rung, a day) and bot, keyed
 ``bot:<group>:<bot number>``: recorded as pending, posted through the rate-limited sender,
-marked sent or failed. A rerun posts only what is still pending or failed. The window left is
-the one of every sender: a crash after the platform accepted a post and before its row
+marked sent or failed. Like every message, a post is claimed before it goes out
+(``duban.sending.dispatch.claim``), so two runs never post it twice; a rerun posts only what is
+still pending or failed, or left 'sending' by a crashed run past the claim window. The window
+left is the one of every sender: a crash after the platform accepted a post and before its row
 committed posts it again on the next run.
 """
 
@@ -13,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from duban.adapters.bots import BotConnectionError, BotMessage, BotResult, BotSender, BotSpec
@@ -21,7 +24,7 @@ from duban.implement.chase import BotPoster, EscalationGroup
 from duban.ledger.schema import MessageRow
 from duban.model.forms import display_title
 from duban.model.loader import CampaignBundle
-from duban.sending.dispatch import DONE
+from duban.sending.dispatch import DONE, claim, new_run_id
 
 STATE_ZH = {"overdue": "未报送", "rejected": "退回待重报"}
 
@@ -75,13 +78,10 @@ def post_once(
     if row is not None and row.status in DONE:
         return None
     if row is None:
-        row = MessageRow(
-            idempotency_key=key, campaign_id=campaign_id, instance_id=None, kind="bot",
-            recipients=[spec.label], subject=message.title, message_id=None,
-            status="pending", refused=[], created_at=clock.now(),
-        )  # fmt: skip
-        session.add(row)
-        session.commit()
+        _record_intent(session, spec, key, campaign_id, message, clock)
+    row = claim(session, key, new_run_id(), clock)
+    if row is None:  # posted, or being posted by another run
+        return None
     try:
         result = sender.send(spec, message)
     except BotConnectionError as error:
@@ -93,3 +93,19 @@ def post_once(
     row.sent_at = clock.now()
     session.commit()
     return result
+
+
+def _record_intent(
+    session: Session, spec: BotSpec, key: str, campaign_id: str, message: BotMessage, clock: Clock
+) -> None:
+    """Insert the pending row; if another run inserted it first, its row is the one claimed."""
+    row = MessageRow(
+        idempotency_key=key, campaign_id=campaign_id, instance_id=None, kind="bot",
+        recipients=[spec.label], subject=message.title, message_id=None,
+        status="pending", refused=[], created_at=clock.now(),
+    )  # fmt: skip
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
