@@ -13,11 +13,12 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 # 20 s to start on a busy or slow machine; it did on 22 Nov 2026 here.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 
-.PHONY: help demo test lint typecheck pytest services clean
+.PHONY: help demo test stress lint typecheck pytest services clean
 
 help:
 	@echo "make demo   run a whole simulated campaign offline (outputs under var/demo)"
 	@echo "make test   lint, type-check and run every test (SQLite and PostgreSQL)"
+	@echo "make stress many rounds of the concurrency and crash tests (not run by CI)"
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +50,11 @@ pytest: $(INSTALLED) services
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Not run by CI: the concurrency and crash tests (marked stress) with many more rounds each
+# (ten of every two-runs-at-once test, twenty of every crash trial) than make test's few.
+stress: $(INSTALLED) services
+	DUBAN_STRESS=1 $(BIN)/pytest -m stress
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

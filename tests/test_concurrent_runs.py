@@ -1,11 +1,15 @@
 """Two runs of one command at once send each message once (issue 14, item 1): two real
-``duban collect`` processes over one Maildir and one ledger, on SQLite and on PostgreSQL, with
-90 replies; every reply is recorded once and answered once, counted at a real SMTP server."""
+``duban collect`` processes over one mailbox (a Maildir, and a real IMAP server) and one
+ledger, on SQLite and on PostgreSQL, with 90 replies; every reply is recorded once and answered
+once, counted at a real SMTP server. Each batch is taken under the mailbox's lock
+(``ledger.locks``): a second run says it waits and waits, and a holder killed with ``kill -9``
+lets go."""
 
 from __future__ import annotations
 
 import mailbox as maildirs
 import os
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -15,13 +19,17 @@ import pytest
 from sqlalchemy import select
 
 from duban.ledger.db import session_scope
+from duban.ledger.locks import exclusive
 from duban.ledger.schema import MessageRow
 
 from . import test_review
 from .conftest import EXAMPLE
+from .rounds import rounds
 from .test_collect import (
     LATE,
+    PASSWORD,
     SECRET,
+    USER,
     World,
     answers_by_key,
     plan_row,
@@ -36,37 +44,57 @@ world = test_review.world
 REPLIES_PER_UNIT = 3  # the example campaign has 30 units: 90 replies
 
 
+def replies(world: World) -> list[bytes]:
+    """Three replies from every unit of the example campaign, each a new version."""
+    return [
+        world.make_reply(unit.id, [plan_row(version + 1), plan_row(version + 2)])
+        for unit in world.bundle.units
+        for version in range(REPLIES_PER_UNIT)
+    ]
+
+
 def deliver_to_maildir(world: World, folder: Path) -> int:
     """The units' replies, as the mail system would deliver them into a Maildir."""
     box = maildirs.Maildir(folder, create=True)
-    for unit in world.bundle.units:
-        for version in range(REPLIES_PER_UNIT):  # each a new version, not a resend
-            box.add(world.make_reply(unit.id, [plan_row(version + 1), plan_row(version + 2)]))
+    for raw in replies(world):
+        box.add(raw)
     return len(box)
 
 
-def collect_processes(
-    world: World, folder: Path, count: int
-) -> list[subprocess.CompletedProcess[str]]:
-    """``count`` real ``duban collect`` processes started together on the same home and ledger;
-    the clock is DUBAN_NOW, so nothing depends on the wall clock."""
+def deliver_to_imap(world: World) -> int:
+    for raw in replies(world):
+        world.deliver(raw, LATE)
+    return world.delivered
+
+
+def collect_command(world: World, intake: str) -> tuple[list[str], dict[str, str]]:
+    """A real ``duban collect`` on the world's home and ledger, reading ``intake``; the clock
+    is DUBAN_NOW, so nothing depends on the wall clock."""
     env = {
         **os.environ,
         "DUBAN_DATABASE_URL": world.engine.url.render_as_string(hide_password=False),
         "DUBAN_HOME": str(world.store.parent),
         "DUBAN_SECRET": SECRET.decode(),
         "DUBAN_SMTP_URL": world.answers.url(),
-        "DUBAN_INTAKE": f"maildir:{folder}",
+        "DUBAN_INTAKE": intake,
         "DUBAN_NOW": LATE.isoformat(),
         "DUBAN_LANG": "en",
     }
-    command = [sys.executable, "-m", "duban", "collect", str(EXAMPLE), "--batch-size", "10"]
-    runs = [
-        subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(count)
-    ]
+    return [sys.executable, "-m", "duban", "collect", str(EXAMPLE), "--batch-size", "15"], env
+
+
+def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def collect_processes(
+    world: World, intake: str, count: int
+) -> list[subprocess.CompletedProcess[str]]:
+    """``count`` real ``duban collect`` processes started together, each run to its end."""
+    command, env = collect_command(world, intake)
+    runs = [start(command, env) for _ in range(count)]
     done = []
     for run in runs:
         out, err = run.communicate()
@@ -74,14 +102,76 @@ def collect_processes(
     return done
 
 
-@pytest.mark.parametrize("round_", range(2))
+def imap_intake(world: World) -> str:
+    return world.imap.url(USER, PASSWORD)
+
+
+@pytest.mark.stress
+@pytest.mark.parametrize("round_", rounds(test=2, stress=10))
 def test_two_collects_at_once_answer_each_reply_once(
     world: World, tmp_path: Path, round_: int
 ) -> None:
     folder = tmp_path / "Maildir"
     assert deliver_to_maildir(world, folder) == 90
-    for run in collect_processes(world, folder, 2):
+    for run in collect_processes(world, f"maildir:{folder}", 2):
         assert run.returncode == 0, run.stderr
+    assert_each_reply_recorded_and_answered_once(world)
+
+
+@pytest.mark.stress
+@pytest.mark.parametrize("round_", rounds(test=2, stress=10))
+def test_two_collects_over_imap_at_once(world: World, round_: int) -> None:
+    """Over IMAP the second run once failed outright: moving a message the other run had
+    just moved, dovecot answered EXPUNGEISSUED."""
+    assert deliver_to_imap(world) == 90
+    for run in collect_processes(world, imap_intake(world), 2):
+        assert run.returncode == 0, run.stderr
+    assert_each_reply_recorded_and_answered_once(world)
+
+
+def test_a_second_collect_says_it_waits_for_the_mailbox_and_then_goes_on(
+    world: World, tmp_path: Path
+) -> None:
+    folder = tmp_path / "Maildir"
+    deliver_to_maildir(world, folder)
+    intake = f"maildir:{folder}"
+    with exclusive(world.engine, f"intake:{intake}"):  # another run's batch, as it were
+        run = start(*collect_command(world, intake))
+        assert run.stderr is not None
+        said = run.stderr.readline()  # blocks until the run says it waits (or ends)
+        assert "another run is collecting from maildir:" in said, said + run.stderr.read()
+        assert records(world) == [], "nothing is read while the other run holds the mailbox"
+    _out, err = run.communicate()
+    assert run.returncode == 0, err
+    assert len(records(world)) == 90
+
+
+def test_a_collect_killed_while_holding_the_mailbox_lets_go(world: World) -> None:
+    """A holder killed with ``kill -9`` leaves no lock behind (the kernel drops its flock, the
+    server its advisory lock with the connection): the next run does not wait forever."""
+    url = world.engine.url.render_as_string(hide_password=False)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, url, "intake:somewhere"], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline() == "held\n"
+    holder.send_signal(signal.SIGKILL)
+    assert holder.wait() == -signal.SIGKILL
+    with exclusive(world.engine, "intake:somewhere"):
+        pass  # would wait forever if the lock outlived its holder
+
+
+HOLD = """
+import sys
+from duban.ledger.db import make_engine
+from duban.ledger.locks import exclusive
+with exclusive(make_engine(sys.argv[1]), sys.argv[2]):
+    print("held", flush=True)
+    __import__("threading").Event().wait()  # until killed
+"""
+
+
+def assert_each_reply_recorded_and_answered_once(world: World) -> None:
     all_records = records(world)
     assert len(all_records) == 90
     assert len({r.source_ref for r, _ in all_records}) == 90

@@ -9,7 +9,7 @@ its flow.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -38,10 +38,19 @@ if TYPE_CHECKING:  # each edge is imported by the run that uses it, not by every
 class Runtime:
     """One run's campaign, ledger and edges; ``close`` (or ``with``) disposes of the engine."""
 
-    def __init__(self, settings: Settings, campaign_file: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        campaign_file: str | Path | None = None,
+        *,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_wait`` is told the name of a lock another run holds before this run waits
+        for it (the CLI says so on stderr)."""
         self.settings = settings
         self.campaign_file = None if campaign_file is None else Path(campaign_file)
         self.clock: Clock = settings.clock()
+        self.on_wait = on_wait
 
     def __enter__(self) -> Runtime:
         return self
@@ -111,6 +120,16 @@ class Runtime:
     def session(self) -> Iterator[Session]:
         with session_scope(self.engine) as session:
             yield session
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """The ledger's lock ``name`` held for the block (``ledger.locks``): one run at a time
+        over a mailbox; a run killed with ``kill -9`` lets go of it."""
+        from duban.ledger.locks import exclusive
+
+        on_wait = self.on_wait
+        with exclusive(self.engine, name, None if on_wait is None else lambda: on_wait(name)):
+            yield
 
     @contextmanager
     def mailer(self) -> Iterator[SmtpMailer]:

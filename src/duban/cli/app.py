@@ -194,11 +194,20 @@ def collect(
     """Collect what units sent: store, validate, record and answer."""
     from duban.implement import commands
 
-    with Runtime(settings_for(as_of), campaign) as rt:
+    with Runtime(settings_for(as_of), campaign, on_wait=waiting) as rt:
         rt.check(secret=True, smtp=True, intake=True)
         with shown(pick("collecting", "正在收件")) as progress:
             result = commands.collect(rt, batch_size=batch_size, progress=progress)
     out.print(reports.collect_summary(result))
+
+
+def waiting(lock: str) -> None:
+    """Said on stderr when another run holds the mailbox, so a run that waits says why."""
+    mailbox = lock.removeprefix("intake:")
+    Console(stderr=True, highlight=False, soft_wrap=True).print(pick(
+        f"another run is collecting from {mailbox}; waiting for its batch to finish",
+        f"另一次收件正在读取 {mailbox}；等它这一批处理完再继续",
+    ))  # fmt: skip
 
 
 @app.command()

@@ -30,12 +30,15 @@ RemindStep = Callable[[list[int]], list[Outcome]]
 
 
 def collect_one(rt: Runtime, limit: int) -> dict[str, Any]:
-    """Fetch up to ``limit`` items, record, decide and answer them, then mark them done."""
+    """Fetch up to ``limit`` items, record, decide and answer them, then mark them done: under
+    the mailbox's lock, so a second run at once waits for this batch and then reads what is
+    left, instead of recording the same messages at the same moment."""
     with (
         rt.source() as source,
         rt.intake() as intake,
         rt.mailer() as mailer,
         rt.session() as session,
+        rt.exclusive(f"intake:{source.name}"),
     ):
         report = collect_batch(session, intake, source, mailer, rt.env, limit=limit)
     return {"received": report.batch.received, "outcomes": report.batch.outcomes,
