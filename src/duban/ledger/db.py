@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,14 +50,46 @@ def alembic_config() -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Create or upgrade the schema; safe to run any number of times."""
+    """Create or upgrade the schema; safe to run any number of times, and by two runs at once
+    (two ``duban init``, an ``init`` and a ``status``): the upgrade runs under the ledger's
+    write lock (``hold_write_lock``), so the second run waits, then finds the schema at head
+    and does nothing, instead of creating the same tables again and failing."""
     try:
         with engine.begin() as connection:
+            hold_write_lock(connection, "ledger:migrate")
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except OperationalError as error:
         raise unreachable(engine, error) from None
+
+
+def hold_write_lock(connection: Connection, name: str) -> None:
+    """Hold a lock for the rest of ``connection``'s transaction, waiting for another run that
+    holds it; it ends with the transaction, or with the process if that is killed.
+
+    For work inside one transaction that reads what is there and then writes what is missing
+    (the schema, a campaign's registration), which two runs at once would otherwise both find
+    missing and both write. (``ledger.locks.exclusive`` is for a block of work spanning many
+    transactions and outside effects, such as a batch of intake.)
+
+    * PostgreSQL: the transaction-level advisory lock numbered after ``name``; the reads that
+      follow see what the previous holder committed (each statement sees what was committed
+      before it began).
+    * SQLite: the database's write lock, taken at once (``BEGIN IMMEDIATE``; ``name`` plays no
+      part, there is one), waiting up to the busy timeout. Python's sqlite3 opens a transaction
+      only before a write, so a connection with none open has read nothing it could write on;
+      one with a transaction open already holds the write lock.
+    """
+    if connection.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    elif connection.dialect.name == "sqlite" and not _in_transaction(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _in_transaction(connection: Connection) -> bool:
+    return bool(connection.connection.dbapi_connection.in_transaction)  # type: ignore[union-attr]
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -16,6 +16,7 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from duban.clock import Clock
+from duban.ledger.db import hold_write_lock
 from duban.ledger.schema import (
     CampaignRow,
     EventRow,
@@ -81,7 +82,12 @@ def append_event(
 def register(
     session: Session, bundle: CampaignBundle, clock: Clock, actor: str = "cli"
 ) -> RegisterReport:
-    """Create or update the campaign, its units and its instances; idempotent."""
+    """Create or update the campaign, its units and its instances; idempotent, and safe for
+    two runs at once (two ``duban init``): it reads what is registered and adds what is
+    missing under the ledger's write lock for this campaign (``hold_write_lock``, held until
+    the session commits), so the second run finds the first one's rows instead of inserting
+    the same campaign, units and duties again and failing on their unique keys."""
+    hold_write_lock(session.connection(), f"register:{bundle.campaign.id}")
     report = RegisterReport()
     _register_campaign(session, bundle, clock, actor, report)
     _register_units(session, bundle.campaign.id, bundle.units, report)
