@@ -4,6 +4,17 @@ Order matters for "nothing lost, nothing twice": the batch is recorded and decid
 before any answer is sent, answers are keyed by their intake record, and the source is told an
 item is done only after all of that. A crash anywhere leaves the item in the source; the next
 run finds its rows and finishes the job.
+
+But the next run may come while the killed run's claim on an answer still holds (``dispatch``:
+``CLAIM_WINDOW``, 15 minutes): a collect every five minutes from cron does. That run leaves the
+answer to its claimant and marks the item done, so no later run would ever fetch the item, or
+draft its answer, again: the answer stayed 'sending' for good, and was lost if the kill came
+before the server took it (found by ``tests/test_crash_sending.py``). So every batch, even an
+empty one, also sends the answers the ledger still owes (``answer_owed``): those a killed run
+left claimed, once the claim has expired, and those pending or failed (retried as a second
+mobilize retries a failed notice; the connection may have broken while this very step was
+sending them, after their items were done), from the ledger alone, under the same key and
+Message-ID, as ``dispatch`` would claim them.
 """
 
 from __future__ import annotations
@@ -11,15 +22,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jinja2 import Environment
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from duban.adapters.mail.mailer import Mailer
 from duban.adapters.sources.model import RawItem, Source
-from duban.implement.intake.answers import AnswerContext, answer_drafts
+from duban.implement.intake.answers import (
+    ANSWER_PREFIX,
+    AnswerContext,
+    answer_drafts,
+    answered_intake,
+)
 from duban.implement.intake.pipeline import BatchReport, Intake, process_batch
+from duban.ledger.schema import MessageRow
+from duban.sending.dispatch import CLAIM_WINDOW, RETRY, SENDING, dispatch
 from duban.sending.dispatch import Outcome as SendOutcome
-from duban.sending.dispatch import dispatch
 
 RACE_RETRIES = 3
 
@@ -45,10 +63,11 @@ def collect_batch(
 ) -> CollectReport:
     items = list(source.fetch(limit))
     if not items:
-        return CollectReport(BatchReport(), [])
+        return CollectReport(BatchReport(), answer_owed(session, intake, mailer, env))
     report = _process_racing(session, intake, items)
     answers = send_answers(session, intake, mailer, env, report.intake_ids)
     source.done_many([item.ref for item in items])
+    answers += answer_owed(session, intake, mailer, env)
     return CollectReport(report, answers)
 
 
@@ -73,3 +92,26 @@ def send_answers(
     drafts = answer_drafts(session, ctx, intake_ids)
     domain = str(intake.bundle.campaign.roles.coordinator.email).rsplit("@", 1)[1]
     return dispatch(session, drafts, mailer, intake.clock, message_id_domain=domain)
+
+
+def answer_owed(
+    session: Session, intake: Intake, mailer: Mailer, env: Environment
+) -> list[SendOutcome]:
+    """Send this campaign's answers that ``dispatch`` would claim now (pending, failed, or left
+    'sending' by a killed run whose claim has expired): their items may be done, so only the
+    ledger still knows of them (see the module docstring). ``dispatch`` claims each again
+    first, so a run that got there before this one wins."""
+    expired = intake.clock.now() - CLAIM_WINDOW
+    keys = session.scalars(
+        select(MessageRow.idempotency_key).where(
+            MessageRow.campaign_id == intake.bundle.campaign.id,
+            MessageRow.idempotency_key.startswith(ANSWER_PREFIX, autoescape=True),
+            or_(
+                MessageRow.status.in_(RETRY),
+                and_(MessageRow.status == SENDING, MessageRow.claimed_at < expired),
+            ),
+        )
+    ).all()
+    if not keys:
+        return []
+    return send_answers(session, intake, mailer, env, [answered_intake(key) for key in keys])

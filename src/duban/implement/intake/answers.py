@@ -41,8 +41,16 @@ class AnswerContext:
     now: datetime
 
 
+ANSWER_PREFIX = "answer:"
+
+
 def answer_key(intake_id: int) -> str:
-    return f"answer:{intake_id}"
+    return f"{ANSWER_PREFIX}{intake_id}"
+
+
+def answered_intake(key: str) -> int:
+    """The intake record an ``answer_key`` answers."""
+    return int(key.removeprefix(ANSWER_PREFIX))
 
 
 def review_key(file_id: int) -> str:
