@@ -28,6 +28,7 @@ from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import InstanceRow, SubmissionRow
 from duban.ledger.store import register
 from duban.model.loader import CampaignBundle
+from duban.sending.dispatch import CLAIM_WINDOW, GROUP
 from duban.testing.mailserver import LocalSmtpServer
 
 from .conftest import EXAMPLE
@@ -249,7 +250,12 @@ with session_scope(make_engine(ledger)) as session, SmtpMailer(parse_smtp_url(sm
 """
 
 
-def test_a_chase_killed_mid_batch_sends_no_rung_twice_and_misses_none(office: Office) -> None:
+def test_a_chase_killed_mid_batch_misses_none_and_resends_at_most_its_group(
+    office: Office,
+) -> None:
+    """Killed after 7 sends of a group not yet marked: the group's claims hold until they are
+    ``CLAIM_WINDOW`` old; then every rung goes, the 7 in flight a second time (at most
+    ``GROUP``) under their recorded Message-IDs, the rest once."""
     moment = office.at(date(2026, 9, 15))
     script = KILL_SCRIPT.format(example=str(EXAMPLE), secret=SECRET)
     ledger = office.engine.url.render_as_string(hide_password=False)
@@ -258,11 +264,22 @@ def test_a_chase_killed_mid_batch_sends_no_rung_twice_and_misses_none(office: Of
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert len(office.smtp.messages) == 7
+    in_flight = {message_id(d.raw) for d in office.smtp.messages}
+    assert len(in_flight) == 7
     office.chase(moment)
     reminders = [k for k in office.received() if k[1] == "self-check" and k[3] == "reminder"]
+    assert len(reminders) == 7, "the killed run's claims hold until they expire"
+    office.chase(moment + CLAIM_WINDOW + timedelta(seconds=1))
+    reminders = [k for k in office.received() if k[1] == "self-check" and k[3] == "reminder"]
     assert len(reminders) == 30
-    assert all(len(office.received()[k]) == 1 for k in reminders)
+    ids = Counter(message_id(d.raw) for d in office.smtp.messages)
+    assert {i for i, n in ids.items() if n > 1} == in_flight
+    assert len(in_flight) <= GROUP
+    assert set(ids.values()) == {1, 2}
+
+
+def message_id(raw: bytes) -> str:
+    return str(email.message_from_bytes(raw, policy=email.policy.default)["Message-ID"])
 
 
 def test_escalation_reaches_the_group_bots_once(office: Office) -> None:

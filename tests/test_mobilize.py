@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from duban.mobilize.send import (
     send_notices,
 )
 from duban.model.loader import CampaignBundle, load_campaign
-from duban.sending.dispatch import Outcome
+from duban.sending.dispatch import CLAIM_WINDOW, GROUP, Outcome
 from duban.testing.mailserver import (
     LocalSmtpServer,
     make_self_signed_certificate,
@@ -249,20 +249,31 @@ with session_scope(make_engine(url)) as session:
 """
 
 
-def test_a_killed_process_loses_nobody_and_sends_nothing_twice(
+def test_a_killed_process_loses_nobody_and_resends_at_most_its_group(
     ledger: Ledger, server: LocalSmtpServer
 ) -> None:
+    """Killed after 12 sends of a group not yet marked: the next run at once sends only what
+    nobody claimed; once the claims are ``CLAIM_WINDOW`` old, the 12 go again (the documented
+    window: at most ``GROUP``), under their recorded Message-IDs."""
     script = KILL_SCRIPT.format(example=str(EXAMPLE), now=NOW.isoformat(), secret=SECRET)
     url = ledger.engine.url.render_as_string(hide_password=False)
     killed = subprocess.run(
         [sys.executable, "-c", script, url, server.url(), "12"], capture_output=True, check=False
     )
     assert killed.returncode == -9  # SIGKILL: no cleanup ran
-    assert len(server.messages) == 12
+    before = [parsed(d.raw)["Message-ID"] for d in server.messages]
+    assert len(before) == 12
+    send_plan(ledger, server.url())
+    assert len(server.messages) == 12, "the killed run's claims hold until they expire"
+    ledger.clock.advance(CLAIM_WINDOW + timedelta(seconds=1))
     send_plan(ledger, server.url())
     recipients = Counter(tuple(sorted(d.rcpt_tos)) for d in server.messages)
-    assert len(recipients) == 30
-    assert set(recipients.values()) == {1}
+    assert len(recipients) == 30, "nobody lost"
+    ids = Counter(parsed(d.raw)["Message-ID"] for d in server.messages)
+    again = {i for i, n in ids.items() if n > 1}
+    assert again == set(before), "only what was in flight goes again, under the same ids"
+    assert len(again) <= GROUP
+    assert set(ids.values()) <= {1, 2}
 
 
 def test_dry_run_writes_every_message_and_sends_none(ledger: Ledger, tmp_path: Path) -> None:

@@ -1,24 +1,26 @@
 """Sending with exactly-once intent: every outgoing message is a ledger row before it is sent.
 
 Each message has an idempotency key (for a notice: campaign, deliverable, period, unit and
-kind). ``dispatch`` first records an intent row for every key it has not seen, then sends each
-row still pending, one at a time. A row is *claimed* before it is sent: a conditional UPDATE
-sets it from 'pending' or 'failed' to 'sending' with this run's id and commits; only the run
-whose UPDATE changed the row sends it, so two runs (processes, workers, a cron job and a manual
-run) never send the same message, on SQLite as on PostgreSQL (SQLite has no ``SKIP LOCKED``).
-After the send the row is marked sent, partial, refused or failed and committed.
+kind). ``dispatch`` first records an intent row for every key it has not seen, then sends the
+rows still pending a group of up to ``GROUP`` at a time. A group is *claimed* before it is
+sent: one conditional UPDATE sets its rows from 'pending' or 'failed' to 'sending' with this
+run's id and commits; only the run whose UPDATE changed a row sends it, so two runs (processes,
+workers, a cron job and a manual run) never send the same message, on SQLite as on PostgreSQL
+(SQLite has no ``SKIP LOCKED``). Once the group is sent, its rows are marked sent, partial,
+refused or failed in one commit.
 
-A run interrupted while sending gives its claim back (the row goes to 'failed'); a row left
-'sending' by a run that was killed becomes claimable again once its ``claimed_at`` is older
-than ``CLAIM_WINDOW`` by the clock, so nothing is lost. That, and a crash after the
-server accepted a message and before its row committed, are the windows left: the message is
-sent again, with the same Message-ID (assigned when the intent was recorded), which mail
-clients and servers use to fold the copies into one.
+Two commits a group rather than two a message is what keeps the ledger's share of sending
+small (issue 20). The price is the window a crash leaves: a run interrupted while sending
+marks what it sent and gives the rest of its claims back; a run *killed* mid-group leaves the
+whole group 'sending', and those rows become claimable again once their ``claimed_at`` is older
+than ``CLAIM_WINDOW`` by the clock, so nothing is lost, but up to ``GROUP`` messages the server
+had already accepted are sent again, with the same Message-IDs (assigned when the intents were
+recorded), which mail clients and servers use to fold the copies into one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -39,8 +41,11 @@ from duban.ledger.schema import MessageRow
 DONE = frozenset({"sent", "partial", "refused"})
 RETRY = ("pending", "failed")
 SENDING = "sending"
-# A claim older than this is taken to be a crashed run's: long enough for any single send.
+# A claim older than this is taken to be a crashed run's: long enough for any group's sends.
 CLAIM_WINDOW = timedelta(minutes=15)
+GROUP = 50
+"""Messages claimed in one commit and marked in one more; also the most a killed run's
+successor may send twice."""
 
 
 @dataclass(frozen=True)
@@ -80,17 +85,16 @@ def dispatch(
     message_id_domain: str,
     after_each: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Send every draft not sent before; commits after each message (see module docstring)."""
+    """Send every draft not sent before, ``GROUP`` at a time (see module docstring);
+    ``after_each`` sees each outcome before its group's marks are committed, so what it adds
+    to the session is committed with them."""
     record_intents(session, drafts, clock, message_id_domain)
     session.commit()
     run_id = new_run_id()
-    outcomes = []
-    for draft in drafts:
-        outcome = _send_one(session, draft, mailer, clock, run_id)
-        session.commit()
-        outcomes.append(outcome)
-        if after_each is not None:
-            after_each(outcome)
+    outcomes: list[Outcome] = []
+    for start in range(0, len(drafts), GROUP):
+        group = drafts[start : start + GROUP]
+        outcomes += _send_group(session, group, mailer, clock, run_id, after_each)
     return outcomes
 
 
@@ -127,47 +131,100 @@ def new_run_id() -> str:
     return uuid4().hex
 
 
-def claim(session: Session, key: str, run_id: str, clock: Clock) -> MessageRow | None:
-    """Claim the row under ``key`` for this run and commit, or None if it is done or another
-    run holds it. The UPDATE's WHERE is the claim: the database applies it to one run only."""
+def claim(
+    session: Session, keys: Sequence[str], run_id: str, clock: Clock
+) -> dict[str, MessageRow]:
+    """Claim the rows under ``keys`` that no run holds and are not done, for this run, and
+    commit: those rows, by key. The UPDATE's WHERE is the claim: the database applies it to
+    one run only."""
     now = clock.now()
     claimable = or_(
         MessageRow.status.in_(RETRY),
         and_(MessageRow.status == SENDING, MessageRow.claimed_at < now - CLAIM_WINDOW),
     )
-    result = session.execute(
+    session.execute(
         update(MessageRow)
-        .where(MessageRow.idempotency_key == key, claimable)
+        .where(MessageRow.idempotency_key.in_(keys), claimable)
         .values(status=SENDING, claimed_by=run_id, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    if getattr(result, "rowcount", 0) != 1:
-        return None
-    fresh = select(MessageRow).where(MessageRow.idempotency_key == key)
-    return session.scalars(fresh.execution_options(populate_existing=True)).one()
+    return {row.idempotency_key: row for row in _rows(session, keys) if _holds(row, run_id)}
 
 
-def _send_one(session: Session, draft: Draft, mailer: Mailer, clock: Clock, run_id: str) -> Outcome:
-    row = claim(session, draft.key, run_id, clock)
-    if row is None:
-        return _recorded(session, draft)
+def _holds(row: MessageRow, run_id: str) -> bool:
+    return row.status == SENDING and row.claimed_by == run_id
+
+
+def _rows(session: Session, keys: Sequence[str]) -> Sequence[MessageRow]:
+    """The rows under ``keys`` as the database has them now."""
+    query = select(MessageRow).where(MessageRow.idempotency_key.in_(keys))
+    return session.scalars(query.execution_options(populate_existing=True)).all()
+
+
+def _send_group(
+    session: Session,
+    group: Sequence[Draft],
+    mailer: Mailer,
+    clock: Clock,
+    run_id: str,
+    after_each: Callable[[Outcome], None] | None,
+) -> list[Outcome]:
+    """Claim the group, send what this run claimed, mark it all in one commit; drafts done
+    before (or being sent by another run now) come back as they are recorded."""
+    claimed = claim(session, [d.key for d in group], run_id, clock)
+    others = {} if len(claimed) == len(group) else _by_key(session, group, claimed)
+    outcomes: list[Outcome] = []
+    try:
+        for draft in group:
+            row = claimed.get(draft.key)
+            outcome = (
+                _outcome(others[draft.key], sent_now=False)
+                if row is None
+                else _send_claimed(row, draft, mailer, clock)
+            )
+            outcomes.append(outcome)
+            if after_each is not None:
+                after_each(outcome)
+    except BaseException:
+        _give_back(claimed.values(), run_id)
+        session.commit()
+        raise
+    session.commit()
+    return outcomes
+
+
+def _by_key(
+    session: Session, group: Sequence[Draft], claimed: dict[str, MessageRow]
+) -> dict[str, MessageRow]:
+    unclaimed = [d.key for d in group if d.key not in claimed]
+    return {row.idempotency_key: row for row in _rows(session, unclaimed)}
+
+
+def _give_back(rows: Iterable[MessageRow], run_id: str) -> None:
+    """Interrupted (Ctrl-C, a worker stopping, the server gone): the group's rows not sent yet
+    go back to 'failed', so the next run retries them at once under the same Message-IDs; only
+    a killed run leaves its claims to ``CLAIM_WINDOW``."""
+    for row in rows:
+        if _holds(row, run_id):
+            row.status = "failed"
+            row.error = row.error or "interrupted before it was sent"
+
+
+def _send_claimed(row: MessageRow, draft: Draft, mailer: Mailer, clock: Clock) -> Outcome:
+    """Send one claimed row and set its outcome (committed with the group's)."""
     message_id = row.message_id or make_message_id("duban.invalid")
     try:
         result = mailer.send(build(draft.compose(message_id)))
     except MailConnectionError as error:
-        # The server is gone: record it and stop the batch; the next run retries the rest.
+        # The server is gone: record it and stop; the next run retries the rest.
         row.status, row.error = "failed", str(error)
-        session.commit()
         raise
     except DubanError as error:  # this message only (bad data in it): record, go on
         row.status, row.error = "failed", str(error)
         return _outcome(row, sent_now=False)
     except BaseException:
-        # Interrupted (Ctrl-C, a worker stopping): give the claim back so the next run retries
-        # at once, under the same Message-ID; only a killed run leaves it to CLAIM_WINDOW.
         row.status, row.error = "failed", "interrupted while sending"
-        session.commit()
         raise
     row.refused = [[address, code, text] for address, (code, text) in result.refused.items()]
     row.status = _status(len(result.accepted), len(result.refused))
@@ -179,13 +236,6 @@ def _status(accepted: int, refused: int) -> str:
     if not refused:
         return "sent"
     return "partial" if accepted else "refused"
-
-
-def _recorded(session: Session, draft: Draft) -> Outcome:
-    """A draft already handled (or being handled by another run right now)."""
-    query = select(MessageRow).where(MessageRow.idempotency_key == draft.key)
-    row = session.scalars(query.execution_options(populate_existing=True)).one()
-    return _outcome(row, sent_now=False)
 
 
 def _outcome(row: MessageRow, *, sent_now: bool) -> Outcome:

@@ -79,7 +79,7 @@ def post_once(
         return None
     if row is None:
         _record_intent(session, spec, key, campaign_id, message, clock)
-    row = claim(session, key, new_run_id(), clock)
+    row = claim(session, [key], new_run_id(), clock).get(key)
     if row is None:  # posted, or being posted by another run
         return None
     try:
