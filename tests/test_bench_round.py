@@ -1,0 +1,63 @@
+"""bench/round runs a whole tiny round (20 units) and prints every stage beside its floor.
+
+So that the benchmark cannot rot: the script exits 1 on a failed stage or a wrong count (the
+sink received other than the ledger sent, a valid reply not recorded), which this test turns
+into a failure. The times and ratios are the benchmark's business, never asserted here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import POSTGRES_ADMIN_URL, ROOT
+
+STAGES = ("init", "mobilize", "collect", "chase", "collect (late)", "compile", "bulletin")
+
+
+def run_round(*extra: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "round"), "--units", "20", *extra],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def table_of(output: str) -> dict[str, list[str]]:
+    """The final table's rows, by stage: items, seconds, items/s, floor/s, ratio, peak MB."""
+    table = output.split("\n=== a round at 20 units", 1)[1].splitlines()[2:]
+    rows: dict[str, list[str]] = {}
+    for line in table:
+        for stage in STAGES:
+            if line.startswith(f"{stage} ") and line[len(stage) :].split()[0].isdigit():
+                rows[stage] = line[len(stage) :].split()
+    return rows
+
+
+def check_output(output: str, ledger: str) -> None:
+    assert f"ledger on {ledger}" in output
+    rows = table_of(output)
+    assert list(rows) == list(STAGES), output
+    for stage, fields in rows.items():
+        assert len(fields) == 6, (stage, fields)
+        has_floor = stage != "init"
+        assert (fields[3] != "—") == has_floor, (stage, fields)
+    assert "whole round" in output
+    assert "pandas.read_excel loop" in output
+    assert "targets (issue 20):" in output
+    assert "each process < 500 MB" in output
+
+
+def test_a_tiny_round_on_sqlite() -> None:
+    check_output(run_round(), "SQLite")
+
+
+@pytest.mark.postgres
+def test_a_tiny_round_on_postgresql() -> None:
+    check_output(run_round("--database", POSTGRES_ADMIN_URL), "PostgreSQL")
