@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from duban.errors import ConfigError
+from duban.ledger.locks import exclusive
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -53,9 +54,14 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Create or upgrade the schema; safe to run any number of times, and by two runs at once
     (two ``duban init``, an ``init`` and a ``status``): the upgrade runs under the ledger's
     write lock (``hold_write_lock``), so the second run waits, then finds the schema at head
-    and does nothing, instead of creating the same tables again and failing."""
+    and does nothing, instead of creating the same tables again and failing.
+
+    On SQLite the whole of it, the first connection included, also runs under the ledger's
+    file lock (``locks.exclusive``): each new connection switches a new database to WAL, and
+    two connections doing that at once can be refused at once, without waiting ("database is
+    locked": one of two ``duban init`` on a new ledger, once, on a loaded machine)."""
     try:
-        with engine.begin() as connection:
+        with exclusive(engine, "ledger:schema"), engine.begin() as connection:
             hold_write_lock(connection, "ledger:migrate")
             config = alembic_config()
             config.attributes["connection"] = connection
