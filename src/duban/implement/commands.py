@@ -10,7 +10,8 @@ Prefect task as ``send_batch``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from duban.adapters.mail.mailer import OutboxMailer
@@ -30,19 +31,33 @@ RemindStep = Callable[[list[int]], list[Outcome]]
 
 
 def collect_one(rt: Runtime, limit: int) -> dict[str, Any]:
-    """Fetch up to ``limit`` items, record, decide and answer them, then mark them done: under
-    the mailbox's lock, so a second run at once waits for this batch and then reads what is
-    left, instead of recording the same messages at the same moment."""
-    with (
-        rt.source() as source,
-        rt.intake() as intake,
-        rt.mailer() as mailer,
-        rt.session() as session,
-        rt.exclusive(f"intake:{source.name}"),
-    ):
-        report = collect_batch(session, intake, source, mailer, rt.env, limit=limit)
-    return {"received": report.batch.received, "outcomes": report.batch.outcomes,
-            "answered": sum(a.sent_now for a in report.answers)}  # fmt: skip
+    """Fetch up to ``limit`` items, record, decide and answer them, then mark them done: the
+    collect flow's task, which builds its own edges, as it may run in another process."""
+    with _collecting(rt) as step:
+        return step(limit)
+
+
+@contextmanager
+def _collecting(rt: Runtime) -> Iterator[CollectStep]:
+    """A batch step over one mailbox session and one pair of reader workers, kept for every
+    batch of the run (starting a pool a batch cost seconds at 10,000 replies). Each batch is
+    taken under the mailbox's lock, so a second run at once waits for this batch and then
+    reads what is left, instead of recording the same messages at the same moment; on a
+    ledger session of its own; and answered over an SMTP connection of its own, as a server
+    drops one left idle while this run waits for the lock."""
+    with rt.source() as source, rt.intake() as intake:
+
+        def step(limit: int) -> dict[str, Any]:
+            with (
+                rt.mailer() as mailer,
+                rt.session() as session,
+                rt.exclusive(f"intake:{source.name}"),
+            ):
+                report = collect_batch(session, intake, source, mailer, rt.env, limit=limit)
+            return {"received": report.batch.received, "outcomes": report.batch.outcomes,
+                    "answered": sum(a.sent_now for a in report.answers)}  # fmt: skip
+
+        yield step
 
 
 def collect(
@@ -53,8 +68,17 @@ def collect(
     batch: CollectStep | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Collect what units sent until the source is empty; the totals."""
-    step = batch or (lambda limit: collect_one(rt, limit))
+    """Collect what units sent until the source is empty; the totals. ``batch``: the flow's
+    task; without it, the batches share this run's edges (``_collecting``)."""
+    if batch is not None:
+        return _collect_all(batch, batch_size, max_batches, progress)
+    with _collecting(rt) as step:
+        return _collect_all(step, batch_size, max_batches, progress)
+
+
+def _collect_all(
+    step: CollectStep, batch_size: int, max_batches: int, progress: Progress | None
+) -> dict[str, Any]:
     totals: dict[str, Any] = {"received": 0, "answered": 0, "outcomes": {}}
     for _ in range(max_batches):
         taken = step(batch_size)

@@ -236,6 +236,10 @@ class NoticeBuilder:
         )
 
 
+Builders = dict[tuple[str, str], NoticeBuilder]
+"""Notice builders by deliverable and period: one master workbook each."""
+
+
 def notice_drafts(
     bundle: CampaignBundle,
     instances: Sequence[InstanceRow],
@@ -243,8 +247,11 @@ def notice_drafts(
     secret: bytes,
     env: Environment,
     now: datetime,
+    builders: Builders | None = None,
 ) -> list[Draft]:
-    builders: dict[tuple[str, str], NoticeBuilder] = {}
+    """A draft for each duty, one builder (one master workbook) per deliverable period, kept
+    in ``builders`` when given, so a run's later batches reuse it."""
+    builders = {} if builders is None else builders
     drafts = []
     for instance in instances:
         key = (instance.deliverable_id, instance.period)

@@ -9,7 +9,7 @@ addresses); held items wait for the coordinator's review.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from duban.implement.intake.mime import TOO_DEEP, TOO_MANY_PARTS
 from duban.implement.intake.reasons import describe as describe_file_reason
 from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
 from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder
+from duban.model.campaign import Deliverable
 from duban.model.loader import CampaignBundle
 from duban.model.status import due_day
 from duban.model.validation import CellProblem
@@ -39,6 +40,20 @@ class AnswerContext:
     secret: bytes
     env: Environment
     now: datetime
+    builders: dict[tuple[str, str, datetime], NoticeBuilder] = field(
+        default_factory=dict, compare=False
+    )
+    """One notice builder per deliverable, period and deadline for the answers of a batch: a
+    rejection attaches a fresh template, and building the master anew for each took 17-80 ms
+    against about 1 ms from a kept one (bench/round, 10,000 units)."""
+
+    def builder(self, deliverable: Deliverable, period: str, due: datetime) -> NoticeBuilder:
+        key = (deliverable.id, period, due)
+        if key not in self.builders:
+            self.builders[key] = NoticeBuilder(
+                self.bundle, deliverable, period, due, self.secret, self.env, self.now
+            )
+        return self.builders[key]
 
 
 ANSWER_PREFIX = "answer:"
@@ -164,10 +179,7 @@ def _rejection(
         deliverable = campaign.deliverable(instance.deliverable_id)
         deliverable_title = deliverable.title
         due_text = format_due(instance.effective_due, campaign.zone, language)
-        builder = NoticeBuilder(
-            ctx.bundle, deliverable, instance.period, instance.effective_due, ctx.secret,
-            ctx.env, ctx.now,
-        )  # fmt: skip
+        builder = ctx.builder(deliverable, instance.period, instance.effective_due)
         owner = ctx.bundle.units_by_id[instance.unit_id]
         name = builder.attachment_name(owner)
         attachments = (Attachment(name, builder.workbook(owner), XLSX_TYPE),)
