@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from duban.clock import FixedClock
-from duban.errors import UnknownIdError
+from duban.errors import CalendarUnknownError, UnknownIdError
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import EventRow, RectificationRow
 from duban.ledger.store import register
 from duban.model.campaign import RectificationSpec
 from duban.model.loader import CampaignBundle
+from duban.model.validation import validate_sheet
 from duban.model.workdays import WorkCalendar
 from duban.selfcheck.items import Item, ItemInputError, NewItem, item_code, items_from_rows
 from duban.selfcheck.ledger import (
@@ -254,6 +255,16 @@ def test_a_deadline_kept_as_written_when_the_deliverable_says_so() -> None:
     due = item(deadline=date(2026, 10, 3))
     assert overdue_on(due, date(2026, 10, 4), OFFICIAL, roll=False)
     assert not overdue_on(due, date(2026, 10, 4), OFFICIAL, roll=True)
+
+
+def test_a_deadline_in_a_year_the_calendar_does_not_know_yet_is_no_error() -> None:
+    """chinese-calendar knows 2026, not 2027: a 2027 deadline is not overdue in 2026, and
+    asking about it in 2027 says the year must be declared instead of guessing."""
+    next_year = item(deadline=date(2027, 1, 15))
+    assert not overdue_on(next_year, date(2026, 12, 31), OFFICIAL)
+    assert not overdue_on(next_year, date(2027, 1, 15), OFFICIAL)
+    with pytest.raises(CalendarUnknownError):
+        overdue_on(next_year, date(2027, 1, 16), OFFICIAL)
 
 
 def test_overdue_at_local_midnight_not_utc_midnight() -> None:
@@ -556,3 +567,34 @@ def test_two_verdicts_at_once_apply_one_after_the_other(engine: Engine) -> None:
             kinds = [e.kind for e in history(session, CAMPAIGN, code)]
         assert kinds[:2] == ["rectification.created", "rectification.claimed"]
         assert kinds[2:] in (["rectification.closed"], ["rectification.returned"])
+
+
+def test_the_example_problem_list_becomes_items(
+    engine: Engine, example_bundle: CampaignBundle
+) -> None:
+    """The example's self-check form, checked cell by cell as intake checks it, through its
+    deliverable's mapping, into the ledger: what a unit wrote is what the items hold."""
+    deliverable = example_bundle.campaign.deliverable("self-check")
+    assert deliverable.rectification is not None
+    [sheet] = example_bundle.campaign.form(deliverable.form).sheets
+    grid: list[list[object]] = [
+        [sheet.title],
+        [c.label for c in sheet.columns],
+        ["作风不实", "会议多", "形式主义", "精简会议", "张三", None, "2026/9/30", "整改中"],
+        [None] * 8,  # a blank row in between is skipped
+        ["能力不足", "培训少", None, "每月培训", "李四", "li@b03.example", 46300, "未启动"],
+    ]
+    rows, problems = validate_sheet(sheet, grid)
+    assert problems == []
+    new_items = items_from_rows(rows, deliverable.rectification, "B03", origin="submission:1")
+    with session_scope(engine) as session:
+        made = create_items(session, FixedClock(JULY), CAMPAIGN, new_items, actor="collect")
+    first, second = (r.item for r in made)
+    assert (first.code, first.category, first.finding, first.cause, first.measure) == (
+        "ZG-B03-001", "作风不实", "会议多", "形式主义", "精简会议"
+    )  # fmt: skip
+    assert (first.owner, first.deadline, first.source, first.long_term) == (
+        "张三", date(2026, 9, 30), "self-check", False
+    )  # fmt: skip
+    # 46300 is Excel's serial for 2026-10-05
+    assert (second.code, second.cause, second.deadline) == ("ZG-B03-002", None, date(2026, 10, 5))

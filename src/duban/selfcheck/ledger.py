@@ -67,7 +67,7 @@ def create_items(
     units = sorted({i.unit_id for i in items})
     _check_units(session, campaign_id, units)
     for unit_id in units:
-        hold_write_lock(session.connection(), f"rectification:{campaign_id}:{unit_id}")
+        hold_write_lock(session.connection(), f"rectification-unit:{campaign_id}:{unit_id}")
     known = _by_origin(session, campaign_id, [i.origin_key for i in items if i.origin_key])
     next_seq = {u: _last_seq(session, campaign_id, u) + 1 for u in units}
     recorded = []
@@ -102,7 +102,7 @@ def apply_move(
     was asked); ``TransitionError`` if the move is not allowed. A move whose ``request_key``
     was recorded for this item before returns the item as it stands, writing nothing; the same
     key with a different request is refused."""
-    hold_write_lock(session.connection(), f"rectification:{campaign_id}:{code}")
+    hold_write_lock(session.connection(), f"rectification-item:{campaign_id}:{code}")
     row = _row(session, campaign_id, code)
     if move.request_key is not None and _already(session, campaign_id, code, move):
         return Recorded(to_item(row), new=False)

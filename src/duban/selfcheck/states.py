@@ -303,7 +303,15 @@ def overdue_on(item: Item, day: date, calendar: WorkCalendar, roll: bool = True)
     not long-term, and ``day`` after the effective deadline (the deadline day counts whole)."""
     if not is_open(item) or item.long_term or item.deadline is None:
         return False
-    return day > effective_deadline(item.deadline, calendar, roll)
+    return _after(day, item.deadline, calendar, roll)
+
+
+def _after(day: date, deadline: date, calendar: WorkCalendar, roll: bool) -> bool:
+    """``day`` is past the effective deadline. A day not after the deadline as written never
+    is (rolling only moves it later), and is decided without the calendar: a deadline in a
+    year the official calendar does not know yet (a 2027 deadline set in 2026) is no error
+    until that year comes."""
+    return day > deadline and day > effective_deadline(deadline, calendar, roll)
 
 
 def is_overdue(
@@ -321,5 +329,4 @@ def closed_on_time(item: Item, calendar: WorkCalendar, zone: ZoneInfo, roll: boo
         return False
     if item.long_term or item.deadline is None:
         return True
-    closed = item.closed_at.astimezone(zone).date()
-    return closed <= effective_deadline(item.deadline, calendar, roll)
+    return not _after(item.closed_at.astimezone(zone).date(), item.deadline, calendar, roll)
