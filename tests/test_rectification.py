@@ -4,10 +4,12 @@ event, retries recorded once)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -598,3 +600,35 @@ def test_the_example_problem_list_becomes_items(
     )  # fmt: skip
     # 46300 is Excel's serial for 2026-10-05
     assert (second.code, second.cause, second.deadline) == ("ZG-B03-002", None, date(2026, 10, 5))
+
+
+def _record_many(url: str, name: str, count: int, start: Any) -> None:
+    """A second process's work: ``count`` items for B03, one transaction each."""
+    engine = make_engine(url)
+    start.wait()
+    for n in range(count):
+        with session_scope(engine) as session:
+            create_items(
+                session, FixedClock(JULY), CAMPAIGN, [new(finding=f"{name}{n}")], actor=name
+            )
+    engine.dispose()
+
+
+@pytest.mark.stress
+def test_two_processes_at_once_never_share_a_code(engine: Engine, ledger_url: str) -> None:
+    """As two ``duban collect`` runs would: two processes, each with its own engine, record
+    items for one unit at once."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    workers = [
+        context.Process(target=_record_many, args=(ledger_url, name, 15, start))
+        for name in ("p", "q")
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=180)
+    assert [w.exitcode for w in workers] == [0, 0]
+    with session_scope(engine) as session:
+        codes = session.scalars(select(RectificationRow.code)).all()
+    assert sorted(codes) == [item_code("B03", n) for n in range(1, 31)]
