@@ -632,3 +632,28 @@ def test_two_processes_at_once_never_share_a_code(engine: Engine, ledger_url: st
     with session_scope(engine) as session:
         codes = session.scalars(select(RectificationRow.code)).all()
     assert sorted(codes) == [item_code("B03", n) for n in range(1, 31)]
+
+
+class Ticking:
+    """A clock a second later at every reading, as the wall clock is a little later."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        self.at += timedelta(seconds=1)
+        return self.at
+
+
+def test_an_items_times_are_its_events_times(engine: Engine) -> None:
+    clock = Ticking(JULY)
+    with session_scope(engine) as session:
+        [made] = create_items(session, clock, CAMPAIGN, [new()], actor="x")
+    code = made.item.code
+    for move in (Move(Action.CLAIM, "B03", evidence="完成"), Move(Action.CLOSE, "王明")):
+        with session_scope(engine) as session:
+            apply_move(session, clock, CAMPAIGN, code, move, zone=ZONE)
+    with session_scope(engine) as session:
+        done, trail = get_item(session, CAMPAIGN, code), history(session, CAMPAIGN, code)
+    assert [e.at for e in trail] == [done.created_at, done.claimed_at, done.closed_at]
+    assert done.updated_at == done.closed_at

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from duban.clock import Clock
+from duban.clock import Clock, FixedClock
 from duban.errors import DubanError, UnknownIdError
 from duban.ledger.db import hold_write_lock
 from duban.ledger.schema import EventRow, RectificationRow, UnitRow
@@ -70,6 +70,7 @@ def create_items(
         hold_write_lock(session.connection(), f"rectification-unit:{campaign_id}:{unit_id}")
     known = _by_origin(session, campaign_id, [i.origin_key for i in items if i.origin_key])
     next_seq = {u: _last_seq(session, campaign_id, u) + 1 for u in units}
+    now = _moment(clock)
     recorded = []
     for new in items:
         if new.origin_key is not None and new.origin_key in known:
@@ -77,10 +78,10 @@ def create_items(
             continue
         seq = next_seq[new.unit_id]
         next_seq[new.unit_id] += 1
-        row = _new_row(campaign_id, new, seq, clock, actor)
+        row = _new_row(campaign_id, new, seq, now.now(), actor)
         session.add(row)
         item = to_item(row)
-        append_event(session, clock, CREATED, campaign_id=campaign_id, subject=item.code,
+        append_event(session, now, CREATED, campaign_id=campaign_id, subject=item.code,
                      actor=actor, payload=_created_payload(new))  # fmt: skip
         if new.origin_key is not None:
             known[new.origin_key] = item
@@ -106,13 +107,13 @@ def apply_move(
     row = _row(session, campaign_id, code)
     if move.request_key is not None and _already(session, campaign_id, code, move):
         return Recorded(to_item(row), new=False)
-    before = to_item(row)
-    after = apply(before, move, clock.now(), zone)
+    before, now = to_item(row), _moment(clock)
+    after = apply(before, move, now.now(), zone)
     _write(row, after)
     payload = move.payload() | {"from": before.state, "to": after.state}
     if after.deadline != before.deadline:
         payload["previous_deadline"] = _iso(before.deadline)
-    append_event(session, clock, EVENT_KINDS[move.action], campaign_id=campaign_id,
+    append_event(session, now, EVENT_KINDS[move.action], campaign_id=campaign_id,
                  subject=code, actor=move.actor, payload=payload)  # fmt: skip
     session.flush()
     return Recorded(after, new=True)
@@ -226,10 +227,14 @@ def _write(row: RectificationRow, item: Item) -> None:
     row.evidence_files = list(item.evidence_files)
 
 
+def _moment(clock: Clock) -> FixedClock:
+    """The clock read once: an item's times and its event's time are the same instant."""
+    return FixedClock(clock.now())
+
+
 def _new_row(
-    campaign_id: str, new: NewItem, seq: int, clock: Clock, actor: str
+    campaign_id: str, new: NewItem, seq: int, now: datetime, actor: str
 ) -> RectificationRow:
-    now = clock.now()
     return RectificationRow(
         campaign_id=campaign_id,
         code=item_code(new.unit_id, seq),
