@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from duban.clock import FixedClock
 from duban.errors import CalendarUnknownError, UnknownIdError
 from duban.ledger.db import make_engine, migrate, session_scope
-from duban.ledger.schema import EventRow, RectificationRow
+from duban.ledger.schema import EventRow, InstanceRow, RectificationRow, SubmissionRow
 from duban.ledger.store import register
 from duban.model.campaign import RectificationSpec
 from duban.model.loader import CampaignBundle
@@ -33,6 +33,7 @@ from duban.selfcheck.ledger import (
     history,
     list_items,
     open_items,
+    record_problem_list,
 )
 from duban.selfcheck.states import (
     Action,
@@ -571,6 +572,23 @@ def test_two_verdicts_at_once_apply_one_after_the_other(engine: Engine) -> None:
         assert kinds[2:] in (["rectification.closed"], ["rectification.returned"])
 
 
+def accepted(engine: Engine, deliverable: str, unit: str, rows: dict[str, Any]) -> int:
+    """A submission as intake records an accepted workbook; its id."""
+    with session_scope(engine) as session:
+        instance = session.scalars(
+            select(InstanceRow).where(
+                InstanceRow.deliverable_id == deliverable, InstanceRow.unit_id == unit
+            )
+        ).one()
+        row = SubmissionRow(
+            instance_id=instance.id, version=1, sha256="0" * 64, received_at=JULY,
+            on_time=True, row_count=sum(len(r) for r in rows.values()), rows=rows,
+        )  # fmt: skip
+        session.add(row)
+        session.flush()
+        return row.id
+
+
 def test_the_example_problem_list_becomes_items(
     engine: Engine, example_bundle: CampaignBundle
 ) -> None:
@@ -588,10 +606,16 @@ def test_the_example_problem_list_becomes_items(
     ]
     rows, problems = validate_sheet(sheet, grid)
     assert problems == []
-    new_items = items_from_rows(rows, deliverable.rectification, "B03", origin="submission:1")
-    with session_scope(engine) as session:
-        made = create_items(session, FixedClock(JULY), CAMPAIGN, new_items, actor="collect")
-    first, second = (r.item for r in made)
+    submission_id = accepted(engine, "self-check", "B03", {sheet.name: rows})
+    made = []
+    for _ in range(2):  # the second time as a retry after a crash would
+        with session_scope(engine) as session:
+            made.append(record_problem_list(
+                session, FixedClock(JULY), example_bundle, "self-check", "B03",
+                {sheet.name: rows}, submission_id=submission_id, actor="collect",
+            ))  # fmt: skip
+    assert [[r.new for r in m] for m in made] == [[True, True], [False, False]]
+    first, second = (r.item for r in made[0])
     assert (first.code, first.category, first.finding, first.cause, first.measure) == (
         "ZG-B03-001", "作风不实", "会议多", "形式主义", "精简会议"
     )  # fmt: skip
@@ -600,6 +624,10 @@ def test_the_example_problem_list_becomes_items(
     )  # fmt: skip
     # 46300 is Excel's serial for 2026-10-05
     assert (second.code, second.cause, second.deadline) == ("ZG-B03-002", None, date(2026, 10, 5))
+    assert (first.submission_id, first.origin_key) == (
+        submission_id,
+        f"submission:{submission_id}:row:1",
+    )
 
 
 def _record_many(url: str, name: str, count: int, start: Any) -> None:

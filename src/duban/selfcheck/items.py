@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from duban.errors import DubanError
-from duban.model.campaign import ItemField, ItemSource, RectificationSpec
+from duban.model.campaign import Campaign, Deliverable, ItemField, ItemSource, RectificationSpec
 
 CODE_PREFIX = "ZG"
 """整改: the first part of every item code."""
@@ -113,6 +113,19 @@ class ItemInputError(DubanError):
             zh=zh,
             zh_hint="请补全后重新报送",
         )
+
+
+def problem_rows(
+    campaign: Campaign, deliverable: Deliverable, rows_by_sheet: Mapping[str, Sequence[Any]]
+) -> Sequence[Mapping[str, Any]]:
+    """The rows of the sheet that lists problems, from a submission's rows per sheet name
+    (``Checked.rows``, ``SubmissionRow.rows``): the mapping's ``sheet``, else the form's only
+    one (the loader makes sure one of them is so)."""
+    spec = deliverable.rectification
+    if spec is None:
+        raise ValueError(f"deliverable {deliverable.id!r} creates no rectification items")
+    name = spec.sheet or campaign.form(deliverable.form).sheets[0].name
+    return list(rows_by_sheet.get(name, ()))
 
 
 def items_from_rows(

@@ -17,7 +17,7 @@ with the same ``request_key``, returns what was recorded the first time and writ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -31,8 +31,9 @@ from duban.errors import DubanError, UnknownIdError
 from duban.ledger.db import hold_write_lock
 from duban.ledger.schema import EventRow, RectificationRow, UnitRow
 from duban.ledger.store import append_event, digest
+from duban.model.loader import CampaignBundle
 from duban.model.workdays import WorkCalendar
-from duban.selfcheck.items import Item, NewItem, item_code
+from duban.selfcheck.items import Item, NewItem, item_code, items_from_rows, problem_rows
 from duban.selfcheck.states import (
     CREATED,
     EVENT_KINDS,
@@ -88,6 +89,33 @@ def create_items(
         recorded.append(Recorded(item, new=True))
     session.flush()
     return recorded
+
+
+def record_problem_list(
+    session: Session,
+    clock: Clock,
+    bundle: CampaignBundle,
+    deliverable_id: str,
+    unit_id: str,
+    rows_by_sheet: Mapping[str, Sequence[Any]],
+    *,
+    submission_id: int,
+    actor: str,
+) -> list[Recorded]:
+    """A unit's accepted problem list (its rows per sheet, as validated) as items, through the
+    deliverable's ``rectification`` mapping; recording the same submission again (a retry
+    after a crash) creates nothing new, as each row's origin is the submission and its row."""
+    deliverable = bundle.campaign.deliverable(deliverable_id)
+    rows = problem_rows(bundle.campaign, deliverable, rows_by_sheet)
+    assert deliverable.rectification is not None  # problem_rows refuses a deliverable without
+    items = items_from_rows(
+        rows,
+        deliverable.rectification,
+        unit_id,
+        origin=f"submission:{submission_id}",
+        submission_id=submission_id,
+    )
+    return create_items(session, clock, bundle.campaign.id, items, actor=actor)
 
 
 def apply_move(
