@@ -96,6 +96,7 @@ WHAT_ZH = {
     "period": "期次",
     "tag": "标签",
     "campaign": "活动",
+    "rectification item": "整改事项",
 }
 
 

@@ -183,6 +183,43 @@ class OfficeHours(Strict):
         return self
 
 
+ItemField = Literal[
+    "finding", "measure", "category", "cause", "owner", "due", "partners", "long_term"
+]
+"""The fields of a rectification item (整改台账) a form column may fill."""
+ItemSource = Literal["self-check", "inspection", "assigned"]
+"""Where a problem was found: by the unit itself (自查), by an inspection (督查发现) or handed
+down by the coordinator (交办)."""
+
+
+class RectificationSpec(Strict):
+    """A deliverable whose form lists problems: each valid row becomes a rectification item.
+
+    ``columns`` maps an item field to the form column that fills it (``owner: owner``), so a
+    campaign keeps its own column keys and labels. ``finding`` and ``due`` are required (an item
+    with no problem or no deadline cannot be tracked to closure); ``sheet`` is needed only when
+    the form has more than one. The loader checks every column against the form.
+    """
+
+    source: ItemSource = "self-check"
+    sheet: str | None = None
+    columns: dict[ItemField, Identifier]
+    roll: Literal["none", "next-working-day"] = Field(
+        default="next-working-day",
+        description="a deadline on a day off moves to the next working day (期间届满日顺延)",
+    )
+
+    @model_validator(mode="after")
+    def _required_fields(self) -> Self:
+        missing = [f for f in ("finding", "due") if f not in self.columns]
+        if missing:
+            raise WordedValueError(
+                f"columns must map {' and '.join(missing)} to a form column",
+                f"columns 须写明 {'、'.join(missing)} 对应表单的哪一列",
+            )
+        return self
+
+
 class Deliverable(Strict):
     id: Identifier
     phase: Identifier
@@ -191,6 +228,9 @@ class Deliverable(Strict):
     assign: Assign
     due: DueRule
     ladder: list[Rung] | None = Field(default=None, description="default: the campaign's ladder")
+    rectification: RectificationSpec | None = Field(
+        default=None, description="each row of this deliverable's form becomes an item"
+    )
 
 
 class Person(Strict):

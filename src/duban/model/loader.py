@@ -368,6 +368,53 @@ def _check_deliverables(
                     )
         if d.phase in phases and not assigned_units(campaign, units, d.assign):
             yield Problem(f"{at}.assign", "selects no unit at all", zh="一个单位也没有选中")
+        if d.rectification is not None and d.form in forms:
+            yield from _check_rectification(campaign, d, f"{at}.rectification")
+
+
+def _check_rectification(campaign: Campaign, d: Deliverable, at: str) -> Iterator[Problem]:
+    """The item fields of ``d.rectification`` name columns its form has, on one sheet: a
+    mapping to a missing column would create items with that field silently empty."""
+    spec = d.rectification
+    assert spec is not None
+    form = campaign.form(d.form)
+    names = [s.name for s in form.sheets]
+    if spec.sheet is None and len(form.sheets) > 1:
+        yield Problem(
+            f"{at}.sheet",
+            f"deliverable {d.id!r}: form {form.id!r} has {len(names)} sheets; "
+            f"say which lists the problems: {', '.join(names)}",
+            zh=f"报送事项“{d.id}”：表单“{form.id}”有 {len(names)} 个工作表，"
+            f"请写明问题清单在哪一个：{'、'.join(names)}",
+        )
+        return
+    sheet = next((s for s in form.sheets if s.name == (spec.sheet or names[0])), None)
+    if sheet is None:
+        yield Problem(
+            f"{at}.sheet",
+            f"deliverable {d.id!r}: form {form.id!r} has no sheet {spec.sheet!r}; "
+            f"sheets are {', '.join(names)}",
+            zh=f"报送事项“{d.id}”：表单“{form.id}”没有工作表“{spec.sheet}”；"
+            f"现有工作表：{'、'.join(names)}",
+        )
+        return
+    columns = {c.key: c for c in sheet.columns}
+    for field, key in spec.columns.items():
+        column = columns.get(key)
+        if column is None:
+            yield Problem(
+                f"{at}.columns.{field}",
+                f"deliverable {d.id!r}: form {form.id!r} has no column {key!r}; "
+                f"columns are {', '.join(columns)}",
+                zh=f"报送事项“{d.id}”：表单“{form.id}”没有列“{key}”；现有列：{'、'.join(columns)}",
+            )
+        elif field == "due" and column.type != "date":
+            yield Problem(
+                f"{at}.columns.due",
+                f"deliverable {d.id!r}: column {key!r} is a {column.type} column; "
+                "a deadline needs a date column",
+                zh=f"报送事项“{d.id}”：列“{key}”不是日期列，整改时限须对应日期列",
+            )
 
 
 def _check_calendar(campaign: Campaign, calendar: WorkCalendar) -> Iterator[Problem]:

@@ -20,7 +20,11 @@ class EventRow(Base):
     """The append-only audit trail (留痕): who did what, when, to which thing."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_campaign_at", "campaign_id", "at"),)
+    __table_args__ = (
+        Index("ix_events_campaign_at", "campaign_id", "at"),
+        # One thing's history (an item's moves) without reading the campaign's whole log.
+        Index("ix_events_campaign_subject", "campaign_id", "subject"),
+    )
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
     at: Mapped[datetime]
     campaign_id: Mapped[str | None] = mapped_column(String(64))
