@@ -78,6 +78,7 @@ class World:
     notices: dict[str, EmailMessage]
     answers: LocalSmtpServer
     delivered: int = 0
+    sheet: str = "实施方案"
 
     def deliver(self, raw: bytes, when: datetime) -> None:
         """What the office's mail server does: file the message with its arrival time."""
@@ -101,7 +102,7 @@ class World:
         """A unit's reply to its notice, with its template filled (and perhaps mangled)."""
         notice = self.notices[unit_id]
         name, data = attachment_of(notice)
-        filled = fill_workbook(data, "实施方案", rows)
+        filled = fill_workbook(data, self.sheet, rows)
         if change is not None:
             filled = change(filled)
         if zipped:
@@ -157,10 +158,15 @@ def world(imap: LocalImapServer, example_bundle: CampaignBundle, tmp_path: Path)
 
 @contextmanager
 def make_world(
-    imap: LocalImapServer, example_bundle: CampaignBundle, tmp_path: Path, ledger_url: str
+    imap: LocalImapServer,
+    example_bundle: CampaignBundle,
+    tmp_path: Path,
+    ledger_url: str,
+    deliverable: str = "plan",
+    sheet: str = "实施方案",
 ) -> Iterator[World]:
-    """A registered campaign whose plan notices went out, an empty mailbox, an SMTP server
-    that catches the answers: on the ledger at ``ledger_url``."""
+    """A registered campaign whose notices of ``deliverable`` (plan) went out, an empty
+    mailbox, an SMTP server that catches the answers: on the ledger at ``ledger_url``."""
     _empty_mailbox(imap)
     engine = make_engine(ledger_url)
     migrate(engine)
@@ -170,7 +176,12 @@ def make_world(
     with LocalSmtpServer() as outgoing, LocalSmtpServer() as answers:
         with session_scope(engine) as session:
             plan = plan_notices(
-                session, example_bundle, NoticeRequest("plan"), clock=clock, secret=SECRET, env=ENV
+                session,
+                example_bundle,
+                NoticeRequest(deliverable),
+                clock=clock,
+                secret=SECRET,
+                env=ENV,
             )
             with SmtpMailer(parse_smtp_url(outgoing.url())) as mailer:
                 send_notices(session, example_bundle, plan.instance_ids, mailer=mailer,
@@ -181,7 +192,7 @@ def make_world(
             assert isinstance(message, EmailMessage)
             unit = next(u for u in example_bundle.units if set(u.emails) == set(delivery.rcpt_tos))
             notices[unit.id] = message
-        yield World(engine, example_bundle, imap, tmp_path / "raw", notices, answers)
+        yield World(engine, example_bundle, imap, tmp_path / "raw", notices, answers, sheet=sheet)
     engine.dispose()
 
 

@@ -36,6 +36,7 @@ from duban.implement.intake.answers import (
 )
 from duban.implement.intake.pipeline import BatchReport, Intake, process_batch
 from duban.ledger.schema import MessageRow
+from duban.selfcheck.lists import record_problem_lists
 from duban.sending.dispatch import CLAIM_WINDOW, RETRY, SENDING, dispatch
 from duban.sending.dispatch import Outcome as SendOutcome
 
@@ -65,6 +66,8 @@ def collect_batch(
     if not items:
         return CollectReport(BatchReport(), answer_owed(session, intake, mailer, env))
     report = _process_racing(session, intake, items)
+    record_problem_lists(session, intake.bundle, intake.clock)
+    session.commit()
     answers = send_answers(session, intake, mailer, env, report.intake_ids)
     source.done_many([item.ref for item in items])
     answers += answer_owed(session, intake, mailer, env)

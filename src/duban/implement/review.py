@@ -48,6 +48,7 @@ from duban.ledger.schema import IntakeFileRow, IntakeRow, SubmissionRow
 from duban.ledger.store import HELD, append_event, held_files, held_messages
 from duban.model.campaign import Language
 from duban.model.loader import CampaignBundle
+from duban.selfcheck.lists import record_problem_lists
 from duban.sending.dispatch import Outcome as SendOutcome
 from duban.sending.dispatch import dispatch
 
@@ -383,6 +384,8 @@ def accept_held(
         payload={"unit": who.unit.id, "deliverable": identity.deliverable_id,
                  "period": identity.period, **verdict.detail},
     )  # fmt: skip
+    if verdict.outcome == Outcome.ACCEPTED:
+        record_problem_lists(session, bundle, intake.clock, actor=actor)
     return verdict
 
 

@@ -1,0 +1,139 @@
+"""Problem lists into items: every accepted version of a deliverable whose form creates
+rectification items (its ``rectification:`` mapping) becomes items, once.
+
+This runs after intake, not inside it, because a list is accepted in more than one place (a
+collect batch, a coordinator's ``review accept``) and both must end the same way: the step
+reads what the ledger holds (accepted versions with no ``problem-list.recorded`` event yet)
+rather than being told, so a run killed between accepting a list and recording its items
+records them next time, and a run started twice records them once (the campaign's lock, the
+event checked under it, and each row's origin key).
+
+A unit that sends its list again (a new version, the old rows with a few added) does not get
+its problems twice: a row whose finding is already an item of the unit is that item, and only
+the others become new items. The template has no item-id column for the list itself; the
+progress report (which has one) is where units update items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from duban.clock import Clock
+from duban.ledger.db import hold_write_lock
+from duban.ledger.schema import EventRow, InstanceRow, RectificationRow, SubmissionRow
+from duban.ledger.store import append_event
+from duban.model.loader import CampaignBundle
+from duban.selfcheck.items import NewItem, items_from_rows, problem_rows
+from duban.selfcheck.ledger import Recorded, create_items
+
+RECORDED = "problem-list.recorded"
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ListRecorded:
+    """One accepted list and what it added (``known``: rows that were already items)."""
+
+    submission_id: int
+    unit_id: str
+    new: tuple[str, ...]
+    known: int
+
+
+def record_problem_lists(
+    session: Session, bundle: CampaignBundle, clock: Clock, *, actor: str = "intake"
+) -> list[ListRecorded]:
+    """Record every accepted problem list not recorded before; what each added."""
+    deliverables = [d.id for d in bundle.campaign.deliverables if d.rectification is not None]
+    if not deliverables:
+        return []
+    campaign_id = bundle.campaign.id
+    if not _waiting(session, campaign_id, deliverables):
+        return []
+    hold_write_lock(session.connection(), f"problem-lists:{campaign_id}")
+    return [
+        _record(session, bundle, clock, submission, instance, actor)
+        for submission, instance in _waiting(session, campaign_id, deliverables)
+    ]
+
+
+def _waiting(
+    session: Session, campaign_id: str, deliverables: list[str]
+) -> list[tuple[SubmissionRow, InstanceRow]]:
+    """Accepted versions of the list with no ``RECORDED`` event, oldest first; only their ids
+    are read until they are known to wait (the rows are large, and this runs every batch)."""
+    ids = session.scalars(
+        select(SubmissionRow.id)
+        .join(InstanceRow, SubmissionRow.instance_id == InstanceRow.id)
+        .where(InstanceRow.campaign_id == campaign_id, InstanceRow.deliverable_id.in_(deliverables))
+    )
+    waiting = sorted(set(ids) - _done_ids(session, campaign_id))
+    found: list[tuple[SubmissionRow, InstanceRow]] = []
+    for start in range(0, len(waiting), CHUNK):
+        query = (
+            select(SubmissionRow, InstanceRow)
+            .join(InstanceRow, SubmissionRow.instance_id == InstanceRow.id)
+            .where(SubmissionRow.id.in_(waiting[start : start + CHUNK]))
+            .order_by(SubmissionRow.id)
+        )
+        found += [(s, i) for s, i in session.execute(query).tuples()]
+    return found
+
+
+def _done_ids(session: Session, campaign_id: str) -> set[int]:
+    subjects = session.scalars(
+        select(EventRow.subject).where(
+            EventRow.campaign_id == campaign_id, EventRow.kind == RECORDED
+        )
+    )
+    return {int(s.split(":", 1)[1]) for s in subjects if s}
+
+
+def _record(
+    session: Session,
+    bundle: CampaignBundle,
+    clock: Clock,
+    submission: SubmissionRow,
+    instance: InstanceRow,
+    actor: str,
+) -> ListRecorded:
+    deliverable = bundle.campaign.deliverable(instance.deliverable_id)
+    assert deliverable.rectification is not None  # _waiting picks such deliverables only
+    rows = problem_rows(bundle.campaign, deliverable, submission.rows)
+    items = items_from_rows(
+        rows, deliverable.rectification, instance.unit_id,
+        origin=f"submission:{submission.id}", submission_id=submission.id,
+    )  # fmt: skip
+    fresh = _not_yet_items(session, bundle.campaign.id, instance.unit_id, items)
+    recorded: list[Recorded] = create_items(session, clock, bundle.campaign.id, fresh, actor=actor)
+    new = tuple(r.item.code for r in recorded if r.new)
+    append_event(session, clock, RECORDED, campaign_id=bundle.campaign.id,
+                 subject=f"submission:{submission.id}", actor=actor,
+                 payload={"unit": instance.unit_id, "version": submission.version,
+                          "items": list(new), "known": len(items) - len(fresh)})  # fmt: skip
+    return ListRecorded(submission.id, instance.unit_id, new, len(items) - len(fresh))
+
+
+def _not_yet_items(
+    session: Session, campaign_id: str, unit_id: str, items: list[NewItem]
+) -> list[NewItem]:
+    """The rows whose finding is not already an item of the unit (spaces aside)."""
+    held = session.scalars(
+        select(RectificationRow.finding).where(
+            RectificationRow.campaign_id == campaign_id, RectificationRow.unit_id == unit_id
+        )
+    )
+    known = {_plain(f) for f in held}
+    fresh = []
+    for item in items:
+        if _plain(item.finding) not in known:
+            known.add(_plain(item.finding))
+            fresh.append(item)
+    return fresh
+
+
+def _plain(text: str) -> str:
+    return "".join(text.split())
