@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from duban.model.assignment import InstanceSpec
 from duban.model.ladder import rung_time
 from duban.model.loader import CampaignBundle, load_campaign
 from duban.model.overview import status_report
+from duban.selfcheck.items import Item
+from duban.selfcheck.ledger import list_items
 from duban.testing.botserver import LocalBotServer
 from duban.testing.mailserver import LocalSmtpServer
 
@@ -38,7 +41,7 @@ from .units import PLAN_ROLES, Reply, notices_by_unit, replies_to, send
 
 MARKER = ".duban-demo"
 DEMO_SECRET = "duban demo secret: not for real campaigns"
-SCHEDULE = [("plan", "2026-02-10"), ("progress", "2026-03-06")]
+SCHEDULE = [("plan", "2026-02-10"), ("progress", "2026-03-06"), ("self-check", "2026-09-01")]
 """The deliverables whose notices the demo sends (each one's next period), and the day: every
 one is answered by the simulated units, chased, collected and compiled."""
 ROLES = {"plan": PLAN_ROLES}
@@ -82,6 +85,7 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
     assert walk.end is not None
     console.print(_steps_table(walk.steps))
     console.print(_replies_table(bundle, engine, walk))
+    console.print(_rectification_table(bundle, engine))
     console.print(_timeline(bundle, engine, clock))
     console.print(_outputs(home, sent, inbox, engine, walk.compiled, bot_posts))
     engine.dispose()
@@ -322,6 +326,25 @@ def _replies_table(bundle: CampaignBundle, engine: Engine, walk: Walk) -> Table:
         table.add_column(f"{deliverable_id} {period}", justify="right")
     for label in next(iter(counts.values()), {}):
         table.add_row(label, *(str(counts[key][label]) for key in walk.mobilized))
+    return table
+
+
+def _rectification_table(bundle: CampaignBundle, engine: Engine) -> Table:
+    """The rectification ledger (整改台账) the problem lists made: items per unit and state."""
+    with session_scope(engine) as session:
+        items = list_items(session, bundle.campaign.id)
+    table = Table(title=f"rectification items (整改台账): {len(items)} from the problem lists")
+    for name in ("unit", "items", "first", "last", "states"):
+        table.add_column(name)
+    by_unit: dict[str, list[Item]] = {}
+    for item in items:
+        by_unit.setdefault(item.unit_id, []).append(item)
+    for unit_id, mine in by_unit.items():
+        states = Counter(i.state for i in mine)
+        table.add_row(
+            bundle.units_by_id[unit_id].name, str(len(mine)), mine[0].code, mine[-1].code,
+            ", ".join(f"{k} {v}" for k, v in sorted(states.items())),
+        )  # fmt: skip
     return table
 
 

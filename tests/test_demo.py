@@ -39,7 +39,7 @@ def test_the_demo_runs_twice_and_delivers_every_notice(
         assert "every reply received (Maildir)" in text
         sent = [m["X-Duban-Key"] for m in mailbox.Maildir(home / "mail" / "sent")]
         notices = [k for k in sent if k.startswith("notice:")]
-        assert len(notices) == 30 + 5  # plan notices to all, Q1 progress to the five leads
+        assert len(notices) == 30 + 5 + 30  # plan to all, Q1 progress to the 5 leads, self-check
         assert len(sent) > len(notices)  # answers to the units that replied
         _assert_every_deliverable_sent_was_answered(home / "duban.sqlite3")
         [summary] = (home / "out").rglob("plan-once/*汇总表.xlsx")
