@@ -113,11 +113,17 @@ def wrong_setting_args(command: str) -> list[str]:
     if command in ("status", "outbox"):
         return [command]
     if command.startswith("rectify "):
-        extra = {"list": [], "show": [], "close": [], "return": ["--reason", "x"],
-                 "cancel": ["--reason", "x"], "extend": ["--to", "2026-10-01", "--reason", "x"]}
+        options: dict[str, list[str]] = {
+            "list": [],
+            "show": [],
+            "close": [],
+            "return": ["--reason", "x"],
+            "cancel": ["--reason", "x"],
+            "extend": ["--to", "2026-10-01", "--reason", "x"],
+        }
         action = command.split()[1]
         code = [] if action == "list" else ["ZG-B03-001"]
-        return ["rectify", action, CAMPAIGN, *code, *extra[action]]  # fmt: skip
+        return ["rectify", action, CAMPAIGN, *code, *options[action]]
     needs = {"mobilize", "approve", "remind", "compile", "extend", "exempt"}
     extra = ["--deliverable", "plan"] if command in needs else []
     if command in ("extend", "exempt"):

@@ -182,7 +182,7 @@ def _move(campaign: Path, code: str, move: Move, as_of: str | None) -> None:
         verdict = commands.verify(rt, code, move)
         zone = rt.bundle.campaign.zone
     item, entry = verdict.item, verdict.entry
-    done = pick(ACTION_EN[move.action], "已" + ACTION_ZH[move.action])
+    done = pick(ACTION_EN[move.action], ACTION_ZH[move.action])
     state = _state(item.state)
     when = _minute(entry.at, zone)
     if verdict.already:
@@ -190,15 +190,15 @@ def _move(campaign: Path, code: str, move: Move, as_of: str | None) -> None:
             f"{item.code}: already {done} by {escape(entry.actor)} on {when}; nothing changed "
             f"(now {state})",
             f"{item.code}：早已{done}（{escape(entry.actor)}，{when}），没有变动（当前{state}）",
-        ))  # fmt: skip
+        ), soft_wrap=True)  # fmt: skip
         return
     said = _said(move)
     out.print(pick(
         f"{item.code}: {done} by {escape(entry.actor)} on {when}, now {state}"
         + (f" ({escape(said)})" if said else ""),
-        f"{item.code}：{done}（{escape(entry.actor)}，{when}），当前{state}"
+        f"{item.code}：已{done}（{escape(entry.actor)}，{when}），当前{state}"
         + (f"；{escape(said)}" if said else ""),
-    ))  # fmt: skip
+    ), soft_wrap=True)  # fmt: skip
 
 
 def _said(move: Move) -> str:
