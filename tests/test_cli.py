@@ -112,6 +112,12 @@ def test_status_table_for_people(tmp_path: Path) -> None:
 def test_every_command_is_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     commands = [c.name or c.callback.__name__ for c in app.registered_commands if c.callback]
+    commands += [
+        f"{group.name} {c.name}"
+        for group in app.registered_groups
+        if group.typer_instance is not None
+        for c in group.typer_instance.registered_commands
+    ]
     assert commands
     missing = [name for name in commands if f"`duban {name}" not in readme]
     assert missing == [], f"commands missing from README.md: {missing}"

@@ -19,7 +19,7 @@ from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from duban.cli.app import app
-from duban.cli.language import interface_language, normalise
+from duban.cli.language import interface_language, named_commands, normalise
 from duban.cli.words import COMMANDS_ZH, option_zh
 from duban.testing.helpers import copy_campaign, edit_campaign
 
@@ -58,13 +58,21 @@ WRONG_ARGUMENT = {
     "extend": (["extend", CAMPAIGN, "--deliverable", "plan", "--unit", "T01",
                 "--to", "2026-02-30", "--reason", "x"], 1),
     "exempt": (["exempt", CAMPAIGN, "--deliverable", "plan", "--unit", "ZZ", "--reason", "x"], 1),
+    "rectify list": (["rectify", "list", CAMPAIGN, "--state", "done"], 1),
+    "rectify show": (["rectify", "show", CAMPAIGN, "ZG-ZZ-001"], 1),
+    "rectify close": (["rectify", "close", CAMPAIGN, "ZG-B03-001"], 1),
+    "rectify return": (["rectify", "return", CAMPAIGN, "ZG-B03-001", "--reason", "x"], 1),
+    "rectify extend": (["rectify", "extend", CAMPAIGN, "ZG-B03-001", "--to", "2026-02-30",
+                        "--reason", "x"], 1),
+    "rectify cancel": (["rectify", "cancel", CAMPAIGN, "ZG-B03-001"], 2),
 }  # fmt: skip
 
 
 def commands() -> list[str]:
+    """Every command as typed, those of a group (``rectify close``) instead of the group."""
     group = typer.main.get_command(app)
     assert isinstance(group, typer.core.TyperGroup)
-    return list(group.commands)
+    return [name for name, command in named_commands(group) if not hasattr(command, "commands")]
 
 
 def test_every_command_has_a_wrong_argument_case() -> None:
@@ -104,6 +112,18 @@ def wrong_setting_args(command: str) -> list[str]:
         return ["validate", CAMPAIGN]
     if command in ("status", "outbox"):
         return [command]
+    if command.startswith("rectify "):
+        options: dict[str, list[str]] = {
+            "list": [],
+            "show": [],
+            "close": [],
+            "return": ["--reason", "x"],
+            "cancel": ["--reason", "x"],
+            "extend": ["--to", "2026-10-01", "--reason", "x"],
+        }
+        action = command.split()[1]
+        code = [] if action == "list" else ["ZG-B03-001"]
+        return ["rectify", action, CAMPAIGN, *code, *options[action]]
     needs = {"mobilize", "approve", "remind", "compile", "extend", "exempt"}
     extra = ["--deliverable", "plan"] if command in needs else []
     if command in ("extend", "exempt"):
@@ -158,10 +178,11 @@ def test_help_speaks_the_campaigns_language(home: Path) -> None:
 def test_every_command_and_option_has_its_chinese() -> None:
     group = typer.main.get_command(app)
     assert isinstance(group, typer.core.TyperGroup)
-    missing = [name for name in group.commands if name not in COMMANDS_ZH]
+    named = dict(named_commands(group))
+    missing = [name for name in named if name not in COMMANDS_ZH]
     missing += [
         f"{name} {param.name}"
-        for name, command in group.commands.items()
+        for name, command in named.items()
         for param in command.params
         if option_zh(name, param.name or "") is None
     ]

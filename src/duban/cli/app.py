@@ -25,6 +25,7 @@ from duban.cli import tables as reports
 from duban.cli.group import DubanGroup, report
 from duban.cli.language import pick, speaking
 from duban.cli.progress import shown, working
+from duban.cli.rectify import rectify
 from duban.errors import DubanError
 from duban.ledger.store import register
 from duban.mobilize.send import NoticeRequest
@@ -613,6 +614,9 @@ def exempt(
         grant(session, duty, reason=reason, actor=by, clock=rt.clock)
     out.print(pick(f"{unit} {deliverable} {duty.period}: exempted ({reason})",
                    f"{unit} {deliverable} {duty.period}：已免报（{reason}）"))  # fmt: skip
+
+
+app.add_typer(rectify, name="rectify")
 
 
 def main() -> None:

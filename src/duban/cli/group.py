@@ -93,7 +93,11 @@ class DubanGroup(TyperGroup):
     def _command_of(self, argv: list[str]) -> str:
         """``duban NAME`` for the command the arguments name, else ``duban``."""
         name = next((arg for arg in argv if arg in self.commands), None)
-        return f"duban {name}" if name else "duban"
+        if name is None:
+            return "duban"
+        inner = getattr(self.commands[name], "commands", {})
+        sub = next((arg for arg in argv[argv.index(name) + 1 :] if arg in inner), None)
+        return f"duban {name} {sub}" if sub else f"duban {name}"
 
 
 def _end(code: int, standalone_mode: bool) -> int:

@@ -124,7 +124,7 @@ def spoken(group: TyperGroup, language: str) -> Iterator[None]:
 def _help_in_chinese(group: TyperGroup) -> None:
     group.help = APP_ZH
     _help_option_in_chinese(group)
-    for name, command in group.commands.items():
+    for name, command in named_commands(group):
         command.help = COMMANDS_ZH.get(name, command.help)
         command.short_help = None
         _help_option_in_chinese(command)
@@ -132,6 +132,14 @@ def _help_in_chinese(group: TyperGroup) -> None:
             zh = option_zh(name, param.name or "")
             if zh is not None and hasattr(param, "help"):
                 param.help = zh
+
+
+def named_commands(group: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every command under ``group`` with its name as typed (``rectify close`` for a command
+    of a sub-group), the sub-groups themselves included."""
+    for name, command in getattr(group, "commands", {}).items():
+        yield f"{prefix}{name}", command
+        yield from named_commands(command, f"{prefix}{name} ")
 
 
 def _help_option_in_chinese(command: Any) -> None:

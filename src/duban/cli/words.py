@@ -23,6 +23,13 @@ COMMANDS_ZH = {
     "outbox": "duban 发出了什么、发给谁、何时发出、发送状态（来自台账）。",
     "extend": "批准延期：为某单位某项任务定一个新的截止日，并写明理由。",
     "exempt": "批准免报：该单位此项任务无需报送，并写明理由。",
+    "rectify": "整改台账：列出、查看和核验整改事项（销号、退回、延期、作废）。",
+    "rectify list": "列出整改事项：编号、单位、类别、问题描述、整改时限、状态、是否逾期。",
+    "rectify show": "查看一项整改事项：发现的问题、当前进展及全部操作记录。",
+    "rectify close": "核验属实后，对已申请销号的事项销号。",
+    "rectify return": "退回已申请销号的事项：尚未整改到位，回到整改中，并写明理由。",
+    "rectify extend": "延长未办结事项的整改时限（延期），并写明理由。",
+    "rectify cancel": "作废不属于问题的事项，并写明理由；事项仍保留在台账中。",
 }
 
 _SHARED = {
@@ -85,6 +92,27 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
     },
     "extend": {"to": "新的截止日，如 2026-03-12", "period": "期次，如 2026-Q2（有多期时）"},
     "exempt": {"period": "期次，如 2026-Q2（有多期时）", "by": "批准人（记入操作记录）"},
+    "rectify": {},
+    "rectify list": {
+        "unit": "只看此单位的事项",
+        "state": "只看此状态的事项：open（未启动）、in_progress（整改中）、claimed（已申请销号）、"
+        "closed（已销号）、cancelled（已作废）；可重复",
+        "overdue": "只看已逾期的事项",
+    },
+    "rectify show": {"code": "整改事项编号，如 ZG-B03-007"},
+    "rectify close": {
+        "code": "整改事项编号，如 ZG-B03-007",
+        "reviewer": "另一位一同核验的复核人",
+        "note": "核验意见",
+        "by": "核验人（记入操作记录）",
+    },
+    "rectify return": {"code": "整改事项编号，如 ZG-B03-007", "by": "核验人（记入操作记录）"},
+    "rectify extend": {
+        "code": "整改事项编号，如 ZG-B03-007",
+        "to": "新的整改时限，如 2026-10-31",
+        "by": "批准人（记入操作记录）",
+    },
+    "rectify cancel": {"code": "整改事项编号，如 ZG-B03-007", "by": "核验人（记入操作记录）"},
 }
 
 
