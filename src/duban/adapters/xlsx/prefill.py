@@ -14,6 +14,7 @@ byte (``ZipCopier``), like ``MasterTemplate.personalise`` does for the shared st
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import posixpath
 import re
@@ -63,6 +64,7 @@ class SheetPrefiller:
         self._keys = _column_keys(sheet)
         self._sheet = sheet
         self._twins = twins
+        self._rows = _data_rows(sheet, self._keys)
 
     @property
     def columns(self) -> list[str]:
@@ -87,44 +89,52 @@ class SheetPrefiller:
         unknown = set(locked_keys).difference(keys)
         if unknown:
             raise PrefillError(f"locked keys not in the sheet: {', '.join(sorted(unknown))}")
-        letter_of = dict(zip(keys, self._keys, strict=True))
-        locked = {letter_of[k] for k in locked_keys}
-        cells: dict[bytes, tuple[CellValue, bool]] = {}
+        locked = [key in locked_keys for key in keys]
+        if len(rows) > len(self._rows):
+            raise PrefillError(
+                f"{self.sheet_name}: {len(rows)} rows, the sheet holds {len(self._rows)} "
+                "(more rows than the sheet holds)"
+            )
+        sheet = self._sheet
+        pieces: list[bytes] = []
+        at = 0
         for offset, row in enumerate(rows):
             extra = set(row).difference(keys)
             if extra:
                 raise PrefillError(f"row {offset + 1}: unknown keys {', '.join(sorted(extra))}")
-            number = FIRST_DATA_ROW + offset
-            for key, letter in letter_of.items():
-                cells[b"%s%d" % (letter, number)] = (row.get(key), letter in locked)
-        patched = self._patch(cells)
-        return ZipCopier(template, self.path).copy(patched)
+            start, end, cells = self._rows[offset]
+            pieces.append(sheet[at:start])
+            for key, lock, (ref, style) in zip(keys, locked, cells, strict=True):
+                if lock:
+                    twin = self._twins.get(style)
+                    if twin is None:
+                        raise PrefillError(f"{ref.decode()}: style {style} has no locked twin")
+                    style = twin
+                pieces.append(_cell(ref, style, row.get(key)))
+            at = end
+        pieces.append(sheet[at:])
+        return ZipCopier(template, self.path).copy(b"".join(pieces))
 
-    def _patch(self, cells: dict[bytes, tuple[CellValue, bool]]) -> bytes:
-        done = 0
 
-        def cell(match: re.Match[bytes]) -> bytes:
-            nonlocal done
-            ref = match.group(1) + match.group(2)
-            wanted = cells.get(ref)
-            if wanted is None:
-                return match.group(0)
-            done += 1
-            value, lock = wanted
-            style = int(match.group(3))
-            if lock:
-                if style not in self._twins:
-                    raise PrefillError(f"{ref.decode()}: style {style} has no locked twin")
-                style = self._twins[style]
-            return _cell(ref, style, value)
-
-        patched = _EMPTY_CELL.sub(cell, self._sheet)
-        if done != len(cells):
-            raise PrefillError(
-                f"{self.sheet_name}: {len(cells) - done} cells are not empty input cells "
-                "(more rows than the sheet holds?)"
-            )
-        return patched
+def _data_rows(
+    sheet: bytes, letters: list[bytes]
+) -> list[tuple[int, int, list[tuple[bytes, int]]]]:
+    """Each input row from ``FIRST_DATA_ROW`` on, in order, while its cells are the empty
+    input cells of the master, one per column of the header: where its cells start and end
+    in ``sheet``, and each cell's reference and style."""
+    rows: dict[int, list[re.Match[bytes]]] = {}
+    for match in _EMPTY_CELL.finditer(sheet):
+        rows.setdefault(int(match.group(2)), []).append(match)
+    spans = []
+    number = FIRST_DATA_ROW
+    while [m.group(1) for m in rows.get(number, ())] == letters:
+        cells = rows[number]
+        start, end = cells[0].start(), cells[-1].end()
+        if any(a.end() != b.start() for a, b in itertools.pairwise(cells)):
+            break  # not one run of cells: leave it (and the rows below) alone
+        spans.append((start, end, [(m.group(1) + m.group(2), int(m.group(3))) for m in cells]))
+        number += 1
+    return spans
 
 
 def prefilled(
