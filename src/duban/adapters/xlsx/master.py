@@ -85,6 +85,14 @@ def xml_text(value: str, name: str) -> bytes:
     return _LOOKS_ESCAPED.sub("_x005F_", value).translate(_ESCAPES).encode("utf-8")
 
 
+def cell_text(value: str) -> bytes:
+    """``value`` as XML character data that Excel shows unchanged, with the characters XML
+    cannot carry (control characters, lone surrogates) dropped: for text a unit or a ledger
+    wrote, which must reach the workbook rather than be refused."""
+    value = _ILLEGAL_XML.sub("", value)
+    return _LOOKS_ESCAPED.sub("_x005F_", value).translate(_ESCAPES).encode("utf-8")
+
+
 def _placeholders_only_in_shared_strings(master: bytes) -> bytes:
     """The shared strings part, after checking no other part mentions a placeholder (it would
     keep the placeholder in every unit's copy)."""

@@ -63,6 +63,10 @@ _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _CENTRE = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _WRAP_TOP = Alignment(vertical="top", wrap_text=True)
 _UNLOCKED = Protection(locked=False)
+_LOCKED = Protection(locked=True)
+LOCKED_FILL_RGB = "EDEDED"
+"""The light grey of a pre-filled locked cell; ``prefill`` finds the locked twins by it."""
+_LOCKED_FILL = PatternFill("solid", fgColor=LOCKED_FILL_RGB)
 _FORMULA_START = ("=", "+", "-", "@")
 _LABEL_WIDTH, _TEXT_WIDTH = 16, 72  # the instructions' two columns: A4 portrait at 100 %
 
@@ -306,6 +310,22 @@ def _unlock_inputs(ws: Worksheet, index: int, column: Column, last_row: int) -> 
     for row in range(FIRST_DATA_ROW + 1, last_row + 1):
         style = boxed if row < FIRST_DATA_ROW + BLANK_GRID_ROWS else plain
         cast(Any, ws.cell(row, index))._style = copy(style)
+    _add_locked_twins(ws, (boxed, plain))
+
+
+def _add_locked_twins(ws: Worksheet, styles: tuple[Any, ...]) -> None:
+    """Register, in the workbook's cell formats, a locked twin of each input style: same number
+    format, border and alignment, locked, with a light grey fill. No cell uses them in the
+    master; ``duban.adapters.xlsx.prefill`` finds them in ``xl/styles.xml`` (the only formats
+    with that fill) and gives them to the cells it pre-fills and locks."""
+    wb = cast(Any, ws.parent)
+    fill = wb._fills.add(_LOCKED_FILL)
+    protection = wb._protections.add(_LOCKED)
+    for style in styles:
+        twin = copy(style)
+        twin.fillId = fill
+        twin.protectionId = protection
+        wb._cell_styles.add(twin)
 
 
 def _add_metadata_sheet(
