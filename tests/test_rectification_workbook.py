@@ -70,7 +70,7 @@ def test_sheets_headings_and_rows_per_tag(written: Path) -> None:
         assert ws.print_title_rows == "$1:$1"
         assert ws.page_setup.orientation == "landscape"
 
-    def codes(name: str) -> list[str]:
+    def codes(name: str) -> list[object]:
         return [r[1] for r in book[name].iter_rows(min_row=2, values_only=True)]
 
     assert codes("部门") == ["ZG-B03-001", "ZG-B03-002", "ZG-B10-001"]
@@ -113,7 +113,9 @@ def test_the_summary_gives_rates_per_tag(written: Path) -> None:
     ws = openpyxl.load_workbook(written)["汇总"]
     assert ws["A1"].value == "能力作风建设提升年整改台账"
     assert ws["B2"].value == NAIVE(2026, 10, 9)
-    table = {r[0]: r[1:] for r in ws.iter_rows(min_row=5, values_only=True) if r[0]}
+    table: dict[object, tuple[object, ...]] = {
+        r[0]: r[1:] for r in ws.iter_rows(min_row=5, values_only=True) if r[0]
+    }
     assert table["部门"] == (3, 1, 2, 1, 0, pytest.approx(1 / 3), 1.0)
     assert table["窗口"] == (1, 0, 1, 0, 0, 0.0, "—")
     assert table["镇区"] == (1, 0, 1, 1, 1, 0.0, "—")

@@ -14,7 +14,6 @@ carriage return) carries Excel's quote prefix, so pressing Enter in it keeps it 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,8 +23,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import xlsxwriter  # type: ignore[import-untyped, unused-ignore]
-
 from duban.adapters.render import format_moment
 from duban.adapters.xlsx.streaming import (
     DATE,
@@ -33,11 +30,11 @@ from duban.adapters.xlsx.streaming import (
     HEADER_FORMAT,
     LINE_HEIGHT,
     MOMENT,
-    OPTIONS,
     date_serial,
     display_width,
     moment_serial,
     print_setup,
+    streamed_book,
     text_format,
     unique_sheet_name,
     wrapped_lines,
@@ -99,18 +96,8 @@ def write_summary(data: CompileInput, path: Path) -> SummaryStats:
     It is written beside ``path`` under a hidden name and renamed at the end, so a crash or a
     bad submission half-way through never leaves a truncated 汇总表 that looks finished.
     """
-    partial = path.with_name(f".{path.stem}.partial.xlsx")
-    book = xlsxwriter.Workbook(str(partial), OPTIONS)
-    try:
-        stats = _write_book(book, data)
-        book.close()
-    except BaseException:
-        with contextlib.suppress(Exception):
-            book.close()
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(path)
-    return stats
+    with streamed_book(path) as book:
+        return _write_book(book, data)
 
 
 def _write_book(book: Any, data: CompileInput) -> SummaryStats:

@@ -17,22 +17,19 @@ landscape one page wide with the header on every page.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter  # type: ignore[import-untyped, unused-ignore]
-
 from duban.adapters.xlsx.streaming import (
     DATE,
     HEADER_FORMAT,
     LINE_HEIGHT,
-    OPTIONS,
     date_serial,
     print_setup,
+    streamed_book,
     text_format,
     unique_sheet_name,
     wrapped_lines,
@@ -93,18 +90,8 @@ def write_rectification_ledger(
     ``units`` is the roster (names and tags); ``rules`` the day the ledger is as of and how
     overdue is decided (``rates.Rules``); ``title`` the campaign's, for the summary's heading.
     """
-    partial = path.with_name(f".{path.stem}.partial.xlsx")
-    book = xlsxwriter.Workbook(str(partial), OPTIONS)
-    try:
-        stats = _Writer(book, list(units), rules, language, title).write(items)
-        book.close()
-    except BaseException:
-        with contextlib.suppress(Exception):
-            book.close()
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(path)
-    return stats
+    with streamed_book(path) as book:
+        return _Writer(book, list(units), rules, language, title).write(items)
 
 
 class _Formats:

@@ -13,12 +13,16 @@ edits the cell (``=``, ``+``, ``-``, ``@``, tab, carriage return) carries Excel'
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import xlsxwriter  # type: ignore[import-untyped, unused-ignore]
 
 OPTIONS = {
     "constant_memory": True,
@@ -44,6 +48,26 @@ HEADER_FORMAT = {
     "align": "center",
 }
 _SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+
+
+@contextlib.contextmanager
+def streamed_book(path: Path) -> Iterator[Any]:
+    """A streaming xlsxwriter workbook whose file appears at ``path`` only once complete.
+
+    It is written beside ``path`` under a hidden name and renamed at the end, so a crash or
+    bad input half-way through never leaves a truncated workbook that looks finished.
+    """
+    partial = path.with_name(f".{path.stem}.partial.xlsx")
+    book = xlsxwriter.Workbook(str(partial), OPTIONS)
+    try:
+        yield book
+        book.close()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            book.close()
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(path)
 
 
 def text_format(text: str, plain: Any, quoted: Any) -> Any:
