@@ -14,9 +14,7 @@ carriage return) carries Excel's quote prefix, so pressing Enter in it keeps it 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,9 +23,23 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import xlsxwriter  # type: ignore[import-untyped, unused-ignore]
-
 from duban.adapters.render import format_moment
+from duban.adapters.xlsx.streaming import (
+    DATE,
+    FORMULA_LEADS,
+    HEADER_FORMAT,
+    LINE_HEIGHT,
+    MOMENT,
+    date_serial,
+    display_width,
+    moment_serial,
+    print_setup,
+    streamed_book,
+    text_format,
+    unique_sheet_name,
+    wrapped_lines,
+    write_header,
+)
 from duban.compile.model import CompileInput, SubmissionData, UnitLine
 from duban.compile.texts import WORKBOOK_TEXTS, WorkbookTexts, period_text, state_word
 from duban.model.forms import Column, Sheet
@@ -35,20 +47,6 @@ from duban.model.forms import Column, Sheet
 AUDIT_SHEET = "_duban"
 EXCEL_MAX_ROWS = 1_048_576
 """Rows in a worksheet, header included; detail past this continues on a new sheet."""
-
-_OPTIONS = {
-    "constant_memory": True,
-    "strings_to_formulas": False,
-    "strings_to_numbers": False,
-    "strings_to_urls": False,
-}
-_FORMULA_LEADS = frozenset("=+-@\t\r")
-_EPOCH_ORDINAL = date(1899, 12, 30).toordinal()  # Excel's day 0 in its 1900 date system
-_FIRST_SERIAL_DAY = date(1900, 3, 1)  # before it Excel's 1900 leap-year bug shifts serials
-_DATE = "yyyy-mm-dd"
-_MOMENT = "yyyy-mm-dd hh:mm"
-_LINE_HEIGHT = 15  # points per line of 11 pt text, CJK included
-_MAX_LINES = 27  # Excel's tallest row is 409 points
 
 # Row colours of the units sheet (fill, font): red needs action, amber was late, green is done.
 _STATE_COLOURS = {
@@ -98,18 +96,8 @@ def write_summary(data: CompileInput, path: Path) -> SummaryStats:
     It is written beside ``path`` under a hidden name and renamed at the end, so a crash or a
     bad submission half-way through never leaves a truncated 汇总表 that looks finished.
     """
-    partial = path.with_name(f".{path.stem}.partial.xlsx")
-    book = xlsxwriter.Workbook(str(partial), _OPTIONS)
-    try:
-        stats = _write_book(book, data)
-        book.close()
-    except BaseException:
-        with contextlib.suppress(Exception):
-            book.close()
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(path)
-    return stats
+    with streamed_book(path) as book:
+        return _write_book(book, data)
 
 
 def _write_book(book: Any, data: CompileInput) -> SummaryStats:
@@ -137,23 +125,14 @@ class _Styles:
     def __init__(self, book: Any) -> None:
         self.title = book.add_format({"bold": True, "font_size": 16, "valign": "vcenter"})
         self.label = book.add_format({"bold": True, "font_color": "#404040"})
-        self.header = book.add_format(
-            {
-                "bold": True,
-                "bg_color": "#D9E1F2",
-                "border": 1,
-                "text_wrap": True,
-                "valign": "vcenter",
-                "align": "center",
-            }
-        )
+        self.header = book.add_format(HEADER_FORMAT)
         self.quoted = book.add_format({"quote_prefix": True})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
         # "Fill" alignment clips a long text at its cell's edge instead of spilling past the
         # last column (and the print area): the hash column stays narrow on paper.
         self.clipped = book.add_format({"align": "fill", "font_color": "#7F7F7F"})
-        self.date = book.add_format({"num_format": _DATE})
-        self.moment = book.add_format({"num_format": _MOMENT})
+        self.date = book.add_format({"num_format": DATE})
+        self.moment = book.add_format({"num_format": MOMENT})
         self.integer = book.add_format({"num_format": "0"})
         self.percent = book.add_format({"num_format": "0.0%"})
         self.by_state: dict[str, dict[str, Any]] = {}
@@ -166,7 +145,7 @@ class _Styles:
         return {
             "text": book.add_format(base),
             "quoted": book.add_format({**base, "quote_prefix": True}),
-            "moment": book.add_format({**base, "num_format": _MOMENT}),
+            "moment": book.add_format({**base, "num_format": MOMENT}),
             "integer": book.add_format({**base, "num_format": "0"}),
         }
 
@@ -175,32 +154,6 @@ class _Styles:
 
 
 # ---------------------------------------------------------------------------------- values
-
-
-def _text_format(text: str, plain: Any, quoted: Any) -> Any:
-    """The quote-prefixed format for text a spreadsheet would otherwise read as a formula."""
-    return quoted if text[:1] in _FORMULA_LEADS else plain
-
-
-def _moment_serial(moment: datetime, zone: ZoneInfo) -> float:
-    """An Excel serial of the moment's wall-clock time in the campaign's zone."""
-    local = moment.astimezone(zone)
-    seconds = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
-    return local.toordinal() - _EPOCH_ORDINAL + seconds / 86400
-
-
-def _date_serial(value: Any) -> int | None:
-    """A form date (ISO text, as validation stores it, or a date) as an Excel day serial."""
-    if isinstance(value, datetime):
-        value = value.date()
-    elif isinstance(value, str):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            return None
-    if not isinstance(value, date) or value < _FIRST_SERIAL_DAY:
-        return None
-    return value.toordinal() - _EPOCH_ORDINAL
 
 
 def _number(value: Any) -> int | float | None:
@@ -227,7 +180,7 @@ def _write_units(ws: Any, data: CompileInput, styles: _Styles, texts: WorkbookTe
     widths = (10, 28, 16, 14, 18, 18, 9, 18, 8, 10)
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
-    _header(ws, texts.unit_columns, styles)
+    write_header(ws, texts.unit_columns, styles.header)
     ordered = sorted(data.units, key=lambda u: (_STATE_RANK.get(u.state, 9), u.unit_id))
     for row, unit in enumerate(ordered, start=1):
         _unit_row(ws, row, unit, data, styles.for_state(unit.state), texts)
@@ -254,9 +207,9 @@ def _unit_row(
         if value is None or value == "":
             ws.write_blank(row, col, None, f["text"])
         elif kind == "text":
-            ws.write_string(row, col, value, _text_format(value, f["text"], f["quoted"]))
+            ws.write_string(row, col, value, text_format(value, f["text"], f["quoted"]))
         elif kind == "moment":
-            ws.write_number(row, col, _moment_serial(value, data.zone), f["moment"])
+            ws.write_number(row, col, moment_serial(value, data.zone), f["moment"])
         else:
             ws.write_number(row, col, value, f["integer"])
 
@@ -280,20 +233,7 @@ def _detail_names(
     """One detail sheet per form sheet: 明细 alone, or 明细-<sheet> when the form has several."""
     for sheet in sheets:
         base = texts.detail_sheet if len(sheets) == 1 else f"{texts.detail_sheet}-{sheet.name}"
-        yield _unique(base, taken), sheet
-
-
-def _unique(name: str, taken: set[str]) -> str:
-    """A sheet name of at most 31 characters that no other sheet has (Excel compares them
-    case-insensitively)."""
-    lowered = {t.lower() for t in taken}
-    candidate, n = name[:31], 1
-    while candidate.lower() in lowered:
-        n += 1
-        suffix = f"~{n}"
-        candidate = name[: 31 - len(suffix)] + suffix
-    taken.add(candidate)
-    return candidate
+        yield unique_sheet_name(base, taken), sheet
 
 
 _CellWriter = Callable[[Any, int, int, Any], None]
@@ -335,14 +275,14 @@ class _DetailSheet:
         for col, width in enumerate(self.TAIL_WIDTHS, start=self.tail):
             ws.set_column(col, col, width)
         lead, tail = self.texts.detail_lead_columns, self.texts.detail_tail_columns
-        _header(ws, [*lead, *(c.label for c in self.sheet.columns), *tail], self.styles)
+        write_header(ws, [*lead, *(c.label for c in self.sheet.columns), *tail], self.styles.header)
         ws.freeze_panes(1, 2)
         self.ws, self.row = ws, 0
 
     def _continue(self) -> None:
         taken = {w.get_name() for w in self.book.worksheets()} | {AUDIT_SHEET}
         n = len(self.parts) + 2
-        self._open(_unique(self.texts.continued.format(name=self.name, n=n), taken))
+        self._open(unique_sheet_name(self.texts.continued.format(name=self.name, n=n), taken))
 
     def add(self, source: _Source, rows: Iterable[dict[str, Any]]) -> int:
         """Write one submission's rows of this sheet; the hot loop of a compile."""
@@ -353,9 +293,9 @@ class _DetailSheet:
                 self._continue()
             self.row += 1
             r, ws = self.row, self.ws
-            lines = _lines(values, self.wrapped)
+            lines = wrapped_lines(values, self.wrapped)
             if lines > 1:
-                ws.set_row(r, _LINE_HEIGHT * lines)
+                ws.set_row(r, LINE_HEIGHT * lines)
             ws.write_string(r, 0, source.unit_id, source.id_format)
             ws.write_string(r, 1, source.unit_name, source.name_format)
             ws.write_number(r, 2, source.version, integer)
@@ -418,10 +358,10 @@ def _source(submission: SubmissionData, zone: ZoneInfo, quoted: Any) -> _Source:
         unit_id=submission.unit_id,
         unit_name=submission.unit_name,
         version=submission.version,
-        received=_moment_serial(submission.received_at, zone),
+        received=moment_serial(submission.received_at, zone),
         sha256=submission.sha256,
-        id_format=_text_format(submission.unit_id, None, quoted),
-        name_format=_text_format(submission.unit_name, None, quoted),
+        id_format=text_format(submission.unit_id, None, quoted),
+        name_format=text_format(submission.unit_name, None, quoted),
     )
 
 
@@ -435,7 +375,7 @@ def _column_writer(column: Column, styles: _Styles) -> _CellWriter:
 
     def text(ws: Any, r: int, c: int, value: Any) -> None:
         s = value if isinstance(value, str) else str(value)
-        if s[:1] in _FORMULA_LEADS:
+        if s[:1] in FORMULA_LEADS:
             ws.write_string(r, c, s, quoted)
         else:
             ws.write_string(r, c, s)
@@ -455,7 +395,7 @@ def _column_writer(column: Column, styles: _Styles) -> _CellWriter:
     def day(ws: Any, r: int, c: int, value: Any) -> None:
         serial = cache.get(value, -1)
         if serial == -1:
-            serial = cache[value] = _date_serial(value)
+            serial = cache[value] = date_serial(value)
         if serial is None:
             text(ws, r, c, value)
         else:
@@ -475,19 +415,6 @@ def _wraps(column: Column) -> bool:
     return column.type in ("text", "email")
 
 
-def _lines(values: dict[str, Any], wrapped: list[tuple[str, float]]) -> int:
-    """Lines the tallest wrapped answer of a row takes: neither Excel nor LibreOffice sizes a
-    row to its wrapped text when opening a file, so the row height is written. Cheap for short
-    answers, which is most of them (the hot loop of a compile)."""
-    lines = 1
-    for key, width in wrapped:
-        value = values.get(key)
-        if isinstance(value, str) and (len(value) * 2 > width or "\n" in value):
-            parts = value.split("\n")
-            lines = max(lines, sum(max(1, math.ceil(_display_width(p) / width)) for p in parts))
-    return min(lines, _MAX_LINES)
-
-
 def _column_width(column: Column) -> float:
     """The form's width, at most 30 characters: longer answers wrap, so the detail still
     prints one page wide at a readable size."""
@@ -496,29 +423,8 @@ def _column_width(column: Column) -> float:
     if column.type == "date":
         return 12
     if column.type in ("integer", "decimal"):
-        return max(10, _display_width(column.label) + 2)
-    return min(30, max(12, _display_width(column.label) + 2))
-
-
-def _display_width(text: str) -> int:
-    """Characters as a spreadsheet shows them: CJK characters are two columns wide."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-
-def _print_setup(ws: Any, *, header: bool) -> None:
-    """A4 landscape, one page wide, the header row on every page: the 汇总表 gets printed."""
-    ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    if header:
-        ws.repeat_rows(0)
-
-
-def _header(ws: Any, labels: Sequence[str], styles: _Styles) -> None:
-    _print_setup(ws, header=True)
-    ws.set_row(0, 30)
-    for col, label in enumerate(labels):
-        ws.write_string(0, col, label, styles.header)
+        return max(10, display_width(column.label) + 2)
+    return min(30, max(12, display_width(column.label) + 2))
 
 
 # ------------------------------------------------------------------------------- overview
@@ -532,7 +438,7 @@ def _write_overview(
     texts: WorkbookTexts,
     stats: SummaryStats,
 ) -> None:
-    _print_setup(ws, header=False)
+    print_setup(ws, header=False)
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 36)
     title = texts.title.format(campaign=data.campaign_title, deliverable=data.deliverable_title)
@@ -548,7 +454,7 @@ def _write_overview(
     ]
     for row, (label, value) in enumerate(facts, start=2):
         ws.write_string(row, 0, label, styles.label)
-        ws.write_string(row, 1, value, _text_format(value, None, styles.quoted))
+        ws.write_string(row, 1, value, text_format(value, None, styles.quoted))
     first = _write_figures(ws, 8, data, styles, texts, stats)
     _insert_chart(book, ws, first, texts)
 

@@ -19,9 +19,9 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from duban.adapters.xlsx.columns import display_width
+from duban.adapters.xlsx.streaming import A4, PAGE_FOOTER
 from duban.model.forms import HEADER_ROW
 
-A4 = 9  # OOXML's paper size code
 PORTRAIT_WIDTH = 95.0
 """Column widths (in characters) that fit A4 portrait at about 90 %: wider sheets go landscape,
 where fitting one page wide shrinks them less than portrait would."""
@@ -30,7 +30,6 @@ BLANK_GRID_ROWS = 20
 input cells too (unlocked, validated), printed with grid lines once something is typed."""
 LINE_HEIGHT = 15.0
 """Points per line of 11 pt text, CJK included."""
-_FOOTER = {"zh-CN": "第 &P 页，共 &N 页", "en": "Page &P of &N"}
 
 
 def fit_to_width(ws: Worksheet, *, landscape: bool, language: str) -> None:
@@ -48,7 +47,7 @@ def fit_to_width(ws: Worksheet, *, landscape: bool, language: str) -> None:
     footer = ws.oddFooter
     assert footer is not None  # openpyxl makes a footer and each of its parts
     assert footer.center is not None
-    footer.center.text = _FOOTER.get(language, _FOOTER["en"])
+    footer.center.text = PAGE_FOOTER.get(language, PAGE_FOOTER["en"])
 
 
 def print_form_sheet(ws: Worksheet, widths: list[float], last_row: int, language: str) -> None:

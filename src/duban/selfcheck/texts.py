@@ -1,0 +1,106 @@
+"""The words of the rectification ledger workbook (整改台账), per campaign language.
+
+Kept apart from the xlsxwriter calls, as the summary workbook's are (``compile.texts``), so the
+wording can be reviewed without reading layout code. States are named as ``states`` names them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from duban.model.campaign import Language
+from duban.selfcheck.states import STATE_EN, STATE_ZH, State
+
+
+@dataclass(frozen=True)
+class LedgerTexts:
+    summary_sheet: str
+    overdue_sheet: str
+    untagged_sheet: str  # units of the roster with no tag, and items of units not on it
+    continued: str  # a sheet past Excel's row limit: "{name}（续{n}）"
+    title: str  # "{campaign}整改台账", or the bare word without a campaign title
+    bare_title: str
+    as_of: str
+    columns: tuple[str, ...]
+    long_term: str  # 长期坚持: the deadline cell of a long-term item, and its state while open
+    states: dict[State, str]
+    summary_columns: tuple[str, ...]
+    total: str
+    no_rate: str
+
+
+ZH = LedgerTexts(
+    summary_sheet="汇总",
+    overdue_sheet="逾期未完成",
+    untagged_sheet="未分组",
+    continued="{name}（续{n}）",
+    title="{campaign}整改台账",
+    bare_title="整改台账",
+    as_of="统计日期",
+    columns=(
+        "序号",
+        "问题编号",
+        "问题类别",
+        "问题描述",
+        "整改措施",
+        "责任单位",
+        "责任人",
+        "整改时限",
+        "整改进展",
+        "完成情况",
+        "销号时间",
+    ),
+    long_term="长期坚持",
+    states=STATE_ZH,
+    summary_columns=(
+        "分组",
+        "问题总数",
+        "已销号",
+        "未销号",
+        "逾期未完成",
+        "已作废",
+        "整改完成率",
+        "按期整改率",
+    ),
+    total="合计",
+    no_rate="—",
+)
+
+EN = LedgerTexts(
+    summary_sheet="Summary",
+    overdue_sheet="Overdue",
+    untagged_sheet="No tag",
+    continued="{name} ({n})",
+    title="{campaign}: rectification ledger",
+    bare_title="Rectification ledger",
+    as_of="As of",
+    columns=(
+        "No.",
+        "Item",
+        "Category",
+        "Finding",
+        "Measure",
+        "Responsible unit",
+        "Responsible person",
+        "Deadline",
+        "Progress",
+        "Status",
+        "Closed on",
+    ),
+    long_term="long-term",
+    states=STATE_EN,
+    summary_columns=(
+        "Group",
+        "Items found",
+        "Closed",
+        "Open",
+        "Overdue",
+        "Cancelled",
+        "Closure rate",
+        "On-time closure rate",
+    ),
+    total="Total",
+    no_rate="—",
+)
+
+LEDGER_TEXTS: dict[Language, LedgerTexts] = {"zh-CN": ZH, "en": EN}
