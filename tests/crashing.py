@@ -27,7 +27,8 @@ from pathlib import Path
 
 from duban.adapters.mail.mailer import SendResult, SmtpMailer
 from duban.adapters.mail.smtp_url import SmtpConfig, parse_smtp_url
-from duban.cli.app import BAR_BATCH, settings_for
+from duban.cli.app import BAR_BATCH
+from duban.cli.common import settings_for
 from duban.runtime import Runtime
 from duban.settings import Settings
 

@@ -9,11 +9,9 @@ traceback.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.render import environment
 from duban.cli import tables as reports
-from duban.cli.group import DubanGroup, report
-from duban.cli.language import pick, speaking
+from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
+from duban.cli.group import DubanGroup
+from duban.cli.language import pick
 from duban.cli.progress import shown, working
 from duban.cli.rectify import rectify
 from duban.errors import DubanError
@@ -34,7 +33,7 @@ from duban.model.overview import status_report
 from duban.model.roster import split_list
 from duban.runtime import Runtime
 from duban.sending.outbox import outbox_rows
-from duban.settings import Settings, load_settings
+from duban.settings import Settings
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -52,35 +51,6 @@ out = Console()
 
 BAR_BATCH = 50
 """Units per SMTP connection on the command line: small enough that the bar moves."""
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-CampaignFile = Annotated[Path, typer.Argument(help="the campaign YAML file")]
-AsOf = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of", help="the moment to act as of (ISO date or time; default: now or DUBAN_NOW)"
-    ),
-]
-
-
-def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn a ``DubanError`` into a readable message in the command's language and exit 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except DubanError as error:
-            report(error, speaking())
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def settings_for(as_of: str | None) -> Settings:
-    return load_settings(blame={"now": "--as-of"}, now=as_of)
 
 
 @app.command()

@@ -2,8 +2,8 @@
 
 ``list`` and ``show`` read it; ``close`` (销号), ``return`` (退回), ``extend`` (延期) and
 ``cancel`` (作废) verify an item, each one event naming ``--by`` at the runtime's clock
-(``DUBAN_NOW`` or ``--as-of``), through ``selfcheck.commands``. Its own group ends a
-``DubanError`` as every command does: one ``error:`` line, a ``→`` hint, exit 1.
+(``DUBAN_NOW`` or ``--as-of``), through ``selfcheck.commands``. Each ends a ``DubanError`` as
+every command does (``reports_errors``): one ``error:`` line, a ``→`` hint, exit 1.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from typer.core import TyperGroup
 
-from duban.cli.group import report
-from duban.cli.language import pick, speaking
-from duban.cli.tables import _table
+from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
+from duban.cli.language import pick
+from duban.cli.tables import house_table
 from duban.errors import DubanError
 from duban.model.loader import CampaignBundle
 from duban.runtime import Runtime
@@ -40,47 +39,23 @@ from duban.selfcheck.states import (
     Move,
     State,
 )
-from duban.settings import Settings, load_settings
-
-
-class RectifyGroup(TyperGroup):
-    """The ``rectify`` commands, each ending a ``DubanError`` the house way."""
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except DubanError as error:
-            report(error, speaking())
-            raise typer.Exit(1) from None
-
 
 rectify = typer.Typer(
-    cls=RectifyGroup,
     help="The rectification ledger (整改台账): list, show and verify items.",
     no_args_is_help=True,
 )
 out = Console()
 
-CampaignFile = Annotated[Path, typer.Argument(help="the campaign YAML file")]
 Code = Annotated[str, typer.Argument(help="the item's code, e.g. ZG-B03-007")]
-AsOf = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of", help="the moment to act as of (ISO date or time; default: now or DUBAN_NOW)"
-    ),
-]
 By = Annotated[str, typer.Option(help="who verifies (kept in the audit trail)")]
 Reason = Annotated[str, typer.Option(help="why (kept in the audit trail)")]
-
-
-def _settings(as_of: str | None) -> Settings:
-    return load_settings(blame={"now": "--as-of"}, now=as_of)
 
 
 # --------------------------------------------------------------------------- reading
 
 
 @rectify.command(name="list")
+@reports_errors
 def list_command(
     campaign: CampaignFile,
     unit: Annotated[str | None, typer.Option("--unit", help="only this unit's items")] = None,
@@ -98,7 +73,7 @@ def list_command(
 ) -> None:
     """List the items (整改台账): code, unit, category, finding, deadline, state, overdue."""
     states = None if not state else commands.parse_states(state)
-    with Runtime(_settings(as_of), campaign) as rt:
+    with Runtime(settings_for(as_of), campaign) as rt:
         found = commands.listing(rt, unit_id=unit, states=states, overdue_only=overdue)
         bundle = rt.bundle
     if as_json:
@@ -106,24 +81,26 @@ def list_command(
         rows = [_as_dict(i, bundle, zone, i.code in found.overdue) for i in found.items]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    out.print(_list_table(found, bundle))
+    out.print(_listhouse_table(found, bundle))
 
 
 @rectify.command(name="show")
+@reports_errors
 def show_command(campaign: CampaignFile, code: Code, as_of: AsOf = None) -> None:
     """Show one item: what was found, where it stands, and its whole history."""
-    with Runtime(_settings(as_of), campaign) as rt:
+    with Runtime(settings_for(as_of), campaign) as rt:
         shown = commands.show(rt, code)
         bundle = rt.bundle
     zone = bundle.campaign.zone
-    out.print(_item_table(shown.item, bundle, zone, shown.overdue))
-    out.print(_history_table(shown.item.code, shown.history, zone))
+    out.print(_itemhouse_table(shown.item, bundle, zone, shown.overdue))
+    out.print(_historyhouse_table(shown.item.code, shown.history, zone))
 
 
 # --------------------------------------------------------------------------- moving
 
 
 @rectify.command(name="close")
+@reports_errors
 def close_command(
     campaign: CampaignFile,
     code: Code,
@@ -139,6 +116,7 @@ def close_command(
 
 
 @rectify.command(name="return")
+@reports_errors
 def return_command(
     campaign: CampaignFile, code: Code, reason: Reason, by: By = "coordinator", as_of: AsOf = None
 ) -> None:
@@ -147,6 +125,7 @@ def return_command(
 
 
 @rectify.command(name="extend")
+@reports_errors
 def extend_command(
     campaign: CampaignFile,
     code: Code,
@@ -160,6 +139,7 @@ def extend_command(
 
 
 @rectify.command(name="cancel")
+@reports_errors
 def cancel_command(
     campaign: CampaignFile, code: Code, reason: Reason, by: By = "coordinator", as_of: AsOf = None
 ) -> None:
@@ -178,7 +158,7 @@ def _day(text: str) -> date:
 
 
 def _move(campaign: Path, code: str, move: Move, as_of: str | None) -> None:
-    with Runtime(_settings(as_of), campaign) as rt:
+    with Runtime(settings_for(as_of), campaign) as rt:
         verdict = commands.verify(rt, code, move)
         zone = rt.bundle.campaign.zone
     item, entry = verdict.item, verdict.entry
@@ -236,9 +216,9 @@ def _unit_name(bundle: CampaignBundle, unit_id: str) -> str:
     return unit.name if unit is not None else unit_id
 
 
-def _list_table(found: commands.Listing, bundle: CampaignBundle) -> Table:
+def _listhouse_table(found: commands.Listing, bundle: CampaignBundle) -> Table:
     late = sum(1 for i in found.items if i.code in found.overdue)
-    table = _table(
+    table = house_table(
         pick(f"rectification items: {len(found.items)}, overdue {late} (as of {found.day})",
              f"整改台账：{len(found.items)} 项，逾期 {late} 项（截至 {found.day}）"),
         caption=None if found.items else pick("no item", "没有整改事项"),
@@ -262,8 +242,8 @@ def _list_table(found: commands.Listing, bundle: CampaignBundle) -> Table:
 _SOURCE_ZH = {"self-check": "自查", "inspection": "督查发现", "assigned": "交办"}
 
 
-def _item_table(item: Item, bundle: CampaignBundle, zone: ZoneInfo, overdue: bool) -> Table:
-    table = _table(f"{item.code}", header=False)
+def _itemhouse_table(item: Item, bundle: CampaignBundle, zone: ZoneInfo, overdue: bool) -> Table:
+    table = house_table(f"{item.code}", header=False)
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold", ratio=1)
     deadline = _deadline(item)
@@ -308,8 +288,8 @@ def _when(at: datetime | None, zone: ZoneInfo) -> str | None:
 _ACTIONS = {kind: action for action, kind in EVENT_KINDS.items()}
 
 
-def _history_table(code: str, history: list[Entry], zone: ZoneInfo) -> Table:
-    table = _table(pick(f"history of {code}: {len(history)} events",
+def _historyhouse_table(code: str, history: list[Entry], zone: ZoneInfo) -> Table:
+    table = house_table(pick(f"history of {code}: {len(history)} events",
                         f"{code} 的记录：{len(history)} 条"))  # fmt: skip
     table.add_column(pick("time", "时间"), min_width=10)
     table.add_column(pick("by", "经办人"), overflow="fold", max_width=14)

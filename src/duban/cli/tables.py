@@ -20,7 +20,7 @@ from duban.ledger.store import RegisterReport
 from duban.model.loader import CampaignBundle
 
 
-def _table(title: str, *, caption: str | None = None, header: bool = True) -> Table:
+def house_table(title: str, *, caption: str | None = None, header: bool = True) -> Table:
     """The house style: a rule under the heading, no side borders (80 columns are few)."""
     return Table(
         title=title, caption=caption, show_header=header, box=box.SIMPLE_HEAD,
@@ -32,7 +32,7 @@ def _table(title: str, *, caption: str | None = None, header: bool = True) -> Ta
 def validation_summary(bundle: CampaignBundle) -> Table:
     campaign = bundle.campaign
     per_deliverable = Counter(spec.deliverable_id for spec in bundle.instances())
-    table = _table(
+    table = house_table(
         pick(f"✓ {campaign.title} ({campaign.id}) is valid: {len(bundle.units)} units",
              f"✓ {campaign.title}（{campaign.id}）检查通过：{len(bundle.units)} 个单位")
     )  # fmt: skip
@@ -121,7 +121,7 @@ def status_tables(result: dict[str, Any]) -> list[Table]:
     for campaign in result["campaigns"]:
         held = campaign["held"]
         when = local_minute(result["as_of"], campaign["timezone"])
-        table = _table(
+        table = house_table(
             pick(f"{campaign['title']} ({campaign['id']}) — as of {when}",
                  f"{campaign['title']}（{campaign['id']}）截至 {when}"),
             caption=pick(
@@ -156,7 +156,7 @@ def _status_columns(
 
 
 def _tag_table(campaign: dict[str, Any], columns: dict[str, str]) -> Table:
-    table = _table(pick(f"{campaign['id']}: per tag", f"{campaign['id']}：按单位标签"))
+    table = house_table(pick(f"{campaign['id']}: per tag", f"{campaign['id']}：按单位标签"))
     names = {**columns, "period": pick("tag", "标签")}
     _status_columns(table, names, first="deliverable", rows=campaign["tags"])
     for row in campaign["tags"]:
@@ -165,7 +165,7 @@ def _tag_table(campaign: dict[str, Any], columns: dict[str, str]) -> Table:
 
 
 def _unit_table(campaign: dict[str, Any]) -> Table:
-    table = _table(pick(f"{campaign['id']}: per unit", f"{campaign['id']}：逐单位"))
+    table = house_table(pick(f"{campaign['id']}: per unit", f"{campaign['id']}：逐单位"))
     table.add_column(pick("unit", "单位编号"), no_wrap=True)
     table.add_column(pick("name", "单位名称"), overflow="fold", ratio=1)
     table.add_column(pick("deliverable", "报送事项"), overflow="fold")
@@ -221,7 +221,7 @@ def collect_summary(result: dict[str, Any]) -> str:
 
 def held_table(items: list[Any], zone: ZoneInfo) -> Table:
     """Held messages (M…) and files (F…): what ``duban review`` decides, oldest first."""
-    table = _table(pick(f"held for review: {len(items)}", f"待核：{len(items)} 项"))
+    table = house_table(pick(f"held for review: {len(items)}", f"待核：{len(items)} 项"))
     table.add_column(pick("id", "编号"), no_wrap=True)
     table.add_column(pick("received", "收到时间"), no_wrap=False, min_width=10)
     for name in (pick("sender", "寄件人"), pick("subject", "主题"), pick("file", "文件")):
@@ -277,7 +277,7 @@ def remind_summary(result: dict[str, Any]) -> str:
 
 def compile_summary(result: dict[str, Any]) -> Table:
     r = result
-    table = _table(
+    table = house_table(
         pick(f"{r['deliverable']} {r['period']}: expected {r['expected']}, received "
              f"{r['received']} (on time {r['on_time']}, late {r['late']}), missing "
              f"{r['missing']}, rejected {r['rejected']}",
@@ -302,7 +302,7 @@ def compile_summary(result: dict[str, Any]) -> Table:
 
 
 def outbox_table(rows: list[dict[str, Any]], zone: ZoneInfo) -> Table:
-    table = _table(pick(f"sent by duban: {len(rows)} most recent",
+    table = house_table(pick(f"sent by duban: {len(rows)} most recent",
                         f"duban 发出的邮件：最近 {len(rows)} 封"))  # fmt: skip
     table.add_column(pick("sent", "发送时间"), min_width=10)
     table.add_column(pick("kind", "类别"), no_wrap=True)

@@ -64,14 +64,21 @@ def collect_batch(
 ) -> CollectReport:
     items = list(source.fetch(limit))
     if not items:
+        _record_lists(session, intake)
         return CollectReport(BatchReport(), answer_owed(session, intake, mailer, env))
     report = _process_racing(session, intake, items)
-    record_problem_lists(session, intake.bundle, intake.clock)
-    session.commit()
+    _record_lists(session, intake)
     answers = send_answers(session, intake, mailer, env, report.intake_ids)
     source.done_many([item.ref for item in items])
     answers += answer_owed(session, intake, mailer, env)
     return CollectReport(report, answers)
+
+
+def _record_lists(session: Session, intake: Intake) -> None:
+    """Problem lists accepted so far become rectification items; on an empty batch too, so a
+    run killed between accepting a list and recording it is made good by the next run."""
+    record_problem_lists(session, intake.bundle, intake.clock)
+    session.commit()
 
 
 def _process_racing(session: Session, intake: Intake, items: list[RawItem]) -> BatchReport:

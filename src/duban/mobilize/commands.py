@@ -47,12 +47,9 @@ def preview(rt: Runtime, notice_plan: NoticePlan) -> Path:
 
 
 def send(rt: Runtime, instance_ids: list[int]) -> list[Outcome]:
-    """One batch of units over one SMTP connection."""
-    with rt.session() as session, rt.mailer() as mailer:
-        return send_notices(
-            session, rt.bundle, instance_ids, mailer=mailer, clock=rt.clock, secret=rt.secret,
-            env=rt.env,
-        )  # fmt: skip
+    """One batch of units over an SMTP connection of its own (the flow's task)."""
+    with rt.mailer() as mailer:
+        return _send_over(rt, instance_ids, mailer, {})
 
 
 def approve(rt: Runtime, request: NoticeRequest, actor: str) -> NoticePlan:

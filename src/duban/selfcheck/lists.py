@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, exists, literal, select
 from sqlalchemy.orm import Session
 
 from duban.clock import Clock
@@ -30,7 +30,6 @@ from duban.selfcheck.items import NewItem, items_from_rows, problem_rows
 from duban.selfcheck.ledger import Recorded, create_items
 
 RECORDED = "problem-list.recorded"
-CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -63,33 +62,23 @@ def record_problem_lists(
 def _waiting(
     session: Session, campaign_id: str, deliverables: list[str]
 ) -> list[tuple[SubmissionRow, InstanceRow]]:
-    """Accepted versions of the list with no ``RECORDED`` event, oldest first; only their ids
-    are read until they are known to wait (the rows are large, and this runs every batch)."""
-    ids = session.scalars(
-        select(SubmissionRow.id)
+    """Accepted versions of the list with no ``RECORDED`` event, oldest first: one query,
+    each version looked up in the events' (campaign, subject) index."""
+    subject = literal("submission:") + cast(SubmissionRow.id, String)
+    recorded = select(EventRow.id).where(
+        EventRow.campaign_id == campaign_id, EventRow.kind == RECORDED, EventRow.subject == subject
+    )
+    query = (
+        select(SubmissionRow, InstanceRow)
         .join(InstanceRow, SubmissionRow.instance_id == InstanceRow.id)
-        .where(InstanceRow.campaign_id == campaign_id, InstanceRow.deliverable_id.in_(deliverables))
-    )
-    waiting = sorted(set(ids) - _done_ids(session, campaign_id))
-    found: list[tuple[SubmissionRow, InstanceRow]] = []
-    for start in range(0, len(waiting), CHUNK):
-        query = (
-            select(SubmissionRow, InstanceRow)
-            .join(InstanceRow, SubmissionRow.instance_id == InstanceRow.id)
-            .where(SubmissionRow.id.in_(waiting[start : start + CHUNK]))
-            .order_by(SubmissionRow.id)
+        .where(
+            InstanceRow.campaign_id == campaign_id,
+            InstanceRow.deliverable_id.in_(deliverables),
+            ~exists(recorded),
         )
-        found += [(s, i) for s, i in session.execute(query).tuples()]
-    return found
-
-
-def _done_ids(session: Session, campaign_id: str) -> set[int]:
-    subjects = session.scalars(
-        select(EventRow.subject).where(
-            EventRow.campaign_id == campaign_id, EventRow.kind == RECORDED
-        )
+        .order_by(SubmissionRow.id)
     )
-    return {int(s.split(":", 1)[1]) for s in subjects if s}
+    return list(session.execute(query).tuples())
 
 
 def _record(
