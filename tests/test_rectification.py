@@ -163,6 +163,14 @@ def test_a_unit_reports_progress_and_claims() -> None:
     assert (moved.state, moved.progress, moved.evidence) == ("claimed", "已部署", "制度已印发")
 
 
+def test_a_coordinators_note_leaves_the_units_progress_as_reported() -> None:
+    claimed = item(State.CLAIMED, progress="已部署并完成")
+    closed = apply(claimed, Move(Action.CLOSE, "市优化办", note="现场核验属实"), JULY, ZONE)
+    returned = apply(claimed, Move(Action.RETURN, "市优化办", reason="佐证不足", note="补材料"),
+                     JULY, ZONE)  # fmt: skip
+    assert (closed.progress, returned.progress) == ("已部署并完成", "已部署并完成")
+
+
 @pytest.mark.parametrize(
     ("state", "move", "english", "zh"),
     [

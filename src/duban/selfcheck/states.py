@@ -167,7 +167,9 @@ def apply(item: Item, move: Move, at: datetime, zone: ZoneInfo) -> Item:
     _check_content(item, move, at, zone)
     state = LEADS_TO[move.action] or State(item.state)
     changed = replace(item, state=str(state), updated_at=at)
-    if move.note is not None:
+    if move.note is not None and move.action in (Action.PROGRESS, Action.CLAIM):
+        # the item's progress is what the unit last reported; a coordinator's note on a
+        # close, return, cancel or extension stays in that move's event
         changed = replace(changed, progress=move.note)
     if move.action is Action.CLAIM:
         changed = replace(
