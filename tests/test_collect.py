@@ -470,8 +470,8 @@ def test_a_workbook_resaved_by_libreoffice_is_accepted(world: World, tmp_path: P
     source.parent.mkdir()
     source.write_bytes(fill_workbook(data, "实施方案", VALID))
     subprocess.run(
-        ["soffice", "--headless", "--convert-to", "xls", "--outdir", str(source.parent),
-         str(source)],
+        ["soffice", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
+         "--convert-to", "xls", "--outdir", str(source.parent), str(source)],
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     resaved = source.with_suffix(".xls").read_bytes()

@@ -143,11 +143,14 @@ def mobilize_here(world: World) -> None:
 
 
 def said(runs: list[subprocess.CompletedProcess[str]], pattern: str) -> int:
-    """The sum over the runs of the number each printed in ``pattern``'s group."""
+    """The sum over the runs of the number each printed in ``pattern``'s group; a run that found
+    every rung already claimed by the other says it had nothing left to send (0)."""
     total = 0
     for run in runs:
         found = re.search(pattern, run.stdout)
-        assert found is not None, run.stdout
+        if found is None:
+            assert "nothing left to send" in run.stdout, run.stdout
+            continue
         total += int(found.group(1))
     return total
 

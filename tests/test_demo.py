@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 
 from demo.run import MARKER, run_demo
 from demo.units import form_rows, is_percent, wrong_value
-from duban.ledger.schema import InstanceRow, IntakeFileRow, MessageRow, SubmissionRow
+from duban.ledger.schema import (
+    InstanceRow,
+    IntakeFileRow,
+    MessageRow,
+    RectificationRow,
+    SubmissionRow,
+)
 from duban.model.loader import load_campaign
 from duban.model.validation import check_cell, column_letter
 
@@ -46,9 +52,7 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
     assert len(sent) > len(notices)  # answers to the units that replied
     _assert_every_deliverable_sent_was_answered(home / "duban.sqlite3")
     [summary] = (home / "out").rglob("plan-once/*汇总表.xlsx")
-    units = {
-        row[1]: row for row in load_workbook(summary)["报送情况"].iter_rows(values_only=True)
-    }
+    units = {row[1]: row for row in load_workbook(summary)["报送情况"].iter_rows(values_only=True)}
     for late in ("薛埠镇", "市交通运输局", "市审计局"):  # they replied after 5 March
         assert "逾期" in str(units[late])
     assert "未报送" in str(units["市农业农村局"])  # silent
@@ -103,6 +107,7 @@ def _assert_every_deliverable_sent_was_answered(ledger: Path) -> None:
                     rejected.add((deliverable, unit))
                 if outcome == "accepted":
                     answered.add((deliverable, unit))
+            listed = session.scalar(select(func.count(distinct(RectificationRow.unit_id))))
             recorded = session.execute(
                 select(InstanceRow.deliverable_id, SubmissionRow.rows).join(
                     SubmissionRow, SubmissionRow.instance_id == InstanceRow.id
@@ -122,8 +127,9 @@ def _assert_every_deliverable_sent_was_answered(ledger: Path) -> None:
     for deliverable, period in sorted(noticed):
         assert accepted.get(deliverable, 0) > 0, f"no {deliverable} {period} was accepted"
     # plan: 30 less two silent, one held for review, one quarantined; progress: 5 less one silent;
-    # self-check: 30 less two silent
-    assert accepted == {"plan": 26, "progress": 4, "self-check": 28}
+    # self-check: 30 less three silent (a tenth)
+    assert accepted == {"plan": 26, "progress": 4, "self-check": 27}
+    assert listed == 27  # every accepted problem list became rectification items
     assert rejected
     assert rejected <= answered  # each unit told to fix a file sent one that was accepted
     assert outcomes["plan", "accepted"] == 27  # one unit sent a second version

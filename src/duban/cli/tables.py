@@ -237,6 +237,9 @@ def held_table(items: list[Any], zone: ZoneInfo) -> Table:
 
 
 def chase_summary(result: dict[str, Any]) -> str:
+    """What this run sent, by rung. "Nothing left to send" covers both no rung due and every rung
+    due already sent, by an earlier run or by one running at the same moment: the ledger cannot
+    tell a run that lost the race from one that found nothing, and neither sent anything."""
     if not result["office_open"]:
         return pick("office closed (a day off or outside office hours): nothing sent",
                     "非工作时间（休息日或下班时间）：未发送任何提醒")  # fmt: skip
@@ -245,9 +248,9 @@ def chase_summary(result: dict[str, Any]) -> str:
                     f"{result['previewed']} 封邮件已预览，见 {result['outbox']}")  # fmt: skip
     rungs = sorted(result["sent_by_rung"].items())
     return pick(
-        "sent: " + (", ".join(f"{k} {v}" for k, v in rungs) or "no reminders due")
+        "sent: " + (", ".join(f"{k} {v}" for k, v in rungs) or "nothing left to send")
         + f"; escalations {result['escalations']}; bot posts {result['bot_posts']}",
-        "已发送：" + ("，".join(f"{k} {v}" for k, v in rungs) or "没有到期的提醒")
+        "已发送：" + ("，".join(f"{k} {v}" for k, v in rungs) or "没有待发的提醒")
         + f"；升级督办 {result['escalations']}；群机器人消息 {result['bot_posts']}",
     )  # fmt: skip
 
