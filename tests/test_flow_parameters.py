@@ -160,6 +160,22 @@ def test_every_deployment_parameter_fits_its_flow(
         assert set(deployment.get("parameters") or {}) <= set(fields), deployment["name"]
 
 
+def test_every_deliverable_a_deployment_names_is_one_of_its_campaign() -> None:
+    """A deployment fixed to a deliverable (the monthly rectification progress) names one the
+    work pool's campaign declares, so a scheduled run cannot fail on a typo months later."""
+    spec = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    named = {d["work_pool"]["job_variables"]["env"]["DUBAN_CAMPAIGN"] for d in spec["deployments"]}
+    campaign = load_campaign(ROOT / named.pop()).campaign
+    fixed = {
+        d["name"]: d["parameters"]["deliverable"]
+        for d in spec["deployments"]
+        if "deliverable" in (d.get("parameters") or {})
+    }
+    assert fixed == {"rectification-progress": "rectification"}
+    for deliverable in fixed.values():
+        campaign.deliverable(deliverable)  # raises on an unknown id
+
+
 @pytest.fixture
 def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A ledger with the example campaign registered, and the settings a worker has."""
