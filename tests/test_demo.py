@@ -46,9 +46,7 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
     assert len(sent) > len(notices)  # answers to the units that replied
     _assert_every_deliverable_sent_was_answered(home / "duban.sqlite3")
     [summary] = (home / "out").rglob("plan-once/*汇总表.xlsx")
-    units = {
-        row[1]: row for row in load_workbook(summary)["报送情况"].iter_rows(values_only=True)
-    }
+    units = {row[1]: row for row in load_workbook(summary)["报送情况"].iter_rows(values_only=True)}
     for late in ("薛埠镇", "市交通运输局", "市审计局"):  # they replied after 5 March
         assert "逾期" in str(units[late])
     assert "未报送" in str(units["市农业农村局"])  # silent
