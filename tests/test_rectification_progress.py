@@ -26,12 +26,13 @@ from sqlalchemy import select
 from duban.adapters.mail.mailer import SmtpMailer
 from duban.adapters.mail.smtp_url import parse_smtp_url
 from duban.clock import FixedClock
+from duban.errors import InvalidInputError
 from duban.implement.intake.rawstore import RawStore
 from duban.ledger.db import session_scope
 from duban.ledger.schema import IntakeFileRow, IntakeRow
 from duban.mobilize.send import NoticeRequest, plan_notices, send_notices
 from duban.model.campaign import ProgressSpec
-from duban.model.loader import CampaignBundle
+from duban.model.loader import CampaignBundle, load_campaign
 from duban.selfcheck.items import Item
 from duban.selfcheck.ledger import history, list_items
 from duban.selfcheck.progress import Finding, Reading, Report, prefill_rows, read_report
@@ -41,6 +42,7 @@ from duban.testing.helpers import attachment_of, reply_to_notice
 from duban.testing.imapserver import LocalImapServer
 from duban.testing.mailserver import LocalSmtpServer
 
+from .test_campaign_file import replace_in
 from .test_collect import ENV, SECRET, World, imap, make_world  # noqa: F401  (imap: fixture)
 from .test_problem_lists import problem
 
@@ -55,6 +57,41 @@ def spec(example_bundle: CampaignBundle) -> ProgressSpec:
     found = example_bundle.campaign.deliverable("rectification").rectification_progress
     assert found is not None
     return found
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(InvalidInputError) as caught:
+        load_campaign(path)
+    return caught.value.details("en")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("state: state, completed_on", "state: status, completed_on",
+         "deliverables[3].rectification_progress.columns.state: deliverable 'rectification': "
+         "form 'rectification-progress' has no column 'status'"),
+        ("      claimed: 已完成 ", "      claimed: 已销号 ",
+         "deliverables[3].rectification_progress.claimed: deliverable 'rectification': the state "
+         "column 'state' must be a choice column offering '已销号' (what claims completion)"),
+        ("state: state, completed_on: completed_on,", "state: state, completed_on: progress,",
+         "deliverables[3].rectification_progress.columns.completed_on: deliverable "
+         "'rectification': column 'progress' is a text column; completed_on needs a date column"),
+        ("      columns: {code: item, finding: finding,", "      columns: {finding: finding,",
+         "columns must map code to a form column"),
+        ("    rectification_progress:", "    rectification: {columns: {finding: finding, "
+         "due: due}}\n    rectification_progress:",
+         "a deliverable either lists problems (rectification) or reports on the items "
+         "(rectification_progress), not both"),
+    ],
+    ids=["no-column", "claim-not-a-choice", "day-not-a-date", "no-code", "both"],
+)  # fmt: skip
+def test_a_wrong_progress_mapping_is_named_in_the_campaign_file(
+    example_copy: Path, old: str, new: str, expected: str
+) -> None:
+    replace_in(example_copy, old, new)
+    [problem] = problems_of(example_copy)
+    assert expected in problem
 
 
 def item(n: int, state: State = State.OPEN, **fields: Any) -> Item:

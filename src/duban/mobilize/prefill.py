@@ -15,12 +15,28 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy.orm import Session
 
 from duban.adapters.xlsx.prefill import SheetPrefiller
+from duban.errors import DubanError
 from duban.model.campaign import Campaign, Deliverable, ProgressSpec
 from duban.model.forms import Sheet
 from duban.selfcheck.items import Item
 from duban.selfcheck.ledger import open_items_by_unit
 from duban.selfcheck.progress import locked_keys, prefill_rows
 from duban.selfcheck.reporting import progress_sheet
+
+
+class TooManyItemsError(DubanError):
+    """A unit has more open items than the progress sheet has rows: its report could not list
+    them all, so none is sent rather than one that drops items silently."""
+
+    def __init__(self, unit_id: str, count: int, sheet: Sheet) -> None:
+        super().__init__(
+            f"{unit_id} has {count} open rectification items; the sheet {sheet.name!r} holds "
+            f"{sheet.max_rows} rows",
+            hint="raise the sheet's max_rows in the campaign file (and its form version)",
+            zh=f"单位 {unit_id} 有 {count} 个未办结的整改问题，工作表“{sheet.name}”只有 "
+            f"{sheet.max_rows} 行",
+            zh_hint="请在活动文件中调大该工作表的 max_rows（并提高表单版本号）",
+        )
 
 
 class ItemPrefill:
@@ -36,9 +52,14 @@ class ItemPrefill:
         self._filler: SheetPrefiller | None = None
 
     def load(self, session: Session, unit_ids: Iterable[str]) -> None:
-        """Read the open items of these units (those not read before), in one query."""
+        """Read the open items of these units (those not read before), in one query; a unit
+        with more than the sheet holds is refused here, before any notice is drafted."""
         wanted = set(unit_ids) - self._loaded
-        self.items.update(open_items_by_unit(session, self.campaign_id, wanted))
+        found = open_items_by_unit(session, self.campaign_id, wanted)
+        for unit_id, items in sorted(found.items()):
+            if len(items) > self.sheet.max_rows:
+                raise TooManyItemsError(unit_id, len(items), self.sheet)
+        self.items.update(found)
         self._loaded |= wanted
 
     def rows(self, unit_id: str) -> Sequence[Item]:
