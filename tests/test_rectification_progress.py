@@ -170,6 +170,18 @@ def test_progress_and_a_claim_become_moves_by_the_unit_keyed_by_the_file(
     assert claim.move.request_key == "intake-file:7:ZG-B03-002"
 
 
+def test_a_code_typed_in_lower_case_or_full_width_is_the_item(
+    example_bundle: CampaignBundle, spec: ProgressSpec
+) -> None:
+    items = [item(1)]
+    [first] = sent_rows(example_bundle, spec, items)
+    reading = read(
+        example_bundle, spec, items, [{**first, "item": "ｚｇ-b03-001 ", "progress": "x"}]
+    )
+    assert [m.code for m in reading.moves] == ["ZG-B03-001"]
+    assert not reading.notes
+
+
 def test_a_deleted_row_leaves_its_item_open_and_names_it(
     example_bundle: CampaignBundle, spec: ProgressSpec
 ) -> None:
@@ -274,6 +286,13 @@ def test_a_new_row_without_a_code_becomes_an_item_or_is_answered(
         4, "新发现：窗口服务态度差", date(2026, 12, 15))  # fmt: skip
     assert added.item.origin_key == "intake-file:7:row:4"
     assert added.progress == "已约谈"
+    # claimed complete at once: recorded with its progress, the claim left for next time
+    done = read(example_bundle, spec, items, [first, {**new, "state": "已完成"}])
+    assert done.new[0].claimed
+    assert words(done.notes) == [
+        "整改进展!F4: 第 4 行是新登记的问题，本次只登记其进展；如已完成整改，请在下次报送时"
+        "将“整改状态”选为“已完成”申请销号"
+    ]
     # without its deadline it cannot be tracked: the file is refused, naming the cell
     undated = read(example_bundle, spec, items, [first, {**new, "due": None}])
     assert words(undated.refusals) == [

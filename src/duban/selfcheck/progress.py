@@ -179,12 +179,12 @@ def read_report(
 ) -> Reading:
     """Match the report's rows to the unit's ``items`` (all of them, any state) by code; see
     the module docstring for what is refused and what is noted."""
-    reader = _Reader(spec, sheet, {i.code: i for i in items}, today, zone, report)
+    reader = _Reader(spec, sheet, {i.code.upper(): i for i in items}, today, zone, report)
     for row, number in zip(report.rows, report.numbers, strict=True):
         reader.row(number, row)
     seen = set(reader.first_row)
     for item in items:
-        if State(item.state) in OPEN_STATES and item.code not in seen:
+        if State(item.state) in OPEN_STATES and item.code.upper() not in seen:
             reader.notes.append(
                 Finding(
                     "missing",
@@ -320,7 +320,8 @@ class _Reader:
                     found=says or "（空白）",
                 )
             )
-        if _plain(progress) != _plain(item.progress) or (says is not None and state is State.OPEN):
+        reported = progress is not None and _plain(progress) != _plain(item.progress)
+        if reported or (says is not None and state is State.OPEN):
             self.moves.append(
                 RowMove(number, item.code, self.move(Action.PROGRESS, item.code, note=progress))
             )
@@ -402,6 +403,10 @@ class _Reader:
             origin_key=f"{self.report.origin}:row:{number}",
         )
         claims = self.value(row, "state") == self.spec.claimed
+        if claims:
+            self.notes.append(
+                self.finding("new-claimed", number, "state", claimed=self.spec.claimed)
+            )
         self.new.append(NewRow(number, item, self.value(row, "progress"), claims))
 
 
@@ -441,6 +446,8 @@ _ZH = {
     "no-new": "第 {row} 行没有问题编号；本表只填报已登记问题的进展，本行未作登记，"
     "新发现的问题请报牵头部门",
     "new": "第 {row} 行作为新发现的问题登记为 {item}",
+    "new-claimed": "第 {row} 行是新登记的问题，本次只登记其进展；如已完成整改，请在下次报送时"
+    "将“{label}”选为“{claimed}”申请销号",
     "moved": "{item}（第 {row} 行）：已登记为“{state_zh}”",
     "not-moved": "{item}（第 {row} 行）未能登记：{reason_zh}",
 }
@@ -472,6 +479,8 @@ _EN = {
     "no-new": "row {row} has no item code; this report is for the recorded items only, so the "
     "row was not recorded: report a problem found since to the coordinating office",
     "new": "row {row} was recorded as a new item, {item}",
+    "new-claimed": "row {row} is a new item: only its progress was recorded; if it is complete, "
+    "choose “{claimed}” as its “{label}” in the next report to claim it",
     "moved": "{item} (row {row}): recorded as {state_en}",
     "not-moved": "{item} (row {row}) could not be recorded: {reason_en}",
 }
