@@ -215,6 +215,19 @@ def test_an_edited_locked_cell_is_noted_and_the_ledger_keeps_its_own(
     ]
 
 
+def test_a_cleared_locked_cell_says_so_in_english_too(
+    example_bundle: CampaignBundle, spec: ProgressSpec
+) -> None:
+    items = [item(1)]
+    [first] = sent_rows(example_bundle, spec, items)
+    [note] = read(example_bundle, spec, items, [{**first, "measure": None}]).notes
+    assert note.describe("en") == (
+        "整改进展!C3: “整改措施” of ZG-B03-001 is what the ledger recorded and cannot be changed "
+        "here; the ledger keeps “措施1”; to change it (such as a later deadline) ask the "
+        "coordinating office (the cell was emptied)"
+    )
+
+
 def test_an_unknown_code_rejects_the_file_naming_the_cell(
     example_bundle: CampaignBundle, spec: ProgressSpec
 ) -> None:

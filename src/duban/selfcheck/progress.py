@@ -95,7 +95,9 @@ class Finding:
     def describe(self, language: Language) -> str:
         texts = _ZH if language == "zh-CN" else _EN
         text = texts[self.code].format(item=self.item, row=self.row, **self.detail)
-        if self.found is not None:
+        if self.found == "":
+            text += "（该格已被清空）" if language == "zh-CN" else " (the cell was emptied)"
+        elif self.found is not None:
             shown = self.found if len(self.found) <= 40 else self.found[:40] + "…"
             text += ("（填写的是“{}”）" if language == "zh-CN" else " (found “{}”)").format(shown)
         if self.cell is None:
@@ -271,14 +273,13 @@ class _Reader:
                 continue
             found = self.value(row, name)
             if _plain(found) != _plain(expected):
-                blank = "（空白）" if found is None else found
                 self.notes.append(
                     self.finding(
                         "locked",
                         number,
                         name,
                         item=item.code,
-                        found=blank,
+                        found=found or "",
                         expected=_short(expected or ""),
                     )
                 )
@@ -317,7 +318,7 @@ class _Reader:
                     "state",
                     item=item.code,
                     claimed=self.spec.claimed,
-                    found=says or "（空白）",
+                    found=says,
                 )
             )
         reported = progress is not None and _plain(progress) != _plain(item.progress)
