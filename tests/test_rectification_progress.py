@@ -392,6 +392,10 @@ def text_of(raw: bytes) -> str:
     return str(body.get_content())
 
 
+def _decoded(raw: bytes) -> bytes:
+    return text_of(raw).encode()
+
+
 def answers_to(world: World, unit_id: str) -> list[str]:
     addresses = set(world.bundle.units_by_id[unit_id].emails)
     return [text_of(d.raw) for d in world.answers.messages if set(d.rcpt_tos) & addresses]
@@ -476,6 +480,11 @@ def test_a_progress_report_moves_the_units_open_items_and_says_what_it_did(lists
     [rejection] = [a for a in answers_to(lists, second) if "整改进展!A3" in a]
     assert f"“问题编号”不是本单位（{second}）的整改问题编号" in rejection
     assert f"（填写的是“ZG-{first}-001”）" in rejection
+    [fresh] = [d.raw for d in lists.answers.messages if "整改进展!A3".encode() in _decoded(d.raw)]
+    message = email.message_from_bytes(fresh, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    again = attachment_of(message)[1]  # the fresh template, pre-filled again
+    assert [r[0] for r in template_rows(again)] == [f"ZG-{second}-001"]
     moves_once(lists, second)
 
 
