@@ -130,8 +130,6 @@ def walk(
 # What a unit that never submits receives, by the official calendar of 2026:
 #  self-check, due Fri 18 Sep 17:30: reminder 3 working days before (Tue 15), final notice on
 #  the day, overdue notice 1 working day after: Sun 20 Sep, an adjusted working day (调休).
-#  rectification 2026-08, due 7 Sep: already overdue when the walk starts, so only the highest
-#  rung due (the overdue notice) goes out, on the first chase day, Mon 14 Sep.
 #  rectification 2026-09, due 13 Oct (5 working days after 30 Sep, skipping the National Day
 #  week 1–7 Oct and counting Sat 10 Oct, an adjusted working day): reminder 2 working days
 #  before, on Sat 10 Oct; final notice Tue 13 Oct; overdue notice Wed 14 Oct.
@@ -139,7 +137,6 @@ NEVER_SUBMITS = {
     ("self-check", "once", "reminder"): [date(2026, 9, 15)],
     ("self-check", "once", "final-notice"): [date(2026, 9, 18)],
     ("self-check", "once", "overdue-notice"): [date(2026, 9, 20)],
-    ("rectification", "2026-08", "overdue-notice"): [date(2026, 9, 14)],
     ("rectification", "2026-09", "reminder"): [date(2026, 10, 10)],
     ("rectification", "2026-09", "final-notice"): [date(2026, 10, 13)],
     ("rectification", "2026-09", "overdue-notice"): [date(2026, 10, 14)],

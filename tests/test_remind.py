@@ -177,7 +177,7 @@ def test_the_cli_reminds_once_a_day_and_says_so(office: Office, tmp_path: Path) 
     [
         (["--deliverable", "selfcheck"], "no deliverable 'selfcheck'", "self-check"),
         (["--deliverable", "rectification", "--period", "2026-13"],
-         "no period '2026-13' of rectification", "2026-08"),
+         "no period '2026-13' of rectification", "2026-09"),
         (["--deliverable", "self-check", "--units", "T02,T99"],
          "no unit 'T99' in the roster", "T01"),
         (["--deliverable", "progress", "--period", "2026-Q1", "--units", "T02"],

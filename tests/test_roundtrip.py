@@ -175,8 +175,16 @@ def header_row(ws: Worksheet, sheet: Sheet) -> int:
     raise AssertionError(f"no header row {labels} in the template's sheet {sheet.name!r}")
 
 
-def fill(template: bytes, form: Form) -> tuple[bytes, Rows]:
-    """The template filled by a careful unit with openpyxl, and the rows the ledger must hold."""
+def item_codes(deliverable: Deliverable) -> frozenset[str]:
+    """A progress report's item-code column, which the round trip leaves empty: its unit has
+    no items, so each row is a problem found since (a new item), not a code never recorded."""
+    spec = deliverable.rectification_progress
+    return frozenset() if spec is None else frozenset({spec.columns["code"]})
+
+
+def fill(template: bytes, form: Form, blank: frozenset[str] = frozenset()) -> tuple[bytes, Rows]:
+    """The template filled by a careful unit with openpyxl, and the rows the ledger must hold
+    (the ``blank`` columns left empty)."""
     book = load_workbook(io.BytesIO(template))
     expected: Rows = {}
     for sheet in form.sheets:
@@ -186,6 +194,9 @@ def fill(template: bytes, form: Form) -> tuple[bytes, Rows]:
         for index in range(row_count(sheet)):
             row: dict[str, Any] = {}
             for number, column in enumerate(sheet.columns, start=1):
+                if column.key in blank:
+                    row[column.key] = None
+                    continue
                 cell = typed(column, index)
                 target = ws.cell(first + index, number)
                 target.value = cell.value
@@ -302,7 +313,7 @@ def mobilize(
         notice = email.message_from_bytes(delivery.raw, policy=email.policy.default)
         assert isinstance(notice, EmailMessage)
         filename, template = attachment_of(notice)
-        data, expected = fill(template, form)
+        data, expected = fill(template, form, item_codes(deliverable))
         found.filled[folder, form.id] = Filled(
             folder, form.id, deliverable.id, unit_id, notice, filename, data, expected,
             arrival=due_at - timedelta(days=7),

@@ -377,7 +377,8 @@ def accept_held(
         )
     who = _identified(session, bundle, item, result.metadata or {}, unit_id, deliverable_id,
                       period)  # fmt: skip
-    verdict = accept_or_reject(session, bundle.campaign, row, file, who, result)
+    verdict = accept_or_reject(session, bundle.campaign, row, file, who, result,
+                               clock=intake.clock)  # fmt: skip
     identity = who.identity
     _decide_file(
         session, intake.clock, item, file, row, verdict, actor, note=None,

@@ -30,6 +30,7 @@ from duban.adapters.xlsx.template import (
 from duban.adapters.xlsx.token import TemplateIdentity, sign, verify
 from duban.errors import DubanError
 from duban.ledger.schema import InstanceRow
+from duban.mobilize.prefill import ItemPrefill
 from duban.model.campaign import Deliverable
 from duban.model.forms import display_title
 from duban.model.loader import CampaignBundle
@@ -126,6 +127,9 @@ class NoticeBuilder:
     secret: bytes
     env: Environment
     now: datetime
+    prefill: ItemPrefill | None = None
+    """For a progress report on rectification items: the unit's open items, written into its
+    workbook (``with_items``); without it the form goes out empty (chase, remind)."""
 
     @property
     def language(self) -> str:
@@ -176,6 +180,8 @@ class NoticeBuilder:
         identity = self.identity(unit)
         token = sign(self.secret, identity)
         data = self.master.personalise(unit.id, unit.name, token)
+        if self.prefill is not None:
+            data = self.prefill.fill(data, unit.id)
         meta = read_metadata(data)
         token_ok = verify(self.secret, identity, meta.get("token", ""))
         if meta.get("unit_id") != unit.id or not token_ok:
@@ -240,6 +246,17 @@ Builders = dict[tuple[str, str], NoticeBuilder]
 """Notice builders by deliverable and period: one master workbook each."""
 
 
+def with_items(builder: NoticeBuilder, session: Session, unit_ids: Sequence[str]) -> None:
+    """Make ``builder``'s workbooks carry each unit's open items when its deliverable reports
+    on them (``rectification_progress``); the items of ``unit_ids`` are read now, in one
+    query, so the drafts hold the ledger as it stood when they were made."""
+    if builder.deliverable.rectification_progress is None:
+        return
+    if builder.prefill is None:
+        builder.prefill = ItemPrefill(builder.bundle.campaign, builder.deliverable)
+    builder.prefill.load(session, unit_ids)
+
+
 def notice_drafts(
     bundle: CampaignBundle,
     instances: Sequence[InstanceRow],
@@ -248,20 +265,25 @@ def notice_drafts(
     env: Environment,
     now: datetime,
     builders: Builders | None = None,
+    session: Session | None = None,
 ) -> list[Draft]:
     """A draft for each duty, one builder (one master workbook) per deliverable period, kept
-    in ``builders`` when given, so a run's later batches reuse it."""
+    in ``builders`` when given, so a run's later batches reuse it. With ``session``, a
+    progress report's workbooks are pre-filled with each unit's open items (``with_items``)."""
     builders = {} if builders is None else builders
-    drafts = []
+    by_period: dict[tuple[str, str], list[str]] = {}
     for instance in instances:
         key = (instance.deliverable_id, instance.period)
+        by_period.setdefault(key, []).append(instance.unit_id)
         if key not in builders:
             deliverable = bundle.campaign.deliverable(instance.deliverable_id)
             builders[key] = NoticeBuilder(
                 bundle, deliverable, instance.period, instance.effective_due, secret, env, now
             )
-        drafts.append(builders[key].draft(instance))
-    return drafts
+    if session is not None:
+        for key, unit_ids in by_period.items():
+            with_items(builders[key], session, unit_ids)
+    return [builders[(i.deliverable_id, i.period)].draft(i) for i in instances]
 
 
 def drafts_digest(drafts: Sequence[Draft]) -> str:

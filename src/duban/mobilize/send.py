@@ -65,7 +65,7 @@ def plan_notices(
         session, bundle, request.deliverable_id,
         period=request.period, unit_ids=request.unit_ids, now=now,
     )  # fmt: skip
-    drafts = notice_drafts(bundle, instances, secret=secret, env=env, now=now)
+    drafts = notice_drafts(bundle, instances, secret=secret, env=env, now=now, session=session)
     digest = drafts_digest(drafts)
     period = instances[0].period
     return NoticePlan(
@@ -101,7 +101,7 @@ def send_notices(
     the master templates kept from earlier batches of the same run."""
     drafts = notice_drafts(
         bundle, instances_by_id(session, instance_ids), secret=secret, env=env,
-        now=clock.now(), builders=builders,
+        now=clock.now(), builders=builders, session=session,
     )  # fmt: skip
     domain = str(bundle.campaign.roles.coordinator.email).rsplit("@", 1)[1]
     return dispatch(session, drafts, mailer, clock, message_id_domain=domain, after_each=after_each)
@@ -121,8 +121,9 @@ def preview_notices(
     folder = outbox / f"{plan.deliverable_id}-{plan.period}-{plan.digest[:8]}"
     mailer = OutboxMailer(folder)
     drafts = notice_drafts(
-        bundle, instances_by_id(session, plan.instance_ids), secret=secret, env=env, now=clock.now()
-    )
+        bundle, instances_by_id(session, plan.instance_ids), secret=secret, env=env,
+        now=clock.now(), session=session,
+    )  # fmt: skip
     for number, draft in enumerate(drafts, start=1):
         mailer.send(build(draft.compose(f"<preview-{number}-{plan.digest[:12]}@duban.invalid>")))
     append_event(

@@ -220,6 +220,49 @@ class RectificationSpec(Strict):
         return self
 
 
+ProgressField = Literal[
+    "code", "finding", "measure", "due", "progress", "state", "completed_on", "evidence"
+]
+"""What a column of a progress report (整改进展) holds: the item's code, what the ledger says
+of it (finding, measure, due: pre-filled and locked), and what the unit reports."""
+PROGRESS_LOCKED: tuple[ProgressField, ...] = ("code", "finding", "measure", "due")
+"""The pre-filled columns a unit may not change: the ledger keeps them as recorded."""
+
+
+class ProgressSpec(Strict):
+    """A deliverable that reports on the unit's open rectification items (整改进展).
+
+    Each unit's template comes pre-filled with its open items, one row each, the ``code``,
+    ``finding``, ``measure`` and ``due`` columns locked; the unit writes its progress, picks
+    the state, and for a completed item gives the day and its evidence. ``columns`` maps each
+    of these to the form column holding it (``code``, ``state`` and ``evidence`` are needed);
+    ``claimed`` is the state column's choice that claims completion (申请销号), any other
+    choice reports progress. ``new_items``: a row without a code becomes a new item (it then
+    needs its finding and deadline); false answers such a row with a note and records nothing.
+    """
+
+    sheet: str | None = None
+    columns: dict[ProgressField, Identifier]
+    claimed: str = Field(default="已完成", min_length=1)
+    new_items: bool = True
+    source: ItemSource = "self-check"
+
+    @model_validator(mode="after")
+    def _required_fields(self) -> Self:
+        needed: list[ProgressField] = ["code", "state", "evidence"]
+        if self.new_items:
+            needed += ["finding", "due"]
+        missing = [f for f in needed if f not in self.columns]
+        if missing:
+            raise WordedValueError(
+                f"columns must map {', '.join(missing)} to a form column"
+                + (" (new_items: true needs finding and due)" if self.new_items else ""),
+                f"columns 须写明 {'、'.join(missing)} 对应表单的哪一列"
+                + ("（new_items: true 时须有 finding 和 due）" if self.new_items else ""),
+            )
+        return self
+
+
 class Deliverable(Strict):
     id: Identifier
     phase: Identifier
@@ -231,6 +274,20 @@ class Deliverable(Strict):
     rectification: RectificationSpec | None = Field(
         default=None, description="each row of this deliverable's form becomes an item"
     )
+    rectification_progress: ProgressSpec | None = Field(
+        default=None, description="units report on their open items, pre-filled in the form"
+    )
+
+    @model_validator(mode="after")
+    def _lists_or_reports(self) -> Self:
+        if self.rectification is not None and self.rectification_progress is not None:
+            raise WordedValueError(
+                "a deliverable either lists problems (rectification) or reports on the "
+                "items (rectification_progress), not both",
+                "一个报送事项要么报送问题清单（rectification），要么报送整改进展"
+                "（rectification_progress），不能两者都写",
+            )
+        return self
 
 
 class Person(Strict):

@@ -7,7 +7,7 @@ reported at once: a coordinator fixing a file should not have to run ``validate`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
@@ -27,6 +27,7 @@ from duban.errors import (
 from duban.model.assignment import InstanceSpec, assigned_units, instances_for
 from duban.model.campaign import Campaign, Deliverable, WordedValueError
 from duban.model.due import periods_for
+from duban.model.forms import Form, Sheet
 from duban.model.roster import Unit, load_roster
 from duban.model.workdays import DeclaredYear, WorkCalendar, unknown_year_error
 
@@ -370,6 +371,8 @@ def _check_deliverables(
             yield Problem(f"{at}.assign", "selects no unit at all", zh="一个单位也没有选中")
         if d.rectification is not None and d.form in forms:
             yield from _check_rectification(campaign, d, f"{at}.rectification")
+        if d.rectification_progress is not None and d.form in forms:
+            yield from _check_progress(campaign, d, f"{at}.rectification_progress")
 
 
 def _check_rectification(campaign: Campaign, d: Deliverable, at: str) -> Iterator[Problem]:
@@ -415,6 +418,77 @@ def _check_rectification(campaign: Campaign, d: Deliverable, at: str) -> Iterato
                 "a deadline needs a date column",
                 zh=f"报送事项“{d.id}”：列“{key}”不是日期列，整改时限须对应日期列",
             )
+
+
+def _check_progress(campaign: Campaign, d: Deliverable, at: str) -> Iterator[Problem]:
+    """The columns of ``d.rectification_progress`` are on one sheet of its form, dates where
+    days go, and its state column offers the ``claimed`` choice: a progress report whose
+    completion choice is not on the list could never claim anything."""
+    spec = d.rectification_progress
+    assert spec is not None
+    form = campaign.form(d.form)
+    sheet = yield from _named_sheet(form, d.id, spec.sheet, f"{at}.sheet")
+    if sheet is None:
+        return
+    columns = {c.key: c for c in sheet.columns}
+    for field, key in spec.columns.items():
+        column = columns.get(key)
+        if column is None:
+            yield Problem(
+                f"{at}.columns.{field}",
+                f"deliverable {d.id!r}: form {form.id!r} has no column {key!r}; "
+                f"columns are {', '.join(columns)}",
+                zh=f"报送事项“{d.id}”：表单“{form.id}”没有列“{key}”；现有列：{'、'.join(columns)}",
+            )
+        elif field in ("due", "completed_on") and column.type != "date":
+            yield Problem(
+                f"{at}.columns.{field}",
+                f"deliverable {d.id!r}: column {key!r} is a {column.type} column; "
+                f"{field} needs a date column",
+                zh=f"报送事项“{d.id}”：列“{key}”不是日期列，{field} 须对应日期列",
+            )
+        elif field == "state" and spec.claimed not in (column.choices or []):
+            yield Problem(
+                f"{at}.claimed",
+                f"deliverable {d.id!r}: the state column {key!r} must be a choice column "
+                f"offering {spec.claimed!r} (what claims completion)",
+                zh=f"报送事项“{d.id}”：状态列“{key}”须为下拉选择列，且含有选项“{spec.claimed}”"
+                "（表示申请销号）",
+            )
+        elif field in ("code", "finding", "measure", "due") and column.required:
+            yield Problem(
+                f"{at}.columns.{field}",
+                f"deliverable {d.id!r}: column {key!r} is pre-filled from the ledger and must "
+                "not be required (a unit with no items, or a new problem, leaves it empty)",
+                zh=f"报送事项“{d.id}”：列“{key}”由台账预填，不能设为必填",
+            )
+
+
+def _named_sheet(
+    form: Form, deliverable_id: str, name: str | None, at: str
+) -> Generator[Problem, None, Sheet | None]:
+    """The sheet ``name`` of ``form``, or its only sheet when no name is given; a problem and
+    None when there is no such sheet, or a choice to make."""
+    names = [s.name for s in form.sheets]
+    if name is None and len(form.sheets) > 1:
+        yield Problem(
+            at,
+            f"deliverable {deliverable_id!r}: form {form.id!r} has {len(names)} sheets; "
+            f"say which one: {', '.join(names)}",
+            zh=f"报送事项“{deliverable_id}”：表单“{form.id}”有 {len(names)} 个工作表，"
+            f"请写明是哪一个：{'、'.join(names)}",
+        )
+        return None
+    sheet = next((s for s in form.sheets if s.name == (name or names[0])), None)
+    if sheet is None:
+        yield Problem(
+            at,
+            f"deliverable {deliverable_id!r}: form {form.id!r} has no sheet {name!r}; "
+            f"sheets are {', '.join(names)}",
+            zh=f"报送事项“{deliverable_id}”：表单“{form.id}”没有工作表“{name}”；"
+            f"现有工作表：{'、'.join(names)}",
+        )
+    return sheet
 
 
 def _check_calendar(campaign: Campaign, calendar: WorkCalendar) -> Iterator[Problem]:

@@ -82,6 +82,7 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "max_length": "“{label}”不能超过 {limit} 个字",
         "min_rows": "至少应填写 {limit} 行（现有 {count} 行）",
         "max_rows": "最多填写 {limit} 行（现有 {count} 行）",
+        "progress": "{zh}",
     },
     "en": {
         "missing-sheet": "the sheet “{name}” is missing; fill in the template sent to you "
@@ -103,6 +104,7 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "max_length": "“{label}” must be at most {limit} characters",
         "min_rows": "at least {limit} rows are required ({count} filled)",
         "max_rows": "at most {limit} rows are allowed ({count} filled)",
+        "progress": "{en}",
     },
 }
 
@@ -199,6 +201,14 @@ def _filled_rows(
         raw = grid[index] if index < len(grid) else ()
         if any(not _blank(v) for v in raw[:width]) or index in formula_rows:
             yield index + 1, raw
+
+
+def filled_row_numbers(
+    sheet: Sheet, grid: Grid, uncomputed: Collection[Position] = frozenset()
+) -> list[int]:
+    """The sheet row number (from 1) of each row ``validate_sheet`` returns, in order: rows
+    left empty in between are skipped there, so a row's place in the list is not its number."""
+    return [number for number, _ in _filled_rows(grid, len(sheet.columns), uncomputed)]
 
 
 def _row_count_problems(sheet: Sheet, count: int) -> Iterator[CellProblem]:

@@ -183,6 +183,29 @@ def open_items(session: Session, campaign_id: str, unit_id: str) -> list[Item]:
     return list_items(session, campaign_id, unit_id=unit_id, states=OPEN_STATES)
 
 
+def open_items_by_unit(
+    session: Session, campaign_id: str, unit_ids: Iterable[str]
+) -> dict[str, list[Item]]:
+    """``open_items`` of many units in one query (a batch of pre-filled templates); a unit
+    with none is absent."""
+    wanted = sorted(set(unit_ids))
+    if not wanted:
+        return {}
+    query = (
+        select(RectificationRow)
+        .where(
+            RectificationRow.campaign_id == campaign_id,
+            RectificationRow.unit_id.in_(wanted),
+            RectificationRow.state.in_([str(s) for s in OPEN_STATES]),
+        )
+        .order_by(RectificationRow.unit_id, RectificationRow.seq)
+    )
+    found: dict[str, list[Item]] = {}
+    for row in session.scalars(query):
+        found.setdefault(row.unit_id, []).append(to_item(row))
+    return found
+
+
 @dataclass(frozen=True)
 class Entry:
     """One event of an item's history."""

@@ -22,13 +22,15 @@ from duban.adapters.render import format_due, format_moment, render_message
 from duban.implement.intake.decide import REASONS, Outcome, unit_of_sender
 from duban.implement.intake.mime import TOO_DEEP, TOO_MANY_PARTS
 from duban.implement.intake.reasons import describe as describe_file_reason
+from duban.implement.intake.submitting import PROGRESS_NOTES
 from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
-from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder
-from duban.model.campaign import Deliverable
+from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder, with_items
+from duban.model.campaign import Deliverable, Language
 from duban.model.loader import CampaignBundle
 from duban.model.status import due_day
 from duban.model.validation import CellProblem
 from duban.model.workdays import WorkCalendar
+from duban.selfcheck.progress import Finding
 from duban.sending.dispatch import Draft
 
 MAX_LISTED = 30
@@ -135,8 +137,16 @@ def _ack(session: Session, ctx: AnswerContext, row: IntakeRow, file: IntakeFileR
         "filename": file.filename or "",
         "sha256": file.sha256,
         "coordinator": campaign.roles.coordinator,
+        "notes": _progress_lines(file, campaign.language),
     }
     return _as_draft(ctx, row, "ack", context, instance_id=instance.id, attachments=())
+
+
+def _progress_lines(file: IntakeFileRow, language: Language) -> list[str]:
+    """What an accepted progress report recorded and what the unit should know about it
+    (``selfcheck.reporting``), one line each; nothing for other deliverables."""
+    detail = file.problems[0] if file.problems else {}
+    return [Finding.from_json(f).describe(language) for f in detail.get(PROGRESS_NOTES) or ()]
 
 
 def _late_days(calendar: WorkCalendar, instance: InstanceRow, received: datetime, zone: Any) -> int:
@@ -180,6 +190,7 @@ def _rejection(
         deliverable_title = deliverable.title
         due_text = format_due(instance.effective_due, campaign.zone, language)
         builder = ctx.builder(deliverable, instance.period, instance.effective_due)
+        with_items(builder, session, [instance.unit_id])
         owner = ctx.bundle.units_by_id[instance.unit_id]
         name = builder.attachment_name(owner)
         attachments = (Attachment(name, builder.workbook(owner), XLSX_TYPE),)

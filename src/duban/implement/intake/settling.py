@@ -72,7 +72,7 @@ def decide_record(
     for candidate in candidates:
         if candidate.row.outcome != "received":
             continue  # decided before a crash
-        verdict = _verdict(session, bundle, row, candidate, known, doubt)
+        verdict = _verdict(session, bundle, clock, row, candidate, known, doubt)
         candidate.row.outcome = verdict.outcome.value
         candidate.row.reason = verdict.code
         if verdict.code != "invalid":  # an invalid file keeps its list of cell problems
@@ -95,6 +95,7 @@ def _early(row: IntakeRow) -> tuple[str, dict[str, Any]] | None:
 def _verdict(
     session: Session,
     bundle: CampaignBundle,
+    clock: Clock,
     row: IntakeRow,
     candidate: Candidate,
     known: Known,
@@ -104,18 +105,24 @@ def _verdict(
     early = candidate.verdict or (candidate.who if isinstance(candidate.who, Verdict) else None)
     if doubt is not None and (early is None or early.outcome is Outcome.REJECTED):
         return doubt
-    return early or _judge(session, bundle, row, candidate, known)
+    return early or _judge(session, bundle, clock, row, candidate, known)
 
 
 def _judge(
-    session: Session, bundle: CampaignBundle, row: IntakeRow, candidate: Candidate, known: Known
+    session: Session,
+    bundle: CampaignBundle,
+    clock: Clock,
+    row: IntakeRow,
+    candidate: Candidate,
+    known: Known,
 ) -> Verdict:
     who, parsed = candidate.who, candidate.parsed
     assert who is not None
     assert parsed is not None
     if isinstance(who, Verdict):
         return who
-    return accept_or_reject(session, bundle.campaign, row, candidate.row, who, parsed, known)
+    return accept_or_reject(session, bundle.campaign, row, candidate.row, who, parsed, known,
+                            clock=clock)  # fmt: skip
 
 
 def settle(

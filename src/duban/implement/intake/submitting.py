@@ -14,13 +14,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from duban.clock import Clock
 from duban.implement.intake.decide import Identified, Outcome, Verdict
 from duban.implement.intake.known import Known, Version
 from duban.implement.intake.parse import ParsedWorkbook
 from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
-from duban.model.campaign import Campaign
+from duban.model.campaign import Campaign, Language
 from duban.model.forms import Form
 from duban.model.validation import Checked, validate_workbook
+from duban.selfcheck.progress import Finding
+from duban.selfcheck.reporting import read_progress, record_progress
 
 
 def accept_or_reject(
@@ -31,8 +34,12 @@ def accept_or_reject(
     who: Identified,
     parsed: ParsedWorkbook,
     known: Known | None = None,
+    *,
+    clock: Clock,
 ) -> Verdict:
-    """Validate an identified workbook; a valid one becomes the instance's next version."""
+    """Validate an identified workbook; a valid one becomes the instance's next version. A
+    progress report on rectification items is also read against the unit's items: a refusal
+    rejects it like an invalid cell, and an accepted one moves its items (``reporting``)."""
     known = known or Known(session)
     identity = who.identity
     file_row.unit_id = who.unit.id
@@ -47,7 +54,49 @@ def accept_or_reject(
     if not checked.valid:
         file_row.problems = [_problem_json(p) for p in checked.problems]
         return Verdict(Outcome.REJECTED, "invalid", {"count": len(checked.problems)})
-    return _submit(session, row, file_row, instance, checked.rows, checked.row_count, known)
+    deliverable = campaign.deliverable(instance.deliverable_id)
+    reading = None
+    if deliverable.rectification_progress is not None:
+        reading = read_progress(
+            session, campaign, deliverable, who.unit.id, checked.rows, parsed.sheets,
+            parsed.uncomputed, now=clock.now(), origin=f"intake-file:{file_row.id}",
+        )  # fmt: skip
+        if reading.refusals:
+            file_row.problems = [_refusal_json(f) for f in reading.refusals]
+            return Verdict(Outcome.REJECTED, "invalid", {"count": len(reading.refusals)})
+    verdict = _submit(session, row, file_row, instance, checked.rows, checked.row_count, known)
+    if reading is None or verdict.outcome is not Outcome.ACCEPTED:
+        return verdict
+    told = record_progress(session, clock, campaign, reading, who.unit.id)
+    return Verdict(
+        verdict.outcome,
+        verdict.code,
+        {**verdict.detail, PROGRESS_NOTES: [f.as_json() for f in told]},
+    )
+
+
+PROGRESS_NOTES = "progress"
+"""The key of an accepted progress report's detail listing what was recorded and noted, for
+its acknowledgement."""
+
+
+def _refusal_json(finding: Finding) -> dict[str, Any]:
+    """A refusal as a cell problem (``CellProblem`` code ``progress``), worded in both
+    languages now, so the rejection lists it with the invalid cells."""
+    return {
+        "sheet": finding.detail.get("sheet", ""),
+        "cell": finding.cell,
+        "code": "progress",
+        "found": None,
+        "detail": {"zh": _bare(finding, "zh-CN"), "en": _bare(finding, "en")},
+    }
+
+
+def _bare(finding: Finding, language: Language) -> str:
+    """The finding's words without its ``sheet!cell:`` (the cell problem adds it)."""
+    text = finding.describe(language)
+    prefix = f"{finding.detail.get('sheet', '')}!{finding.cell}: "
+    return text.removeprefix(prefix)
 
 
 def validation_of(form: Form, deliverable_id: str, version: str, parsed: ParsedWorkbook) -> Checked:

@@ -1,0 +1,76 @@
+"""The open items a progress report's templates come pre-filled with (整改进展).
+
+For a deliverable with ``rectification_progress``, each unit's workbook lists exactly its open
+items (neither closed nor cancelled), one row each, the code, finding, measure and deadline
+locked (grey). One ``SheetPrefiller`` serves every unit of a master, built from the first
+unit's copy. A unit with no open item still receives the form, with no rows: it owes the
+report all the same (the duty is in the ledger and chased like any other), and may return it
+empty or with problems found since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy.orm import Session
+
+from duban.adapters.xlsx.prefill import SheetPrefiller
+from duban.errors import DubanError
+from duban.model.campaign import Campaign, Deliverable, ProgressSpec
+from duban.model.forms import Sheet
+from duban.selfcheck.items import Item
+from duban.selfcheck.ledger import open_items_by_unit
+from duban.selfcheck.progress import locked_keys, prefill_rows
+from duban.selfcheck.reporting import progress_sheet
+
+
+class TooManyItemsError(DubanError):
+    """A unit has more open items than the progress sheet has rows: its report could not list
+    them all, so none is sent rather than one that drops items silently."""
+
+    def __init__(self, unit_id: str, count: int, sheet: Sheet) -> None:
+        super().__init__(
+            f"{unit_id} has {count} open rectification items; the sheet {sheet.name!r} holds "
+            f"{sheet.max_rows} rows",
+            hint="raise the sheet's max_rows in the campaign file (and its form version)",
+            zh=f"单位 {unit_id} 有 {count} 个未办结的整改问题，工作表“{sheet.name}”只有 "
+            f"{sheet.max_rows} 行",
+            zh_hint="请在活动文件中调大该工作表的 max_rows（并提高表单版本号）",
+        )
+
+
+class ItemPrefill:
+    """The rows of each unit's template of one master, and the filler that writes them."""
+
+    def __init__(self, campaign: Campaign, deliverable: Deliverable) -> None:
+        assert deliverable.rectification_progress is not None
+        self.campaign_id = campaign.id
+        self.spec: ProgressSpec = deliverable.rectification_progress
+        self.sheet: Sheet = progress_sheet(campaign, deliverable)
+        self.items: dict[str, list[Item]] = {}
+        self._loaded: set[str] = set()
+        self._filler: SheetPrefiller | None = None
+
+    def load(self, session: Session, unit_ids: Iterable[str]) -> None:
+        """Read the open items of these units (those not read before), in one query; a unit
+        with more than the sheet holds is refused here, before any notice is drafted."""
+        wanted = set(unit_ids) - self._loaded
+        found = open_items_by_unit(session, self.campaign_id, wanted)
+        for unit_id, items in sorted(found.items()):
+            if len(items) > self.sheet.max_rows:
+                raise TooManyItemsError(unit_id, len(items), self.sheet)
+        self.items.update(found)
+        self._loaded |= wanted
+
+    def rows(self, unit_id: str) -> Sequence[Item]:
+        if unit_id not in self._loaded:
+            raise AssertionError(f"the open items of {unit_id} were not loaded")
+        return self.items.get(unit_id, [])
+
+    def fill(self, workbook: bytes, unit_id: str) -> bytes:
+        """``workbook`` (the unit's copy of the master) with the unit's open items in it."""
+        if self._filler is None:
+            self._filler = SheetPrefiller(workbook, self.sheet.name)
+        rows = prefill_rows(self.rows(unit_id), self.spec, self.sheet)
+        keys = [c.key for c in self.sheet.columns]
+        return self._filler.fill(workbook, rows, locked_keys(self.spec), keys)
