@@ -118,10 +118,9 @@ def import_command(
     name = escape(done.file)
     parts = []
     if done.new:
-        first, last = done.new[0], done.new[-1]
-        codes = first if len(done.new) == 1 else f"{first} … {last}"
-        parts.append(pick(f"{len(done.new)} items recorded ({codes})",
-                          f"新登记 {len(done.new)} 项（{codes}）"))  # fmt: skip
+        n, more = len(done.new), " …" if len(done.new) > 5 else ""
+        parts.append(pick(f"{n} items recorded ({', '.join(done.new[:5])}{more})",
+                          f"新登记 {n} 项（{'、'.join(done.new[:5])}{more}）"))  # fmt: skip
     else:
         parts.append(pick("nothing new recorded", "没有新登记的事项"))
     if done.known:

@@ -221,7 +221,7 @@ IMPORT_SOURCES: tuple[ItemSource, ...] = ("assigned", "inspection")
 @dataclass(frozen=True)
 class Imported:
     """What an import did: the file (its name and SHA-256, its bytes in the raw store when it
-    added anything), the sheet read, the rows it holds, the items it created, how many rows
+    added anything), the sheet read, the problem rows it holds, the items it created, how many rows
     were already items of their unit, and how many repeated an earlier row of the file."""
 
     file: str
@@ -266,10 +266,10 @@ def import_file(rt: Runtime, path: Path, *, source: ItemSource, actor: str) -> I
             append_event(session, rt.clock, IMPORTED, campaign_id=bundle.campaign.id,
                          subject=f"import:{sha}", actor=actor,
                          payload={"file": path.name, "sha256": sha, "source": source,
-                                  "sheet": plan.sheet, "rows": len(plan.rows),
+                                  "sheet": plan.sheet, "rows": plan.row_count,
                                   "items": list(new), "known": len(plan.rows) - len(fresh),
                                   "repeated": list(plan.repeated)})  # fmt: skip
-    return Imported(path.name, sha, plan.sheet, len(plan.rows), new,
+    return Imported(path.name, sha, plan.sheet, plan.row_count, new,
                     len(plan.rows) - len(fresh), len(plan.repeated))  # fmt: skip
 
 

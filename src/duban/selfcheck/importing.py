@@ -67,6 +67,11 @@ class ImportPlan:
     rows: tuple[ImportRow, ...]
     repeated: tuple[int, ...]
 
+    @property
+    def row_count(self) -> int:
+        """The problem rows of the file, repeated ones included."""
+        return len(self.rows) + len(self.repeated)
+
 
 class ImportFileError(InvalidInputError):
     """The file's problems, every one; nothing was recorded."""
