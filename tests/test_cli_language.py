@@ -65,6 +65,8 @@ WRONG_ARGUMENT = {
     "rectify extend": (["rectify", "extend", CAMPAIGN, "ZG-B03-001", "--to", "2026-02-30",
                         "--reason", "x"], 1),
     "rectify cancel": (["rectify", "cancel", CAMPAIGN, "ZG-B03-001"], 2),
+    "rectify import": (["rectify", "import", CAMPAIGN, "nosuch.xlsx"], 1),
+    "rectify ledger": (["rectify", "ledger", CAMPAIGN, "--out", "/sys/x.xlsx"], 1),
 }  # fmt: skip
 
 
@@ -120,9 +122,11 @@ def wrong_setting_args(command: str) -> list[str]:
             "return": ["--reason", "x"],
             "cancel": ["--reason", "x"],
             "extend": ["--to", "2026-10-01", "--reason", "x"],
+            "import": [],
+            "ledger": [],
         }
         action = command.split()[1]
-        code = [] if action == "list" else ["ZG-B03-001"]
+        code = {"list": [], "ledger": [], "import": ["problems.xlsx"]}.get(action, ["ZG-B03-001"])
         return ["rectify", action, CAMPAIGN, *code, *options[action]]
     needs = {"mobilize", "approve", "remind", "compile", "extend", "exempt"}
     extra = ["--deliverable", "plan"] if command in needs else []

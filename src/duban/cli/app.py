@@ -32,6 +32,7 @@ from duban.model.loader import CampaignBundle, load_campaign
 from duban.model.overview import status_report
 from duban.model.roster import split_list
 from duban.runtime import Runtime
+from duban.selfcheck.overview import add_rectification_rates
 from duban.sending.outbox import outbox_rows
 from duban.settings import Settings
 
@@ -80,12 +81,14 @@ def status(
     tags: Annotated[bool, typer.Option("--by-tag", help="rates per unit tag as well")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Per deliverable and period: expected, received, on time, late, missing, rejected."""
+    """Per deliverable and period: expected, received, on time, late, missing, rejected; and
+    the rectification items' closure rates per tag and unit."""
     with Runtime(settings_for(as_of)) as rt, rt.migrated() as session:
         result = status_report(
             session, rt.clock.now(), campaign=campaign, deliverable=deliverable,
             units=units, tags=tags,
         )  # fmt: skip
+        add_rectification_rates(session, result, rt.clock.now())
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return

@@ -1,9 +1,11 @@
 """``duban rectify``: the coordinator's side of the rectification ledger (整改台账).
 
-``list`` and ``show`` read it; ``close`` (销号), ``return`` (退回), ``extend`` (延期) and
-``cancel`` (作废) verify an item, each one event naming ``--by`` at the runtime's clock
-(``DUBAN_NOW`` or ``--as-of``), through ``selfcheck.commands``. Each ends a ``DubanError`` as
-every command does (``reports_errors``): one ``error:`` line, a ``→`` hint, exit 1.
+``list`` and ``show`` read it, ``ledger`` writes it as a workbook, ``import`` adds the
+problems handed down in a spreadsheet (督查交办); ``close`` (销号), ``return`` (退回),
+``extend`` (延期) and ``cancel`` (作废) verify an item, each one event naming ``--by`` at the
+runtime's clock (``DUBAN_NOW`` or ``--as-of``), through ``selfcheck.commands``. Each ends a
+``DubanError`` as every command does (``reports_errors``): one ``error:`` line, a ``→`` hint,
+exit 1.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from duban.selfcheck.states import (
 )
 
 rectify = typer.Typer(
-    help="The rectification ledger (整改台账): list, show and verify items.",
+    help="The rectification ledger (整改台账): list, show, verify, import and write items.",
     no_args_is_help=True,
 )
 out = Console()
@@ -94,6 +96,72 @@ def show_command(campaign: CampaignFile, code: Code, as_of: AsOf = None) -> None
     zone = bundle.campaign.zone
     out.print(_itemhouse_table(shown.item, bundle, zone, shown.overdue))
     out.print(_historyhouse_table(shown.item.code, shown.history, zone))
+
+
+# --------------------------------------------------------------------------- import, workbook
+
+
+@rectify.command(name="import")
+@reports_errors
+def import_command(
+    campaign: CampaignFile,
+    file: Annotated[Path, typer.Argument(help="the .xlsx of problems to hand down, one a row")],
+    source: Annotated[
+        str, typer.Option(help="assigned (交办) or inspection (督查发现)")
+    ] = "assigned",
+    by: Annotated[str, typer.Option(help="who imports (kept in the audit trail)")] = "coordinator",
+    as_of: AsOf = None,
+) -> None:
+    """Import problems handed down to units (督查交办) from a spreadsheet, as items."""
+    with Runtime(settings_for(as_of), campaign) as rt:
+        done = commands.import_file(rt, file, source=source, actor=by)  # type: ignore[arg-type]
+    name = escape(done.file)
+    parts = []
+    if done.new:
+        n, more = len(done.new), " …" if len(done.new) > 5 else ""
+        parts.append(pick(f"{n} items recorded ({', '.join(done.new[:5])}{more})",
+                          f"新登记 {n} 项（{'、'.join(done.new[:5])}{more}）"))  # fmt: skip
+    else:
+        parts.append(pick("nothing new recorded", "没有新登记的事项"))
+    if done.known:
+        parts.append(pick(f"{done.known} rows were already items of their unit",
+                          f"{done.known} 行已是该单位的整改事项"))  # fmt: skip
+    if done.repeated:
+        parts.append(pick(f"{done.repeated} rows repeat an earlier row of the file",
+                          f"{done.repeated} 行与文件中前面的行重复"))  # fmt: skip
+    out.print(pick(f"{name} ({done.rows} rows): ", f"{name}（{done.rows} 行）：")
+              + pick("; ", "；").join(parts), soft_wrap=True)  # fmt: skip
+
+
+@rectify.command(name="ledger")
+@reports_errors
+def ledger_command(
+    campaign: CampaignFile,
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", help="a file or folder (default: under DUBAN_HOME/out/CAMPAIGN/)"),
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Write the 整改台账 workbook: every item, a sheet per tag, the overdue ones, the rates."""
+    with Runtime(settings_for(as_of), campaign) as rt:
+        written = commands.write_ledger(rt, out_path)
+    total = written.stats.total
+    out.print(escape(str(written.path)), soft_wrap=True)
+    out.print(pick(
+        f"{written.stats.items} items as of {written.day}: {total.found} found (cancelled "
+        f"{total.cancelled} not counted), {total.closed} closed, {total.open} open, "
+        f"{total.overdue} overdue; closure rate {_rate(total.closure_rate)}, on time "
+        f"{_rate(total.on_time_rate)}",
+        f"截至 {written.day} 共 {written.stats.items} 项：问题 {total.found} 项（已作废 "
+        f"{total.cancelled} 项不计），已销号 {total.closed} 项，未销号 {total.open} 项，逾期 "
+        f"{total.overdue} 项；整改完成率 {_rate(total.closure_rate)}，按期整改率 "
+        f"{_rate(total.on_time_rate)}",
+    ), soft_wrap=True)  # fmt: skip
+
+
+def _rate(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.0%}"
 
 
 # --------------------------------------------------------------------------- moving

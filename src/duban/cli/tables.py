@@ -139,7 +139,46 @@ def status_tables(result: dict[str, Any]) -> list[Table]:
             tables.append(_tag_table(campaign, columns))
         if "units" in campaign:
             tables.append(_unit_table(campaign))
+        if "rectification" in campaign:
+            tables.append(rectification_table(campaign))
     return tables
+
+
+def rectification_table(campaign: dict[str, Any]) -> Table:
+    """The closure rates of the campaign's rectification items (``status``'s
+    ``rectification``): per roster tag, per unit with items, and in all."""
+    rates = campaign["rectification"]
+    table = house_table(
+        pick(f"{campaign['id']}: rectification items as of {rates['day']}",
+             f"{campaign['id']}：整改事项（截至 {rates['day']}）"),
+        caption=pick("cancelled items are not counted", "已作废的事项不计"),
+    )  # fmt: skip
+    table.add_column(pick("tag / unit", "标签 / 单位"), overflow="fold", ratio=1)
+    for name in RECTIFICATION_COLUMNS:
+        table.add_column(rectification_columns()[name], justify="right", no_wrap=True)
+    sections = [
+        [(row["tag"], row) for row in rates["by_tag"]],
+        [(f"{row['unit']} {row['name']}".strip(), row) for row in rates["by_unit"]],
+        [(pick("total", "合计"), rates["total"])],
+    ]
+    for section in (s for s in sections if s):
+        for number, (label, row) in enumerate(section, start=1):
+            cells = (_cell(row[name]) for name in RECTIFICATION_COLUMNS)
+            table.add_row(label, *cells, end_section=number == len(section))
+    return table
+
+
+RECTIFICATION_COLUMNS = ("found", "closed", "overdue", "closure_rate", "on_time_rate")
+
+
+def rectification_columns() -> dict[str, str]:
+    return {
+        "found": pick("found", "问题数"),
+        "closed": pick("closed", "已销号"),
+        "overdue": pick("overdue", "逾期"),
+        "closure_rate": pick("closure", "整改完成率"),
+        "on_time_rate": pick("on time", "按期整改率"),
+    }
 
 
 def _status_columns(

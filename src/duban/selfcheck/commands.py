@@ -1,6 +1,7 @@
-"""The coordinator's verification of rectification items (核验销号), as the CLI runs it,
-composed with a ``Runtime``: list the items, show one with its history, and close, return,
-extend or cancel one, each move one event by the coordinator at the runtime's clock.
+"""The coordinator's side of the rectification ledger, as the CLI runs it, composed with a
+``Runtime``: list the items, show one with its history, and close, return, extend or cancel
+one (核验销号), each move one event by the coordinator at the runtime's clock; import the
+problems an inspection hands down (督查交办) from a spreadsheet; write the 整改台账 workbook.
 
 A move asked again after it was made (``close`` typed twice, or two coordinators at once) is
 answered as already done, naming who did it and when, and writes nothing: the item's state
@@ -11,19 +12,26 @@ reason).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from xlsxwriter.exceptions import FileCreateError  # type: ignore[import-untyped, unused-ignore]
 
 from duban.errors import DubanError, UnknownIdError
 from duban.ledger.schema import RectificationRow
-from duban.model.campaign import Campaign
+from duban.ledger.store import append_event
+from duban.model.campaign import Campaign, ItemSource
 from duban.selfcheck import ledger
-from duban.selfcheck.items import Item
+from duban.selfcheck.importing import ImportPlan, plan_import, read_grid
+from duban.selfcheck.items import Item, NewItem
+from duban.selfcheck.lists import hold_findings_lock, not_yet_items
+from duban.selfcheck.rates import Rules
 from duban.selfcheck.states import (
     EVENT_KINDS,
     STATE_EN,
@@ -34,6 +42,8 @@ from duban.selfcheck.states import (
     TransitionError,
     overdue_on,
 )
+from duban.selfcheck.texts import LEDGER_TEXTS
+from duban.selfcheck.workbook import LedgerStats, write_rectification_ledger
 
 if TYPE_CHECKING:
     from duban.runtime import Runtime
@@ -199,3 +209,146 @@ def resolve(session: Session, campaign_id: str, given: str) -> str:
     error.hint = "`duban rectify list CAMPAIGN.yaml` lists the items and their codes"
     error.zh_hint = "`duban rectify list 活动.yaml` 可列出整改事项及其编号"
     raise error
+
+
+# --------------------------------------------------------------------------- import
+
+IMPORTED = "rectification.imported"
+LEDGER_WRITTEN = "rectification.ledger-written"
+IMPORT_SOURCES: tuple[ItemSource, ...] = ("assigned", "inspection")
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What an import did: the file (its name and SHA-256, its bytes in the raw store when it
+    added anything), the sheet read, the problem rows it holds, the items it created, how many rows
+    were already items of their unit, and how many repeated an earlier row of the file."""
+
+    file: str
+    sha256: str
+    sheet: str
+    rows: int
+    new: tuple[str, ...]
+    known: int
+    repeated: int
+
+
+def import_file(rt: Runtime, path: Path, *, source: ItemSource, actor: str) -> Imported:
+    """The coordinator's spreadsheet of problems (督查交办) as items of ``source``: every row
+    checked first (``ImportFileError`` lists every problem, and nothing is recorded); a row
+    whose unit already has an item with the same finding (spaces aside) is that item, so the
+    same file imported again records nothing. What it adds is recorded with one
+    ``rectification.imported`` event naming the file's digest, under which its bytes are kept
+    in the raw store (``DUBAN_HOME/raw``), as every message and file duban receives is."""
+    if source not in IMPORT_SOURCES:
+        raise DubanError(
+            f"--source: {source!r} is not assigned or inspection",
+            hint="--source assigned (交办, the default) or --source inspection (督查发现)",
+            zh=f"--source：“{source}”应为 assigned 或 inspection",
+            zh_hint="--source assigned（交办，默认）或 --source inspection（督查发现）",
+        )
+    data = _read(path)
+    sha = hashlib.sha256(data).hexdigest()
+    bundle = rt.bundle
+    plan = plan_import(read_grid(data, path.name), bundle.units, source=source,
+                       origin=f"import:{sha[:16]}", name=path.name)  # fmt: skip
+    with rt.session() as session:
+        hold_findings_lock(session, bundle.campaign.id)
+        fresh = _fresh(session, bundle.campaign.id, plan)
+        new: tuple[str, ...] = ()
+        if fresh:
+            from duban.implement.intake.rawstore import RawStore
+
+            RawStore(rt.settings.raw_store, rt.settings.store_flush).put(data)
+            recorded = ledger.create_items(session, rt.clock, bundle.campaign.id, fresh,
+                                           actor=actor)  # fmt: skip
+            new = tuple(r.item.code for r in recorded if r.new)
+            append_event(session, rt.clock, IMPORTED, campaign_id=bundle.campaign.id,
+                         subject=f"import:{sha}", actor=actor,
+                         payload={"file": path.name, "sha256": sha, "source": source,
+                                  "sheet": plan.sheet, "rows": plan.row_count,
+                                  "items": list(new), "known": len(plan.rows) - len(fresh),
+                                  "repeated": list(plan.repeated)})  # fmt: skip
+    return Imported(path.name, sha, plan.sheet, plan.row_count, new,
+                    len(plan.rows) - len(fresh), len(plan.repeated))  # fmt: skip
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise DubanError(f"cannot read {path}: {error.strerror}",
+                         hint="name the .xlsx file to import",
+                         zh=f"无法读取 {path}：{error.strerror}",
+                         zh_hint="请写上要导入的 .xlsx 文件") from None  # fmt: skip
+
+
+def _fresh(session: Session, campaign_id: str, plan: ImportPlan) -> list[NewItem]:
+    """The plan's items not yet items of their unit, in the file's order."""
+    by_unit: dict[str, list[NewItem]] = {}
+    for row in plan.rows:
+        by_unit.setdefault(row.item.unit_id, []).append(row.item)
+    keep = {
+        id(item)
+        for unit_id, items in by_unit.items()
+        for item in not_yet_items(session, campaign_id, unit_id, items)
+    }
+    return [row.item for row in plan.rows if id(row.item) in keep]
+
+
+# --------------------------------------------------------------------------- the workbook
+
+
+@dataclass(frozen=True)
+class LedgerWritten:
+    path: Path
+    day: date
+    stats: LedgerStats
+
+
+def rules_of(rt: Runtime) -> Rules:
+    """Overdue and on time as of the runtime's clock, by the campaign's calendar and zone."""
+    campaign = rt.bundle.campaign
+    day = rt.clock.now().astimezone(campaign.zone).date()
+    return Rules(day, rt.bundle.calendar, campaign.zone, roll_of(campaign))
+
+
+def default_ledger_path(rt: Runtime, day: date) -> Path:
+    """``DUBAN_HOME/out/<campaign>/rectification/整改台账（2026-07-15）.xlsx``: beside the
+    campaign's other outputs, named in its language, one a day (the same day again replaces
+    it)."""
+    campaign = rt.bundle.campaign
+    name = LEDGER_TEXTS[campaign.language].file_name.format(day=day.isoformat())
+    return rt.settings.outputs / campaign.id / "rectification" / f"{name}.xlsx"
+
+
+def write_ledger(rt: Runtime, out: Path | None = None) -> LedgerWritten:
+    """The 整改台账 of every item as of the runtime's clock, at ``out`` (a file, or a folder
+    to write the default name into) or the default path; one ``rectification.ledger-written``
+    event says where and what it counted."""
+    bundle, rules = rt.bundle, rules_of(rt)
+    target = default_ledger_path(rt, rules.day)
+    if out is not None:
+        target = out / target.name if out.is_dir() else out
+    with rt.session() as session:
+        items = ledger.list_items(session, bundle.campaign.id)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            stats = write_rectification_ledger(
+                target, items, bundle.units, rules=rules, language=bundle.campaign.language,
+                title=bundle.campaign.title,
+            )  # fmt: skip
+        except (OSError, FileCreateError) as error:
+            cause = error.args[0] if isinstance(error, FileCreateError) else error
+            why = getattr(cause, "strerror", None) or str(cause)
+            raise DubanError(f"cannot write {target}: {why}",
+                             hint="give --out a file or folder you can write to",
+                             zh=f"无法写入 {target}：{why}",
+                             zh_hint="给 --out 一个可写的文件或文件夹") from None  # fmt: skip
+        total = stats.total
+        append_event(session, rt.clock, LEDGER_WRITTEN, campaign_id=bundle.campaign.id,
+                     subject=f"ledger:{rules.day.isoformat()}",
+                     payload={"path": str(target), "items": stats.items,
+                              "found": total.found, "closed": total.closed,
+                              "overdue": total.overdue})  # fmt: skip
+    return LedgerWritten(target, rules.day, stats)

@@ -32,6 +32,12 @@ def item_code(unit_id: str, seq: int) -> str:
     return f"{CODE_PREFIX}-{unit_id}-{seq:03d}"
 
 
+def plain(finding: str) -> str:
+    """A finding compared without its spaces: the same problem typed twice is one (a list
+    sent again, a file imported again)."""
+    return "".join(finding.split())
+
+
 @dataclass(frozen=True)
 class NewItem:
     """A problem to be recorded; the ledger gives it its code and state.

@@ -26,7 +26,7 @@ from duban.ledger.db import hold_write_lock
 from duban.ledger.schema import EventRow, InstanceRow, RectificationRow, SubmissionRow
 from duban.ledger.store import append_event
 from duban.model.loader import CampaignBundle
-from duban.selfcheck.items import NewItem, items_from_rows, problem_rows
+from duban.selfcheck.items import NewItem, items_from_rows, plain, problem_rows
 from duban.selfcheck.ledger import Recorded, create_items
 
 RECORDED = "problem-list.recorded"
@@ -52,11 +52,17 @@ def record_problem_lists(
     campaign_id = bundle.campaign.id
     if not _waiting(session, campaign_id, deliverables):
         return []
-    hold_write_lock(session.connection(), f"problem-lists:{campaign_id}")
+    hold_findings_lock(session, campaign_id)
     return [
         _record(session, bundle, clock, submission, instance, actor)
         for submission, instance in _waiting(session, campaign_id, deliverables)
     ]
+
+
+def hold_findings_lock(session: Session, campaign_id: str) -> None:
+    """The lock under which the campaign's findings are compared with what is held and
+    recorded (a problem list, an import), so two at once never record one problem twice."""
+    hold_write_lock(session.connection(), f"problem-lists:{campaign_id}")
 
 
 def _waiting(
@@ -96,7 +102,7 @@ def _record(
         rows, deliverable.rectification, instance.unit_id,
         origin=f"submission:{submission.id}", submission_id=submission.id,
     )  # fmt: skip
-    fresh = _not_yet_items(session, bundle.campaign.id, instance.unit_id, items)
+    fresh = not_yet_items(session, bundle.campaign.id, instance.unit_id, items)
     recorded: list[Recorded] = create_items(session, clock, bundle.campaign.id, fresh, actor=actor)
     new = tuple(r.item.code for r in recorded if r.new)
     append_event(session, clock, RECORDED, campaign_id=bundle.campaign.id,
@@ -106,7 +112,7 @@ def _record(
     return ListRecorded(submission.id, instance.unit_id, new, len(items) - len(fresh))
 
 
-def _not_yet_items(
+def not_yet_items(
     session: Session, campaign_id: str, unit_id: str, items: list[NewItem]
 ) -> list[NewItem]:
     """The rows whose finding is not already an item of the unit (spaces aside)."""
@@ -115,14 +121,10 @@ def _not_yet_items(
             RectificationRow.campaign_id == campaign_id, RectificationRow.unit_id == unit_id
         )
     )
-    known = {_plain(f) for f in held}
+    known = {plain(f) for f in held}
     fresh = []
     for item in items:
-        if _plain(item.finding) not in known:
-            known.add(_plain(item.finding))
+        if plain(item.finding) not in known:
+            known.add(plain(item.finding))
             fresh.append(item)
     return fresh
-
-
-def _plain(text: str) -> str:
-    return "".join(text.split())

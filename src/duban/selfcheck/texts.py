@@ -27,6 +27,7 @@ class LedgerTexts:
     summary_columns: tuple[str, ...]
     total: str
     no_rate: str
+    file_name: str  # the workbook's file name as of a day, without .xlsx
 
 
 ZH = LedgerTexts(
@@ -64,6 +65,7 @@ ZH = LedgerTexts(
     ),
     total="合计",
     no_rate="—",
+    file_name="整改台账（{day}）",
 )
 
 EN = LedgerTexts(
@@ -101,6 +103,7 @@ EN = LedgerTexts(
     ),
     total="Total",
     no_rate="—",
+    file_name="rectification ledger ({day})",
 )
 
 LEDGER_TEXTS: dict[Language, LedgerTexts] = {"zh-CN": ZH, "en": EN}
