@@ -147,6 +147,8 @@ def said(runs: list[subprocess.CompletedProcess[str]], pattern: str) -> int:
     total = 0
     for run in runs:
         found = re.search(pattern, run.stdout)
+        if found is None and "no reminders due" in run.stdout:
+            continue  # the other run had claimed every message first: this one sent none
         assert found is not None, run.stdout
         total += int(found.group(1))
     return total
