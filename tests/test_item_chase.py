@@ -14,9 +14,11 @@ from email.message import EmailMessage
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
+from duban.adapters.bots import BotSender, parse_bots
 from duban.adapters.mail.mailer import SmtpMailer
 from duban.adapters.mail.smtp_url import parse_smtp_url
 from duban.adapters.render import environment, render_message
@@ -34,6 +36,8 @@ from duban.model.workdays import WorkCalendar
 from duban.selfcheck.items import Item, NewItem
 from duban.selfcheck.ledger import apply_move, create_items
 from duban.selfcheck.states import Action, Move, Role
+from duban.sending.escalate import ledger_bot_poster
+from duban.testing.botserver import LocalBotServer
 from duban.testing.mailserver import LocalSmtpServer
 
 SECRET = b"a test secret of more than sixteen bytes"
@@ -52,13 +56,13 @@ class Office:
     def at(self, day: date, hour: int = 9) -> datetime:
         return datetime.combine(day, time(hour, 0), tzinfo=ZONE)
 
-    def chase(self, moment: datetime) -> ChaseReport:
+    def chase(self, moment: datetime, **kw: Any) -> ChaseReport:
         with (
             session_scope(self.engine) as session,
             SmtpMailer(parse_smtp_url(self.smtp.url())) as mailer,
         ):
             return chase(session, self.bundle, as_of=moment, mailer=mailer, env=ENV,
-                         secret=SECRET, clock=FixedClock(moment))  # fmt: skip
+                         secret=SECRET, clock=FixedClock(moment), **kw)  # fmt: skip
 
     def items(self, unit: str, deadlines: list[date | None], at: datetime = RECORDED) -> list[str]:
         """Record one item per deadline (None: long-term) for ``unit``: their codes."""
@@ -212,6 +216,25 @@ def test_an_item_up_the_ladder_and_a_closed_one_never(office: Office) -> None:
     assert open_code in body(escalation)
     assert closed not in body(escalation)
     assert str(escalation["Subject"]) == "【提请约谈】整改事项逾期未完成（1个单位，1项）"
+
+
+def test_the_items_escalation_reaches_the_group_bot_once(office: Office) -> None:
+    codes = office.items("T05", [date(2026, 7, 20)] * 2) + office.items("T06", [date(2026, 7, 20)])
+    clock = FixedClock(office.at(date(2026, 7, 23)))
+    with (
+        LocalBotServer(clock=clock) as bots,
+        httpx.Client(trust_env=False, timeout=5) as client,
+    ):
+        sender = BotSender(client, clock, sleep=lambda s: clock.advance(timedelta(seconds=s)))
+        poster = ledger_bot_poster(
+            sender, parse_bots(bots.url("wecom", "wx")), clock, office.bundle
+        )
+        for _ in range(2):  # the same moment twice: posted once
+            office.chase(office.at(date(2026, 7, 23)), post_bots=poster)
+        posts = [r.body["markdown"]["content"] for r in bots.requests_for("wx")]
+    [post] = [p for p in posts if "整改事项" in p]
+    assert "2个单位3项整改事项逾期未完成" in post
+    assert all(code in post for code in codes)
 
 
 # --- pure: an item's rung and the grouping ---------------------------------------------------

@@ -83,6 +83,8 @@ class ItemEscalation:
     key: str
     kind: str
     day: date
+    to_coordinator: bool
+    to_bots: bool
     items: tuple[OwedItem, ...]
 
 
@@ -114,7 +116,7 @@ class ChaseReport:
         return sum(items[o.key] for o in self.unit_messages if o.sent_now)
 
 
-BotPoster = Callable[[Session, Sequence[EscalationGroup]], list[Any]]
+BotPoster = Callable[[Session, Sequence[EscalationGroup | ItemEscalation]], list[Any]]
 
 
 def chase(
@@ -156,7 +158,8 @@ def chase(
     report.groups = escalation_groups(campaign.id, owed)
     report.item_escalations = item_escalations(campaign.id, items)
     office = [_escalation_draft(bundle, g, env, as_of) for g in report.groups if g.to_coordinator]
-    office += [_item_escalation_draft(bundle, g, env, as_of) for g in report.item_escalations]
+    office += [_item_escalation_draft(bundle, g, env, as_of)
+               for g in report.item_escalations if g.to_coordinator]  # fmt: skip
     if preview is not None:
         report.previewed = _preview(session, [*unit_drafts, *office], preview)
         return report
@@ -174,7 +177,8 @@ def chase(
         session, office, mailer, clock, message_id_domain=domain, after_each=after_each
     )
     if post_bots is not None:
-        report.bot_posts = post_bots(session, [g for g in report.groups if g.to_bots])
+        groups: list[EscalationGroup | ItemEscalation] = [*report.groups, *report.item_escalations]
+        report.bot_posts = post_bots(session, [g for g in groups if g.to_bots])
     return report
 
 
@@ -384,20 +388,26 @@ def format_date(day: date, language: Language) -> str:
 
 
 def item_escalations(campaign_id: str, items: Sequence[OwedItem]) -> list[ItemEscalation]:
-    """The items whose rung due now goes to the coordinator, one group per rung and day."""
+    """The items whose rung due now goes to the office (the coordinator, the group bots), one
+    group per rung and day."""
     grouped: dict[tuple[str, date], list[OwedItem]] = {}
     for owed in items:
-        if "coordinator" in owed.due.rung.to:
+        if OFFICE_SIDE.intersection(owed.due.rung.to):
             grouped.setdefault((owed.due.rung.kind, owed.due.day), []).append(owed)
-    return [
-        ItemEscalation(
-            key=f"escalation:{campaign_id}:items:{kind}:{day}",
-            kind=kind,
-            day=day,
-            items=tuple(sorted(members, key=lambda o: (o.item.unit_id, o.item.seq))),
+    groups = []
+    for (kind, day), members in sorted(grouped.items()):
+        to = set(members[0].due.rung.to)
+        groups.append(
+            ItemEscalation(
+                key=f"escalation:{campaign_id}:items:{kind}:{day}",
+                kind=kind,
+                day=day,
+                to_coordinator="coordinator" in to,
+                to_bots="bots" in to,
+                items=tuple(sorted(members, key=lambda o: (o.item.unit_id, o.item.seq))),
+            )
         )
-        for (kind, day), members in sorted(grouped.items())
-    ]
+    return groups
 
 
 def _item_escalation_draft(
