@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 import email.policy
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from duban.adapters.bots import BotSender, parse_bots
 from duban.adapters.mail.mailer import SmtpMailer
@@ -25,8 +26,9 @@ from duban.adapters.render import environment, render_message
 from duban.clock import FixedClock
 from duban.implement.chase import ChaseReport, chase
 from duban.implement.owed import Owed, OwedItem, item_rung
-from duban.implement.unit_day import unit_days
+from duban.implement.unit_day import COVERED, unit_days
 from duban.ledger.db import make_engine, migrate, session_scope
+from duban.ledger.schema import EventRow
 from duban.ledger.store import register
 from duban.model.campaign import DEFAULT_LADDER, Rung
 from duban.model.ladder import DueRung
@@ -153,6 +155,23 @@ def test_twelve_items_due_the_same_day_make_one_message(office: Office) -> None:
     later = office.chase(office.at(date(2026, 7, 20), hour=15))
     assert len(office.smtp.messages) == sent
     assert again.items_named() == later.items_named() == 0
+
+
+def test_two_chases_at_once_send_the_unit_s_message_once(office: Office) -> None:
+    """Two runs at the same moment, each its own session and SMTP connection: the day's message
+    is claimed by one of them; its rungs are recorded as covered once, by the run that sent."""
+    codes = office.items("T03", [date(2026, 7, 20)] * 12)
+    moment = office.at(date(2026, 7, 20))
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(office.chase, [moment, moment]))
+    [message] = office.to_unit("T03")
+    assert all(code in body(message) for code in codes)
+    assert sorted(r.items_named() for r in reports) == [0, 12]
+    with session_scope(office.engine) as session:
+        covered = session.scalars(select(EventRow.subject).where(EventRow.kind == COVERED)).all()
+    assert sorted(str(s) for s in covered) == sorted(
+        f"item-rung:final-notice:{code}" for code in codes
+    )
 
 
 def test_a_unit_owing_a_deliverable_and_items_gets_one_message(office: Office) -> None:
