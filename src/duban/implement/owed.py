@@ -88,8 +88,9 @@ class OwedItem:
 
     @property
     def cover_key(self) -> str:
-        """What marks this rung of this item as sent (in whichever unit-day message)."""
-        return f"item-rung:{self.due.rung.kind}:{self.item.code}"
+        """What marks this rung of this item as sent (in whichever unit-day message); the
+        deadline is part of it, so an extended item (延期) goes up its ladder again."""
+        return f"item-rung:{self.due.rung.kind}:{self.item.code}:{self.item.deadline}"
 
 
 def item_rung(

@@ -9,9 +9,9 @@ kind is the message's kind) and decides who is in copy (the head for an overdue 
 The key is what keeps it to one a day, through ``dispatch``: recorded before sending, claimed
 by one run, so two chases at once, or a second run the same day, send it once. What a message
 covered is recorded when the run that claimed it has sent it: one ``chase.covered`` event per
-rung (``rung:<kind>:<instance>`` for a duty, ``item-rung:<kind>:<code>`` for an item), so the
-next day's chase leaves out every rung already sent and each rung still goes out once. A rung
-sent under its own message key, before reminders were grouped, counts as covered too.
+rung (``rung:<kind>:<instance>`` for a duty, ``item-rung:<kind>:<code>:<deadline>`` for an
+item), so the next day's chase leaves out every rung already sent and each rung still goes out
+once. A rung sent under its own message key, before reminders were grouped, counts as covered.
 
 A consequence, on purpose: once a unit got its message today, whatever falls due for it later
 the same day (an item recorded at noon with a deadline tomorrow, a run with ``--deliverable``
