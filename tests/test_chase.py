@@ -81,12 +81,13 @@ class Office:
             message = email.message_from_bytes(delivery.raw, policy=email.policy.default)
             key = str(message["X-Duban-Key"]).split(":")
             day = parsedate_to_datetime(str(message["Date"])).astimezone(zone).date()
-            entry: tuple[str, ...]
-            if key[0] == "rung":
-                deliverable, period, unit = duties[int(key[2])]
-                entry = (unit, deliverable, period, key[1])
-            else:
-                entry = ("office", key[2], key[3], key[4], str(len(_units_listed(message))))
+            if key[0] == "chase":  # a unit's message of the day: each rung it covers
+                for cover in str(message["X-Duban-Covers"]).split():
+                    _, kind, instance = cover.split(":")
+                    deliverable, period, unit = duties[int(instance)]
+                    got.setdefault((unit, deliverable, period, kind), []).append(day)
+                continue
+            entry = ("office", key[2], key[3], key[4], str(len(_units_listed(message))))
             got.setdefault(entry, []).append(day)
         return got
 
@@ -316,7 +317,7 @@ def test_the_escalation_subject_is_not_the_overdue_notice_s(office: Office) -> N
     for delivery in office.smtp.messages:
         message = email.message_from_bytes(delivery.raw, policy=email.policy.default)
         key = str(message["X-Duban-Key"]).split(":")
-        kind = key[1] if key[0] == "rung" else key[0]
+        kind = str(message["X-Duban-Covers"]).split(":")[1] if key[0] == "chase" else key[0]
         subjects.setdefault(kind, set()).add(str(message["Subject"]))
     [escalation] = subjects["escalation"]
     assert escalation == "【提请约谈】《自查自纠问题及整改台账》逾期未报送单位（30个）"

@@ -230,12 +230,15 @@ def test_two_chases_at_once_send_each_rung_once(world: World, round_: int) -> No
     # Fri 6 Mar: nobody has replied, so all 90 units get their overdue notice, once
     runs = run_together(world, OVERDUE_AT, RUNS, "chase")
     chased = world.smtp.messages[notices:]
-    keys = {f"rung:overdue-notice:{instance_id}" for instance_id in duties}
+    # one message a unit and day, keyed so (issue 15), naming the unit's one duty
+    keys = {f"chase:nlzf-2026:{unit}:2026-03-06" for unit in duties.values()}
     assert_sent_once(ledger_rows(world, "overdue-notice"), chased, keys)
     assert said(runs, r"overdue-notice (\d+)") == UNITS, [r.stdout for r in runs]
     units = load_campaign(world.campaign).units_by_id
     for delivery in chased:  # to the unit, its head in copy
-        unit = units[duties[int(header(delivery, "X-Duban-Key").rsplit(":", 1)[1])]]
+        unit = units[header(delivery, "X-Duban-Key").split(":")[2]]
+        [instance] = header(delivery, "X-Duban-Covers").split()
+        assert duties[int(instance.rsplit(":", 1)[1])] == unit.id
         assert set(delivery.rcpt_tos) == {*unit.emails, unit.head_email}
 
     # Tue 10 Mar: one escalation to the coordinator naming the 90 units, one post to the bot

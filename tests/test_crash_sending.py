@@ -299,7 +299,8 @@ def test_chase_killed_after_a_seeded_reminder(
         deliveries = smtp.messages
     check_counted(registered, deliveries, ["reminder"], crash.in_flight, seed)
     assert len(deliveries) == 30 + len(crash.in_flight), f"seed {seed}"  # the window twice
-    assert {header(d, "X-Duban-Key").split(":")[1] for d in deliveries} == {"reminder"}, seed
+    # one message a unit and day (issue 15), each naming the unit's self-check reminder
+    assert {header(d, "X-Duban-Covers").split(":")[1] for d in deliveries} == {"reminder"}, seed
 
 
 VALID = ("T01", "T02", "T04", "B01", "B02", "B04")

@@ -1,11 +1,16 @@
-"""The chase use case (催办): at a moment, send each owed duty the rung of the ladder now due.
+"""The chase use case (催办): at a moment, send each owed duty and rectification item the rung of
+the ladder now due.
 
-Unit-facing rungs (reminder, final notice, overdue notice with the head in copy) are one message
-per duty, keyed ``rung:<kind>:<instance>``; escalations to the coordinator (and the group bots)
-are one message per deliverable period, rung and day, naming every unit concerned, keyed by
-that group. Every key goes through ``dispatch``: recorded before sending, marked after, so a
-second run at the same moment, or a run after a crash, sends no rung twice and misses none.
-A unit that submitted (or was exempted) between two rungs gets nothing more.
+Unit-facing rungs (reminder, final notice, overdue notice with the head in copy) go out as one
+message per unit and day, naming every duty and item the unit owes with a rung due and not sent
+yet (see ``unit_day``: keyed ``chase:<campaign>:<unit>:<day>``, each rung it names recorded as
+covered). Escalations to the coordinator (and the group bots) are one message per deliverable
+period, rung and day, naming every unit concerned, keyed by that group; the items' escalations
+one message per rung and day, naming every item concerned. Every key goes through
+``dispatch``: recorded before sending, claimed by one run, marked after, so a second run at the
+same moment, or a run after a crash, sends nothing twice and misses nothing. A unit that
+submitted (or was exempted) between two rungs gets nothing more for that duty; an item claimed
+complete, closed or cancelled gets nothing more either.
 """
 
 from __future__ import annotations
@@ -23,17 +28,25 @@ from sqlalchemy.orm import Session
 from duban.adapters.mail.mailer import Mailer, OutboxMailer
 from duban.adapters.mail.message import Address, Attachment, OutgoingMessage, build
 from duban.adapters.render import format_day, format_due, format_moment, render_message
+from duban.implement.owed import Owed, OwedItem, items_owed_now, owed_now
+from duban.implement.unit_day import (
+    UNIT_SIDE,
+    UnitDay,
+    covered_among,
+    record_covered,
+    unit_days,
+)
 from duban.ledger.schema import MessageRow
-from duban.ledger.store import instance_facts
 from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder
-from duban.model.campaign import Rung
-from duban.model.ladder import DueRung, due_rung, office_open
+from duban.model.campaign import Language, Rung
+from duban.model.ladder import office_open
 from duban.model.loader import CampaignBundle
 from duban.model.roster import Unit
-from duban.model.status import InstanceFacts, State, due_day, state_at
+from duban.model.status import InstanceFacts, State, due_day
 from duban.sending.dispatch import DONE, Draft, Outcome, dispatch
 
-UNIT_SIDE = frozenset({"unit", "head", "supervisor"})
+__all__ = ["UNIT_SIDE", "ChaseReport", "EscalationGroup", "Owed", "chase", "owed_now"]
+
 OFFICE_SIDE = frozenset({"coordinator", "bots"})
 RUNG_WORDS = {
     "zh-CN": {"reminder": "提醒", "final-notice": "催办", "overdue-notice": "督办",
@@ -45,16 +58,8 @@ STATE_WORDS = {
     "zh-CN": {"overdue": "未报送", "rejected": "退回待重报"},
     "en": {"overdue": "missing", "rejected": "returned, awaiting resubmission"},
 }
-
-
-@dataclass(frozen=True)
-class Owed:
-    """A duty still owed at the moment of the chase, and the rung due for it."""
-
-    facts: InstanceFacts
-    state: State
-    due: DueRung
-    unit: Unit
+FINDING_WIDTH = 30
+"""Characters of an item's finding a reminder's table shows (the code names the rest)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,18 @@ class EscalationGroup:
     owed: tuple[Owed, ...]
 
 
+@dataclass(frozen=True)
+class ItemEscalation:
+    """The rectification items reaching the same office-side rung on one day (all units)."""
+
+    key: str
+    kind: str
+    day: date
+    to_coordinator: bool
+    to_bots: bool
+    items: tuple[OwedItem, ...]
+
+
 @dataclass
 class ChaseReport:
     as_of: datetime
@@ -80,26 +97,26 @@ class ChaseReport:
     groups: list[EscalationGroup] = field(default_factory=list)
     bot_posts: list[Any] = field(default_factory=list)
     previewed: int = 0
+    unit_days: list[UnitDay] = field(default_factory=list)
+    item_escalations: list[ItemEscalation] = field(default_factory=list)
+
+    def sent_by_rung(self) -> dict[str, int]:
+        """Unit messages sent now, by the highest rung each named."""
+        kinds = {u.key: u.top.kind for u in self.unit_days}
+        counts: dict[str, int] = {}
+        for outcome in self.unit_messages:
+            if outcome.sent_now:
+                kind = kinds[outcome.key]
+                counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
+    def items_named(self) -> int:
+        """Rectification items named in the unit messages sent now."""
+        items = {u.key: len(u.items) for u in self.unit_days}
+        return sum(items[o.key] for o in self.unit_messages if o.sent_now)
 
 
-BotPoster = Callable[[Session, Sequence[EscalationGroup]], list[Any]]
-
-
-def owed_now(
-    session: Session, bundle: CampaignBundle, as_of: datetime, deliverable: str | None = None
-) -> list[Owed]:
-    campaign, zone = bundle.campaign, bundle.campaign.zone
-    owed = []
-    for facts in instance_facts(session, campaign.id):
-        if deliverable is not None and facts.deliverable_id != deliverable:
-            continue
-        state = state_at(facts, as_of, zone)
-        ladder = campaign.ladder_of(campaign.deliverable(facts.deliverable_id))
-        due = due_rung(state, facts.effective_due, ladder, as_of, bundle.calendar, zone)
-        unit = bundle.units_by_id.get(facts.unit_id)
-        if due is not None and unit is not None:
-            owed.append(Owed(facts, state, due, unit))
-    return owed
+BotPoster = Callable[[Session, Sequence[EscalationGroup | ItemEscalation]], list[Any]]
 
 
 def chase(
@@ -116,7 +133,12 @@ def chase(
     after_each: Callable[[Outcome], None] | None = None,
     preview: Path | None = None,
 ) -> ChaseReport:
-    """Send what is due now; with ``preview``, write it there as .eml files instead."""
+    """Send what is due now; with ``preview``, write it there as .eml files instead.
+
+    With ``deliverable``, only that deliverable's duties and the items its problem lists
+    created are chased; a unit's message of the day then names only those, and the rest wait
+    for tomorrow's (one message a unit a day, see ``unit_day``).
+    """
     campaign = bundle.campaign
     report = ChaseReport(
         as_of, office_open(as_of, campaign.office_hours, bundle.calendar, campaign.zone)
@@ -124,26 +146,39 @@ def chase(
     if not report.office_open:
         return report  # quiet hours or a day off: the next run sends what is due
     owed = owed_now(session, bundle, as_of, deliverable)
+    items = items_owed_now(session, bundle, as_of, deliverable)
+    day = as_of.astimezone(campaign.zone).date()
+    candidates = [o.cover_key for o in owed] + [i.cover_key for i in items]
+    covered = covered_among(session, campaign.id, candidates)
+    report.unit_days = unit_days(campaign.id, day, owed, items, covered)
     builders: dict[tuple[str, str], NoticeBuilder] = {}
-    unit_drafts = [
-        _unit_draft(bundle, o, env, secret, as_of, builders)
-        for o in owed
-        if UNIT_SIDE.intersection(o.due.rung.to)
-    ]
+    unit_drafts = [unit_day_draft(bundle, u, env=env, secret=secret, as_of=as_of,
+                                  builders=builders) for u in report.unit_days]  # fmt: skip
     domain = str(campaign.roles.coordinator.email).rsplit("@", 1)[1]
     report.groups = escalation_groups(campaign.id, owed)
+    report.item_escalations = item_escalations(campaign.id, items)
     office = [_escalation_draft(bundle, g, env, as_of) for g in report.groups if g.to_coordinator]
+    office += [_item_escalation_draft(bundle, g, env, as_of)
+               for g in report.item_escalations if g.to_coordinator]  # fmt: skip
     if preview is not None:
         report.previewed = _preview(session, [*unit_drafts, *office], preview)
         return report
+    by_key = {u.key: u for u in report.unit_days}
+
+    def covered_then(outcome: Outcome) -> None:
+        record_covered(session, clock, campaign.id, by_key[outcome.key], outcome)
+        if after_each is not None:
+            after_each(outcome)
+
     report.unit_messages = dispatch(
-        session, unit_drafts, mailer, clock, message_id_domain=domain, after_each=after_each
+        session, unit_drafts, mailer, clock, message_id_domain=domain, after_each=covered_then
     )
     report.escalations = dispatch(
         session, office, mailer, clock, message_id_domain=domain, after_each=after_each
     )
     if post_bots is not None:
-        report.bot_posts = post_bots(session, [g for g in report.groups if g.to_bots])
+        groups: list[EscalationGroup | ItemEscalation] = [*report.groups, *report.item_escalations]
+        report.bot_posts = post_bots(session, [g for g in groups if g.to_bots])
     return report
 
 
@@ -197,21 +232,6 @@ def late_days(bundle: CampaignBundle, facts: InstanceFacts, as_of: datetime) -> 
     return max(0, bundle.calendar.working_days_between(last, as_of.astimezone(zone).date()))
 
 
-def _unit_draft(
-    bundle: CampaignBundle,
-    o: Owed,
-    env: Environment,
-    secret: bytes,
-    as_of: datetime,
-    builders: dict[tuple[str, str], NoticeBuilder],
-) -> Draft:
-    rung = o.due.rung
-    return reminder_draft(
-        bundle, o.facts, o.state, o.unit, rung, env=env, secret=secret, as_of=as_of,
-        builders=builders, key=f"rung:{rung.kind}:{o.facts.instance_id}", kind=rung.kind,
-    )  # fmt: skip
-
-
 def reminder_draft(
     bundle: CampaignBundle,
     facts: InstanceFacts,
@@ -232,11 +252,7 @@ def reminder_draft(
     campaign = bundle.campaign
     language = campaign.language
     deliverable = campaign.deliverable(facts.deliverable_id)
-    period_key = (deliverable.id, facts.period)
-    if period_key not in builders:
-        builders[period_key] = NoticeBuilder(bundle, deliverable, facts.period,
-                                             facts.effective_due, secret, env, as_of)  # fmt: skip
-    builder = builders[period_key]
+    builder = _builder(bundle, facts, secret, env, as_of, builders)
     context = {
         "unit": unit, "deliverable": deliverable, "period": facts.period, "rung": rung,
         "rung_word": RUNG_WORDS[language][rung.kind],
@@ -249,8 +265,7 @@ def reminder_draft(
     rendered = render_message(env, language, "reminder", context)
     coordinator = campaign.roles.coordinator
     sender = Address(coordinator.name, str(coordinator.email))
-    cc = [e for who, e in (("head", unit.head_email), ("supervisor", unit.supervisor_email))
-          if who in rung.to and e]  # fmt: skip
+    cc = _copied(unit, rung)
 
     def compose(message_id: str) -> OutgoingMessage:
         workbook = Attachment(builder.attachment_name(unit), builder.workbook(unit), XLSX_TYPE)
@@ -266,6 +281,160 @@ def reminder_draft(
     recipients = (*(str(e) for e in unit.emails), *(str(e) for e in cc))
     return Draft(key, kind, campaign.id, facts.instance_id, recipients, rendered.subject,
                  compose)  # fmt: skip
+
+
+def unit_day_draft(
+    bundle: CampaignBundle,
+    message: UnitDay,
+    *,
+    env: Environment,
+    secret: bytes,
+    as_of: datetime,
+    builders: dict[tuple[str, str], NoticeBuilder],
+) -> Draft:
+    """A unit's one message of the day (the ``chase`` template): each duty worded for its own
+    rung with a fresh workbook attached, then its items as a table (code, finding shortened,
+    deadline, working days overdue); named and copied as its highest rung says."""
+    campaign = bundle.campaign
+    language = campaign.language
+    unit, top = message.unit, message.top
+    duties = [_duty_line(bundle, o, as_of) for o in message.duties]
+    items = [_item_line(i, language) for i in message.items]
+    context = {
+        "unit": unit, "rung": top, "rung_word": RUNG_WORDS[language][top.kind],
+        "duties": duties, "items": items,
+        "overdue": any(d["overdue"] for d in duties),
+        "items_overdue": sum(1 for i in items if i["late_days"] > 0),
+        "coordinator": campaign.roles.coordinator,
+        "sent_on": format_day(as_of, campaign.zone, language),
+    }  # fmt: skip
+    rendered = render_message(env, language, "chase", context)
+    coordinator = campaign.roles.coordinator
+    sender = Address(coordinator.name, str(coordinator.email))
+    cc = _copied(unit, top)
+    books = [_builder(bundle, o.facts, secret, env, as_of, builders) for o in message.duties]
+    covers = " ".join(message.covers)
+
+    def compose(message_id: str) -> OutgoingMessage:
+        attachments = tuple(
+            Attachment(b.attachment_name(unit), b.workbook(unit), XLSX_TYPE) for b in books
+        )
+        return OutgoingMessage(
+            sender=sender, to=tuple(Address(unit.name, str(e)) for e in unit.emails),
+            cc=tuple(Address("", str(e)) for e in cc), subject=rendered.subject,
+            text=rendered.text, html=rendered.html, attachments=attachments,
+            message_id=message_id, date=as_of,
+            headers={"Reply-To": str(coordinator.email), "Auto-Submitted": "auto-generated",
+                     "X-Duban-Key": message.key, "X-Duban-Covers": covers},
+        )  # fmt: skip
+
+    recipients = (*(str(e) for e in unit.emails), *(str(e) for e in cc))
+    only = message.duties[0].facts.instance_id if len(message.duties) == 1 else None
+    return Draft(message.key, top.kind, campaign.id, only, recipients, rendered.subject,
+                 compose)  # fmt: skip
+
+
+def _copied(unit: Unit, rung: Rung) -> list[str]:
+    """The head and supervisor, when the rung copies them and the roster has them."""
+    return [e for who, e in (("head", unit.head_email), ("supervisor", unit.supervisor_email))
+            if who in rung.to and e]  # fmt: skip
+
+
+def _builder(
+    bundle: CampaignBundle,
+    facts: InstanceFacts,
+    secret: bytes,
+    env: Environment,
+    as_of: datetime,
+    builders: dict[tuple[str, str], NoticeBuilder],
+) -> NoticeBuilder:
+    """The workbook maker of a deliverable period, made once a chase."""
+    key = (facts.deliverable_id, facts.period)
+    if key not in builders:
+        deliverable = bundle.campaign.deliverable(facts.deliverable_id)
+        builders[key] = NoticeBuilder(bundle, deliverable, facts.period, facts.effective_due,
+                                      secret, env, as_of)  # fmt: skip
+    return builders[key]
+
+
+def _duty_line(bundle: CampaignBundle, o: Owed, as_of: datetime) -> dict[str, Any]:
+    campaign = bundle.campaign
+    return {
+        "deliverable": campaign.deliverable(o.facts.deliverable_id), "period": o.facts.period,
+        "kind": o.due.rung.kind, "overdue": as_of >= o.facts.effective_due,
+        "due_text": format_due(o.facts.effective_due, campaign.zone, campaign.language),
+        "late_days": late_days(bundle, o.facts, as_of), "rejected": o.state is State.REJECTED,
+    }  # fmt: skip
+
+
+def _item_line(owed: OwedItem, language: Language) -> dict[str, Any]:
+    return {
+        "code": owed.item.code, "finding": shorten(owed.item.finding),
+        "deadline_text": format_date(owed.deadline, language), "late_days": owed.late_days,
+        "kind": owed.due.rung.kind, "long_term": owed.item.long_term,
+    }  # fmt: skip
+
+
+def shorten(text: str, width: int = FINDING_WIDTH) -> str:
+    """One line of at most ``width`` characters, an ellipsis where it was cut."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def format_date(day: date, language: Language) -> str:
+    if language == "zh-CN":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return f"{day.day} {day.strftime('%B %Y')}"
+
+
+def item_escalations(campaign_id: str, items: Sequence[OwedItem]) -> list[ItemEscalation]:
+    """The items whose rung due now goes to the office (the coordinator, the group bots), one
+    group per rung and day."""
+    grouped: dict[tuple[str, date], list[OwedItem]] = {}
+    for owed in items:
+        if OFFICE_SIDE.intersection(owed.due.rung.to):
+            grouped.setdefault((owed.due.rung.kind, owed.due.day), []).append(owed)
+    groups = []
+    for (kind, day), members in sorted(grouped.items()):
+        to = set(members[0].due.rung.to)
+        groups.append(
+            ItemEscalation(
+                key=f"escalation:{campaign_id}:items:{kind}:{day}",
+                kind=kind,
+                day=day,
+                to_coordinator="coordinator" in to,
+                to_bots="bots" in to,
+                items=tuple(sorted(members, key=lambda o: (o.item.unit_id, o.item.seq))),
+            )
+        )
+    return groups
+
+
+def _item_escalation_draft(
+    bundle: CampaignBundle, group: ItemEscalation, env: Environment, as_of: datetime
+) -> Draft:
+    campaign = bundle.campaign
+    language = campaign.language
+    lines = [_item_line(o, language) | {"unit": o.unit.name, "head": o.unit.head_email}
+             for o in group.items]  # fmt: skip
+    context = {
+        "coordinator": campaign.roles.coordinator, "items": lines,
+        "units": len({o.unit.id for o in group.items}),
+        "as_of_text": format_moment(as_of, campaign.zone, language),
+    }  # fmt: skip
+    rendered = render_message(env, language, "item-escalation", context)
+    coordinator = campaign.roles.coordinator
+    office = Address(coordinator.name, str(coordinator.email))
+
+    def compose(message_id: str) -> OutgoingMessage:
+        return OutgoingMessage(
+            sender=office, to=(office,), subject=rendered.subject, text=rendered.text,
+            html=rendered.html, message_id=message_id, date=as_of,
+            headers={"Auto-Submitted": "auto-generated", "X-Duban-Key": group.key},
+        )  # fmt: skip
+
+    return Draft(group.key, "escalation", campaign.id, None, (str(coordinator.email),),
+                 rendered.subject, compose)  # fmt: skip
 
 
 def escalation_lines(

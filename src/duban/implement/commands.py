@@ -108,14 +108,10 @@ def chase(rt: Runtime, *, deliverable: str | None = None, dry_run: bool = False)
         report = chase_now(session, rt.bundle, as_of=as_of, mailer=mailer, env=rt.env,
                            secret=rt.secret, clock=rt.clock, post_bots=post,
                            deliverable=deliverable)  # fmt: skip
-    by_kind: dict[str, int] = {}
-    for message in report.unit_messages:
-        if message.sent_now:
-            kind = message.key.split(":")[1]
-            by_kind[kind] = by_kind.get(kind, 0) + 1
     return {
         "office_open": report.office_open,
-        "sent_by_rung": by_kind,
+        "sent_by_rung": report.sent_by_rung(),
+        "items_named": report.items_named(),
         "escalations": sum(e.sent_now for e in report.escalations),
         "bot_posts": len(report.bot_posts),
     }

@@ -74,6 +74,7 @@ class Outcome:
     refused: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     sent_now: bool = False
+    claimed: bool = False  # this run claimed it and tried to send it (whatever came of it)
 
 
 def dispatch(
@@ -222,14 +223,14 @@ def _send_claimed(row: MessageRow, draft: Draft, mailer: Mailer, clock: Clock) -
         raise
     except DubanError as error:  # this message only (bad data in it): record, go on
         row.status, row.error = "failed", str(error)
-        return _outcome(row, sent_now=False)
+        return _outcome(row, sent_now=False, claimed=True)
     except BaseException:
         row.status, row.error = "failed", "interrupted while sending"
         raise
     row.refused = [[address, code, text] for address, (code, text) in result.refused.items()]
     row.status = _status(len(result.accepted), len(result.refused))
     row.sent_at, row.error = clock.now(), None
-    return _outcome(row, sent_now=bool(result.accepted))
+    return _outcome(row, sent_now=bool(result.accepted), claimed=True)
 
 
 def _status(accepted: int, refused: int) -> str:
@@ -238,7 +239,7 @@ def _status(accepted: int, refused: int) -> str:
     return "partial" if accepted else "refused"
 
 
-def _outcome(row: MessageRow, *, sent_now: bool) -> Outcome:
+def _outcome(row: MessageRow, *, sent_now: bool, claimed: bool = False) -> Outcome:
     refused = {str(item[0]): (item[1], item[2]) for item in row.refused}
     return Outcome(
         key=row.idempotency_key,
@@ -248,4 +249,5 @@ def _outcome(row: MessageRow, *, sent_now: bool) -> Outcome:
         refused=refused,
         error=row.error,
         sent_now=sent_now,
+        claimed=claimed,
     )

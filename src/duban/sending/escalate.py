@@ -1,6 +1,7 @@
 """Escalations to the group bots, exactly once: each post is a ledger row before it goes out.
 
-One post per escalation group (a deliverable period, a rung, a day) and bot, keyed
+One post per escalation group (a deliverable period, a rung, a day; or the rectification items
+reaching a rung on a day) and bot, keyed
 ``bot:<group>:<bot number>``: recorded as pending, posted through the rate-limited sender,
 marked sent or failed. Like every message, a post is claimed before it goes out
 (``duban.sending.dispatch.claim``), so two runs never post it twice; a rerun posts only what is
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.bots import BotConnectionError, BotMessage, BotResult, BotSender, BotSpec
 from duban.clock import Clock
-from duban.implement.chase import BotPoster, EscalationGroup
+from duban.implement.chase import BotPoster, EscalationGroup, ItemEscalation
 from duban.ledger.schema import MessageRow
 from duban.model.forms import display_title
 from duban.model.loader import CampaignBundle
@@ -42,6 +43,16 @@ def group_message(group: EscalationGroup, bundle: CampaignBundle) -> BotMessage:
     return BotMessage(title=title, lines=lines, units=units, campaign=campaign_title)
 
 
+def items_message(group: ItemEscalation, bundle: CampaignBundle) -> BotMessage:
+    """The items' escalation: how many items of how many units, one line an item."""
+    campaign_title = display_title(bundle.campaign.title, bundle.campaign.language)
+    units = sorted({o.unit.name for o in group.items})
+    title = f"【督办】{campaign_title}：{len(units)}个单位{len(group.items)}项整改事项逾期未完成"
+    lines = [f"{n}. {o.unit.name} {o.item.code}（逾期{o.late_days}个工作日）"
+             for n, o in enumerate(group.items, start=1)]  # fmt: skip
+    return BotMessage(title=title, lines=lines, units=units, campaign=campaign_title)
+
+
 def _period(period: str) -> str:
     return "" if period == "once" else f"（{period}）"
 
@@ -49,10 +60,14 @@ def _period(period: str) -> str:
 def ledger_bot_poster(
     sender: BotSender, specs: Sequence[BotSpec], clock: Clock, bundle: CampaignBundle
 ) -> BotPoster:
-    def post(session: Session, groups: Sequence[EscalationGroup]) -> list[Any]:
+    def post(session: Session, groups: Sequence[EscalationGroup | ItemEscalation]) -> list[Any]:
         results: list[BotResult] = []
         for group in groups:
-            message = group_message(group, bundle)
+            message = (
+                group_message(group, bundle)
+                if isinstance(group, EscalationGroup)
+                else items_message(group, bundle)
+            )
             campaign_id = group.key.split(":")[1]
             for number, spec in enumerate(specs, start=1):
                 key = f"bot:{group.key}:{number}"
