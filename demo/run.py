@@ -32,8 +32,12 @@ from duban.model.assignment import InstanceSpec
 from duban.model.ladder import rung_time
 from duban.model.loader import CampaignBundle, load_campaign
 from duban.model.overview import status_report
+from duban.runtime import Runtime
+from duban.selfcheck.commands import verify, write_ledger
 from duban.selfcheck.items import Item
 from duban.selfcheck.ledger import list_items
+from duban.selfcheck.states import Action, Move, State
+from duban.settings import load_settings
 from duban.testing.botserver import LocalBotServer
 from duban.testing.mailserver import LocalSmtpServer
 
@@ -41,9 +45,18 @@ from .units import PLAN_ROLES, Reply, notices_by_unit, replies_to, send
 
 MARKER = ".duban-demo"
 DEMO_SECRET = "duban demo secret: not for real campaigns"
-SCHEDULE = [("plan", "2026-02-10"), ("progress", "2026-03-06"), ("self-check", "2026-09-01")]
+SCHEDULE = [
+    ("plan", "2026-02-10"),
+    ("progress", "2026-03-06"),
+    ("self-check", "2026-09-01"),
+    ("rectification", "2026-10-09"),
+]
 """The deliverables whose notices the demo sends (each one's next period), and the day: every
-one is answered by the simulated units, chased, collected and compiled."""
+one is answered by the simulated units, chased, collected and compiled. The self-check's
+problem lists become rectification items; the September progress report (整改进展) goes out
+after the National Day holiday, each unit's template listing its open items."""
+VERIFIER = "coordinator"
+RETURNED = "佐证材料不足：请补充整改前后对比照片和制度文件"
 ROLES = {"plan": PLAN_ROLES}
 """Deliverables with a cast of their own; the others draw one (``units.roles_for``)."""
 COMPILE_AFTER = 4
@@ -58,6 +71,7 @@ class Walk:
     replies: list[Reply] = field(default_factory=list)
     mobilized: list[tuple[str, str]] = field(default_factory=list)
     compiled: list[dict[str, Any]] = field(default_factory=list)
+    ledger: Path | None = None
     end: datetime | None = None
 
 
@@ -87,7 +101,7 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
     console.print(_replies_table(bundle, engine, walk))
     console.print(_rectification_table(bundle, engine))
     console.print(_timeline(bundle, engine, clock))
-    console.print(_outputs(home, sent, inbox, engine, walk.compiled, bot_posts))
+    console.print(_outputs(home, sent, inbox, engine, walk.compiled, bot_posts, walk.ledger))
     engine.dispose()
 
 
@@ -151,13 +165,40 @@ def _walk_days(
                 compiled = _compile(console, campaign_path, deliverable_id, period, morning)
                 walk.steps.append(compiled)
                 walk.compiled.append(compiled)
+                if bundle.campaign.deliverable(deliverable_id).rectification_progress:
+                    walk.steps.append(_verify(campaign_path, morning + timedelta(hours=1)))
             walk.end = datetime.combine(day, time(18, 0), zone)
             todays = [r for r in walk.replies if r.at.date() == day]
             if todays:
                 send(todays, port, clock)
                 walk.steps.append(_collect(campaign_path, walk.end))
             day += timedelta(days=1)
+    walk.ledger = _write_ledger(campaign_path, walk.end)
     return walk
+
+
+def _verify(campaign_path: Path, at: datetime) -> dict[str, Any]:
+    """The coordinator verifies the completions units claimed (核验销号): returns the first
+    with a reason (退回), closes the others (销号), as `duban rectify close|return` do."""
+    with Runtime(load_settings(now=at.isoformat()), campaign_path) as rt:
+        with rt.session() as session:
+            claimed = list_items(session, rt.bundle.campaign.id, states=[State.CLAIMED])
+        for position, item in enumerate(claimed):
+            move = (
+                Move(Action.RETURN, VERIFIER, reason=RETURNED)
+                if position == 0
+                else Move(Action.CLOSE, VERIFIER, note="经核验，同意销号")
+            )
+            verify(rt, item.code, move)
+    moved = {"returned": min(1, len(claimed)), "closed": max(0, len(claimed) - 1)}
+    return {"at": at, "step": "verify claimed items", "period": "", "count": len(claimed),
+            "sent_now": 0, "by_status": moved}  # fmt: skip
+
+
+def _write_ledger(campaign_path: Path, at: datetime | None) -> Path:
+    """The 整改台账 as the walk left it, as `duban rectify ledger` writes it."""
+    with Runtime(load_settings(now=at.isoformat() if at else None), campaign_path) as rt:
+        return write_ledger(rt).path
 
 
 def _send_notices(
@@ -355,6 +396,7 @@ def _outputs(
     engine: Engine,
     compiled: list[dict[str, Any]],
     posts: int,
+    ledger: Path | None,
 ) -> Table:
     with session_scope(engine) as session:
         recorded = session.scalar(select(func.count()).select_from(MessageRow)) or 0
@@ -375,6 +417,8 @@ def _outputs(
         table.add_row(f"summary workbook (汇总表), {which}", result["workbook"])
         table.add_row(f"bulletin (通报), HTML, {which}", result["html"])
         table.add_row(f"bulletin (通报), .docx, {which}", result["docx"])
+    if ledger is not None:
+        table.add_row("rectification ledger (整改台账)", str(ledger))
     table.add_row("group-bot posts (escalation, bulletin)", str(posts))
     return table
 

@@ -28,6 +28,7 @@ from typing import Any
 from openpyxl import load_workbook
 
 from duban.clock import FixedClock
+from duban.model.campaign import ProgressSpec
 from duban.model.forms import FIRST_DATA_ROW, Column, Form, Sheet
 from duban.model.loader import CampaignBundle
 from duban.testing.helpers import attachment_of, reply_to_notice
@@ -57,6 +58,11 @@ ISSUES = [
     "基层调研次数偏少，发现问题不够深入",
     "个别事项办理超时，群众有意见",
     "台账更新不及时，督办闭环不够",
+]
+EVIDENCE = [
+    "整改工作报告及新修订的制度文件",
+    "整改前后对比照片、会议纪要",
+    "办结回执及群众回访记录",
 ]
 CAUSES = ["思想认识不到位", "工作机制不健全", "督促检查不经常", "业务能力有差距"]
 MEASURES = [
@@ -228,6 +234,9 @@ def replies_to(
     form = next(f for f in bundle.campaign.forms if f.id == deliverable.form)
     units = [u.id for u in bundle.units if u.id in notices]
     cast = roles_for(units, rng) if roles is None else roles
+    spec = deliverable.rectification_progress
+    if spec is not None:
+        cast = _progress_cast(cast, units, notices, form, spec)
     earliest = sent.date() + timedelta(days=1)
     window = max(1, min(14, (due.date() - earliest).days))
     replies: list[Reply] = []
@@ -250,17 +259,105 @@ def replies_to(
         if role == "another unit's template":
             notice = notices[units[(position + 1) % len(units)]]
         name, data = attachment_of(notice)
-        content = fill_form(data, form, sheets)
+        if spec is not None:
+            sheets = {}  # the template lists the unit's items: it is updated, not retyped
+            content = fill_progress(data, form, spec, rng, at.date(), role)
+        else:
+            content = fill_form(data, form, sheets)
         if role == "hostile file":
             content = _bomb(content)
         raw = reply_to_notice(notice, sender, [(name, content)], when=at)
         replies.append(Reply(unit_id, deliverable_id, period, at, raw, role))
-        if role in ("wrong value", "resubmits"):
-            fixed = fill_form(data, form, _filled(form, rng, due.year, percent_cells=True))
+        if role in ("wrong value", "resubmits", "back-dated"):
+            fixed = (
+                fill_form(data, form, _filled(form, rng, due.year, percent_cells=True))
+                if spec is None
+                else fill_progress(data, form, spec, rng, at.date(), "on time")
+            )
             later = at + timedelta(days=1)
             again = reply_to_notice(notices[unit_id], sender, [(name, fixed)], when=later)
             replies.append(Reply(unit_id, deliverable_id, period, later, again, "corrected"))
     return sorted(replies, key=lambda r: r.at)
+
+
+def _progress_cast(
+    cast: Mapping[str, str],
+    units: Sequence[str],
+    notices: Mapping[str, EmailMessage],
+    form: Form,
+    spec: ProgressSpec,
+) -> dict[str, str]:
+    """A progress report's cast: the drawn one, and among units on time with at least two
+    items listed, one that deletes a row and one that claims a completion dated before the
+    item existed (refused; it sends the right day the next day)."""
+    sheet = _progress_sheet(form, spec)
+    listed = [
+        u for u in units
+        if cast.get(u, "on time") == "on time"
+        and len(_listed_rows(attachment_of(notices[u])[1], sheet, spec)) >= 2
+    ]  # fmt: skip
+    return {**cast, **dict(zip(listed, ("deletes a row", "back-dated"), strict=False))}
+
+
+def fill_progress(
+    data: bytes, form: Form, spec: ProgressSpec, rng: random.Random, day: date, role: str
+) -> bytes:
+    """Update a pre-filled progress report as a unit would: progress written on every item,
+    about half claimed complete (a day in the past week and the evidence); the pre-filled
+    cells left as they are. ``role`` adds the unit's mistake."""
+    sheet = _progress_sheet(form, spec)
+    book = load_workbook(io.BytesIO(data))
+    ws = book[sheet.name]
+    at = {field: _column_number(sheet, key) for field, key in spec.columns.items()}
+    ongoing = next(c for c in _choices(sheet, spec) if c != spec.claimed)
+    rows = _listed_rows(data, sheet, spec)
+    for row in rows:
+        ws.cell(row, at["progress"]).value = rng.choice(PROGRESS)
+        if rng.random() < 0.5:
+            ws.cell(row, at["state"]).value = spec.claimed
+            ws.cell(row, at["completed_on"]).value = day - timedelta(days=rng.randint(1, 5))
+            ws.cell(row, at["evidence"]).value = rng.choice(EVIDENCE)
+        else:
+            ws.cell(row, at["state"]).value = ongoing
+    if rows and role == "back-dated":  # a completion before the problem was even listed
+        ws.cell(rows[0], at["state"]).value = spec.claimed
+        ws.cell(rows[0], at["completed_on"]).value = date(day.year, 8, 15)
+        ws.cell(rows[0], at["evidence"]).value = rng.choice(EVIDENCE)
+    if rows and role == "wrong value":
+        ws.cell(rows[0], at["state"]).value = "其他"
+    if rows and role == "deletes a row":
+        ws.delete_rows(rows[0])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _progress_sheet(form: Form, spec: ProgressSpec) -> Sheet:
+    return next(s for s in form.sheets if spec.sheet in (None, s.name))
+
+
+def _column_number(sheet: Sheet, key: str) -> int:
+    return next(n for n, c in enumerate(sheet.columns, start=1) if c.key == key)
+
+
+def _choices(sheet: Sheet, spec: ProgressSpec) -> list[str]:
+    key = spec.columns["state"]
+    return list(next(c for c in sheet.columns if c.key == key).choices or ())
+
+
+def _listed_rows(data: bytes, sheet: Sheet, spec: ProgressSpec) -> list[int]:
+    """The row numbers of the items duban pre-filled (their code cell is set)."""
+    ws = load_workbook(io.BytesIO(data), read_only=True)[sheet.name]
+    column = _column_number(sheet, spec.columns["code"])
+    found = []
+    for number, row in enumerate(
+        ws.iter_rows(min_row=FIRST_DATA_ROW, min_col=column, max_col=column, values_only=True),
+        start=FIRST_DATA_ROW,
+    ):
+        if row[0] in (None, ""):
+            break
+        found.append(number)
+    return found
 
 
 def _filled(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import mailbox
 import random
 from decimal import Decimal
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 from demo.run import MARKER, run_demo
 from demo.units import form_rows, is_percent, wrong_value
 from duban.ledger.schema import (
+    EventRow,
     InstanceRow,
     IntakeFileRow,
     MessageRow,
@@ -48,7 +52,8 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
     assert "every reply received (Maildir)" in text
     sent = [m["X-Duban-Key"] for m in mailbox.Maildir(home / "mail" / "sent")]
     notices = [k for k in sent if k.startswith("notice:")]
-    assert len(notices) == 30 + 5 + 30  # plan to all, Q1 progress to the 5 leads, self-check
+    # plan to all, Q1 progress to the 5 leads, self-check to all, September's 整改进展 to all
+    assert len(notices) == 30 + 5 + 30 + 30
     assert len(sent) > len(notices)  # answers to the units that replied
     _assert_every_deliverable_sent_was_answered(home / "duban.sqlite3")
     [summary] = (home / "out").rglob("plan-once/*汇总表.xlsx")
@@ -59,6 +64,49 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
     [bulletin] = (home / "out").rglob("plan-once/*通报.html")
     assert "市审计局" in bulletin.read_text(encoding="utf-8")  # B19, late
     assert list((home / "out").rglob("progress-2026-Q1/*汇总表.xlsx"))
+    _assert_the_items_were_reported_on_and_verified(home)
+
+
+def _assert_the_items_were_reported_on_and_verified(home: Path) -> None:
+    """The progress templates went out pre-filled, one unit deleted a row (told in its receipt
+    that the item stays as it was), one claimed a completion before the item existed (refused,
+    naming the cell), the coordinator closed the claims but one, returned; the 整改台账 holds
+    every item."""
+    bodies = []
+    for message in mailbox.Maildir(home / "mail" / "sent", factory=None):
+        parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+        if "整改进展月报" in str(parsed["Subject"]) and isinstance(parsed, EmailMessage):
+            body = parsed.get_body(("plain",))
+            bodies.append(body.get_content() if isinstance(body, EmailMessage) else "")
+    assert any("不能早于该问题登记的日期" in b and "2026-08-15" in b for b in bodies)
+    assert any("该行被删除" in b and "本次未作变更" in b for b in bodies)
+    engine = create_engine(f"sqlite:///{home / 'duban.sqlite3'}")
+    try:
+        with Session(engine) as session:
+            kinds = dict(
+                session.execute(
+                    select(EventRow.kind, func.count())
+                    .where(EventRow.kind.like("rectification.%"))
+                    .group_by(EventRow.kind)
+                )
+                .tuples()
+                .all()
+            )
+            codes = set(session.scalars(select(RectificationRow.code)))
+    finally:
+        engine.dispose()
+    assert kinds["rectification.created"] == len(codes)
+    assert kinds["rectification.returned"] == 1
+    assert kinds["rectification.closed"] == kinds["rectification.claimed"] - 1 > 0
+    [ledger] = (home / "out").rglob("rectification/整改台账*.xlsx")
+    book = load_workbook(ledger, read_only=True)
+    listed = {
+        row[1]
+        for name in book.sheetnames
+        if name not in ("汇总", "逾期未完成")
+        for row in book[name].iter_rows(min_row=2, values_only=True)
+    }
+    assert listed == codes  # one sheet per tag: every item is on one at least
 
 
 def _assert_every_deliverable_sent_was_answered(ledger: Path) -> None:
@@ -123,12 +171,17 @@ def _assert_every_deliverable_sent_was_answered(ledger: Path) -> None:
             ]
     finally:
         engine.dispose()
-    assert noticed == {("plan", "once"), ("progress", "2026-Q1"), ("self-check", "once")}
+    assert noticed == {
+        ("plan", "once"),
+        ("progress", "2026-Q1"),
+        ("self-check", "once"),
+        ("rectification", "2026-09"),
+    }
     for deliverable, period in sorted(noticed):
         assert accepted.get(deliverable, 0) > 0, f"no {deliverable} {period} was accepted"
     # plan: 30 less two silent, one held for review, one quarantined; progress: 5 less one silent;
-    # self-check: 30 less three silent (a tenth)
-    assert accepted == {"plan": 26, "progress": 4, "self-check": 27}
+    # self-check and September's rectification progress: 30 less three silent (a tenth)
+    assert accepted == {"plan": 26, "progress": 4, "self-check": 27, "rectification": 27}
     assert listed == 27  # every accepted problem list became rectification items
     assert rejected
     assert rejected <= answered  # each unit told to fix a file sent one that was accepted
@@ -137,6 +190,7 @@ def _assert_every_deliverable_sent_was_answered(ledger: Path) -> None:
     assert outcomes[None, "held"] == 1  # the unit that sent another unit's template
     assert outcomes[None, "quarantined"] == 1  # the hostile file
     assert outcomes["progress", "rejected"] == 1  # 完成比例 120, corrected the next day
+    assert outcomes["rectification", "rejected"] == 2  # a wrong state, a back-dated completion
     assert percents
     assert all(10 <= Decimal(str(v)) <= 100 for v in percents)  # 50 % typed is 50, not 0.5
 
