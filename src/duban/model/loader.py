@@ -7,7 +7,7 @@ reported at once: a coordinator fixing a file should not have to run ``validate`
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
@@ -27,7 +27,7 @@ from duban.errors import (
 from duban.model.assignment import InstanceSpec, assigned_units, instances_for
 from duban.model.campaign import Campaign, Deliverable, WordedValueError
 from duban.model.due import periods_for
-from duban.model.forms import Form, Sheet
+from duban.model.forms import Column, Form, Sheet
 from duban.model.roster import Unit, load_roster
 from duban.model.workdays import DeclaredYear, WorkCalendar, unknown_year_error
 
@@ -381,37 +381,14 @@ def _check_rectification(campaign: Campaign, d: Deliverable, at: str) -> Iterato
     spec = d.rectification
     assert spec is not None
     form = campaign.form(d.form)
-    names = [s.name for s in form.sheets]
-    if spec.sheet is None and len(form.sheets) > 1:
-        yield Problem(
-            f"{at}.sheet",
-            f"deliverable {d.id!r}: form {form.id!r} has {len(names)} sheets; "
-            f"say which lists the problems: {', '.join(names)}",
-            zh=f"报送事项“{d.id}”：表单“{form.id}”有 {len(names)} 个工作表，"
-            f"请写明问题清单在哪一个：{'、'.join(names)}",
-        )
-        return
-    sheet = next((s for s in form.sheets if s.name == (spec.sheet or names[0])), None)
+    sheet = yield from _named_sheet(
+        form, d.id, spec.sheet, f"{at}.sheet", ("lists the problems", "问题清单在")
+    )
     if sheet is None:
-        yield Problem(
-            f"{at}.sheet",
-            f"deliverable {d.id!r}: form {form.id!r} has no sheet {spec.sheet!r}; "
-            f"sheets are {', '.join(names)}",
-            zh=f"报送事项“{d.id}”：表单“{form.id}”没有工作表“{spec.sheet}”；"
-            f"现有工作表：{'、'.join(names)}",
-        )
         return
-    columns = {c.key: c for c in sheet.columns}
-    for field, key in spec.columns.items():
-        column = columns.get(key)
-        if column is None:
-            yield Problem(
-                f"{at}.columns.{field}",
-                f"deliverable {d.id!r}: form {form.id!r} has no column {key!r}; "
-                f"columns are {', '.join(columns)}",
-                zh=f"报送事项“{d.id}”：表单“{form.id}”没有列“{key}”；现有列：{'、'.join(columns)}",
-            )
-        elif field == "due" and column.type != "date":
+    mapped = yield from _mapped_columns(form, d.id, spec.columns.items(), sheet, at)
+    for field, key, column in mapped:
+        if field == "due" and column.type != "date":
             yield Problem(
                 f"{at}.columns.due",
                 f"deliverable {d.id!r}: column {key!r} is a {column.type} column; "
@@ -430,17 +407,9 @@ def _check_progress(campaign: Campaign, d: Deliverable, at: str) -> Iterator[Pro
     sheet = yield from _named_sheet(form, d.id, spec.sheet, f"{at}.sheet")
     if sheet is None:
         return
-    columns = {c.key: c for c in sheet.columns}
-    for field, key in spec.columns.items():
-        column = columns.get(key)
-        if column is None:
-            yield Problem(
-                f"{at}.columns.{field}",
-                f"deliverable {d.id!r}: form {form.id!r} has no column {key!r}; "
-                f"columns are {', '.join(columns)}",
-                zh=f"报送事项“{d.id}”：表单“{form.id}”没有列“{key}”；现有列：{'、'.join(columns)}",
-            )
-        elif field in ("due", "completed_on") and column.type != "date":
+    mapped = yield from _mapped_columns(form, d.id, spec.columns.items(), sheet, at)
+    for field, key, column in mapped:
+        if field in ("due", "completed_on") and column.type != "date":
             yield Problem(
                 f"{at}.columns.{field}",
                 f"deliverable {d.id!r}: column {key!r} is a {column.type} column; "
@@ -464,19 +433,46 @@ def _check_progress(campaign: Campaign, d: Deliverable, at: str) -> Iterator[Pro
             )
 
 
+def _mapped_columns(
+    form: Form, deliverable_id: str, mapping: Iterable[tuple[str, str]], sheet: Sheet, at: str
+) -> Generator[Problem, None, list[tuple[str, str, Column]]]:
+    """The mapped (field, column key, column) of ``sheet``; a problem for each key the sheet
+    lacks (a field mapped to nothing would stay silently empty)."""
+    columns = {c.key: c for c in sheet.columns}
+    found = []
+    for field, key in mapping:
+        column = columns.get(key)
+        if column is None:
+            yield Problem(
+                f"{at}.columns.{field}",
+                f"deliverable {deliverable_id!r}: form {form.id!r} has no column {key!r}; "
+                f"columns are {', '.join(columns)}",
+                zh=f"报送事项“{deliverable_id}”：表单“{form.id}”没有列“{key}”；"
+                f"现有列：{'、'.join(columns)}",
+            )
+        else:
+            found.append((field, key, column))
+    return found
+
+
 def _named_sheet(
-    form: Form, deliverable_id: str, name: str | None, at: str
+    form: Form,
+    deliverable_id: str,
+    name: str | None,
+    at: str,
+    which: tuple[str, str] = ("one", "是哪一个"),
 ) -> Generator[Problem, None, Sheet | None]:
     """The sheet ``name`` of ``form``, or its only sheet when no name is given; a problem and
-    None when there is no such sheet, or a choice to make."""
+    None when there is no such sheet, or a choice to make (``which``: what the sheet is for,
+    in the problem's English and Chinese)."""
     names = [s.name for s in form.sheets]
     if name is None and len(form.sheets) > 1:
         yield Problem(
             at,
             f"deliverable {deliverable_id!r}: form {form.id!r} has {len(names)} sheets; "
-            f"say which one: {', '.join(names)}",
+            f"say which {which[0]}: {', '.join(names)}",
             zh=f"报送事项“{deliverable_id}”：表单“{form.id}”有 {len(names)} 个工作表，"
-            f"请写明是哪一个：{'、'.join(names)}",
+            f"请写明{which[1]}哪一个：{'、'.join(names)}",
         )
         return None
     sheet = next((s for s in form.sheets if s.name == (name or names[0])), None)
