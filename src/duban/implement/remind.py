@@ -178,15 +178,17 @@ def send_reminders(
     day = as_of.astimezone(zone).date()
     wanted = set(instance_ids)
     facts = [f for f in instance_facts(session, bundle.campaign.id) if f.instance_id in wanted]
-    owed = [f for f in facts if state_at(f, as_of, zone) in CHASED
-            and f.unit_id in bundle.units_by_id and f.instance_id is not None]  # fmt: skip
+    owed: list[tuple[InstanceFacts, State]] = []
+    for f in facts:
+        state = state_at(f, as_of, zone)
+        if state in CHASED and f.unit_id in bundle.units_by_id and f.instance_id is not None:
+            owed.append((f, state))
     builders: dict[tuple[str, str], NoticeBuilder] = {}
-    with_open_items(session, bundle, [(f, f.unit_id) for f in owed], secret=secret, env=env,
-                    as_of=as_of, builders=builders)  # fmt: skip
+    with_open_items(session, bundle, [(f, f.unit_id) for f, _ in owed], secret=secret,
+                    env=env, as_of=as_of, builders=builders)  # fmt: skip
     drafts: list[Draft] = []
     subjects: dict[str, str] = {}
-    for f in owed:
-        state = state_at(f, as_of, zone)
+    for f, state in owed:
         unit = bundle.units_by_id[f.unit_id]
         assert f.instance_id is not None
         key = remind_key(f.instance_id, day)
