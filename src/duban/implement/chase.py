@@ -37,7 +37,7 @@ from duban.implement.unit_day import (
     unit_days,
 )
 from duban.ledger.schema import MessageRow
-from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder
+from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder, with_items
 from duban.model.campaign import Language, Rung
 from duban.model.ladder import office_open
 from duban.model.loader import CampaignBundle
@@ -152,6 +152,9 @@ def chase(
     covered = covered_among(session, campaign.id, candidates)
     report.unit_days = unit_days(campaign.id, day, owed, items, covered)
     builders: dict[tuple[str, str], NoticeBuilder] = {}
+    duties = [(o.facts, u.unit.id) for u in report.unit_days for o in u.duties]
+    with_open_items(session, bundle, duties, secret=secret, env=env, as_of=as_of,
+                    builders=builders)  # fmt: skip
     unit_drafts = [unit_day_draft(bundle, u, env=env, secret=secret, as_of=as_of,
                                   builders=builders) for u in report.unit_days]  # fmt: skip
     domain = str(campaign.roles.coordinator.email).rsplit("@", 1)[1]
@@ -248,7 +251,8 @@ def reminder_draft(
 ) -> Draft:
     """One unit's reminder email (the ``reminder`` template, worded for ``rung``, the head and
     supervisor in copy when the rung says so) with a fresh workbook, as a draft keyed ``key``;
-    a ladder rung and an on-demand reminder (``duban remind``) are both made here."""
+    a ladder rung and an on-demand reminder (``duban remind``) are both made here. The
+    workbook carries the unit's open items if ``with_open_items`` loaded them first."""
     campaign = bundle.campaign
     language = campaign.language
     deliverable = campaign.deliverable(facts.deliverable_id)
@@ -338,6 +342,30 @@ def _copied(unit: Unit, rung: Rung) -> list[str]:
     """The head and supervisor, when the rung copies them and the roster has them."""
     return [e for who, e in (("head", unit.head_email), ("supervisor", unit.supervisor_email))
             if who in rung.to and e]  # fmt: skip
+
+
+def with_open_items(
+    session: Session,
+    bundle: CampaignBundle,
+    duties: Sequence[tuple[InstanceFacts, str]],
+    *,
+    secret: bytes,
+    env: Environment,
+    as_of: datetime,
+    builders: dict[tuple[str, str], NoticeBuilder],
+) -> None:
+    """Before reminding these duties (facts, unit id), make the workbooks of a progress report
+    (``rectification_progress``) carry each unit's open items as they stand now, as the notice
+    did: a unit that lost the notice fills the reminder's attachment, not a blank form. One
+    builder per deliverable period (one master, one ``SheetPrefiller``), reading its units'
+    items in one query. A unit with more items than the sheet holds still gets its reminder,
+    with the form alone (``ItemPrefill.load``, not strict)."""
+    units: dict[tuple[str, str], list[str]] = {}
+    for facts, unit_id in duties:
+        _builder(bundle, facts, secret, env, as_of, builders)
+        units.setdefault((facts.deliverable_id, facts.period), []).append(unit_id)
+    for key, unit_ids in units.items():
+        with_items(builders[key], session, unit_ids, strict=False)
 
 
 def _builder(

@@ -2,11 +2,12 @@
 
 The coordinator names a deliverable (and a period, units or a roster tag); every chosen unit
 that still owes that period (nothing accepted, not exempted) gets the ladder's reminder email,
-worded for where its duty stands (due later, due today, overdue), with a fresh workbook. Each
-is keyed ``remind:<instance>:<local day>`` and goes through the same exactly-once ``dispatch``
-as every rung: a unit gets at most one such reminder a day (in the campaign's zone), whoever
-asks and however often, and may get another the next day. Each message sent is a ledger row
-and an event naming who asked. A unit that submitted (or was exempted) gets nothing.
+worded for where its duty stands (due later, due today, overdue), with a fresh workbook (a
+progress report's pre-filled with the unit's open items as they stand now). Each is keyed
+``remind:<instance>:<local day>`` and goes through the same exactly-once ``dispatch`` as every
+rung: a unit gets at most one such reminder a day (in the campaign's zone), whoever asks and
+however often, and may get another the next day. Each message sent is a ledger row and an
+event naming who asked. A unit that submitted (or was exempted) gets nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from duban.adapters.mail.mailer import Mailer
 from duban.clock import Clock
 from duban.errors import DubanError, UnknownIdError
-from duban.implement.chase import reminder_draft
+from duban.implement.chase import reminder_draft, with_open_items
 from duban.ledger.store import append_event, instance_facts
 from duban.mobilize.notices import NoticeBuilder
 from duban.model.campaign import Rung, RungKind
@@ -177,14 +178,19 @@ def send_reminders(
     day = as_of.astimezone(zone).date()
     wanted = set(instance_ids)
     facts = [f for f in instance_facts(session, bundle.campaign.id) if f.instance_id in wanted]
-    builders: dict[tuple[str, str], NoticeBuilder] = {}
-    drafts: list[Draft] = []
-    subjects: dict[str, str] = {}
+    owed: list[tuple[InstanceFacts, State]] = []
     for f in facts:
         state = state_at(f, as_of, zone)
-        unit = bundle.units_by_id.get(f.unit_id)
-        if state not in CHASED or unit is None or f.instance_id is None:
-            continue
+        if state in CHASED and f.unit_id in bundle.units_by_id and f.instance_id is not None:
+            owed.append((f, state))
+    builders: dict[tuple[str, str], NoticeBuilder] = {}
+    with_open_items(session, bundle, [(f, f.unit_id) for f, _ in owed], secret=secret,
+                    env=env, as_of=as_of, builders=builders)  # fmt: skip
+    drafts: list[Draft] = []
+    subjects: dict[str, str] = {}
+    for f, state in owed:
+        unit = bundle.units_by_id[f.unit_id]
+        assert f.instance_id is not None
         key = remind_key(f.instance_id, day)
         draft = reminder_draft(
             bundle, f, state, unit, _wording(f, state, as_of), env=env, secret=secret,

@@ -129,7 +129,7 @@ class NoticeBuilder:
     now: datetime
     prefill: ItemPrefill | None = None
     """For a progress report on rectification items: the unit's open items, written into its
-    workbook (``with_items``); without it the form goes out empty (chase, remind)."""
+    workbook (``with_items``; the notice, a rejection's answer, chase and remind)."""
 
     @property
     def language(self) -> str:
@@ -246,15 +246,19 @@ Builders = dict[tuple[str, str], NoticeBuilder]
 """Notice builders by deliverable and period: one master workbook each."""
 
 
-def with_items(builder: NoticeBuilder, session: Session, unit_ids: Sequence[str]) -> None:
+def with_items(
+    builder: NoticeBuilder, session: Session, unit_ids: Sequence[str], *, strict: bool = True
+) -> None:
     """Make ``builder``'s workbooks carry each unit's open items when its deliverable reports
     on them (``rectification_progress``); the items of ``unit_ids`` are read now, in one
-    query, so the drafts hold the ledger as it stood when they were made."""
+    query, so the drafts hold the ledger as it stood when they were made. Not ``strict`` (a
+    reminder), a unit with more items than the sheet holds gets the form without them rather
+    than stopping the run (``ItemPrefill.load``)."""
     if builder.deliverable.rectification_progress is None:
         return
     if builder.prefill is None:
         builder.prefill = ItemPrefill(builder.bundle.campaign, builder.deliverable)
-    builder.prefill.load(session, unit_ids)
+    builder.prefill.load(session, unit_ids, strict=strict)
 
 
 def notice_drafts(

@@ -6,6 +6,11 @@ locked (grey). One ``SheetPrefiller`` serves every unit of a master, built from 
 unit's copy. A unit with no open item still receives the form, with no rows: it owes the
 report all the same (the duty is in the ledger and chased like any other), and may return it
 empty or with problems found since.
+
+The notice refuses a unit with more open items than the sheet holds (``TooManyItemsError``); a
+reminder (chase, remind) loads leniently instead, so that one such unit does not stop every
+other unit's reminder: its attachment is the form without the items, as reminders were before,
+and ``overfull`` names it.
 """
 
 from __future__ import annotations
@@ -48,17 +53,23 @@ class ItemPrefill:
         self.spec: ProgressSpec = deliverable.rectification_progress
         self.sheet: Sheet = progress_sheet(campaign, deliverable)
         self.items: dict[str, list[Item]] = {}
+        self.overfull: set[str] = set()
+        """Units loaded leniently whose open items the sheet cannot hold: no rows are written."""
         self._loaded: set[str] = set()
         self._filler: SheetPrefiller | None = None
 
-    def load(self, session: Session, unit_ids: Iterable[str]) -> None:
+    def load(self, session: Session, unit_ids: Iterable[str], *, strict: bool = True) -> None:
         """Read the open items of these units (those not read before), in one query; a unit
-        with more than the sheet holds is refused here, before any notice is drafted."""
+        with more than the sheet holds is refused here, before any notice is drafted, or, not
+        ``strict``, left in ``overfull`` (its form goes out without the items)."""
         wanted = set(unit_ids) - self._loaded
         found = open_items_by_unit(session, self.campaign_id, wanted)
         for unit_id, items in sorted(found.items()):
             if len(items) > self.sheet.max_rows:
-                raise TooManyItemsError(unit_id, len(items), self.sheet)
+                if strict:
+                    raise TooManyItemsError(unit_id, len(items), self.sheet)
+                self.overfull.add(unit_id)
+                del found[unit_id]
         self.items.update(found)
         self._loaded |= wanted
 
@@ -68,7 +79,10 @@ class ItemPrefill:
         return self.items.get(unit_id, [])
 
     def fill(self, workbook: bytes, unit_id: str) -> bytes:
-        """``workbook`` (the unit's copy of the master) with the unit's open items in it."""
+        """``workbook`` (the unit's copy of the master) with the unit's open items in it (as
+        it is for an ``overfull`` unit)."""
+        if unit_id in self.overfull:
+            return workbook
         if self._filler is None:
             self._filler = SheetPrefiller(workbook, self.sheet.name)
         rows = prefill_rows(self.rows(unit_id), self.spec, self.sheet)
