@@ -27,7 +27,13 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.mail.mailer import Mailer, OutboxMailer
 from duban.adapters.mail.message import Address, Attachment, OutgoingMessage, build
-from duban.adapters.render import format_day, format_due, format_moment, render_message
+from duban.adapters.render import (
+    Rendered,
+    format_day,
+    format_due,
+    format_moment,
+    render_message,
+)
 from duban.implement.owed import Owed, OwedItem, items_owed_now, owed_now
 from duban.implement.unit_day import (
     UNIT_SIDE,
@@ -38,7 +44,7 @@ from duban.implement.unit_day import (
 )
 from duban.ledger.schema import MessageRow
 from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder, with_items
-from duban.model.campaign import Language, Rung
+from duban.model.campaign import Campaign, Language, Rung
 from duban.model.ladder import office_open
 from duban.model.loader import CampaignBundle
 from duban.model.roster import Unit
@@ -438,6 +444,22 @@ def item_escalations(campaign_id: str, items: Sequence[OwedItem]) -> list[ItemEs
     return groups
 
 
+def _office_draft(campaign: Campaign, key: str, rendered: Rendered, as_of: datetime) -> Draft:
+    """An escalation to the coordinator's own address, from it, as the office's mail."""
+    coordinator = campaign.roles.coordinator
+    office = Address(coordinator.name, str(coordinator.email))
+
+    def compose(message_id: str) -> OutgoingMessage:
+        return OutgoingMessage(
+            sender=office, to=(office,), subject=rendered.subject, text=rendered.text,
+            html=rendered.html, message_id=message_id, date=as_of,
+            headers={"Auto-Submitted": "auto-generated", "X-Duban-Key": key},
+        )  # fmt: skip
+
+    return Draft(key, "escalation", campaign.id, None, (str(coordinator.email),),
+                 rendered.subject, compose)  # fmt: skip
+
+
 def _item_escalation_draft(
     bundle: CampaignBundle, group: ItemEscalation, env: Environment, as_of: datetime
 ) -> Draft:
@@ -451,18 +473,7 @@ def _item_escalation_draft(
         "as_of_text": format_moment(as_of, campaign.zone, language),
     }  # fmt: skip
     rendered = render_message(env, language, "item-escalation", context)
-    coordinator = campaign.roles.coordinator
-    office = Address(coordinator.name, str(coordinator.email))
-
-    def compose(message_id: str) -> OutgoingMessage:
-        return OutgoingMessage(
-            sender=office, to=(office,), subject=rendered.subject, text=rendered.text,
-            html=rendered.html, message_id=message_id, date=as_of,
-            headers={"Auto-Submitted": "auto-generated", "X-Duban-Key": group.key},
-        )  # fmt: skip
-
-    return Draft(group.key, "escalation", campaign.id, None, (str(coordinator.email),),
-                 rendered.subject, compose)  # fmt: skip
+    return _office_draft(campaign, group.key, rendered, as_of)
 
 
 def escalation_lines(
@@ -491,15 +502,4 @@ def _escalation_draft(
         "units": escalation_lines(bundle, group, as_of),
     }  # fmt: skip
     rendered = render_message(env, language, "escalation", context)
-    coordinator = campaign.roles.coordinator
-    office = Address(coordinator.name, str(coordinator.email))
-
-    def compose(message_id: str) -> OutgoingMessage:
-        return OutgoingMessage(
-            sender=office, to=(office,), subject=rendered.subject, text=rendered.text,
-            html=rendered.html, message_id=message_id, date=as_of,
-            headers={"Auto-Submitted": "auto-generated", "X-Duban-Key": group.key},
-        )  # fmt: skip
-
-    return Draft(group.key, "escalation", campaign.id, None, (str(coordinator.email),),
-                 rendered.subject, compose)  # fmt: skip
+    return _office_draft(campaign, group.key, rendered, as_of)
