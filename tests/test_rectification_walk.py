@@ -6,10 +6,10 @@ from settings at its simulated moment), over a real SMTP server and a real IMAP 
 September: the self-check notice goes out and three units reply with their problem lists,
 which become items. October: the September progress report goes out, each unit's template
 listing exactly its open items; one unit claims two items, one reports progress, one deletes a
-row; the coordinator closes one claim and returns the other. November: the October report goes
-out without the closed item and with the returned one; a chase on a day items are overdue
-sends each unit one message at most; units claim again and the coordinator closes. Every
-item's history is then compared with the table below."""
+row; the coordinator closes one claim and returns the other; a chase on the day two items are
+overdue sends each unit one message at most, naming its item. November: the October report
+goes out without the closed item and with the returned one; units claim again and the
+coordinator closes. Every item's history is then compared with the table below."""
 
 from __future__ import annotations
 
