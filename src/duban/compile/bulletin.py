@@ -20,15 +20,18 @@ from jinja2 import Environment
 from duban.adapters.render import Rendered, format_moment, render_message
 from duban.compile.bulletin_docx import write_docx
 from duban.compile.model import CompileInput, Totals, UnitLine
+from duban.compile.rectification import RectificationFigures
 from duban.compile.texts import (
     BULLETIN_TEXTS,
     MAKEUP_WHO,
+    RECTIFICATION_TEXTS,
     BulletinTexts,
     day_text,
     percent_text,
     period_text,
 )
 from duban.model.status import PENDING, State
+from duban.selfcheck.rates import Counts
 
 TEMPLATE = "bulletin"
 
@@ -91,6 +94,9 @@ def bulletin_context(
         "sections": _sections(lists, texts),
         "bars": _bars(data.totals),
         "text": _sentences(data, texts, totals, lists, makeup_due),
+        "rectification": None
+        if data.rectification is None
+        else _rectification(data.rectification, data),
     }
 
 
@@ -295,3 +301,41 @@ def _closing(
         paragraphs.append(texts.all_on_time)
     paragraphs.append(texts.closing)
     return paragraphs
+
+
+def _rectification(figures: RectificationFigures, data: CompileInput) -> dict[str, Any]:
+    """A progress report's section on the items: the summary sentence, the table per roster
+    tag with its total row, and the units with overdue items named with their count."""
+    words = RECTIFICATION_TEXTS[data.language]
+    total = figures.total
+    late = figures.overdue_units
+    named = words.overdue_separator.join(
+        words.overdue_unit.format(name=u.unit_name, n=u.counts.overdue) for u in late
+    )
+    return {
+        "heading": words.heading,
+        "summary": words.summary.format(
+            as_of=format_moment(data.as_of, data.zone, data.language),
+            found=total.found,
+            closed=total.closed,
+            open=total.open,
+            overdue=total.overdue,
+            closure=percent_text(total.closure_rate),
+            on_time=percent_text(total.on_time_rate),
+        ),
+        "table_title": words.table_title,
+        "columns": list(words.columns),
+        "rows": [_rate_row(tag, c) for tag, c in figures.tags],
+        "total": _rate_row(words.total, total),
+        "overdue_units": [
+            {"id": u.unit_id, "name": u.unit_name, "overdue": u.counts.overdue} for u in late
+        ],
+        "overdue_line": words.overdue.format(units=named) if late else words.no_overdue,
+    }
+
+
+def _rate_row(label: str, c: Counts) -> dict[str, Any]:
+    """One table row; ``cells`` as printed, in the order of ``RectificationTexts.columns``."""
+    cells = [label, str(c.found), str(c.closed), str(c.overdue),
+             percent_text(c.closure_rate), percent_text(c.on_time_rate)]  # fmt: skip
+    return {"label": label, "counts": c, "cells": cells}

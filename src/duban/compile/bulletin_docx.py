@@ -199,8 +199,38 @@ def _body(document: Any, context: dict[str, Any], fonts: Fonts) -> None:
         _run(_paragraph(document, indent=True), section["line"], fonts.body, fonts)
     _figures(document, context, fonts)
     _chart(document, context, fonts)
+    if context["rectification"] is not None:
+        _rectification(document, context, fonts, len(context["sections"]))
     for paragraph in text["closing"]:
         _run(_paragraph(document, indent=True), paragraph, fonts.body, fonts)
+
+
+def _rectification(document: Any, context: dict[str, Any], fonts: Fonts, index: int) -> None:
+    """A progress report's section on the items: numbered after the unit lists, its summary,
+    the table per roster tag (with the total row) and the units with overdue items."""
+    section = context["rectification"]
+    heading = _paragraph(document, indent=True)
+    _outline_level(heading, 0)
+    _run(heading, _ordinal(index, context["language"]) + section["heading"], fonts.heading, fonts)
+    _run(_paragraph(document, indent=True), section["summary"], fonts.body, fonts)
+    caption = _paragraph(document, WD_ALIGN_PARAGRAPH.CENTER)
+    _run(caption, section["table_title"], fonts.heading, fonts, size=Pt(14))
+    rows = [section["columns"], *(r["cells"] for r in section["rows"]), section["total"]["cells"]]
+    _table(document, rows, fonts, bold_rows={0, len(rows) - 1})
+    _paragraph(document)
+    _run(_paragraph(document, indent=True), section["overdue_line"], fonts.body, fonts)
+
+
+def _table(document: Any, rows: list[list[str]], fonts: Fonts, bold_rows: set[int]) -> None:
+    table = document.add_table(rows=len(rows), cols=len(rows[0]))
+    table.style = document.styles["Table Grid"]
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for r, cells in enumerate(rows):
+        for c, text in enumerate(cells):
+            cell = table.cell(r, c).paragraphs[0]
+            cell.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            cell.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+            _run(cell, text, fonts.body, fonts, size=Pt(12), bold=r in bold_rows)
 
 
 def _outline_level(paragraph: Paragraph, level: int) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.render import format_due
 from duban.compile.model import CompileInput, SubmissionData, Totals, UnitLine
+from duban.compile.rectification import RectificationFigures, rectification_figures
 from duban.errors import DubanError
 from duban.implement.intake.rawstore import RawStore
 from duban.implement.intake.reader import WorkbookReader
@@ -31,6 +32,9 @@ from duban.model.forms import Form, display_title
 from duban.model.loader import CampaignBundle
 from duban.model.status import State, by_deliverable, due_day, state_at, tally
 from duban.model.validation import validate_workbook
+from duban.selfcheck.commands import roll_of
+from duban.selfcheck.ledger import list_items
+from duban.selfcheck.rates import Rules
 
 RowSource = Callable[[SubmissionRow], dict[str, list[dict[str, Any]]]]
 
@@ -86,6 +90,11 @@ def gather(
         if not facts:
             raise DubanError(f"no {deliverable_id} duties for period {period!r}")
         versions = _versions(session, [f.instance_id for f in facts if f.instance_id])
+        figures = (
+            _rectification(session, bundle, as_of)
+            if deliverable.rectification_progress is not None
+            else None
+        )
     states = [(f, state_at(f, as_of, campaign.zone)) for f in facts]
     [t] = tally(states, by_deliverable)
     totals = Totals(t.expected, t.received, t.on_time, t.late, t.missing, t.rejected,
@@ -103,7 +112,20 @@ def gather(
         units=sorted(units, key=lambda u: u.unit_id),
         submissions=_latest(engine, bundle, [f.instance_id for f in facts if f.instance_id],
                             as_of, rows),
+        rectification=figures,
     )  # fmt: skip
+
+
+def _rectification(
+    session: Session, bundle: CampaignBundle, as_of: datetime
+) -> RectificationFigures:
+    """The campaign's items as the progress report's bulletin counts them: overdue on the
+    compile's local day, by the campaign's calendar, every roster unit listed."""
+    campaign = bundle.campaign
+    rules = Rules(as_of.astimezone(campaign.zone).date(), bundle.calendar, campaign.zone,
+                  roll_of(campaign))  # fmt: skip
+    roster = {u.id: (u.name, u.tags) for u in bundle.units_by_id.values()}
+    return rectification_figures(list_items(session, campaign.id), rules, roster, as_of)
 
 
 def _versions(session: Session, instance_ids: list[int]) -> dict[int, tuple[int, datetime, int]]:

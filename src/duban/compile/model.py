@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from duban.compile.rectification import RectificationFigures
 from duban.model.campaign import Language
 from duban.model.forms import Form
 from duban.model.status import completeness, timeliness
@@ -81,6 +82,7 @@ class CompileInput:
     totals: Totals
     units: list[UnitLine]
     submissions: Iterable[SubmissionData] = field(default_factory=list)
+    rectification: RectificationFigures | None = None  # a progress report's period only
 
     def in_state(self, *states: str) -> list[UnitLine]:
         return [u for u in self.units if u.state in states]

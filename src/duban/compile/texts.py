@@ -377,3 +377,64 @@ MAKEUP_WHO: dict[Language, dict[tuple[bool, bool], str]] = {
     },
 }
 """Who is asked to submit again, by (some missing, some returned)."""
+
+
+@dataclass(frozen=True)
+class RectificationTexts:
+    """The words of a progress report's rectification section (bulletin and workbook sheet)."""
+
+    heading: str
+    summary: str
+    table_title: str
+    columns: tuple[str, ...]  # the bulletin's table: tag, found, closed, overdue, two rates
+    total: str
+    overdue: str
+    overdue_unit: str
+    overdue_separator: str
+    no_overdue: str
+    sheet: str
+    sheet_columns: tuple[str, ...]
+
+
+RECTIFICATION_TEXTS: dict[Language, RectificationTexts] = {
+    "zh-CN": RectificationTexts(
+        heading="问题整改情况",
+        summary=(
+            "截至{as_of}，各单位共查摆问题{found}个，已整改销号{closed}个，尚未完成{open}个，"
+            "其中逾期未完成{overdue}个。整改完成率{closure}，按期整改率{on_time}。"
+        ),
+        table_title="整改情况统计（按单位类别）",
+        columns=("单位类别", "查摆问题", "已销号", "逾期未完成", "整改完成率", "按期整改率"),
+        total="合计",
+        overdue="整改逾期单位：{units}。请上述单位认真分析原因，抓紧整改到位，按期销号。",
+        overdue_unit="{name}（{n}个）",
+        overdue_separator="、",
+        no_overdue="各单位整改事项均未逾期，望继续保持。",
+        sheet="整改情况",
+        sheet_columns=(
+            "单位编号", "单位名称", "单位类别", "查摆问题", "已销号", "按期销号", "逾期未完成",
+            "整改完成率", "按期整改率",
+        ),
+    ),
+    "en": RectificationTexts(
+        heading="Rectification of the problems found",
+        summary=(
+            "As of {as_of}, {found} problems have been found, {closed} closed and {open} still "
+            "open, {overdue} of them overdue. The closure rate is {closure} and the on-time "
+            "closure rate {on_time}."
+        ),
+        table_title="Rectification by group of units",
+        columns=("Group", "Found", "Closed", "Overdue", "Closure rate", "On-time closure rate"),
+        total="Total",
+        overdue="Units with overdue items: {units}. These units are asked to find out why and "
+        "complete them without delay.",
+        overdue_unit="{name} ({n})",
+        overdue_separator=", ",
+        no_overdue="No unit has an overdue item.",
+        sheet="Rectification",
+        sheet_columns=(
+            "Unit ID", "Unit", "Groups", "Found", "Closed", "Closed on time", "Overdue",
+            "Closure rate", "On-time closure rate",
+        ),
+    ),
+}  # fmt: skip

@@ -41,7 +41,15 @@ from duban.adapters.xlsx.streaming import (
     write_header,
 )
 from duban.compile.model import CompileInput, SubmissionData, UnitLine
-from duban.compile.texts import WORKBOOK_TEXTS, WorkbookTexts, period_text, state_word
+from duban.compile.rectification import RectificationFigures
+from duban.compile.texts import (
+    RECTIFICATION_TEXTS,
+    WORKBOOK_TEXTS,
+    RectificationTexts,
+    WorkbookTexts,
+    period_text,
+    state_word,
+)
 from duban.model.forms import Column, Sheet
 
 AUDIT_SHEET = "_duban"
@@ -106,6 +114,11 @@ def _write_book(book: Any, data: CompileInput) -> SummaryStats:
     overview = book.add_worksheet(texts.overview_sheet)
     units = book.add_worksheet(texts.units_sheet)
     taken = {texts.overview_sheet, texts.units_sheet, AUDIT_SHEET}
+    if data.rectification is not None:
+        words = RECTIFICATION_TEXTS[data.language]
+        _write_rectification(book.add_worksheet(words.sheet), data.rectification, styles, words,
+                             texts.tag_separator)  # fmt: skip
+        taken.add(words.sheet)
     details = [
         _DetailSheet(book, styles, name, sheet, texts)
         for name, sheet in _detail_names(data.form.sheets, texts, taken)
@@ -186,6 +199,33 @@ def _write_units(ws: Any, data: CompileInput, styles: _Styles, texts: WorkbookTe
         _unit_row(ws, row, unit, data, styles.for_state(unit.state), texts)
     ws.freeze_panes(1, 2)
     ws.autofilter(0, 0, max(len(ordered), 1), len(widths) - 1)
+
+
+def _write_rectification(
+    ws: Any,
+    figures: RectificationFigures,
+    styles: _Styles,
+    words: RectificationTexts,
+    separator: str,
+) -> None:
+    """整改情况: each roster unit's items and rates (a rate with nothing under it is "—"),
+    then the total row; the same figures as the bulletin's section."""
+    for col, width in enumerate((10, 28, 16, 10, 10, 10, 12, 12, 12)):
+        ws.set_column(col, col, width)
+    write_header(ws, words.sheet_columns, styles.header)
+    rows = [(u.unit_id, u.unit_name, separator.join(u.tags), u.counts) for u in figures.units]
+    rows.append((words.total, "", "", figures.total))
+    for row, (unit_id, name, tags, c) in enumerate(rows, start=1):
+        for col, text in enumerate((unit_id, name, tags)):
+            ws.write_string(row, col, text, text_format(text, None, styles.quoted))
+        for col, count in enumerate((c.found, c.closed, c.closed_on_time, c.overdue), start=3):
+            ws.write_number(row, col, count, styles.integer)
+        for col, rate in enumerate((c.closure_rate, c.on_time_rate), start=7):
+            if rate is None:
+                ws.write_string(row, col, "—")
+            else:
+                ws.write_number(row, col, rate, styles.percent)
+    ws.freeze_panes(1, 2)
 
 
 def _unit_row(
