@@ -97,6 +97,7 @@ WHAT_ZH = {
     "tag": "标签",
     "campaign": "活动",
     "rectification item": "整改事项",
+    "inspection": "督查",
 }
 
 

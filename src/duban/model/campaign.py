@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date, time
-from typing import Literal, Self
+from typing import Literal, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import EmailStr, Field, field_validator, model_validator
 
 from duban.errors import UnknownIdError
 from duban.model.forms import Form, Identifier, Strict
+from duban.model.inspections import Checklist, InspectionSpec
 
 PhaseKind = Literal["mobilize", "implement", "self-check", "evaluate"]
 PHASE_KINDS: tuple[PhaseKind, ...] = ("mobilize", "implement", "self-check", "evaluate")
@@ -290,6 +291,9 @@ class Deliverable(Strict):
         return self
 
 
+_Named = TypeVar("_Named", "Deliverable", InspectionSpec)
+
+
 class Person(Strict):
     name: str = Field(min_length=1)
     email: EmailStr
@@ -327,6 +331,8 @@ class Campaign(Strict):
     ladder: list[Rung] = Field(default_factory=lambda: list(DEFAULT_LADDER))
     roles: Roles
     scoring: Scoring = Field(default_factory=Scoring)
+    checklists: list[Checklist] = Field(default_factory=list)
+    inspections: list[InspectionSpec] = Field(default_factory=list)
     approval: bool = Field(
         default=False, description="hold every send until the coordinator approves its preview"
     )
@@ -356,17 +362,23 @@ class Campaign(Strict):
 
     def deliverable(self, deliverable_id: str) -> Deliverable:
         """The deliverable, or ``UnknownIdError`` listing the campaign's (a mistyped id)."""
-        found = next((d for d in self.deliverables if d.id == deliverable_id), None)
+        return self._named("deliverable", self.deliverables, deliverable_id)
+
+    def inspection(self, inspection_id: str) -> InspectionSpec:
+        """The inspection, or ``UnknownIdError`` listing the campaign's (a mistyped id)."""
+        return self._named("inspection", self.inspections, inspection_id)
+
+    def _named(self, what: str, items: list[_Named], wanted: str) -> _Named:
+        found = next((item for item in items if item.id == wanted), None)
         if found is None:
-            known = [d.id for d in self.deliverables]
+            known = [item.id for item in items]
             raise UnknownIdError(
-                "deliverable",
-                deliverable_id,
-                known,
-                where=f" in {self.id}",
-                zh_where=f"活动 {self.id} 中",
+                what, wanted, known, where=f" in {self.id}", zh_where=f"活动 {self.id} 中"
             )
         return found
+
+    def checklist(self, checklist_id: str) -> Checklist:
+        return next(c for c in self.checklists if c.id == checklist_id)
 
     def ladder_of(self, deliverable: Deliverable) -> list[Rung]:
         return deliverable.ladder if deliverable.ladder is not None else self.ladder

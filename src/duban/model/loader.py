@@ -28,6 +28,7 @@ from duban.model.assignment import InstanceSpec, assigned_units, instances_for
 from duban.model.campaign import Campaign, Deliverable, WordedValueError
 from duban.model.due import periods_for
 from duban.model.forms import Column, Form, Sheet
+from duban.model.inspection_checks import check_inspections
 from duban.model.roster import Unit, load_roster
 from duban.model.workdays import DeclaredYear, WorkCalendar, unknown_year_error
 
@@ -305,6 +306,7 @@ def cross_check(
                     zh=f"单位“{unit_id}”不在花名册中",
                 )
     yield from _check_deliverables(campaign, units, known_units, known_tags)
+    yield from check_inspections(campaign, units)
     yield from _check_calendar(campaign, calendar)
 
 
@@ -314,6 +316,8 @@ def _unique_ids(campaign: Campaign) -> Iterator[Problem]:
         ("forms", campaign.forms),
         ("deliverables", campaign.deliverables),
         ("key_tasks", campaign.key_tasks),
+        ("checklists", campaign.checklists),
+        ("inspections", campaign.inspections),
     ):
         ids = [item.id for item in items]
         for dupe in sorted({i for i in ids if ids.count(i) > 1}):
