@@ -63,6 +63,7 @@ class RectificationRow(Base):
     last_reason: Mapped[str | None] = mapped_column(Text)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
     origin_key: Mapped[str | None] = mapped_column(String(255))
+    inspection_round_id: Mapped[int | None] = mapped_column(ForeignKey("inspection_rounds.id"))
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime]
