@@ -45,14 +45,14 @@ def sheet_bytes(example_bundle: CampaignBundle) -> bytes:
     return prefilled(copy, "评分", prefill_rows(checklist), set(PREFILLED_KEYS), SCORE_KEYS)
 
 
-def fill(data: bytes, scores: list[object], findings: list[tuple[object, ...]]) -> bytes:
+def fill(data: bytes, scores: list[float | None], findings: list[tuple[str | None, ...]]) -> bytes:
     book = openpyxl.load_workbook(io.BytesIO(data))
     ws, found = book["评分"], book["发现问题"]
     assert isinstance(ws, Worksheet)
     assert isinstance(found, Worksheet)
     for offset, score in enumerate(scores):
         ws.cell(FIRST_DATA_ROW + offset, SCORE_KEYS.index("score") + 1, score)
-        if score != "" and score is not None:
+        if score is not None:
             ws.cell(FIRST_DATA_ROW + offset, SCORE_KEYS.index("reason") + 1, "扣分理由")
     for offset, row in enumerate(findings):
         for column, value in enumerate(row, start=1):

@@ -104,7 +104,7 @@ def _score_rule(key: str) -> dict[str, object]:
     return {}
 
 
-def prefill_rows(checklist: Checklist) -> list[dict[str, object]]:
+def prefill_rows(checklist: Checklist) -> list[dict[str, str | float]]:
     """The scores sheet's pre-filled rows: one per checklist item, in the declared order."""
     return [
         {
