@@ -6,7 +6,10 @@ file once however often, and however many at once, it is read."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import hashlib
+import imaplib
 import os
 import subprocess
 import sys
@@ -25,14 +28,20 @@ from typer.testing import CliRunner, Result
 from duban.adapters.xlsx.token import VERIFICATION_SHEET, SheetIdentity, verify
 from duban.cli.app import app
 from duban.clock import FixedClock
+from duban.implement.commands import collect
 from duban.ledger.db import make_engine, session_scope
-from duban.ledger.schema import EventRow
+from duban.ledger.schema import EventRow, IntakeFileRow, IntakeRow
+from duban.runtime import Runtime
 from duban.selfcheck.items import Item, NewItem
 from duban.selfcheck.ledger import apply_move, create_items, get_item
 from duban.selfcheck.states import Action, Move
 from duban.selfcheck.verifysheet import SheetMeta, write_verification_sheet
+from duban.settings import load_settings
+from duban.testing.imapserver import LocalImapServer
+from duban.testing.mailserver import LocalSmtpServer
 
 from .conftest import EXAMPLE
+from .test_collect import PASSWORD, USER, _empty_mailbox, imap  # noqa: F401  (imap)
 
 runner = CliRunner()
 CAMPAIGN = str(EXAMPLE)
@@ -341,3 +350,136 @@ def test_a_file_that_is_no_verification_sheet(ledger: Ledger, tmp_path: Path) ->
     missing = ledger.run("verdicts", CAMPAIGN, str(tmp_path / "none.xlsx"))
     assert missing.exit_code == 1
     assert "cannot read" in missing.output
+
+
+# --------------------------------------------------------------------------- by email
+
+COORDINATOR = "youhuaban@jt.example"  # roles.coordinator of the example campaign (市优化办)
+
+
+def mail(mailbox: LocalImapServer, sender: str, path: Path, subject: str) -> None:
+    """A message from ``sender`` to duban's intake mailbox with the sheet attached, filed in
+    the mailbox as the office's mail server would."""
+    message = email.message.EmailMessage()
+    message["From"] = sender
+    message["To"] = "intake@jt.example"
+    message["Subject"] = subject
+    message["Message-ID"] = email.utils.make_msgid(domain="jt.example")
+    message["Date"] = email.utils.format_datetime(CLAIMED)
+    message.set_content("核验销号表见附件。")
+    message.add_attachment(path.read_bytes(), maintype="application", subtype="octet-stream",
+                           filename=path.name)  # fmt: skip
+    client = imaplib.IMAP4("127.0.0.1", mailbox.port)
+    client.login(USER, PASSWORD)
+    client.append("INBOX", "", imaplib.Time2Internaldate(CLAIMED), message.as_bytes())
+    client.logout()
+
+
+def collect_now(ledger: Ledger, smtp: LocalSmtpServer, mailbox: LocalImapServer) -> list[str]:
+    """``duban collect`` at the ledger's moment; the texts of the messages it sent, each with
+    its recipients first."""
+    before = len(smtp.messages)
+    settings = load_settings(home=ledger.home, database_url=ledger.url, now=NOW, secret=SECRET,
+                             smtp_url=smtp.url(), intake=mailbox.url(USER, PASSWORD))  # fmt: skip
+    with Runtime(settings, EXAMPLE) as rt:
+        collect(rt)
+    texts = []
+    for delivery in smtp.messages[before:]:
+        message = email.message_from_bytes(delivery.raw, policy=email.policy.default)
+        assert isinstance(message, email.message.EmailMessage)
+        body = message.get_body(("plain",))
+        assert body is not None
+        said = " ".join(str(body.get_content()).split())
+        texts.append(f"{','.join(delivery.rcpt_tos)} {message['Subject']} {said}")
+    return texts
+
+
+def intake_files(ledger: Ledger) -> list[tuple[str | None, str, str, str | None]]:
+    """Each received file: its sender, outcome, reason and digest."""
+    query = select(
+        IntakeRow.sender, IntakeFileRow.outcome, IntakeFileRow.reason, IntakeFileRow.sha256
+    ).join(IntakeRow, IntakeFileRow.intake_id == IntakeRow.id)
+    with session_scope(ledger.engine) as session:
+        return [tuple(r) for r in session.execute(query.order_by(IntakeFileRow.id))]
+
+
+@pytest.fixture
+def smtp(imap: LocalImapServer) -> Iterator[LocalSmtpServer]:  # noqa: F811
+    _empty_mailbox(imap)
+    with LocalSmtpServer() as server:
+        yield server
+
+
+def test_the_coordinator_mails_the_sheet_back(
+    ledger: Ledger,
+    smtp: LocalSmtpServer,
+    imap: LocalImapServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """From the coordinator's address the verdicts are recorded as ``rectify verdicts``
+    records them, and the coordinator is answered; from anyone else the sheet is held, its
+    bytes kept, nothing recorded; the same sheet again records nothing; a sheet with a bad
+    row is answered with the problems and records nothing."""
+    filled = fill(ledger.sheet(), tmp_path / "核验销号表.xlsx", GOOD)
+    sha = hashlib.sha256(filled.read_bytes()).hexdigest()
+    mail(imap, "duchao1@jt.example", filled, "转：核验销号表")
+    before = ledger.count()
+    assert collect_now(ledger, smtp, imap) == []  # a held item gets no answer
+    assert ledger.item("ZG-B03-001").state == "claimed"
+    assert not ledger.events("rectification.verdicts-imported")
+    assert intake_files(ledger) == [("duchao1@jt.example", "held", "not-from-coordinator", sha)]
+    assert (ledger.home / "raw" / sha[:2] / sha[2:4] / sha).read_bytes() == filled.read_bytes()
+    review = runner.invoke(app, ["review", CAMPAIGN], env={**ledger.env("zh-CN"), "COLUMNS": "300"})
+    assert "核验销号表须由牵头部门（youhuaban@jt.example）的邮箱发回，发件人 duchao1@jt.example " \
+           "不是该邮箱，未记录任何核验结论" in review.output, review.output  # fmt: skip
+
+    mail(imap, COORDINATOR, filled, "回复：核验销号表")
+    [answer] = collect_now(ledger, smtp, imap)
+    assert answer.startswith(f"{COORDINATOR} 【已记录】核验销号表：销号 2 项，退回 1 项 ")
+    assert "销号 2 项：ZG-B03-001、ZG-T01-002 退回 1 项：ZG-B03-002" in answer
+    assert "未填核验结论 1 行，仍待核验。" in answer
+    closed = ledger.item("ZG-B03-001")
+    assert (closed.state, closed.closed_by, closed.reviewed_by) == ("closed", "市优化办",
+                                                                    "督查一组 李四")  # fmt: skip
+    assert ledger.item("ZG-B03-002").last_reason == "缺少制度文件佐证"
+    [(subject, actor, payload)] = ledger.events("rectification.verdicts-imported")
+    assert (subject, actor, payload["closed"]) == (f"verdicts:{sha}", "市优化办",
+                                                   ["ZG-B03-001", "ZG-T01-002"])  # fmt: skip
+    moved = ledger.count()
+    assert moved > before
+
+    mail(imap, COORDINATOR, filled, "再发一次：核验销号表")
+    [again] = collect_now(ledger, smtp, imap)
+    assert "此前已按本文件记录 3 项（本次未再记录）：ZG-B03-001、ZG-B03-002、ZG-T01-002" in again
+    assert len(ledger.events("rectification.verdicts-imported")) == 1
+    assert len(ledger.events("rectification.closed")) == 2
+
+    bad = fill(ledger.sheet(), tmp_path / "第二批.xlsx", {"ZG-T01-001": {VERDICT: "退回"}})
+    mail(imap, COORDINATOR, bad, "核验销号表（第二批）")
+    [refused] = collect_now(ledger, smtp, imap)
+    assert refused.startswith(f"{COORDINATOR} 【未记录】核验销号表有 1 处问题 ")
+    assert "1. 工作表“核验销号表”第 2 行 J2 单元格（核验意见）：为空：退回须写明理由" in refused
+    assert ledger.item("ZG-T01-001").state == "claimed"
+    assert len(ledger.events("rectification.returned")) == 1
+
+
+def test_an_unsigned_sheet_by_email_is_held(
+    ledger: Ledger,
+    smtp: LocalSmtpServer,
+    imap: LocalImapServer,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A sheet written without DUBAN_SECRET (or its token changed) is no sheet of duban's to
+    intake, even from the coordinator: held, nothing recorded."""
+    env = {**ledger.env("zh-CN"), "DUBAN_SECRET": None}
+    written = runner.invoke(app, ["rectify", "sheet", CAMPAIGN], env=env)
+    assert written.exit_code == 0, written.output
+    assert "未签名（没有设置 DUBAN_SECRET）" in written.output
+    path = Path(written.output.split("\n")[0].strip())
+    filled = fill(path, tmp_path / "unsigned.xlsx", GOOD)
+    mail(imap, COORDINATOR, filled, "回复：核验销号表")
+    assert collect_now(ledger, smtp, imap) == []
+    [(sender, outcome, reason, _)] = intake_files(ledger)
+    assert (sender, outcome, reason) == (COORDINATOR, "held", "bad-token")
+    assert ledger.item("ZG-B03-001").state == "claimed"
+    assert not ledger.events("rectification.verdicts-imported")
