@@ -2,7 +2,9 @@
 SQLite and PostgreSQL: ``duban rectify sheet`` writes the claimed items, locked, with a verdict
 dropdown and a signed hidden sheet; ``duban rectify verdicts`` turns a filled copy into
 closures and returns, refuses a file with any bad row whole (every row named), and records a
-file once however often, and however many at once, it is read."""
+file once however often, and however many at once, it is read. By email (the loopback SMTP
+server and dovecot), the sheet from the coordinator's address is recorded the same way and
+answered; from another address, or unsigned, it is held and nothing is recorded."""
 
 from __future__ import annotations
 

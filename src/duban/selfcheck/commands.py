@@ -394,7 +394,8 @@ def write_verification(
     name = VERIFY_TEXTS[campaign.language].file_name.format(day=day.isoformat())
     target = _target(default_ledger_path(rt, day).with_name(f"{name}.xlsx"), out)
     identity = SheetIdentity(VERIFICATION_SHEET, campaign.id, day.isoformat())
-    token = sign(rt.settings.secret_key(), identity) if rt.settings.secret else None
+    signing = rt.settings.secret is not None and rt.settings.secret.get_secret_value()
+    token = sign(rt.settings.secret_key(), identity) if signing else None
     with rt.session() as session:
         items = [i for i in ledger.list_items(session, campaign.id, states=[State.CLAIMED])
                  if not wanted or i.unit_id in wanted]  # fmt: skip

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from duban.adapters.xlsx.layout import METADATA_SHEET
-from duban.errors import InvalidInputError, Problem
+from duban.errors import Problem
 from duban.model.validation import column_letter
+from duban.selfcheck.importing import FileProblemsError, fields_of
 from duban.selfcheck.items import Item
 from duban.selfcheck.states import STATE_EN, STATE_ZH, Action, Move, State
 from duban.selfcheck.texts import VERIFY_TEXTS
@@ -70,16 +71,12 @@ class VerdictPlan:
     blank: int
 
 
-class VerdictsFileError(InvalidInputError):
+class VerdictsFileError(FileProblemsError):
     """Every problem of the file; nothing was recorded."""
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
-        super().__init__(source, problems)
-        noun = "problem" if len(problems) == 1 else "problems"
-        self.message = f"{source}: {len(problems)} {noun}; nothing was recorded"
-        self.hint = "correct the file and run `duban rectify verdicts` again"
-        self.zh = f"{source}：{len(problems)} 处问题，未记录任何核验结论"
-        self.zh_hint = "改正后重新运行 `duban rectify verdicts`"
+        super().__init__(source, problems, command="rectify verdicts",
+                         nothing=("nothing was recorded", "未记录任何核验结论"))  # fmt: skip
 
 
 def request_key(sha256: str, code: str) -> str:
@@ -94,7 +91,7 @@ def read_sheet(grids: Grids, name: str) -> VerdictSheet:
         if sheet == METADATA_SHEET:
             continue
         for number, cells in enumerate(grid[:HEADER_SEARCH_ROWS], start=1):
-            columns = _columns(cells)
+            columns = fields_of(cells, LABELS)
             if "code" in columns and "verdict" in columns:
                 rows = tuple(_rows(grid, number, columns))
                 return VerdictSheet(sheet, rows, columns)
@@ -106,16 +103,6 @@ def read_sheet(grids: Grids, name: str) -> VerdictSheet:
         zh=f"没有哪个工作表的前 {HEADER_SEARCH_ROWS} 行含有“{code}”和“{verdict}”表头，"
         "请使用系统生成的核验销号表",
     )])  # fmt: skip
-
-
-def _columns(cells: Sequence[Any]) -> dict[str, tuple[int, str]]:
-    known = {_key(label): field for field, labels in LABELS.items() for label in labels}
-    found: dict[str, tuple[int, str]] = {}
-    for index, cell in enumerate(cells):
-        field = known.get(_key(cell))
-        if field is not None and field not in found:
-            found[field] = (index, str(cell).strip())
-    return found
 
 
 def _rows(
