@@ -67,6 +67,8 @@ WRONG_ARGUMENT = {
     "rectify cancel": (["rectify", "cancel", CAMPAIGN, "ZG-B03-001"], 2),
     "rectify import": (["rectify", "import", CAMPAIGN, "nosuch.xlsx"], 1),
     "rectify ledger": (["rectify", "ledger", CAMPAIGN, "--out", "/sys/x.xlsx"], 1),
+    "rectify sheet": (["rectify", "sheet", CAMPAIGN, "--unit", "ZZ"], 1),
+    "rectify verdicts": (["rectify", "verdicts", CAMPAIGN, "nosuch.xlsx"], 1),
 }  # fmt: skip
 
 
@@ -124,9 +126,12 @@ def wrong_setting_args(command: str) -> list[str]:
             "extend": ["--to", "2026-10-01", "--reason", "x"],
             "import": [],
             "ledger": [],
+            "sheet": [],
+            "verdicts": [],
         }
         action = command.split()[1]
-        code = {"list": [], "ledger": [], "import": ["problems.xlsx"]}.get(action, ["ZG-B03-001"])
+        code = {"list": [], "ledger": [], "sheet": [], "import": ["problems.xlsx"],
+                "verdicts": ["verdicts.xlsx"]}.get(action, ["ZG-B03-001"])  # fmt: skip
         return ["rectify", action, CAMPAIGN, *code, *options[action]]
     needs = {"mobilize", "approve", "remind", "compile", "extend", "exempt"}
     extra = ["--deliverable", "plan"] if command in needs else []

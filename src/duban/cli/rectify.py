@@ -41,6 +41,7 @@ from duban.selfcheck.states import (
     Move,
     State,
 )
+from duban.selfcheck.verdicts import VerdictsRecorded
 
 rectify = typer.Typer(
     help="The rectification ledger (整改台账): list, show, verify, import and write items.",
@@ -51,6 +52,10 @@ out = Console()
 Code = Annotated[str, typer.Argument(help="the item's code, e.g. ZG-B03-007")]
 By = Annotated[str, typer.Option(help="who verifies (kept in the audit trail)")]
 Reason = Annotated[str, typer.Option(help="why (kept in the audit trail)")]
+OutPath = Annotated[
+    Path | None,
+    typer.Option("--out", help="a file or folder (default: under DUBAN_HOME/out/CAMPAIGN/)"),
+]
 
 
 # --------------------------------------------------------------------------- reading
@@ -137,10 +142,7 @@ def import_command(
 @reports_errors
 def ledger_command(
     campaign: CampaignFile,
-    out_path: Annotated[
-        Path | None,
-        typer.Option("--out", help="a file or folder (default: under DUBAN_HOME/out/CAMPAIGN/)"),
-    ] = None,
+    out_path: OutPath = None,
     as_of: AsOf = None,
 ) -> None:
     """Write the 整改台账 workbook: every item, a sheet per tag, the overdue ones, the rates."""
@@ -158,6 +160,66 @@ def ledger_command(
         f"{total.overdue} 项；整改完成率 {_rate(total.closure_rate)}，按期整改率 "
         f"{_rate(total.on_time_rate)}",
     ), soft_wrap=True)  # fmt: skip
+
+
+@rectify.command(name="sheet")
+@reports_errors
+def sheet_command(
+    campaign: CampaignFile,
+    unit: Annotated[
+        list[str] | None, typer.Option("--unit", help="only this unit's items (repeat for several)")
+    ] = None,
+    out_path: OutPath = None,
+    as_of: AsOf = None,
+) -> None:
+    """Write the verification sheet (核验销号表): every claimed item, a verdict to fill each."""
+    with Runtime(settings_for(as_of), campaign) as rt:
+        written = commands.write_verification(rt, unit or (), out_path)
+    out.print(escape(str(written.path)), soft_wrap=True)
+    signed = "" if written.signed else pick(
+        "; not signed (DUBAN_SECRET is not set): return it with `duban rectify verdicts`, "
+        "not by email",
+        "；未签名（没有设置 DUBAN_SECRET）：请用 `duban rectify verdicts` 交回，不能通过邮件交回",
+    )  # fmt: skip
+    out.print(pick(f"{written.rows} items awaiting verification as of {written.day}{signed}",
+                   f"截至 {written.day} 待核验销号 {written.rows} 项{signed}"),
+              soft_wrap=True)  # fmt: skip
+
+
+@rectify.command(name="verdicts")
+@reports_errors
+def verdicts_command(
+    campaign: CampaignFile,
+    file: Annotated[Path, typer.Argument(help="the filled verification sheet (.xlsx)")],
+    by: By = "coordinator",
+    as_of: AsOf = None,
+) -> None:
+    """Record the verdicts of a filled verification sheet: close or return each item."""
+    with Runtime(settings_for(as_of), campaign) as rt:
+        done = commands.import_verdicts(rt, file, actor=by)
+    out.print(verdicts_summary(done), soft_wrap=True)
+
+
+def verdicts_summary(done: VerdictsRecorded) -> str:
+    """One line: what the file closed and returned, what it had before, what it left blank."""
+    parts = []
+    for codes, en, zh in ((done.closed, "closed", "销号"), (done.returned, "returned", "退回")):
+        if codes:
+            n, more = len(codes), " …" if len(codes) > 5 else ""
+            parts.append(pick(f"{n} {en} ({', '.join(codes[:5])}{more})",
+                              f"{zh} {n} 项（{'、'.join(codes[:5])}{more}）"))  # fmt: skip
+    if not done.recorded:
+        parts.append(pick("nothing recorded", "没有记录任何核验结论"))
+    if done.already:
+        n = len(done.already)
+        parts.append(pick(f"{n} of this file's verdicts were recorded before",
+                          f"{n} 项结论此前已按本文件记录"))  # fmt: skip
+    if done.blank:
+        rows = "row" if done.blank == 1 else "rows"
+        parts.append(pick(f"{done.blank} {rows} left without a verdict",
+                          f"{done.blank} 行未填核验结论"))  # fmt: skip
+    name = escape(done.file)
+    return pick(f"{name}: ", f"{name}：") + pick("; ", "；").join(parts)
 
 
 def _rate(rate: float | None) -> str:

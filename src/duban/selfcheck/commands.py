@@ -12,8 +12,9 @@ reason).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -42,7 +43,8 @@ from duban.selfcheck.states import (
     TransitionError,
     overdue_on,
 )
-from duban.selfcheck.texts import LEDGER_TEXTS
+from duban.selfcheck.texts import LEDGER_TEXTS, VERIFY_TEXTS
+from duban.selfcheck.verdicts import VerdictsRecorded, record_verdicts
 from duban.selfcheck.workbook import LedgerStats, write_rectification_ledger
 
 if TYPE_CHECKING:
@@ -322,29 +324,41 @@ def default_ledger_path(rt: Runtime, day: date) -> Path:
     return rt.settings.outputs / campaign.id / "rectification" / f"{name}.xlsx"
 
 
+def _target(default: Path, out: Path | None) -> Path:
+    """``out`` if it names a file, the default name in it if a folder, else the default."""
+    if out is None:
+        return default
+    return out / default.name if out.is_dir() else out
+
+
+@contextlib.contextmanager
+def _writing(target: Path) -> Iterator[None]:
+    """Make the target's folder; a file that cannot be written is one ``error:`` line."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        yield
+    except (OSError, FileCreateError) as error:
+        cause = error.args[0] if isinstance(error, FileCreateError) else error
+        why = getattr(cause, "strerror", None) or str(cause)
+        raise DubanError(f"cannot write {target}: {why}",
+                         hint="give --out a file or folder you can write to",
+                         zh=f"无法写入 {target}：{why}",
+                         zh_hint="给 --out 一个可写的文件或文件夹") from None  # fmt: skip
+
+
 def write_ledger(rt: Runtime, out: Path | None = None) -> LedgerWritten:
     """The 整改台账 of every item as of the runtime's clock, at ``out`` (a file, or a folder
     to write the default name into) or the default path; one ``rectification.ledger-written``
     event says where and what it counted."""
     bundle, rules = rt.bundle, rules_of(rt)
-    target = default_ledger_path(rt, rules.day)
-    if out is not None:
-        target = out / target.name if out.is_dir() else out
+    target = _target(default_ledger_path(rt, rules.day), out)
     with rt.session() as session:
         items = ledger.list_items(session, bundle.campaign.id)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+        with _writing(target):
             stats = write_rectification_ledger(
                 target, items, bundle.units, rules=rules, language=bundle.campaign.language,
                 title=bundle.campaign.title,
             )  # fmt: skip
-        except (OSError, FileCreateError) as error:
-            cause = error.args[0] if isinstance(error, FileCreateError) else error
-            why = getattr(cause, "strerror", None) or str(cause)
-            raise DubanError(f"cannot write {target}: {why}",
-                             hint="give --out a file or folder you can write to",
-                             zh=f"无法写入 {target}：{why}",
-                             zh_hint="给 --out 一个可写的文件或文件夹") from None  # fmt: skip
         total = stats.total
         append_event(session, rt.clock, LEDGER_WRITTEN, campaign_id=bundle.campaign.id,
                      subject=f"ledger:{rules.day.isoformat()}",
@@ -352,3 +366,57 @@ def write_ledger(rt: Runtime, out: Path | None = None) -> LedgerWritten:
                               "found": total.found, "closed": total.closed,
                               "overdue": total.overdue})  # fmt: skip
     return LedgerWritten(target, rules.day, stats)
+
+
+# --------------------------------------------------------------------------- verification
+
+
+@dataclass(frozen=True)
+class SheetWritten:
+    path: Path
+    day: date
+    rows: int
+    signed: bool
+
+
+def write_verification(
+    rt: Runtime, unit_ids: Iterable[str] = (), out: Path | None = None
+) -> SheetWritten:
+    """The 核验销号表 of every claimed item (of ``unit_ids`` if given) as of the runtime's
+    clock, at ``out`` (a file or a folder) or beside the 整改台账; signed with
+    ``DUBAN_SECRET`` when it is set, so the coordinator may mail it back to intake."""
+    from duban.adapters.xlsx.token import VERIFICATION_SHEET, SheetIdentity, sign
+    from duban.selfcheck.verifysheet import SheetMeta, write_verification_sheet
+
+    bundle, day = rt.bundle, rules_of(rt).day
+    wanted = [bundle.unit(u).id for u in unit_ids]
+    campaign = bundle.campaign
+    name = VERIFY_TEXTS[campaign.language].file_name.format(day=day.isoformat())
+    target = _target(default_ledger_path(rt, day).with_name(f"{name}.xlsx"), out)
+    identity = SheetIdentity(VERIFICATION_SHEET, campaign.id, day.isoformat())
+    signing = rt.settings.secret is not None and rt.settings.secret.get_secret_value()
+    token = sign(rt.settings.secret_key(), identity) if signing else None
+    with rt.session() as session:
+        items = [i for i in ledger.list_items(session, campaign.id, states=[State.CLAIMED])
+                 if not wanted or i.unit_id in wanted]  # fmt: skip
+    names = {u.id: u.name for u in bundle.units}
+    with _writing(target):
+        rows = write_verification_sheet(target, items, names, SheetMeta(identity, token),
+                                        language=campaign.language, zone=campaign.zone,
+                                        title=campaign.title)  # fmt: skip
+    return SheetWritten(target, day, rows, token is not None)
+
+
+def import_verdicts(rt: Runtime, path: Path, *, actor: str) -> VerdictsRecorded:
+    """The verdicts of a filled 核验销号表, recorded all or none (``selfcheck.verdicts``); the
+    file's bytes go to the raw store when anything is recorded."""
+    from duban.implement.intake.rawstore import RawStore
+
+    data = _read(path)
+    sha = hashlib.sha256(data).hexdigest()
+    grids = read_grid(data, path.name)
+    store = RawStore(rt.settings.raw_store, rt.settings.store_flush)
+    with rt.session() as session:
+        return record_verdicts(session, rt.clock, rt.bundle.campaign, grids, sha256=sha,
+                               name=path.name, actor=actor,
+                               keep=lambda: store.put(data))  # fmt: skip

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -73,16 +73,27 @@ class ImportPlan:
         return len(self.rows) + len(self.repeated)
 
 
-class ImportFileError(InvalidInputError):
+class FileProblemsError(InvalidInputError):
+    """A coordinator's file's problems, every one, and the command to run again once they are
+    fixed; nothing was recorded (``nothing``: saying so, in English and Chinese)."""
+
+    def __init__(
+        self, source: str, problems: list[Problem], *, command: str, nothing: tuple[str, str]
+    ) -> None:
+        super().__init__(source, problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        self.message = f"{source}: {len(problems)} {noun}; {nothing[0]}"
+        self.hint = f"correct the file and run `duban {command}` again"
+        self.zh = f"{source}：{len(problems)} 处问题，{nothing[1]}"
+        self.zh_hint = f"改正后重新运行 `duban {command}`"
+
+
+class ImportFileError(FileProblemsError):
     """The file's problems, every one; nothing was recorded."""
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
-        super().__init__(source, problems)
-        noun = "problem" if len(problems) == 1 else "problems"
-        self.message = f"{source}: {len(problems)} {noun}; nothing was imported"
-        self.hint = "correct the file and run `duban rectify import` again"
-        self.zh = f"{source}：{len(problems)} 处问题，未导入任何事项"
-        self.zh_hint = "改正后重新运行 `duban rectify import`"
+        super().__init__(source, problems, command="rectify import",
+                         nothing=("nothing was imported", "未导入任何事项"))  # fmt: skip
 
 
 def read_grid(data: bytes, name: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -166,14 +177,18 @@ def _header(
     (from 0) and label of each field it names."""
     for sheet, grid in grids.items():
         for number, cells in enumerate(grid[:HEADER_SEARCH_ROWS], start=1):
-            columns = _fields_of(cells)
+            columns = fields_of(cells, LABELS)
             if "finding" in columns:
                 return sheet, number, columns
     return None
 
 
-def _fields_of(cells: Iterable[Any]) -> dict[str, tuple[int, str]]:
-    known = {_key(label): field for field, labels in LABELS.items() for label in labels}
+def fields_of(
+    cells: Iterable[Any], labels_of: Mapping[str, tuple[str, ...]]
+) -> dict[str, tuple[int, str]]:
+    """The column (from 0) and header label of each field a header row names, by the labels
+    it may go by (in either language, letter case and full-width forms aside)."""
+    known = {_key(label): field for field, labels in labels_of.items() for label in labels}
     columns: dict[str, tuple[int, str]] = {}
     for index, cell in enumerate(cells):
         field = known.get(_key(cell))

@@ -107,3 +107,73 @@ EN = LedgerTexts(
 )
 
 LEDGER_TEXTS: dict[Language, LedgerTexts] = {"zh-CN": ZH, "en": EN}
+
+
+@dataclass(frozen=True)
+class VerifyTexts:
+    """The verification workbook (核验销号表): its sheet, columns and verdict words.
+
+    ``columns`` are, in order: 序号, the item's code, unit, finding, measure, deadline, the
+    claim's evidence, the day completion was claimed (locked), then the verdict, the note and
+    the second reviewer (the coordinator's to fill)."""
+
+    sheet: str
+    title: str  # the workbook's title property: "{campaign}核验销号表"
+    bare_title: str
+    columns: tuple[str, ...]
+    close: str  # the verdict that closes (同意销号)
+    give_back: str  # the verdict that returns (退回)
+    long_term: str
+    file_name: str  # "核验销号表（{day}）", without .xlsx
+    prompt: str  # the dropdown's input message
+
+
+ZH_VERIFY = VerifyTexts(
+    sheet="核验销号表",
+    title="{campaign}核验销号表",
+    bare_title="核验销号表",
+    columns=(
+        "序号",
+        "整改编号",
+        "责任单位",
+        "问题描述",
+        "整改措施",
+        "整改时限",
+        "完成情况",
+        "申请销号日期",
+        "核验结论",
+        "核验意见",
+        "复核人",
+    ),
+    close="同意销号",
+    give_back="退回",
+    long_term="长期坚持",
+    file_name="核验销号表（{day}）",
+    prompt="请选择：同意销号 或 退回（退回须在核验意见中写明理由）",
+)
+
+EN_VERIFY = VerifyTexts(
+    sheet="Verification",
+    title="{campaign}: verification sheet",
+    bare_title="Verification sheet",
+    columns=(
+        "No.",
+        "Item",
+        "Responsible unit",
+        "Finding",
+        "Measure",
+        "Deadline",
+        "Evidence",
+        "Claimed on",
+        "Verdict",
+        "Note",
+        "Second reviewer",
+    ),
+    close="close",
+    give_back="return",
+    long_term="long-term",
+    file_name="verification sheet ({day})",
+    prompt="Choose close or return (a return needs its reason under Note)",
+)
+
+VERIFY_TEXTS: dict[Language, VerifyTexts] = {"zh-CN": ZH_VERIFY, "en": EN_VERIFY}

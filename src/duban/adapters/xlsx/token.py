@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from typing import Protocol
 
 TOKEN_LENGTH = 32
 """Hex characters kept from the HMAC (128 bits)."""
@@ -55,7 +56,40 @@ class TemplateIdentity:
         return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def sign(secret: bytes, identity: TemplateIdentity) -> str:
+VERIFICATION_SHEET = "verification"
+"""The kind of the coordinator's verification workbook (核验销号表)."""
+_SHEET_DOMAIN = "duban-sheet/1"
+"""Keeps an office workbook's MAC apart from every unit template's: no token of one verifies
+as the other, whatever its fields hold."""
+
+
+@dataclass(frozen=True)
+class SheetIdentity:
+    """A workbook duban writes for the office itself, not for a unit: its kind (``verification``
+    for the 核验销号表), the campaign, and the day it was issued. The sender is then checked
+    against the office's own address, as a unit's template is against the unit's."""
+
+    kind: str
+    campaign_id: str
+    issued: str
+
+    def __post_init__(self) -> None:
+        for name in ("kind", "campaign_id", "issued"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty string")
+
+    def canonical(self) -> bytes:
+        fields = [_SHEET_DOMAIN, self.kind, self.campaign_id, self.issued]
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class Signed(Protocol):
+    """What a token vouches for: anything with an unambiguous byte form."""
+
+    def canonical(self) -> bytes: ...
+
+
+def sign(secret: bytes, identity: Signed) -> str:
     """The token to write into this identity's template: lower-case hex, TOKEN_LENGTH long."""
     if len(secret) < MIN_SECRET_BYTES:
         raise ValueError(f"the template secret must be at least {MIN_SECRET_BYTES} bytes")
@@ -63,7 +97,7 @@ def sign(secret: bytes, identity: TemplateIdentity) -> str:
     return digest[:TOKEN_LENGTH]
 
 
-def verify(secret: bytes, identity: TemplateIdentity, token: str) -> bool:
+def verify(secret: bytes, identity: Signed, token: str) -> bool:
     """Whether ``token`` was signed for ``identity``, compared in constant time."""
     if not isinstance(token, str) or len(token) != TOKEN_LENGTH:
         return False

@@ -23,6 +23,7 @@ from duban.implement.intake.decide import REASONS, Outcome, unit_of_sender
 from duban.implement.intake.mime import TOO_DEEP, TOO_MANY_PARTS
 from duban.implement.intake.reasons import describe as describe_file_reason
 from duban.implement.intake.submitting import PROGRESS_NOTES
+from duban.implement.intake.verdicts import RECORDED, REFUSED
 from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
 from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder, with_items
 from duban.model.campaign import Deliverable, Language
@@ -100,21 +101,41 @@ def answer_drafts(session: Session, ctx: AnswerContext, intake_ids: Sequence[int
 
 
 def _draft(session: Session, ctx: AnswerContext, row: IntakeRow) -> Draft | None:
+    if row.sender is not None and row.reason in (RECORDED, REFUSED):
+        return _verdicts_answer(ctx, row, _files(session, row))
     if row.sender is None or unit_of_sender(ctx.bundle, row.sender) is None:
         return None
-    files = list(
-        session.scalars(
-            select(IntakeFileRow)
-            .where(IntakeFileRow.intake_id == row.id)
-            .order_by(IntakeFileRow.index)
-        )
-    )
+    files = _files(session, row)
     if row.status == Outcome.ACCEPTED.value:
         accepted = next(f for f in files if f.outcome == Outcome.ACCEPTED.value)
         return _ack(session, ctx, row, accepted)
     if row.status in (Outcome.REJECTED.value, Outcome.QUARANTINED.value):
         return _rejection(session, ctx, row, files)
     return None
+
+
+def _files(session: Session, row: IntakeRow) -> list[IntakeFileRow]:
+    query = select(IntakeFileRow).where(IntakeFileRow.intake_id == row.id)
+    return list(session.scalars(query.order_by(IntakeFileRow.index)))
+
+
+def _verdicts_answer(ctx: AnswerContext, row: IntakeRow, files: list[IntakeFileRow]) -> Draft:
+    """The coordinator's verification sheet: what it recorded, or why nothing was (only the
+    coordinator's own address gets here: ``decide`` holds the sheet from anyone else)."""
+    campaign = ctx.bundle.campaign
+    sheet = next(f for f in files if f.reason in (RECORDED, REFUSED))
+    detail = sheet.problems[0] if sheet.problems else {}
+    lines = list(detail.get("lines") or ())
+    context = {
+        "coordinator": campaign.roles.coordinator,
+        "received_text": format_moment(row.received_at, campaign.zone, campaign.language),
+        "filename": sheet.filename,
+        "problems": lines[:MAX_LISTED],
+        "more": max(0, len(lines) - MAX_LISTED),
+        **{k: detail.get(k) or [] for k in ("closed", "returned", "already")},
+        "blank": detail.get("blank") or 0,
+    }
+    return _as_draft(ctx, row, "verdicts", context, instance_id=None, attachments=())
 
 
 def _ack(session: Session, ctx: AnswerContext, row: IntakeRow, file: IntakeFileRow) -> Draft:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from duban.adapters.xlsx.metadata import identity_of
-from duban.adapters.xlsx.token import TemplateIdentity, verify
+from duban.adapters.xlsx.token import VERIFICATION_SHEET, SheetIdentity, TemplateIdentity, verify
 from duban.model.campaign import Language
 from duban.model.loader import CampaignBundle
 from duban.model.roster import Unit
@@ -48,6 +48,14 @@ class Identified:
     template_version: str
 
 
+@dataclass(frozen=True)
+class OfficeSheet:
+    """A workbook duban wrote for the office (the 核验销号表), signed, from the coordinator's
+    own address: its verdicts are the coordinator's to record (``selfcheck.verdicts``)."""
+
+    identity: SheetIdentity
+
+
 REASONS: dict[Language, dict[str, str]] = {
     "zh-CN": {
         "no-metadata": "附件不是本次下发的报送模板（缺少模板信息），"
@@ -76,6 +84,10 @@ REASONS: dict[Language, dict[str, str]] = {
         "（{results}），可能是他人冒用该地址；请先与该单位核实，再在审核中处理",
         "too-many-parts": "邮件包含的部分超过 {limit} 个，系统只读取了前 {limit} 个，"
         "其余内容（可能包括报送表格）未读取。请将填好的模板单独作为附件，另发一封邮件报送",
+        "not-from-coordinator": "核验销号表须由牵头部门（{coordinator}）的邮箱发回，"
+        "发件人 {sender} 不是该邮箱，未记录任何核验结论",
+        "verdicts-recorded": "核验销号表已记录",
+        "verdicts-refused": "核验销号表有 {count} 处问题，未记录任何核验结论",
         "too-deep": "邮件嵌套超过 {limit} 层（层层转发），更深处的内容（可能包括报送表格）"
         "未读取。请将填好的模板单独作为附件，另发一封新邮件报送，不要转发",
     },
@@ -111,6 +123,10 @@ REASONS: dict[Language, dict[str, str]] = {
         "too-many-parts": "the message has more than {limit} parts; only the first {limit} were "
         "read, and the rest (perhaps the workbook) was not: send the filled template alone, "
         "attached to a new message",
+        "not-from-coordinator": "a verification sheet is taken only from the coordinator's "
+        "address ({coordinator}); {sender} is not it, and nothing was recorded",
+        "verdicts-recorded": "the verification sheet was recorded",
+        "verdicts-refused": "the verification sheet has {count} problem(s); nothing was recorded",
         "too-deep": "the message is nested more than {limit} levels deep (forwarded within "
         "forwarded messages), and what lies deeper (perhaps the workbook) was not read: send "
         "the filled template alone, attached to a new message rather than forwarded",
@@ -129,8 +145,10 @@ def identify(
     sender: str | None,
     bundle: CampaignBundle,
     secret: bytes,
-) -> Identified | Verdict:
+) -> Identified | OfficeSheet | Verdict:
     """Check a workbook's metadata and its sender; the first doubt found decides."""
+    if metadata and metadata.get("kind") == VERIFICATION_SHEET:
+        return _office_sheet(metadata, sender, bundle, secret)
     if not metadata or "unit_id" not in metadata:
         return Verdict(Outcome.REJECTED, "no-metadata")
     if metadata.get("campaign") != bundle.campaign.id:
@@ -147,6 +165,27 @@ def identify(
     if sender is None or not unit.has_address(sender):
         return _wrong_sender(bundle, sender or "?", unit)
     return Identified(unit, identity, metadata.get("template_version", ""))
+
+
+def _office_sheet(
+    metadata: Mapping[str, str], sender: str | None, bundle: CampaignBundle, secret: bytes
+) -> OfficeSheet | Verdict:
+    """A verification sheet: of this campaign, its token signed for it, and sent from the
+    coordinator's address in the campaign file (anyone else's copy is held, as a unit's
+    template from a stranger is)."""
+    if metadata.get("campaign") != bundle.campaign.id:
+        return Verdict(Outcome.HELD, "other-campaign", {"campaign": metadata.get("campaign")})
+    try:
+        identity = SheetIdentity(VERIFICATION_SHEET, bundle.campaign.id, metadata["issued"])
+    except (KeyError, ValueError):
+        return Verdict(Outcome.HELD, "bad-token")
+    if not verify(secret, identity, metadata.get("token", "")):
+        return Verdict(Outcome.HELD, "bad-token")
+    coordinator = str(bundle.campaign.roles.coordinator.email)
+    if sender is None or sender.strip().lower() != coordinator.lower():
+        detail = {"sender": sender or "?", "coordinator": coordinator}
+        return Verdict(Outcome.HELD, "not-from-coordinator", detail)
+    return OfficeSheet(identity)
 
 
 def _wrong_sender(bundle: CampaignBundle, sender: str, unit: Unit) -> Verdict:

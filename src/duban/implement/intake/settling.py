@@ -28,10 +28,18 @@ from duban.clock import Clock
 from duban.implement.intake.authentication import UNAUTHENTICATED
 from duban.implement.intake.automatic import automatic_reason
 from duban.implement.intake.candidates import Candidate
-from duban.implement.intake.decide import Identified, Outcome, Verdict, identify, unit_of_sender
+from duban.implement.intake.decide import (
+    Identified,
+    OfficeSheet,
+    Outcome,
+    Verdict,
+    identify,
+    unit_of_sender,
+)
 from duban.implement.intake.known import Known
 from duban.implement.intake.mime import TOO_DEEP, TOO_MANY_PARTS
 from duban.implement.intake.submitting import accept_or_reject
+from duban.implement.intake.verdicts import record_mailed_sheet
 from duban.ledger.schema import IntakeRow
 from duban.ledger.store import append_event
 from duban.model.loader import CampaignBundle
@@ -42,7 +50,7 @@ _PRIORITY = (Outcome.ACCEPTED, Outcome.HELD, Outcome.QUARANTINED, Outcome.REJECT
 
 def identify_file(
     bundle: CampaignBundle, secret: bytes, candidate: Candidate, sender: str | None
-) -> Identified | Verdict:
+) -> Identified | OfficeSheet | Verdict:
     """Whom a read workbook is from, by its token and its sender; the unit it claims to be
     from is noted on its row, held or not."""
     parsed = candidate.parsed
@@ -121,6 +129,8 @@ def _judge(
     assert parsed is not None
     if isinstance(who, Verdict):
         return who
+    if isinstance(who, OfficeSheet):
+        return record_mailed_sheet(session, bundle, clock, candidate.row, parsed)
     return accept_or_reject(session, bundle.campaign, row, candidate.row, who, parsed, known,
                             clock=clock)  # fmt: skip
 
