@@ -15,7 +15,7 @@ compares them and needs no validation machinery; this module does the checking.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,17 +110,24 @@ def load_inspectors(
     problem at once (file, row, column as labelled, value found, what was expected)."""
     say = Say(path.name, language, MESSAGES)
     if not path.is_file():
-        raise InvalidInputError(str(path), [Problem(str(path), say("not-found"))])
+        missing = say.problem(lambda _: str(path), lambda s: s("not-found"))
+        raise InvalidInputError(str(path), [missing])
     rows = read_rows(path, say)
     problems: list[Problem] = []
     read = list(_parse_rows(rows, _UnitNames(roster), say, problems))
     for value, numbers in rows_of_each([(n, i.id) for n, i in read]).items():
         if len(numbers) > 1:
-            message = say("duplicate-id", value=value, times=say.times(len(numbers)))
-            problems.append(Problem(say.rows(numbers), message))
+            problems.append(_used_twice(say, value, numbers))
     if problems:
         raise InvalidInputError(str(path), problems)
     return [inspector for _, inspector in read]
+
+
+def _used_twice(say: Say, value: str, numbers: list[int]) -> Problem:
+    def message(s: Say) -> str:
+        return s("duplicate-id", value=value, times=s.times(len(numbers)))
+
+    return say.problem(lambda s: s.rows(numbers), message)
 
 
 @dataclass(frozen=True)
@@ -183,8 +190,7 @@ class _Row:
     def _required(self, key: str) -> str:
         value = self.cell(key)
         if not value:
-            message = self.say("required", label=self._label(key))
-            self.problems.append(Problem(self._where(key), message))
+            self._note(key, lambda s: s("required", label=self._label(key, s)))
         return value
 
     def _units(self, units: _UnitNames, key: str) -> list[str]:
@@ -198,13 +204,14 @@ class _Row:
         return found
 
     def _refuse(self, key: str, code: str, value: str) -> None:
-        self.problems.append(Problem(self._where(key), self.say(code, value=value)))
+        self._note(key, lambda s: s(code, value=value))
 
-    def _where(self, key: str) -> str:
-        return self.say.cell(self.number, self._label(key))
+    def _note(self, key: str, message: Callable[[Say], str]) -> None:
+        where = self.say.problem(lambda s: s.cell(self.number, self._label(key, s)), message)
+        self.problems.append(where)
 
-    def _label(self, key: str) -> str:
+    def _label(self, key: str, say: Say) -> str:
         label = self.header.labels.get(key)
         if label is None:
-            label = CHINESE_HEADERS[key] if self.say.language == "zh-CN" else key
+            label = CHINESE_HEADERS[key] if say.language == "zh-CN" else key
         return label

@@ -17,8 +17,8 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,16 @@ class Say:
             return "、".join(f"“{item}”" for item in items)
         return ", ".join(items)
 
+    def problem(self, where: Callable[[Say], str], message: Callable[[Say], str]) -> Problem:
+        """A problem worded in this reader's language, with the Chinese beside it for
+        ``Problem.said`` (``where`` and ``message`` word it for a given ``Say``)."""
+        chinese = replace(self, language="zh-CN")
+        return Problem(where(self), message(self), zh=message(chinese), zh_where=where(chinese))
+
+    def file_problem(self, code: str, **detail: Any) -> Problem:
+        """A problem of the whole file, named as the reader named it."""
+        return self.problem(lambda s: s.source, lambda s: s(code, **detail))
+
     def times(self, count: int) -> str:
         if self.language == "zh-CN":
             return f"{count}次"
@@ -99,7 +109,7 @@ def read_rows(path: Path, say: Say) -> list[Row]:
     if path.suffix.lower() == ".csv":
         records = csv.reader(io.StringIO(_decode(path, say)))
         return list(enumerate(records, start=1))  # a record is a row in Excel or WPS
-    raise InvalidInputError(str(path), [Problem(path.name, say("file-type"))])
+    raise InvalidInputError(str(path), [say.file_problem("file-type")])
 
 
 def _decode(path: Path, say: Say) -> str:
@@ -116,9 +126,7 @@ def _decode(path: Path, say: Say) -> str:
         return body.decode("gb18030")
     except UnicodeDecodeError as error:
         offset = error.start + len(data) - len(body)
-        raise InvalidInputError(
-            str(path), [Problem(path.name, say("encoding", byte=offset))]
-        ) from None
+        raise InvalidInputError(str(path), [say.file_problem("encoding", byte=offset)]) from None
 
 
 def _read_xlsx(path: Path, say: Say) -> list[Row]:
@@ -128,7 +136,7 @@ def _read_xlsx(path: Path, say: Say) -> list[Row]:
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
-        raise InvalidInputError(str(path), [Problem(path.name, say("workbook"))]) from None
+        raise InvalidInputError(str(path), [say.file_problem("workbook")]) from None
     try:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # read-only mode trusts a stale dimension and drops rows
@@ -201,10 +209,12 @@ def _missing_columns(
     missing = [h for h in required if h not in header.columns]
     if not missing:
         return None
-    if say.language == "zh-CN":
-        missing = [chinese[h] for h in missing]
-    found = say.join(header.found)
-    return Problem(say.row(header.row), say("missing", missing=say.join(missing), found=found))
+
+    def message(s: Say) -> str:
+        named = [chinese[h] for h in missing] if s.language == "zh-CN" else missing
+        return s("missing", missing=s.join(named), found=s.join(header.found))
+
+    return say.problem(lambda s: s.row(header.row), message)
 
 
 def records(
@@ -219,7 +229,7 @@ def records(
     ``empty`` or ``missing`` message) if the file is empty or lacks a required column."""
     filled = _filled_rows(rows)
     if not filled:
-        problems.append(Problem(say.source, say("empty")))
+        problems.append(say.file_problem("empty"))
         return None
     header = _find_header(filled, aliases, required)
     missing = _missing_columns(header, required, chinese, say)
