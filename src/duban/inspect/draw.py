@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -152,6 +152,10 @@ def draw(inputs: DrawInputs, seed: str) -> Draw:
     """The draw of ``inputs`` with ``seed`` (exactly as given, UTF-8)."""
     if not seed:
         raise ValueError("a draw needs a seed")
+    named = [seed, inputs.inspection, inputs.round, *(c.unit_id for c in inputs.units)]
+    named += [inspector.id for inspector in inputs.inspectors]
+    if any(SEPARATOR in text for text in named):
+        raise ValueError("the seed, names and unit ids must not hold U+001F, the separator")
     strata: dict[str, list[Candidate]] = {}
     for candidate in inputs.units:
         strata.setdefault(candidate.stratum, []).append(candidate)
@@ -210,18 +214,24 @@ class _Teams:
     def fill(self, unit_id: str) -> None:
         team: list[str] = []
         passed: set[str] = set()
+        order = iter(order_inspectors(self.inputs, self.seed, unit_id))  # walked once
         while len(team) < self.inputs.parameters.team_size:
-            chosen = self.next_eligible(unit_id, passed)
+            chosen = self.next_eligible(unit_id, passed, order)
             if chosen is None:
                 break
             team.append(chosen)
             passed.add(chosen)
         self.teams.append(Team(unit_id, tuple(team)))
 
-    def next_eligible(self, unit_id: str, passed: set[str]) -> str | None:
-        """The first inspector of the unit's order not in ``passed`` and eligible; every
-        ineligible one met on the way is logged and added to ``passed``."""
-        for inspector in order_inspectors(self.inputs, self.seed, unit_id):
+    def next_eligible(
+        self, unit_id: str, passed: set[str], order: Iterator[Inspector] | None = None
+    ) -> str | None:
+        """The first inspector of the unit's order (or of what is left of ``order``) not in
+        ``passed`` and eligible; every ineligible one met on the way is logged and added to
+        ``passed``."""
+        if order is None:
+            order = iter(order_inspectors(self.inputs, self.seed, unit_id))
+        for inspector in order:
             if inspector.id in passed:
                 continue
             passed.add(inspector.id)
