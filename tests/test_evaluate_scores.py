@@ -47,8 +47,11 @@ from duban.evaluate.figures import (
     Duty,
     Figure,
     InspectionRound,
+    ItemRecord,
     adjustments_figure,
+    completeness_figure,
     inspection_figure,
+    rectification_figure,
     timeliness_figure,
 )
 from duban.evaluate.ranking import ticket
@@ -500,3 +503,25 @@ def test_weights_scaled_divide_by_their_sum() -> None:
 
 def test_the_same_inputs_give_the_same_sheets() -> None:
     assert run(example_inputs()) == run(example_inputs())
+
+
+def test_completeness_and_rectification_figures() -> None:
+    """Completeness counts late as received: 3 of 4 = 0.7500, the missing duty named.
+    Rectification: 2 of 3 items closed = 0.6667, the open one named with its deadline."""
+    completeness = completeness_figure(duties(2, late=1, missing=1))
+    assert completeness.raw == D("0.7500")
+    assert [(e.kind, e.subject) for e in completeness.evidence] == [("missing", "progress 2026-04")]
+    assert completeness.basis == (("expected", "4"), ("received", "3"))
+    items = [
+        ItemRecord("ZG-T01-002", "台账不全", date(2026, 10, 31), None),
+        ItemRecord("ZG-T01-001", "制度缺失", date(2026, 9, 30), date(2026, 9, 20)),
+        ItemRecord("ZG-T01-003", "公示滞后", date(2026, 11, 30), date(2026, 12, 2)),
+    ]
+    closure = rectification_figure(items)
+    assert closure.raw == D("0.6667")
+    assert [(e.kind, e.subject, e.reason, e.facts) for e in closure.evidence] == [
+        ("open-item", "ZG-T01-002", "台账不全", (("due", "2026-10-31"),))
+    ]
+    assert completeness_figure([]).raw is None
+    assert rectification_figure([]).raw is None
+    assert adjustments_figure([]).raw == D("0.00")
