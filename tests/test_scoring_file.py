@@ -137,3 +137,30 @@ def test_rules_take_only_their_own_parameters(example_copy: Path) -> None:
         "    - {id: timeliness, title: 报送及时率, weight: 30, rule: {kind: rate, max: 10}}",
     )
     assert "only a points rule takes max" in problems_of(example_copy)
+
+
+def test_a_rule_must_fit_its_sources_figure(example_copy: Path) -> None:
+    """A rate read as points, or points read as a rate, would score everyone wrongly."""
+    replace_in(
+        example_copy,
+        "    - {id: timeliness, title: 报送及时率, weight: 30}",
+        "    - {id: timeliness, title: 报送及时率, weight: 30, rule: points}",
+    )
+    replace_in(
+        example_copy,
+        "        minimum: 5 ",
+        "        figure: satisfaction-rate\n        minimum: 5 ",
+    )
+    replace_in(
+        example_copy,
+        "      weight: 30\n      ballots:",
+        "      weight: 30\n      rule: {kind: points, max: 100}\n      ballots:",
+    )
+    said = problems_of(example_copy)
+    assert (
+        "scoring.sources[0]: a timeliness source gives a rate; "
+        "its rule is one of rate, best, not points" in said
+    )
+    assert "scoring.sources[2]: a public-evaluation source gives a rate" in said
+    zh = "\n".join(chinese(example_copy))
+    assert "timeliness 来源的原始数据是比率（0 到 1），rule 只能是 rate、best，不能是 points" in zh

@@ -113,12 +113,15 @@ def tally_units(ballots: Iterable[Ballot], spec: BallotSpec) -> dict[str, UnitTa
     marks: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
     spoiled: dict[str, int] = defaultdict(int)
     comments: dict[str, list[str]] = defaultdict(list)
+    known: dict[str, Decimal | None] = {}  # a few marks repeat a million times
     for b in ballots:
         category = _category(b, spec)
         for unit_id, mark in b.marks.items():
             if not mark.strip():
                 continue
-            points = points_of(mark, spec)
+            if mark not in known:
+                known[mark] = points_of(mark, spec)
+            points = known[mark]
             if points is None:
                 spoiled[unit_id] += 1
             else:

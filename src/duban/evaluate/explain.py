@@ -14,7 +14,7 @@ enough). Words are the writer's job: lines carry kinds, values and named facts.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -55,6 +55,7 @@ def score_sheets(
 ) -> list[ScoreSheet]:
     """Every ranked unit's sheet, in ranking order (group by group)."""
     by_unit = {s.unit_id: s for s in scores}
+    rules = {s.id: (s.normalisation, scoring.missing_of(s)) for s in scoring.sources}
     above: dict[str, Placing] = {}
     for previous, placing in itertools.pairwise(placings):
         if placing.group_id == previous.group_id:
@@ -67,7 +68,7 @@ def score_sheets(
             p.rank,
             p.of,
             (
-                *_source_lines(scoring, by_unit[p.unit_id]),
+                *_source_lines(rules, by_unit[p.unit_id]),
                 *_whole_lines(scoring, p, above.get(p.unit_id)),
             ),
         )
@@ -75,17 +76,17 @@ def score_sheets(
     ]
 
 
-def _source_lines(scoring: Scoring, score: UnitScore) -> Iterator[SheetLine]:
+def _source_lines(rules: Mapping[str, tuple[Rule, str]], score: UnitScore) -> Iterator[SheetLine]:
     for line in score.sources:
-        source = scoring.source(line.source_id)
-        figure = line.figure
+        source_id, figure = line.source_id, line.figure
         for e in figure.evidence:
-            yield SheetLine(source.id, e.kind, e.subject, e.points, e.reason, e.facts)
+            yield SheetLine(source_id, e.kind, e.subject, e.points, e.reason, e.facts)
         insufficient = (("insufficient", "true"),) if figure.insufficient else ()
-        yield SheetLine(source.id, "figure", value=figure.raw, facts=(*figure.basis, *insufficient))
-        yield _normalised(source.id, source.normalisation, line, scoring.missing_of(source))
+        yield SheetLine(source_id, "figure", value=figure.raw, facts=(*figure.basis, *insufficient))
+        rule, policy = rules[source_id]
+        yield _normalised(source_id, rule, line, policy)
         yield SheetLine(
-            source.id,
+            source_id,
             "weighted",
             value=line.weighted,
             facts=(("weight", str(line.weight)), ("share", str(line.share))),

@@ -150,6 +150,30 @@ class ScoreSource(Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _rule_fits_the_figure(self) -> Self:
+        """A rate read as points (0.83 of 100) or points read as a rate (88 × 100, clamped
+        to 100) would score every unit wrongly without any error: refused here."""
+        if self.rule is None:
+            return self
+        fits = _FITTING_RULES[self._figure_kind]
+        if self.rule.kind not in fits:
+            raise WordedValueError(
+                f"a {self.kind} source gives {self._figure_kind}; its rule is one of "
+                f"{', '.join(fits)}, not {self.rule.kind}",
+                f"{self.kind} 来源的原始数据是{_FIGURE_ZH[self._figure_kind]}，"
+                f"rule 只能是 {'、'.join(fits)}，不能是 {self.rule.kind}",
+            )
+        return self
+
+    @property
+    def _figure_kind(self) -> Literal["a rate", "points"]:
+        if self.kind in ("inspection", "adjustments"):
+            return "points"
+        if self.kind == "public-evaluation" and self.ballot_spec.figure == "trimmed-mean":
+            return "points"
+        return "a rate"
+
     @property
     def normalisation(self) -> Rule:
         """The declared rule, or the kind's default: rates for timeliness, completeness and
@@ -171,6 +195,13 @@ class ScoreSource(Strict):
     @property
     def ballot_spec(self) -> BallotSpec:
         return self.ballots if self.ballots is not None else BallotSpec()
+
+
+_FITTING_RULES: dict[str, tuple[RuleKind, ...]] = {
+    "a rate": ("rate", "best"),
+    "points": ("points", "offset", "best"),
+}
+_FIGURE_ZH = {"a rate": "比率（0 到 1）", "points": "分数"}
 
 
 class Targets(Strict):
