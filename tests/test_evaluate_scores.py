@@ -305,6 +305,7 @@ def test_the_sheet_says_how_a_missing_source_was_filled_and_what_passing_takes()
     assert t4[("public-evaluation", "dropped")].facts == (("policy", "reweight"),)
     assert ("insufficient", "true") in t4[("public-evaluation", "figure")].facts
     assert t4[("timeliness", "filled")].facts == (("policy", "zero"),)
+    assert str(t4[("timeliness", "filled")].value) == "0.00"  # printed like every line
     assert (WHOLE, "flagged") in t4
     b3 = {(line.source_id, line.what): line for line in sheet(result, "B3").lines}
     assert b3[(WHOLE, "to-pass")].value == D("0.01")  # equal total, lost on inspection

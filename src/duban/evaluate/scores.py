@@ -148,7 +148,7 @@ def _cell(
         return _Cell(source.id, figure, "measured", measured, source.weight, best)
     policy = scoring.missing_of(source)
     if policy == "zero":
-        return _Cell(source.id, figure, "zero", ZERO, source.weight, None)
+        return _Cell(source.id, figure, "zero", NOTHING, source.weight, None)
     if policy == "group-average" and average is not None:
         return _Cell(source.id, figure, "group-average", average, source.weight, average)
     return _Cell(source.id, figure, "dropped", None, source.weight, None)
