@@ -8,6 +8,7 @@ traceback; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -32,6 +33,12 @@ class Problem:
         if is_chinese(language) and self.zh is not None:
             return f"{self.zh_where or self.where}：{self.zh}"
         return str(self)
+
+
+def some_of(ids: Sequence[str], most: int = 10) -> str:
+    """Ids for a problem line: the first ``most``, then how many in all."""
+    shown = ", ".join(ids[:most])
+    return shown + (f" … ({len(ids)} in all)" if len(ids) > most else "")
 
 
 class DubanError(Exception):

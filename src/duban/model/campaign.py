@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import EmailStr, Field, field_validator, model_validator
 
 from duban.errors import UnknownIdError
-from duban.model.forms import Form, Identifier, Strict
+from duban.model.forms import Form, Identifier, Strict, kind_from_id
+from duban.model.forms import WordedValueError as WordedValueError  # the loader imports it here
 from duban.model.inspections import Checklist, InspectionSpec
+from duban.model.scoring import Scoring
 
 PhaseKind = Literal["mobilize", "implement", "self-check", "evaluate"]
 PHASE_KINDS: tuple[PhaseKind, ...] = ("mobilize", "implement", "self-check", "evaluate")
@@ -25,15 +27,6 @@ Recurrence = Literal["month", "quarter", "half-year", "year"]
 RungKind = Literal["reminder", "final-notice", "overdue-notice", "escalation"]
 Recipient = Literal["unit", "head", "supervisor", "coordinator", "bots"]
 Language = Literal["zh-CN", "en"]
-
-
-class WordedValueError(ValueError):
-    """A validator's complaint with its Chinese wording, which the loader shows a Chinese reader
-    (pydantic keeps the exception in the error's context)."""
-
-    def __init__(self, message: str, zh: str) -> None:
-        super().__init__(message)
-        self.zh = zh
 
 
 class DeclaredYearSpec(Strict):
@@ -60,9 +53,7 @@ class Phase(Strict):
     @model_validator(mode="before")
     @classmethod
     def _kind_from_id(cls, data: object) -> object:
-        if isinstance(data, dict) and "kind" not in data and data.get("id") in PHASE_KINDS:
-            return {**data, "kind": data["id"]}
-        return data
+        return kind_from_id(data, PHASE_KINDS)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -304,17 +295,6 @@ class Roles(Strict):
     coordinator: Person
     distribution: list[EmailStr] = Field(default_factory=list)
     inspectors: list[Person] = Field(default_factory=list)
-
-
-class ScoreSource(Strict):
-    id: Identifier
-    title: str
-    weight: float = Field(gt=0, le=100)
-
-
-class Scoring(Strict):
-    sources: list[ScoreSource] = Field(default_factory=list)
-    flag_last: int = Field(default=1, ge=0, description="how many last-ranked units to flag")
 
 
 class Campaign(Strict):

@@ -7,6 +7,7 @@ the cell-by-cell validation of what comes back (collect) and the columns of the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
@@ -41,6 +42,23 @@ def display_title(title: str, language: str) -> str:
 
 # Excel refuses these in sheet names, and caps names at 31 characters.
 _SHEET_NAME_FORBIDDEN = set("[]:*?/\\")
+
+
+class WordedValueError(ValueError):
+    """A validator's complaint with its Chinese wording, which the loader shows a Chinese reader
+    (pydantic keeps the exception in the error's context)."""
+
+    def __init__(self, message: str, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+
+def kind_from_id(data: object, kinds: Sequence[str]) -> object:
+    """A file item whose id is one of ``kinds`` (``id: mobilize``, ``id: timeliness``) need
+    not repeat it as its kind: older files wrote only the id."""
+    if isinstance(data, dict) and "kind" not in data and data.get("id") in kinds:
+        return {**data, "kind": data["id"]}
+    return data
 
 
 class Strict(BaseModel):

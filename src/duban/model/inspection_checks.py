@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from duban.errors import Problem
+from duban.errors import Problem, some_of
 from duban.model.campaign import Campaign
 from duban.model.inspections import InspectionSpec, scope_units, stratum_of
 from duban.model.roster import Unit
@@ -53,7 +53,7 @@ def _check_scope(spec: InspectionSpec, units: Sequence[Unit], at: str) -> Iterat
         yield Problem(f"{at}.scope", "selects no unit at all", zh="一个单位也没有选中")
     stray = [u.id for u in in_scope if stratum_of(spec, u) is None]
     if stray:
-        shown = ", ".join(stray[:10]) + (f" … ({len(stray)} in all)" if len(stray) > 10 else "")
+        shown = some_of(stray)
         yield Problem(
             f"{at}.sample.strata",
             f"units in scope carry none of the strata tags, so no draw could pick them: {shown}; "

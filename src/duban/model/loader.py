@@ -30,6 +30,7 @@ from duban.model.due import periods_for
 from duban.model.forms import Column, Form, Sheet
 from duban.model.inspection_checks import check_inspections
 from duban.model.roster import Unit, load_roster
+from duban.model.scoring_checks import check_scoring
 from duban.model.workdays import DeclaredYear, WorkCalendar, unknown_year_error
 
 
@@ -307,6 +308,7 @@ def cross_check(
                 )
     yield from _check_deliverables(campaign, units, known_units, known_tags)
     yield from check_inspections(campaign, units)
+    yield from check_scoring(campaign.scoring, units)
     yield from _check_calendar(campaign, calendar)
 
 
