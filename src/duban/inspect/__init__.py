@@ -9,6 +9,8 @@ binds those hashes, the parameters and the algorithm version before the seed is 
 skip, and replaces one recused inspector without moving anyone else; ``verify`` recomputes a
 recorded draw and says, in words a coordinator reads, which part differs.
 
-Pure: no Prefect, no I/O, no ledger, no clock. The campaign file, the ledger and the commands
-build the inputs and keep the results.
+Those four are pure: no I/O, no ledger, no clock. ``inputs`` builds a round's inputs from the
+campaign and the ledger (and reads them back from a commitment), ``rounds`` reads and writes
+rounds, commitments, draws and assignments, and ``drawing`` holds the coordinator's steps
+(commit, draw, approve, recuse, verify) as the command line and the flow run them.
 """

@@ -211,11 +211,25 @@ WORDS: dict[str, tuple[str, str]] = {
         "team of {unit}: recorded {was}, recomputed {now}",
         "“{unit}”的检查组：记录为 {was}，重新计算为 {now}",
     ),
+    "event-log": (
+        "the ledger's record (result {got}…) is not the one the event log kept ({want}…): it "
+        "was changed after it was drawn",
+        "台账中的抽取记录（结果 {got}…）与事件日志保存的（{want}…）不一致：抽取之后被改动过",
+    ),
     "log": (
         "the log of recusals differs from the recomputed one",
         "回避记录与重新计算的不一致",
     ),
 }
+
+
+def with_logged(verdict: Verdict, logged: str, recorded: str) -> Verdict:
+    """``verdict`` with one more finding when the event log kept another result digest than
+    the record holds (the log is append-only: the record is what changed)."""
+    if logged == recorded:
+        return verdict
+    found = _finding("record", "event-log", got=recorded[:12], want=logged[:12])
+    return Verdict((*verdict.findings, found), verdict.recomputed)
 
 
 def _finding(part: Part, code: str, **detail: Any) -> Finding:

@@ -304,6 +304,10 @@ class Campaign(Strict):
     timezone: str = "Asia/Shanghai"
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
     roster: str = Field(min_length=1, description="CSV or XLSX file, relative to this file")
+    inspectors: str | None = Field(
+        default=None,
+        description="the inspector register (检查人员名录), CSV or XLSX, relative to this file",
+    )
     phases: list[Phase] = Field(min_length=1)
     key_tasks: list[KeyTask] = Field(default_factory=list)
     forms: list[Form] = Field(min_length=1)

@@ -29,6 +29,7 @@ from duban.model.campaign import Campaign, Deliverable, WordedValueError
 from duban.model.due import periods_for
 from duban.model.forms import Column, Form, Sheet
 from duban.model.inspection_checks import check_inspections
+from duban.model.inspectors import Inspector, load_inspectors
 from duban.model.roster import Unit, load_roster
 from duban.model.scoring_checks import check_scoring
 from duban.model.workdays import DeclaredYear, WorkCalendar, unknown_year_error
@@ -42,6 +43,7 @@ class CampaignBundle:
     campaign: Campaign
     units: tuple[Unit, ...]
     calendar: WorkCalendar
+    inspectors: tuple[Inspector, ...] = ()
 
     @cached_property
     def units_by_id(self) -> dict[str, Unit]:
@@ -97,7 +99,32 @@ def load_campaign(path: Path | str) -> CampaignBundle:
     problems = list(cross_check(campaign, units, calendar))
     if problems:
         raise InvalidInputError(str(path), [_with_line(p, root, path.name) for p in problems])
-    return CampaignBundle(path.resolve(), campaign, units, calendar)
+    inspectors = _inspectors(path, campaign, units)
+    return CampaignBundle(path.resolve(), campaign, units, calendar, inspectors)
+
+
+def _inspectors(path: Path, campaign: Campaign, units: Sequence[Unit]) -> tuple[Inspector, ...]:
+    """The inspector register, read only when the campaign names one; its problems in the
+    campaign's language; an inspection whose team no register could fill is named."""
+    if campaign.inspectors is None:
+        return ()
+    found = tuple(
+        load_inspectors((path.parent / campaign.inspectors).resolve(), units, campaign.language)
+    )
+    short = [
+        Problem(
+            f"inspections[{n}].team_size",
+            f"teams of {spec.team_size} need at least {spec.team_size} inspectors; "
+            f"the register has {len(found)}",
+            zh=f"每组 {spec.team_size} 人，检查人员名录至少要有 {spec.team_size} 人，现有 "
+            f"{len(found)} 人",
+        )
+        for n, spec in enumerate(campaign.inspections)
+        if spec.team_size > len(found)
+    ]
+    if short:
+        raise InvalidInputError(str(path), short)
+    return found
 
 
 def _roster(path: Path) -> tuple[Unit, ...]:
