@@ -69,6 +69,14 @@ WRONG_ARGUMENT = {
     "rectify ledger": (["rectify", "ledger", CAMPAIGN, "--out", "/sys/x.xlsx"], 1),
     "rectify sheet": (["rectify", "sheet", CAMPAIGN, "--unit", "ZZ"], 1),
     "rectify verdicts": (["rectify", "verdicts", CAMPAIGN, "nosuch.xlsx"], 1),
+    "inspect commit": (["inspect", "commit", CAMPAIGN, "nosuch"], 1),
+    "inspect draw": (["inspect", "draw", CAMPAIGN, "nosuch", "--seed", "1"], 1),
+    "inspect approve": (["inspect", "approve", CAMPAIGN, "quarterly"], 1),
+    "inspect recuse": (["inspect", "recuse", CAMPAIGN, "quarterly", "ZZ", "I01", "--reason", "x"],
+                       1),
+    "inspect verify": (["inspect", "verify", CAMPAIGN, "quarterly", "--round", "2026-Q9"], 1),
+    "inspect status": (["inspect", "status", CAMPAIGN, "nosuch"], 1),
+    "inspect publish": (["inspect", "publish", CAMPAIGN, "quarterly", "--count", "x"], 2),
 }  # fmt: skip
 
 
@@ -133,6 +141,10 @@ def wrong_setting_args(command: str) -> list[str]:
         code = {"list": [], "ledger": [], "sheet": [], "import": ["problems.xlsx"],
                 "verdicts": ["verdicts.xlsx"]}.get(action, ["ZG-B03-001"])  # fmt: skip
         return ["rectify", action, CAMPAIGN, *code, *options[action]]
+    if command.startswith("inspect "):
+        action = command.split()[1]
+        more = {"draw": ["--seed", "1"], "recuse": ["T01", "I01", "--reason", "x"]}
+        return ["inspect", action, CAMPAIGN, "quarterly", *more.get(action, [])]
     needs = {"mobilize", "approve", "remind", "compile", "extend", "exempt"}
     extra = ["--deliverable", "plan"] if command in needs else []
     if command in ("extend", "exempt"):

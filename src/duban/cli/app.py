@@ -22,6 +22,7 @@ from duban.adapters.render import environment
 from duban.cli import tables as reports
 from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
 from duban.cli.group import DubanGroup
+from duban.cli.inspect import inspect
 from duban.cli.language import pick
 from duban.cli.progress import shown, working
 from duban.cli.rectify import rectify
@@ -590,6 +591,7 @@ def exempt(
 
 
 app.add_typer(rectify, name="rectify")
+app.add_typer(inspect, name="inspect")
 
 
 def main() -> None:

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 APP_ZH = "督办 duban：通过邮件和电子表格，对众多单位分阶段开展专项工作。"
 
+_INSPECTION = "活动文件中督查事项的编号"
+_ROUND = "轮次：如 2026-Q2 的期次，或自定标签（默认：本期，临时督查为今天）"
+_COUNT = "每层抽取的单位数（默认：活动文件所写）"
+_TAG = "只抽带此标签的单位（可重复）"
+_BY = "操作人（记入操作记录）"
+
 COMMANDS_ZH = {
     "validate": "检查活动文件、表单和花名册；有问题则逐条列出，退出码 1。",
     "init": "建立或升级台账，登记活动和花名册（可重复运行）。",
@@ -36,6 +42,14 @@ COMMANDS_ZH = {
     "rectify cancel": "作废不属于问题的事项，并写明理由；事项仍保留在台账中。",
     "rectify sheet": "生成核验销号表：全部已申请销号的事项，每项一行，供填写核验结论。",
     "rectify verdicts": "导入填好的核验销号表：逐项销号或退回，有误则全部不记录。",
+    "inspect": "督查检查（双随机）：承诺、抽取、审定、回避、复核、公示。",
+    "inspect commit": "在随机种子产生之前，记录本轮抽取的承诺（名录、参数及其哈希）。",
+    "inspect draw": "用随机种子抽取被检查单位和检查组；审定之前不通知任何人。",
+    "inspect approve": "审定已抽取的轮次：检查组就此确定，可以通知。",
+    "inspect recuse": "某检查人员对某单位回避，由该单位顺序中下一位符合条件的人员替补。",
+    "inspect verify": "根据台账重新计算某轮抽取，判断是否一致（不一致时退出码 1）。",
+    "inspect status": "列出督查轮次：状态、承诺、种子、抽中单位。",
+    "inspect publish": "生成抽取结果公示页（双随机一公开）：名录、哈希、种子、结果。",
 }
 
 _SHARED = {
@@ -134,6 +148,39 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
     "rectify verdicts": {
         "file": "填好核验结论的核验销号表（.xlsx）",
         "by": "销号人（记入操作记录）",
+    },
+    "inspect": {},
+    "inspect commit": {
+        "inspection": _INSPECTION,
+        "label": _ROUND,
+        "count": _COUNT,
+        "tag": _TAG,
+        "reason": "重新承诺的理由（本轮已有承诺时必填，将公开）",
+        "by": _BY,
+    },
+    "inspect draw": {
+        "inspection": _INSPECTION,
+        "seed": "随机种子：现场输入，或公开的彩票开奖号码等",
+        "label": _ROUND,
+        "count": _COUNT,
+        "tag": _TAG,
+        "by": _BY,
+    },
+    "inspect approve": {"inspection": _INSPECTION, "label": _ROUND, "by": _BY},
+    "inspect recuse": {
+        "inspection": _INSPECTION,
+        "unit": "抽中单位的编号",
+        "inspector": "检查人员在名录中的编号",
+        "reason": "回避理由（将公开）",
+        "label": _ROUND,
+        "by": _BY,
+    },
+    "inspect verify": {"inspection": _INSPECTION, "label": _ROUND},
+    "inspect status": {"inspection": "只看此督查事项"},
+    "inspect publish": {
+        "inspection": _INSPECTION,
+        "label": _ROUND,
+        "out_path": "写到哪里：一个文件或文件夹（默认：DUBAN_HOME/out/活动编号/ 下）",
     },
 }
 

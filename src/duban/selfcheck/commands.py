@@ -12,9 +12,8 @@ reason).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -22,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from xlsxwriter.exceptions import FileCreateError  # type: ignore[import-untyped, unused-ignore]
 
+from duban.adapters.outfiles import target_of, writing
 from duban.errors import DubanError, UnknownIdError
 from duban.ledger.schema import RectificationRow
 from duban.ledger.store import append_event
@@ -324,37 +323,15 @@ def default_ledger_path(rt: Runtime, day: date) -> Path:
     return rt.settings.outputs / campaign.id / "rectification" / f"{name}.xlsx"
 
 
-def _target(default: Path, out: Path | None) -> Path:
-    """``out`` if it names a file, the default name in it if a folder, else the default."""
-    if out is None:
-        return default
-    return out / default.name if out.is_dir() else out
-
-
-@contextlib.contextmanager
-def _writing(target: Path) -> Iterator[None]:
-    """Make the target's folder; a file that cannot be written is one ``error:`` line."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        yield
-    except (OSError, FileCreateError) as error:
-        cause = error.args[0] if isinstance(error, FileCreateError) else error
-        why = getattr(cause, "strerror", None) or str(cause)
-        raise DubanError(f"cannot write {target}: {why}",
-                         hint="give --out a file or folder you can write to",
-                         zh=f"无法写入 {target}：{why}",
-                         zh_hint="给 --out 一个可写的文件或文件夹") from None  # fmt: skip
-
-
 def write_ledger(rt: Runtime, out: Path | None = None) -> LedgerWritten:
     """The 整改台账 of every item as of the runtime's clock, at ``out`` (a file, or a folder
     to write the default name into) or the default path; one ``rectification.ledger-written``
     event says where and what it counted."""
     bundle, rules = rt.bundle, rules_of(rt)
-    target = _target(default_ledger_path(rt, rules.day), out)
+    target = target_of(default_ledger_path(rt, rules.day), out)
     with rt.session() as session:
         items = ledger.list_items(session, bundle.campaign.id)
-        with _writing(target):
+        with writing(target):
             stats = write_rectification_ledger(
                 target, items, bundle.units, rules=rules, language=bundle.campaign.language,
                 title=bundle.campaign.title,
@@ -392,7 +369,7 @@ def write_verification(
     wanted = [bundle.unit(u).id for u in unit_ids]
     campaign = bundle.campaign
     name = VERIFY_TEXTS[campaign.language].file_name.format(day=day.isoformat())
-    target = _target(default_ledger_path(rt, day).with_name(f"{name}.xlsx"), out)
+    target = target_of(default_ledger_path(rt, day).with_name(f"{name}.xlsx"), out)
     identity = SheetIdentity(VERIFICATION_SHEET, campaign.id, day.isoformat())
     signing = rt.settings.secret is not None and rt.settings.secret.get_secret_value()
     token = sign(rt.settings.secret_key(), identity) if signing else None
@@ -400,7 +377,7 @@ def write_verification(
         items = [i for i in ledger.list_items(session, campaign.id, states=[State.CLAIMED])
                  if not wanted or i.unit_id in wanted]  # fmt: skip
     names = {u.id: u.name for u in bundle.units}
-    with _writing(target):
+    with writing(target):
         rows = write_verification_sheet(target, items, names, SheetMeta(identity, token),
                                         language=campaign.language, zone=campaign.zone,
                                         title=campaign.title)  # fmt: skip

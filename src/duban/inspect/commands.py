@@ -1,0 +1,192 @@
+"""The coordinator's inspection commands as the CLI and the flow run them, composed with a
+``Runtime``: each opens one session and calls one step of ``drawing``; ``publication`` writes
+the page an office posts (双随机一公开): registers and their hashes, parameters, seed, result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from duban.adapters.outfiles import target_of, writing
+from duban.inspect import drawing, rounds
+from duban.inspect.draw import Draw
+from duban.inspect.drawing import Committed, Drawn, RoundRequest
+from duban.inspect.registers import digest
+from duban.inspect.verify import Verdict
+from duban.ledger.store import append_event
+
+if TYPE_CHECKING:
+    from duban.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """One round as ``duban inspect status`` lists it."""
+
+    inspection_id: str
+    label: str
+    state: str
+    announced: bool
+    attempts: int
+    commitment_id: str | None
+    seed: str | None
+    units: tuple[str, ...]
+    approved_at: datetime | None
+
+
+def commit(rt: Runtime, request: RoundRequest) -> Committed:
+    with rt.session() as session:
+        return drawing.commit_round(session, rt.bundle, request, rt.clock)
+
+
+def draw(rt: Runtime, request: RoundRequest, seed: str) -> Drawn:
+    with rt.session() as session:
+        return drawing.draw_round(session, rt.bundle, request, seed, rt.clock)
+
+
+def approve(rt: Runtime, inspection_id: str, label: str | None, actor: str) -> tuple[str, bool]:
+    with rt.session() as session:
+        row, before = drawing.approve_round(
+            session, rt.bundle, inspection_id, label, rt.clock, actor
+        )
+        return row.label, before
+
+
+def recuse(
+    rt: Runtime,
+    inspection_id: str,
+    label: str | None,
+    unit_id: str,
+    inspector_id: str,
+    *,
+    note: str,
+    actor: str,
+) -> Draw:
+    rt.bundle.unit(unit_id)  # a mistyped unit is named with the roster's ids
+    with rt.session() as session:
+        return drawing.recuse_inspector(
+            session, rt.bundle, inspection_id, label, unit_id, inspector_id,
+            note=note, clock=rt.clock, actor=actor,
+        )  # fmt: skip
+
+
+def verify(rt: Runtime, inspection_id: str, label: str | None) -> Verdict:
+    with rt.session() as session:
+        return drawing.verify_round(session, rt.bundle, inspection_id, label)
+
+
+def status(rt: Runtime, inspection_id: str | None = None) -> list[RoundView]:
+    bundle = rt.bundle
+    if inspection_id is not None:
+        bundle.campaign.inspection(inspection_id)  # a mistyped id is named
+    views = []
+    with rt.session() as session:
+        for row in rounds.rounds_of(session, bundle.campaign.id, inspection_id):
+            latest = rounds.latest_commitment(session, row.id)
+            done = None if latest is None else rounds.draw_of(session, latest.id)
+            units = () if done is None else _drawn_units(done.result)
+            views.append(
+                RoundView(
+                    row.inspection_id, row.label, row.state, row.announced,
+                    0 if latest is None else latest.seq,
+                    None if latest is None else latest.digest,
+                    None if done is None else done.seed, units, row.approved_at,
+                )
+            )  # fmt: skip
+    return views
+
+
+def _drawn_units(result: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(unit for picks in result.get("picks", []) for unit in picks.get("units", []))
+
+
+# --------------------------------------------------------------------------- publication
+
+
+@dataclass(frozen=True)
+class Published:
+    path: Path
+    label: str
+    result_hash: str
+
+
+def publication(
+    rt: Runtime, inspection_id: str, label: str | None, out: Path | None = None
+) -> Published:
+    """Write the draw's publication page (HTML, in the campaign's language): what anyone needs
+    to recompute the draw with the README's procedure, and its result."""
+    bundle = rt.bundle
+    campaign = bundle.campaign
+    with rt.session() as session:
+        round_row, latest, done, result = drawing.current_draw(
+            session, bundle, inspection_id, label
+        )
+        page = rt.env.get_template(f"{campaign.language}/draw-publication.html").render(
+            _page_context(rt, round_row.label, latest, done, result)
+        )
+        default = rt.settings.outputs / campaign.id / "inspections" / _file_name(
+            campaign.language, inspection_id, round_row.label
+        )  # fmt: skip
+        target = target_of(default, out)
+        with writing(target):
+            target.write_text(page, encoding="utf-8")
+        append_event(
+            session, rt.clock, "inspection.published", campaign_id=campaign.id,
+            subject=f"inspection:{inspection_id}/{round_row.label}",
+            payload={"path": str(target), "result": result.hash},
+        )  # fmt: skip
+    return Published(target, round_row.label, result.hash)
+
+
+def _file_name(language: str, inspection_id: str, label: str) -> str:
+    if language == "zh-CN":
+        return f"双随机抽查结果公示-{inspection_id}-{label}.html"
+    return f"inspection draw-{inspection_id}-{label}.html"
+
+
+def _page_context(
+    rt: Runtime,
+    label: str,
+    latest: Any,
+    done: Any,
+    result: Draw,
+) -> dict[str, Any]:
+    bundle = rt.bundle
+    spec = bundle.campaign.inspection(result.commitment.inspection)
+    names = {i.id: i.name for i in bundle.inspectors}
+    units = bundle.units_by_id
+    previous = rounds.previous_text(latest)
+    return {
+        "campaign": bundle.campaign,
+        "inspection": spec,
+        "label": label,
+        "commitment": result.commitment,
+        "commitment_json": result.commitment.canonical_json().decode(),
+        "commitment_at": latest.created_at.astimezone(bundle.campaign.zone),
+        "reason": latest.reason,
+        "seed": result.seed,
+        "drawn_at": done.drawn_at.astimezone(bundle.campaign.zone),
+        "registers": [
+            ("units", latest.unit_register, digest(latest.unit_register.encode())),
+            ("inspectors", latest.inspector_register, digest(latest.inspector_register.encode())),
+            ("previous", previous, digest(previous.encode())),
+        ],
+        "picks": [
+            (p.stratum, p.size, p.k, [(u, units[u].name if u in units else u) for u in p.units])
+            for p in result.picks
+        ],
+        "teams": [
+            (
+                t.unit_id,
+                units[t.unit_id].name if t.unit_id in units else t.unit_id,
+                [(i, names.get(i, i)) for i in t.inspectors],
+            )
+            for t in result.teams
+        ],
+        "recusals": result.recusals,
+        "result_json": result.canonical_json().decode(),
+        "result_hash": result.hash,
+    }
