@@ -1,8 +1,11 @@
-"""bench/round runs a whole tiny round (20 units) and prints every stage beside its floor.
+"""bench/round runs a whole tiny round (20 units) and prints every stage beside its floor: the
+plan's, then the self-check phase's (problem lists, items, pre-filled progress reports, the
+item chase, the 整改台账).
 
 So that the benchmark cannot rot: the script exits 1 on a failed stage or a wrong count (the
-sink received other than the ledger sent, a valid reply not recorded), which this test turns
-into a failure. The times and ratios are the benchmark's business, never asserted here.
+sink received other than the ledger sent, a valid reply not recorded, items or moves other than
+the replies make, a unit chased other than once), which this test turns into a failure. The
+times and ratios are the benchmark's business, never asserted here.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import pytest
 
 from .conftest import POSTGRES_ADMIN_URL, ROOT
 
-STAGES = ("init", "mobilize", "collect", "chase", "collect (late)", "compile", "bulletin")
+STAGES = ("init", "mobilize", "collect", "chase", "collect (late)", "compile", "bulletin",
+          "mobilize lists", "collect lists", "mobilize progress", "collect progress",
+          "chase items", "rectify ledger")  # fmt: skip
 
 
 def run_round(*extra: str) -> str:
@@ -48,6 +53,8 @@ def check_output(output: str, ledger: str) -> None:
         assert len(fields) == 6, (stage, fields)
         has_floor = stage != "init"
         assert (fields[3] != "—") == has_floor, (stage, fields)
+    assert "plan phase" in output
+    assert "self-check phase" in output
     assert "whole round" in output
     assert "pandas.read_excel loop" in output
     assert "targets (issue 20):" in output
