@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -235,62 +236,14 @@ def ledger_figures(session: Any) -> dict[str, Any]:
 
 
 def _step_lists(args: argparse.Namespace) -> int:
-    """Every synthetic unit's problem list, the demo's rows for the form (``form_rows``) with
-    distinct findings (a finding twice is one item) and the deadlines set: the first item due
-    on ``FIRST_DUE``, the others on ``LATER_DUE``; filled as the demo fills a form."""
-    import random
-    from datetime import date
-
-    from demo.units import ISSUES, fill_form, form_rows
-
-    deadlines = [date.fromisoformat(FIRST_DUE)] + [date.fromisoformat(LATER_DUE)] * (ITEMS - 1)
-
-    def fill(form: Any, sheet: Any, kind: str, n: int, template: bytes) -> bytes:
-        rng = random.Random(n)
-        rows = form_rows(sheet, rng, 2026, ITEMS)
-        keys = [c.key for c in sheet.columns]
-        for row, finding, due in zip(rows, rng.sample(ISSUES, ITEMS), deadlines, strict=True):
-            row[keys.index("finding")], row[keys.index("due")] = finding, due
-        return fill_form(template, form, {sheet.name: rows})
-
-    return _replies(args, LISTS, "once", MOBILIZE_LISTS_AT, (LISTS_FROM, LISTS_TO), (), fill)
+    """Every synthetic unit's problem list (``_fill_list``)."""
+    return _replies(args, LISTS, "once", MOBILIZE_LISTS_AT, (LISTS_FROM, LISTS_TO), (), _fill_list)
 
 
 def _step_progress(args: argparse.Namespace) -> int:
-    """Every synthetic unit's progress report, its pre-filled template updated as ``SHARES``
-    says (progress written on every item, the first claimed or mistaken); the pre-filled
-    cells (code, finding, measure, deadline) left as they are."""
-    import io
-    from datetime import date
-
-    from openpyxl import load_workbook
-
-    from duban.model.forms import FIRST_DATA_ROW
-
-    first = FIRST_DATA_ROW  # the unit's first item (by number): the one due on FIRST_DUE
-
-    def fill(form: Any, sheet: Any, kind: str, n: int, template: bytes) -> bytes:
-        book = load_workbook(io.BytesIO(template))
-        ws = book[sheet.name]
-        at = {c.key: number for number, c in enumerate(sheet.columns, start=1)}
-        for row in range(first, first + ITEMS):
-            if ws.cell(row, at["item"]).value in (None, ""):
-                raise SystemExit(f"the template of unit {n} lists fewer than {ITEMS} items")
-            ws.cell(row, at["progress"]).value = "已制定整改方案，召开专题会议部署，正在推进"
-            ws.cell(row, at["state"]).value = "整改中"
-        if kind in ("claim", "unsupported"):  # "unsupported": the evidence forgotten
-            ws.cell(first, at["state"]).value = "已完成"
-            ws.cell(first, at["completed_on"]).value = date.fromisoformat(COMPLETED_ON)
-        if kind == "claim":
-            ws.cell(first, at["evidence"]).value = "整改报告及新修订的制度文件"
-        if kind == "wrong":
-            ws.cell(first, at["state"]).value = "其他"
-        out = io.BytesIO()
-        book.save(out)
-        return out.getvalue()
-
-    return _replies(args, PROGRESS, PERIOD, MOBILIZE_PROGRESS_AT, (PROGRESS_FROM, PROGRESS_TO),
-                    SHARES, fill)  # fmt: skip
+    """Every synthetic unit's progress report (``_fill_progress``), of a kind of ``SHARES``."""
+    window = (PROGRESS_FROM, PROGRESS_TO)
+    return _replies(args, PROGRESS, PERIOD, MOBILIZE_PROGRESS_AT, window, SHARES, _fill_progress)
 
 
 def _replies(
@@ -300,36 +253,104 @@ def _replies(
     mobilized_at: str,
     window: tuple[str, str],
     shares: tuple[tuple[str, float], ...],
-    fill: Any,
+    fill: Callable[[tuple[str, int, bytes]], bytes],
 ) -> int:
-    """The synthetic units' replies to a deliverable period's notices, each of a kind drawn
-    by ``shares`` (bench/round's ``_cast``; the rest "valid"): ``fill(form, sheet, kind, n,
-    template)`` makes the workbook, put in the Maildir at a moment of ``window`` and kept as a
-    file for the collect floor."""
+    """The synthetic units' replies to a deliverable period's notices, each of a kind drawn by
+    ``shares`` (bench/round's ``_cast``; the rest "valid"), the workbooks filled in worker
+    processes (``fill((kind, n, template))``); each put in the Maildir at a moment of
+    ``window`` and kept as a file for the collect floor."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
     from duban.ledger.db import session_scope
     from duban.model.loader import load_campaign
 
-    sys.path.insert(0, str(base.ROOT))  # demo/
+    global _FORM
+    sys.path.insert(0, str(base.ROOT))  # demo/, for the workers forked below
     started = time.perf_counter()
     config, work = base._config(args), Path(args.work)
     bundle = load_campaign(Path(config["campaign"]))
-    form = bundle.campaign.form(bundle.campaign.deliverable(deliverable).form)
+    _FORM = bundle.campaign.form(bundle.campaign.deliverable(deliverable).form)
     engine = base._engine(config)
     with session_scope(engine) as session:
         notices = base._notices_of(session, bundle, deliverable, period, mobilized_at)
     engine.dispose()
     cast = base._cast([notice.unit_id for notice in notices], shares, seed=deliverable)
+    jobs = [(cast[notice.unit_id], n, notice.content) for n, notice in enumerate(notices)]
+    fork = multiprocessing.get_context("fork")  # the workers inherit _FORM
+    with ProcessPoolExecutor(os.cpu_count() or 1, mp_context=fork) as pool:
+        files = list(pool.map(fill, jobs, chunksize=20))
     first, last = (base._moment(moment) for moment in window)
     step = (last - first) / max(1, len(notices))
     which = "lists" if deliverable == LISTS else "progress"
-    for n, notice in enumerate(notices):
-        data = fill(form, form.sheets[0], cast[notice.unit_id], n, notice.content)
+    for n, (notice, data) in enumerate(zip(notices, files, strict=True)):
         when = first + step * n
         base._post(work, notice.reply(bundle, data, when), when)
         base._keep(work, which, notice.unit_id, data)
     counts = {kind: sum(1 for k in cast.values() if k == kind)
               for kind in ("valid", *(kind for kind, _ in shares))}  # fmt: skip
     return base._write(args, {"counts": counts, "seconds": time.perf_counter() - started})
+
+
+# What each reply looks like is the demo's way of filling a form; which kind each unit sends
+# is drawn above. The form is set in the step's process before its workers are forked.
+_FORM: Any = None
+
+
+def _fill_list(job: tuple[str, int, bytes]) -> bytes:
+    """A problem list: the demo's rows for the form (``form_rows``) with distinct findings (a
+    finding twice is one item) and the deadlines set, the first item due on ``FIRST_DUE``, the
+    others on ``LATER_DUE``; filled as the demo fills a form (openpyxl)."""
+    import random
+    from datetime import date
+
+    from demo.units import ISSUES, fill_form, form_rows
+
+    _, n, template = job
+    sheet = _FORM.sheets[0]
+    rng = random.Random(n)
+    rows = form_rows(sheet, rng, 2026, ITEMS)
+    keys = [c.key for c in sheet.columns]
+    deadlines = [date.fromisoformat(FIRST_DUE)] + [date.fromisoformat(LATER_DUE)] * (ITEMS - 1)
+    for row, finding, due in zip(rows, rng.sample(ISSUES, ITEMS), deadlines, strict=True):
+        row[keys.index("finding")], row[keys.index("due")] = finding, due
+    data: bytes = fill_form(template, _FORM, {sheet.name: rows})
+    return data
+
+
+def _fill_progress(job: tuple[str, int, bytes]) -> bytes:
+    """A progress report: its pre-filled template updated as the unit's kind says (progress
+    written on every item, the first claimed or mistaken); the pre-filled cells (code, finding,
+    measure, deadline) left as they are."""
+    import io
+    from datetime import date
+
+    from openpyxl import load_workbook
+
+    from duban.model.forms import FIRST_DATA_ROW
+
+    kind, n, template = job
+    first = FIRST_DATA_ROW  # the unit's first item (by number): the one due on FIRST_DUE
+    sheet = _FORM.sheets[0]
+    book = load_workbook(io.BytesIO(template))
+    ws = book[sheet.name]
+    at = {c.key: number for number, c in enumerate(sheet.columns, start=1)}
+    for row in range(first, first + ITEMS):
+        if ws.cell(row, at["item"]).value in (None, ""):
+            raise RuntimeError(f"the template of unit {n} lists fewer than {ITEMS} items")
+        ws.cell(row, at["progress"]).value = "已制定整改方案，召开专题会议部署，正在推进"
+        ws.cell(row, at["state"]).value = "整改中"
+    if kind in ("claim", "unsupported"):  # "unsupported": the evidence forgotten
+        ws.cell(first, at["state"]).value = "已完成"
+        ws.cell(first, at["completed_on"]).value = date.fromisoformat(COMPLETED_ON)
+    if kind == "claim":
+        ws.cell(first, at["evidence"]).value = "整改报告及新修订的制度文件"
+    if kind == "wrong":
+        ws.cell(first, at["state"]).value = "其他"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def _step_floor_mail(args: argparse.Namespace) -> int:
