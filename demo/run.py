@@ -41,6 +41,7 @@ from duban.settings import load_settings
 from duban.testing.botserver import LocalBotServer
 from duban.testing.mailserver import LocalSmtpServer
 
+from .inspection import Inspected, draw_table, inspect_quarter
 from .units import PLAN_ROLES, Reply, notices_by_unit, replies_to, send
 
 MARKER = ".duban-demo"
@@ -73,6 +74,7 @@ class Walk:
     compiled: list[dict[str, Any]] = field(default_factory=list)
     ledger: Path | None = None
     end: datetime | None = None
+    inspected: Inspected | None = None
 
 
 def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
@@ -100,8 +102,11 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
     console.print(_steps_table(walk.steps))
     console.print(_replies_table(bundle, engine, walk))
     console.print(_rectification_table(bundle, engine))
+    if walk.inspected is not None:
+        names = {u.id: u.name for u in bundle.units}
+        console.print(draw_table(walk.inspected, names))
     console.print(_timeline(bundle, engine, clock))
-    console.print(_outputs(home, sent, inbox, engine, walk.compiled, bot_posts, walk.ledger))
+    console.print(_outputs(home, sent, inbox, engine, walk, bot_posts))
     engine.dispose()
 
 
@@ -174,6 +179,9 @@ def _walk_days(
                 walk.steps.append(_collect(campaign_path, walk.end))
             day += timedelta(days=1)
     walk.ledger = _write_ledger(campaign_path, walk.end)
+    inspect_day = bundle.calendar.next_working_day(day)
+    walk.inspected = inspect_quarter(campaign_path, datetime.combine(inspect_day, time(9), zone))
+    walk.steps += walk.inspected.steps
     return walk
 
 
@@ -394,9 +402,8 @@ def _outputs(
     sent: Path,
     inbox: Path,
     engine: Engine,
-    compiled: list[dict[str, Any]],
+    walk: Walk,
     posts: int,
-    ledger: Path | None,
 ) -> Table:
     with session_scope(engine) as session:
         recorded = session.scalar(select(func.count()).select_from(MessageRow)) or 0
@@ -412,13 +419,15 @@ def _outputs(
     table.add_row("raw store (every byte received)", str(home / "raw"))
     table.add_row("messages in the ledger", str(recorded))
     table.add_row("held for review", f"{held}  (`duban review` lists them)")
-    for result in compiled:
+    for result in walk.compiled:
         which = f"{result['deliverable']} {result['period']}"
         table.add_row(f"summary workbook (汇总表), {which}", result["workbook"])
         table.add_row(f"bulletin (通报), HTML, {which}", result["html"])
         table.add_row(f"bulletin (通报), .docx, {which}", result["docx"])
-    if ledger is not None:
-        table.add_row("rectification ledger (整改台账)", str(ledger))
+    if walk.ledger is not None:
+        table.add_row("rectification ledger (整改台账)", str(walk.ledger))
+    if walk.inspected is not None:
+        table.add_row("inspection draw, published (双随机抽查结果公示)", str(walk.inspected.page))
     table.add_row("group-bot posts (escalation, bulletin)", str(posts))
     return table
 

@@ -20,6 +20,7 @@ from demo.run import MARKER, run_demo
 from demo.units import form_rows, is_percent, wrong_value
 from duban.ledger.schema import (
     EventRow,
+    InspectionAssignmentRow,
     InstanceRow,
     IntakeFileRow,
     MessageRow,
@@ -65,6 +66,31 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
     assert "市审计局" in bulletin.read_text(encoding="utf-8")  # B19, late
     assert list((home / "out").rglob("progress-2026-Q1/*汇总表.xlsx"))
     _assert_the_items_were_reported_on_and_verified(home)
+    _assert_the_quarter_was_inspected(home, text)
+
+
+def _assert_the_quarter_was_inspected(home: Path, text: str) -> None:
+    """One quarterly round: 8 units over two strata, teams of two, one inspector recused and
+    replaced, approved, the draw published; the ledger's draw verifies."""
+    assert "quarterly inspection drawn" in text
+    engine = create_engine(f"sqlite:///{home / 'duban.sqlite3'}")
+    try:
+        with Session(engine) as session:
+            kinds = session.scalars(
+                select(EventRow.kind)
+                .where(EventRow.kind.like("inspection.%"))
+                .order_by(EventRow.id)
+            ).all()
+            teams = session.scalars(select(InspectionAssignmentRow)).all()
+    finally:
+        engine.dispose()
+    assert kinds == ["inspection.committed", "inspection.drawn", "inspection.recused",
+                     "inspection.approved", "inspection.published"]  # fmt: skip
+    assert len(teams) == 8
+    assert sorted({t.stratum for t in teams}) == ["市级机关", "镇区"]
+    assert all(len(t.inspectors) == 2 for t in teams)
+    [page] = (home / "out").rglob("inspections/双随机抽查结果公示-quarterly-2026-Q4.html")
+    assert "近亲属在该单位任职" in page.read_text(encoding="utf-8")
 
 
 def _assert_the_items_were_reported_on_and_verified(home: Path) -> None:
