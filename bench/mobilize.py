@@ -50,7 +50,20 @@ def synthetic_campaign(folder: Path, units: int) -> Path:
     example = (ROOT / "data" / "example" / "roster.csv").read_text(encoding="utf-8").splitlines()
     lines += [line for line in example[1:] if line.startswith("B")]
     (folder / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "inspectors.csv").write_text(synthetic_inspectors(units), encoding="utf-8")
     return folder / "campaign.yaml"
+
+
+def synthetic_inspectors(units: int, count: int = 40) -> str:
+    """An inspector register for the synthetic roster (the example's names towns it drops):
+    ``count`` inspectors of the example's departments, each declaring a conflict with one
+    synthetic unit."""
+    rows = ["id,name,unit,tags,conflicts,emails"]
+    rows += [
+        f"I{n:03d},检查员{n},B{n % 20 + 1:02d},督查,U{n * 7 % units:05d},i{n}@bench.example"
+        for n in range(count)
+    ]
+    return "\n".join(rows) + "\n"
 
 
 def start_sink(folder: Path) -> tuple[subprocess.Popen[str], int]:
