@@ -88,7 +88,7 @@ def list_command(
         rows = [_as_dict(i, bundle, zone, i.code in found.overdue) for i in found.items]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    out.print(_listhouse_table(found, bundle))
+    out.print(_list_table(found, bundle))
 
 
 @rectify.command(name="show")
@@ -99,8 +99,8 @@ def show_command(campaign: CampaignFile, code: Code, as_of: AsOf = None) -> None
         shown = commands.show(rt, code)
         bundle = rt.bundle
     zone = bundle.campaign.zone
-    out.print(_itemhouse_table(shown.item, bundle, zone, shown.overdue))
-    out.print(_historyhouse_table(shown.item.code, shown.history, zone))
+    out.print(_item_table(shown.item, bundle, zone, shown.overdue))
+    out.print(_history_table(shown.item.code, shown.history, zone))
 
 
 # --------------------------------------------------------------------------- import, workbook
@@ -346,7 +346,7 @@ def _unit_name(bundle: CampaignBundle, unit_id: str) -> str:
     return unit.name if unit is not None else unit_id
 
 
-def _listhouse_table(found: commands.Listing, bundle: CampaignBundle) -> Table:
+def _list_table(found: commands.Listing, bundle: CampaignBundle) -> Table:
     late = sum(1 for i in found.items if i.code in found.overdue)
     table = house_table(
         pick(f"rectification items: {len(found.items)}, overdue {late} (as of {found.day})",
@@ -372,7 +372,7 @@ def _listhouse_table(found: commands.Listing, bundle: CampaignBundle) -> Table:
 _SOURCE_ZH = {"self-check": "自查", "inspection": "督查发现", "assigned": "交办"}
 
 
-def _itemhouse_table(item: Item, bundle: CampaignBundle, zone: ZoneInfo, overdue: bool) -> Table:
+def _item_table(item: Item, bundle: CampaignBundle, zone: ZoneInfo, overdue: bool) -> Table:
     table = house_table(f"{item.code}", header=False)
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold", ratio=1)
@@ -418,7 +418,7 @@ def _when(at: datetime | None, zone: ZoneInfo) -> str | None:
 _ACTIONS = {kind: action for action, kind in EVENT_KINDS.items()}
 
 
-def _historyhouse_table(code: str, history: list[Entry], zone: ZoneInfo) -> Table:
+def _history_table(code: str, history: list[Entry], zone: ZoneInfo) -> Table:
     table = house_table(pick(f"history of {code}: {len(history)} events",
                         f"{code} 的记录：{len(history)} 条"))  # fmt: skip
     table.add_column(pick("time", "时间"), min_width=10)
