@@ -19,6 +19,7 @@ import email.utils
 import imaplib
 import io
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -321,6 +322,16 @@ def test_notify_tells_each_inspector_once_with_a_sheet_per_unit(world: World) ->
     again = world.notify(round_id, now="2026-07-08T09:00")
     assert (again.already, again.sent, again.window) == (True, 0, report.window)
     assert len(world.smtp.messages) == 7
+    assert world.scalar(select(func.count()).where(EventRow.kind == "inspection.notified")) == 1
+
+
+def test_two_notifies_at_once_send_each_message_once(world: World) -> None:
+    round_id = add_round(world, "quarterly", "2026-Q3", announced=True)
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: world.notify(round_id), range(2)))
+    recipients = [rcpt for rcpt, _ in _parsed(world.smtp.messages)]
+    assert len(recipients) == len(set(recipients)) == 7
+    assert sum(r.sent for r in reports) == 7
     assert world.scalar(select(func.count()).where(EventRow.kind == "inspection.notified")) == 1
 
 
