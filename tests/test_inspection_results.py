@@ -229,29 +229,36 @@ def fill(
     return with_findings(book, found, findings)
 
 
-def mail(world: World, sender: str, files: dict[str, bytes], subject: str) -> bytes:
-    """A reply from ``sender`` with ``files`` attached, filed in the intake mailbox; its
-    bytes (to file the very same message again)."""
+def mail(
+    world: World,
+    sender: str,
+    files: dict[str, bytes],
+    subject: str,
+    sent: datetime = datetime(2026, 7, 14, 17, 0, tzinfo=ZONE),
+) -> bytes:
+    """A reply from ``sender`` with ``files`` attached, filed in the intake mailbox (on
+    ``sent``); its bytes (to file the very same message again)."""
     message = email.message.EmailMessage()
     message["From"] = sender
     message["To"] = "youhuaban@jt.example"
     message["Subject"] = subject
     message["Message-ID"] = email.utils.make_msgid(domain="jt.example")
-    message["Date"] = email.utils.format_datetime(datetime(2026, 7, 14, 17, 0, tzinfo=ZONE))
+    message["Date"] = email.utils.format_datetime(sent)
     message.set_content("评分表见附件。")
     for name, data in files.items():
         message.add_attachment(data, maintype="application", subtype="octet-stream",
                                filename=name)  # fmt: skip
     raw = message.as_bytes()
-    file_raw(world, raw)
+    file_raw(world, raw, sent)
     return raw
 
 
-def file_raw(world: World, raw: bytes) -> None:
+def file_raw(
+    world: World, raw: bytes, sent: datetime = datetime(2026, 7, 14, 17, 0, tzinfo=ZONE)
+) -> None:
     client = imaplib.IMAP4("127.0.0.1", world.imap.port)
     client.login(USER, PASSWORD)
-    when = imaplib.Time2Internaldate(datetime(2026, 7, 14, 17, 0, tzinfo=ZONE))
-    client.append("INBOX", "", when, raw)
+    client.append("INBOX", "", imaplib.Time2Internaldate(sent), raw)
     client.logout()
 
 
@@ -426,11 +433,21 @@ def test_a_later_sheet_replaces_the_earlier_and_keeps_it(world: World) -> None:
     world.collect()
     later = fill(blank, [20, 28, 30, 20], [("值班记录缺失", None, None),
                                            ("会议纪要未归档", "归档", None)])  # fmt: skip
-    mail(world, "duchao4@jt.example", {"督查评分表-直溪镇.xlsx": later}, "直溪镇（更正）")
-    [answer] = world.collect()
-    assert "已记录为第 2 版，替代此前的第 1 版，总分 98 分" in answer
+    late = datetime(2026, 7, 21, 9, 0, tzinfo=ZONE)  # the window closed on 20 July
+    mail(world, "duchao4@jt.example", {"督查评分表-直溪镇.xlsx": later}, "直溪镇（更正）", late)
+    [answer] = world.collect("2026-07-21T10:00")
+    assert (
+        "已记录为第 2 版，替代此前的第 1 版，总分 98 分（满分 100 分）。本表晚于检查期限送达"
+        in answer
+    )
     assert "ZG-T03-001 值班记录缺失（整改时限 2026-08-12）（此前已列入）" in answer
+    # accepted on 21 July: 20 working days later is 18 August
+    assert "ZG-T03-002 会议纪要未归档（整改时限 2026-08-18）" in answer
     assert versions(world) == [("T03", 1, Decimal("100"), "I06"), ("T03", 2, Decimal("98"), "I04")]
+    assert world.rows(select(InspectionScoreRow.on_time).order_by(InspectionScoreRow.id)) == [
+        (True,),
+        (False,),
+    ]
     assert [code for code, *_ in items(world)] == ["ZG-T03-001", "ZG-T03-002"]
 
 

@@ -68,6 +68,14 @@ class Visit:
     team: tuple[Inspector, ...]
 
 
+NOTIFIED_EVENT = "inspection.notified"
+
+
+def round_subject(round_row: InspectionRoundRow) -> str:
+    """The events' subject for the round (as the draw's steps write it)."""
+    return f"inspection:{round_row.inspection_id}/{round_row.label}"
+
+
 def round_key(bundle: CampaignBundle, round_row: InspectionRoundRow) -> str:
     """The prefix of every message key of the round."""
     return f"inspect:{bundle.campaign.id}:{round_row.inspection_id}:{round_row.label}:"
@@ -182,8 +190,7 @@ def _mark_notified(
         return
     round_row.state = NOTIFIED
     append_event(
-        session, clock, "inspection.notified", campaign_id=campaign_id,
-        subject=f"inspection:{round_row.inspection_id}/{round_row.label}",
+        session, clock, NOTIFIED_EVENT, campaign_id=campaign_id, subject=round_subject(round_row),
         payload={"window": [window[0].isoformat(), window[1].isoformat()],
                  "announced": round_row.announced,
                  "teams": {v.unit.id: [i.id for i in v.team] for v in visits}},

@@ -27,10 +27,16 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.xlsx.token import ScoresheetIdentity
 from duban.clock import Clock
+from duban.inspect.notify import NOTIFIED_EVENT, round_subject
 from duban.inspect.rounds import APPROVED, NOTIFIED, find_round
 from duban.inspect.sheetcheck import FindingRow, SheetReading, read_scoresheet
 from duban.ledger.db import hold_write_lock
-from duban.ledger.schema import InspectionAssignmentRow, InspectionRoundRow, InspectionScoreRow
+from duban.ledger.schema import (
+    EventRow,
+    InspectionAssignmentRow,
+    InspectionRoundRow,
+    InspectionScoreRow,
+)
 from duban.ledger.store import append_event, digest
 from duban.model.inspections import InspectionSpec
 from duban.model.inspectors import Inspector
@@ -82,6 +88,7 @@ class Recorded:
     already: tuple[str, ...]
     new: bool
     replaces: int | None = None
+    on_time: bool = True
     findings: tuple[dict[str, Any], ...] = ()
     """Each finding as the version keeps it: row, words, measure, deadline, item code."""
 
@@ -101,7 +108,7 @@ def record_returned_sheet(
     if same is not None:
         codes = tuple(str(f["code"]) for f in same.findings)
         return Recorded(unit_id, same.version, same.total, same.maximum, (), codes, new=False,
-                        findings=tuple(same.findings))  # fmt: skip
+                        on_time=same.on_time, findings=tuple(same.findings))  # fmt: skip
     spec = bundle.campaign.inspection(round_row.inspection_id)
     accepted_on = clock.now().astimezone(bundle.campaign.zone).date()
     reading = _read(bundle, spec, sheet, accepted_on)
@@ -204,11 +211,13 @@ def _record(
                             actor=ctx.member.name[:64])  # fmt: skip
     version = versions[-1].version + 1 if versions else 1
     maximum = bundle.campaign.checklist(ctx.spec.checklist).total
+    on_time = _on_time(session, bundle, ctx)
     row = InspectionScoreRow(
         round_id=ctx.round_row.id, campaign_id=bundle.campaign.id, unit_id=unit_id,
         version=version, intake_file_id=ctx.sheet.intake_file_id, sha256=ctx.sheet.sha256,
         inspector_id=ctx.member.id, sender=ctx.sheet.sender[:254],
-        received_at=ctx.sheet.received_at, recorded_at=clock.now(), total=reading.total,
+        received_at=ctx.sheet.received_at, on_time=on_time, recorded_at=clock.now(),
+        total=reading.total,
         maximum=maximum, scores=[s.as_json() for s in reading.scores],
         findings=[_finding_json(f, r.item.code, r.item.deadline)
                   for f, r in zip(findings, recorded, strict=True)],
@@ -217,7 +226,7 @@ def _record(
     created = tuple(r.item.code for r in recorded if r.new)
     append_event(
         session, clock, "inspection.scored", campaign_id=bundle.campaign.id,
-        subject=f"inspection:{ctx.round_row.inspection_id}/{ctx.round_row.label}",
+        subject=round_subject(ctx.round_row),
         actor=ctx.member.id,
         payload={"unit": unit_id, "version": version, "total": str(reading.total),
                  "sha256": ctx.sheet.sha256, "items": [r.item.code for r in recorded]},
@@ -226,7 +235,24 @@ def _record(
     already = tuple(r.item.code for r in recorded if not r.new)
     replaces = versions[-1].version if versions else None
     return Recorded(unit_id, version, reading.total, maximum, created, already, new=True,
-                    replaces=replaces, findings=tuple(row.findings))  # fmt: skip
+                    replaces=replaces, on_time=on_time, findings=tuple(row.findings))  # fmt: skip
+
+
+def _on_time(session: Session, bundle: CampaignBundle, ctx: _Context) -> bool:
+    """Received by the last day of the window the round was notified with (its event says
+    which); a round approved but not yet marked notified has no window to be late for."""
+    round_row = ctx.round_row
+    payload = session.scalar(
+        select(EventRow.payload).where(
+            EventRow.campaign_id == bundle.campaign.id,
+            EventRow.kind == NOTIFIED_EVENT,
+            EventRow.subject == round_subject(round_row),
+        )
+    )
+    if payload is None:
+        return True
+    last = date.fromisoformat(str(payload["window"][1]))
+    return ctx.sheet.received_at.astimezone(bundle.campaign.zone).date() <= last
 
 
 def _distinct(findings: Sequence[FindingRow]) -> list[FindingRow]:

@@ -55,7 +55,7 @@ def record_mailed_scoresheet(
 def _recorded(done: Recorded, unit_name: str) -> dict[str, Any]:
     return {
         "unit_name": unit_name, "version": done.version, "new": done.new,
-        "replaces": done.replaces, "total": plain_number(done.total),
+        "replaces": done.replaces, "on_time": done.on_time, "total": plain_number(done.total),
         "maximum": plain_number(done.maximum),
         "created": list(done.created), "already": list(done.already),
         "findings": list(done.findings),

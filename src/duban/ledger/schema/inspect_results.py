@@ -23,7 +23,8 @@ from duban.ledger.schema.base import ID, Base
 
 class InspectionScoreRow(Base):
     """One accepted scoresheet of one unit in one round: the items' scores (``scores``: item,
-    score, reason, maximum), its total, and its findings with the items they became."""
+    score, reason, maximum), its total, whether it came within the visit window, and its
+    findings with the items they became."""
 
     __tablename__ = "inspection_scores"
     __table_args__ = (
@@ -41,6 +42,8 @@ class InspectionScoreRow(Base):
     inspector_id: Mapped[str] = mapped_column(String(64))
     sender: Mapped[str] = mapped_column(String(254))
     received_at: Mapped[datetime]
+    on_time: Mapped[bool]
+    """Received by the end of the visit window the round was notified with."""
     recorded_at: Mapped[datetime]
     total: Mapped[Decimal] = mapped_column(Numeric(12, 3))
     maximum: Mapped[Decimal] = mapped_column(Numeric(12, 3))

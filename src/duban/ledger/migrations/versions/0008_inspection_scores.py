@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("inspector_id", sa.String(length=64), nullable=False),
         sa.Column("sender", sa.String(length=254), nullable=False),
         sa.Column("received_at", _WHEN, nullable=False),
+        sa.Column("on_time", sa.Boolean(), nullable=False),
         sa.Column("recorded_at", _WHEN, nullable=False),
         sa.Column("total", sa.Numeric(precision=12, scale=3), nullable=False),
         sa.Column("maximum", sa.Numeric(precision=12, scale=3), nullable=False),
