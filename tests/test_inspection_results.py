@@ -487,3 +487,25 @@ def test_an_english_campaign(english: World) -> None:
     [answer] = english.collect()
     assert answer.startswith("duchao2@jt.example [Not recorded] Scoresheet to correct (金城镇)")
     assert "1) Scores!E3: the score 25 is above the item's maximum: expected 0 to 20" in answer
+
+
+def test_a_held_sheet_accepted_in_review(world: World) -> None:
+    """The coordinator vouches for a sheet sent from outside the team: recorded as the
+    coordinator's, checked like any other."""
+    round_id = add_round(world, "quarterly", "2026-Q3", announced=True)
+    world.notify(round_id)
+    blank = sheets_sent(world)["duchao1@jt.example"]["督查评分表-金城镇.xlsx"]
+    filled = fill(blank, GOOD, [("窗口人员脱岗", None, None)])
+    mail(world, "wangming@personal.example", {"督查评分表-金城镇.xlsx": filled}, "金城镇")
+    assert world.collect() == []
+    held = world.scalar(select(IntakeFileRow.id).where(IntakeFileRow.outcome == "held"))
+    env = {"DUBAN_DATABASE_URL": world.url, "DUBAN_HOME": str(world.home), "DUBAN_LANG": "en",
+           "DUBAN_NOW": COLLECT_AT, "DUBAN_SECRET": SECRET, "COLUMNS": "200"}  # fmt: skip
+    done = runner.invoke(app, ["review", str(EXAMPLE), "--accept", f"F{held}", "--by", "市优化办"],
+                         env=env)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == f"F{held}: accepted (督查评分表已记录)"
+    assert versions(world) == [("T01", 1, Decimal("91.5"), "市优化办")]
+    assert items(world) == [
+        ("ZG-T01-001", "T01", "窗口人员脱岗", date(2026, 8, 12), "inspection", round_id)
+    ]

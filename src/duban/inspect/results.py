@@ -60,6 +60,8 @@ class ReturnedSheet:
     template_version: str | None = None
     uncomputed: Mapping[str, Collection[Position]] = field(default_factory=dict)
     intake_file_id: int | None = None
+    vouched_by: str | None = None
+    """The coordinator who accepted a held sheet in review: the team check is theirs."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def record_returned_sheet(
     found = _visit(session, bundle, sheet)
     if isinstance(found, Held):
         return found
-    round_row, member = found
+    round_row, author = found
     unit_id = sheet.identity.unit_id
     hold_write_lock(session.connection(), f"inspection-scores:{round_row.id}:{unit_id}")
     versions = _versions(session, round_row.id, unit_id)
@@ -114,7 +116,7 @@ def record_returned_sheet(
     reading = _read(bundle, spec, sheet, accepted_on)
     if reading.problems:
         return Refused(reading.problems)
-    return _record(session, bundle, clock, _Context(round_row, spec, member, sheet, accepted_on),
+    return _record(session, bundle, clock, _Context(round_row, spec, author, sheet, accepted_on),
                    reading, versions)  # fmt: skip
 
 
@@ -130,8 +132,9 @@ def latest_scores(session: Session, round_id: int) -> dict[str, InspectionScoreR
 
 def _visit(
     session: Session, bundle: CampaignBundle, sheet: ReturnedSheet
-) -> tuple[InspectionRoundRow, Inspector] | Held:
-    """The round and the sender's place on the unit's team, or why the sheet is held."""
+) -> tuple[InspectionRoundRow, Author] | Held:
+    """The round and who answers for the sheet (the team member who sent it, or the
+    coordinator who vouched for it), or why the sheet is held."""
     identity = sheet.identity
     unit = bundle.units_by_id[identity.unit_id]
     round_row = find_round(session, bundle.campaign.id, identity.inspection_id,
@@ -147,6 +150,8 @@ def _visit(
     if round_row is None or assignment is None:
         return Held("no-visit", {"unit_name": unit.name, "inspection": identity.inspection_id,
                                  "round": identity.round_label})  # fmt: skip
+    if sheet.vouched_by is not None:
+        return round_row, Author(sheet.vouched_by[:64], sheet.vouched_by)
     register = {i.id: i for i in bundle.inspectors}
     team = [register[str(i)] for i in assignment.inspectors if str(i) in register]
     member = next((i for i in team if _addressed(i, sheet.sender)), None)
@@ -154,7 +159,15 @@ def _visit(
         names = "、".join(i.name for i in team) or "—"
         return Held("not-on-team", {"sender": sheet.sender, "unit_name": unit.name,
                                     "team": names})  # fmt: skip
-    return round_row, member
+    return round_row, Author(member.id, member.name)
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who answers for a recorded sheet: an inspector's id and name, or the coordinator's."""
+
+    id: str
+    name: str
 
 
 def _addressed(inspector: Inspector, sender: str) -> bool:
@@ -191,7 +204,7 @@ def _read(
 class _Context:
     round_row: InspectionRoundRow
     spec: InspectionSpec
-    member: Inspector
+    author: Author
     sheet: ReturnedSheet
     accepted_on: date
 
@@ -208,14 +221,14 @@ def _record(
     findings = _distinct(reading.findings)
     items = [_item(bundle, ctx, f) for f in findings]
     recorded = create_items(session, clock, bundle.campaign.id, items,
-                            actor=ctx.member.name[:64])  # fmt: skip
+                            actor=ctx.author.name[:64])  # fmt: skip
     version = versions[-1].version + 1 if versions else 1
     maximum = bundle.campaign.checklist(ctx.spec.checklist).total
     on_time = _on_time(session, bundle, ctx)
     row = InspectionScoreRow(
         round_id=ctx.round_row.id, campaign_id=bundle.campaign.id, unit_id=unit_id,
         version=version, intake_file_id=ctx.sheet.intake_file_id, sha256=ctx.sheet.sha256,
-        inspector_id=ctx.member.id, sender=ctx.sheet.sender[:254],
+        inspector_id=ctx.author.id, sender=ctx.sheet.sender[:254],
         received_at=ctx.sheet.received_at, on_time=on_time, recorded_at=clock.now(),
         total=reading.total,
         maximum=maximum, scores=[s.as_json() for s in reading.scores],
@@ -227,7 +240,7 @@ def _record(
     append_event(
         session, clock, "inspection.scored", campaign_id=bundle.campaign.id,
         subject=round_subject(ctx.round_row),
-        actor=ctx.member.id,
+        actor=ctx.author.id,
         payload={"unit": unit_id, "version": version, "total": str(reading.total),
                  "sha256": ctx.sheet.sha256, "items": [r.item.code for r in recorded]},
     )  # fmt: skip

@@ -107,7 +107,7 @@ REASONS: dict[Language, dict[str, str]] = {
         "too-deep": "邮件嵌套超过 {limit} 层（层层转发），更深处的内容（可能包括报送表格）"
         "未读取。请将填好的模板单独作为附件，另发一封新邮件报送，不要转发",
         "not-on-team": "发件人 {sender} 不是“{unit_name}”检查组（{team}）成员在检查人员名录中"
-        "登记的邮箱，评分表未记录。如确是组员，请在名录中登记该邮箱后请其重新发送",
+        "登记的邮箱，评分表未记录。核实后可在审核中接收（--accept），或在名录中登记该邮箱后请其重新发送",
         "no-visit": "督查“{inspection}”第 {round} 轮没有安排检查“{unit_name}”（或尚未审定），"
         "评分表未记录",
         "scoresheet-recorded": "督查评分表已记录",
@@ -153,8 +153,9 @@ REASONS: dict[Language, dict[str, str]] = {
         "forwarded messages), and what lies deeper (perhaps the workbook) was not read: send "
         "the filled template alone, attached to a new message rather than forwarded",
         "not-on-team": "{sender} is not an address the inspector register gives for a member "
-        "of the team of {unit_name} ({team}); the scoresheet was not recorded. If it is a "
-        "member's, add it to the register, then decide the sheet in review or ask for it again",
+        "of the team of {unit_name} ({team}); the scoresheet was not recorded. Once checked, "
+        "accept it in review (--accept), or add the address to the inspector register and ask "
+        "for the sheet again",
         "no-visit": "round {round} of inspection {inspection} has no visit to {unit_name} (or "
         "is not approved); the scoresheet was not recorded",
         "scoresheet-recorded": "the scoresheet was recorded",

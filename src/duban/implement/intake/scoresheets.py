@@ -33,13 +33,17 @@ def record_mailed_scoresheet(
     file: IntakeFileRow,
     who: InspectionSheet,
     parsed: ParsedWorkbook,
+    *,
+    vouched_by: str | None = None,
 ) -> Verdict:
-    """The sheet recorded (accepted), refused (rejected with its problems) or held."""
+    """The sheet recorded (accepted), refused (rejected with its problems) or held;
+    ``vouched_by``: the coordinator accepting a held sheet in review, whose word stands for
+    the team check."""
     sheet = ReturnedSheet(
         identity=who.identity, sender=row.sender or "", sha256=file.sha256,
         received_at=row.received_at, sheets=parsed.sheets,
         template_version=who.template_version, uncomputed=parsed.uncomputed,
-        intake_file_id=file.id,
+        intake_file_id=file.id, vouched_by=vouched_by,
     )  # fmt: skip
     done = record_returned_sheet(session, bundle, clock, sheet)
     unit_name = bundle.units_by_id[who.identity.unit_id].name
