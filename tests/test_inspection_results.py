@@ -505,6 +505,8 @@ def test_a_held_sheet_accepted_in_review(world: World) -> None:
                          env=env)  # fmt: skip
     assert done.exit_code == 0, done.output
     assert done.output.strip() == f"F{held}: accepted (督查评分表已记录)"
+    again = runner.invoke(app, ["review", str(EXAMPLE), "--accept", f"F{held}"], env=env)
+    assert again.output.strip() == f"F{held}: already accepted (version 1); nothing changed"
     assert versions(world) == [("T01", 1, Decimal("91.5"), "市优化办")]
     assert items(world) == [
         ("ZG-T01-001", "T01", "窗口人员脱岗", date(2026, 8, 12), "inspection", round_id)

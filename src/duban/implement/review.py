@@ -50,7 +50,7 @@ from duban.implement.intake.pipeline import Intake
 from duban.implement.intake.rawstore import RawStore
 from duban.implement.intake.reasons import FileRejected
 from duban.implement.intake.reasons import describe as describe_file_reason
-from duban.implement.intake.scoresheets import record_mailed_scoresheet
+from duban.implement.intake.scoresheets import SCORES_RECORDED, record_mailed_scoresheet
 from duban.implement.intake.sniff import sniff
 from duban.implement.intake.submitting import accept_or_reject
 from duban.ledger.schema import IntakeFileRow, IntakeRow, SubmissionRow
@@ -366,6 +366,9 @@ def accept_held(
     bundle = intake.bundle
     file, row = _file(session, bundle, item)
     if file.outcome != HELD:
+        if file.outcome == Outcome.ACCEPTED.value and file.reason == SCORES_RECORDED:
+            detail = dict(file.problems[0]) if file.problems else {}
+            return Verdict(Outcome.ACCEPTED, SCORES_RECORDED, {**detail, "already": True})
         if file.outcome == Outcome.ACCEPTED.value and file.reviewed_by is not None:
             version = session.scalar(
                 select(SubmissionRow.version).where(SubmissionRow.intake_file_id == file.id)
