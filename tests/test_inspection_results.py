@@ -39,6 +39,7 @@ from duban.cli.app import app
 from duban.implement.commands import collect
 from duban.inspect.notify import NotifyReport, notify_round
 from duban.inspect.rounds import APPROVED
+from duban.inspect.sheets import ScoresheetBuilder
 from duban.ledger.db import make_engine, session_scope
 from duban.ledger.schema import (
     EventRow,
@@ -511,3 +512,19 @@ def test_a_held_sheet_accepted_in_review(world: World) -> None:
     assert items(world) == [
         ("ZG-T01-001", "T01", "窗口人员脱岗", date(2026, 8, 12), "inspection", round_id)
     ]
+
+
+def test_a_sheet_for_a_unit_the_round_does_not_visit_is_held(world: World) -> None:
+    """A genuine token (a sheet made for 市委办公室 in this round), but no visit to it."""
+    round_id = add_round(world, "quarterly", "2026-Q3", announced=True)
+    world.notify(round_id)
+    with world.runtime(NOTIFY_AT) as rt:
+        spec = rt.bundle.campaign.inspection("quarterly")
+        end = datetime(2026, 7, 21, tzinfo=ZONE)
+        blank = ScoresheetBuilder(rt.bundle, spec, "2026-Q3", end, rt.secret).workbook(
+            rt.bundle.unit("B01")
+        )
+    mail(world, "duchao1@jt.example", {"督查评分表-市委办公室.xlsx": fill(blank, GOOD, [])}, "B01")
+    assert world.collect() == []
+    assert file_outcomes(world) == [("duchao1@jt.example", "held", "no-visit")]
+    assert versions(world) == []

@@ -140,7 +140,8 @@ def _visit(
     round_row = find_round(session, bundle.campaign.id, identity.inspection_id,
                            identity.round_label)  # fmt: skip
     assignment = None
-    if round_row is not None and round_row.state in (APPROVED, NOTIFIED):
+    declared = any(i.id == identity.inspection_id for i in bundle.campaign.inspections)
+    if declared and round_row is not None and round_row.state in (APPROVED, NOTIFIED):
         assignment = session.scalar(
             select(InspectionAssignmentRow).where(
                 InspectionAssignmentRow.round_id == round_row.id,
