@@ -29,8 +29,9 @@ MOMENT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2
 """What ``--as-of`` takes: a day, or a day and a time, with or without an offset."""
 
 
-def _campaign_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The deliverable ids and roster tags of the campaign DUBAN_CAMPAIGN names, if any.
+def _campaign_choices() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The deliverable ids, roster tags and inspection ids of the campaign DUBAN_CAMPAIGN
+    names, if any.
 
     Read once, when the flows are imported; a setting or file that does not load gives free
     text here, and the run itself then reports it in full."""
@@ -40,12 +41,13 @@ def _campaign_choices() -> tuple[tuple[str, ...], tuple[str, ...]]:
     except (DubanError, OSError):
         bundle = None
     if bundle is None:
-        return (), ()
+        return (), (), ()
     tags = sorted({tag for unit in bundle.units for tag in unit.tags})
-    return tuple(d.id for d in bundle.campaign.deliverables), tuple(tags)
+    inspections = tuple(i.id for i in bundle.campaign.inspections)
+    return tuple(d.id for d in bundle.campaign.deliverables), tuple(tags), inspections
 
 
-DELIVERABLES, TAGS = _campaign_choices()
+DELIVERABLES, TAGS, INSPECTIONS = _campaign_choices()
 
 
 def _schema(kind: Any, description: str, choices: tuple[str, ...] = ()) -> WithJsonSchema:
@@ -117,6 +119,48 @@ MaxBatches = Annotated[
     int,
     _POSITIVE,
     _schema(Annotated[int, _POSITIVE], "本次最多处理的批数（max batches），其余留给下一次运行"),
+]
+Inspection = Annotated[
+    str | None,
+    _TEXT,
+    _schema(Annotated[str | None, _TEXT], "督查事项（inspection）的编号，必填", INSPECTIONS),
+]
+RoundLabel = Annotated[
+    str | None,
+    _TEXT,
+    _schema(
+        Annotated[str | None, _TEXT],
+        "轮次（round label）：如 2026-Q2，或自定的标签；留空则为本期（临时督查为当天）",
+    ),
+]
+SampleSize = Annotated[
+    int | None,
+    _POSITIVE,
+    _schema(Annotated[int | None, _POSITIVE], "每层抽取的单位数（sample size）；留空则按活动文件"),
+]
+SampleTags = Annotated[
+    list[Annotated[str, _TEXT]] | None,
+    _schema(
+        list[Annotated[str, _TEXT]] | None,
+        "只抽带这些标签（tags，如 镇区）的单位；留空则按活动文件的范围",
+    ),
+]
+Seed = Annotated[
+    str | None,
+    _TEXT,
+    _schema(
+        Annotated[str | None, _TEXT],
+        "随机种子（seed）：现场输入，或公开的彩票开奖号码等；留空则先记录承诺，"
+        "运行暂停，待输入种子后再抽取",
+    ),
+]
+Announced = Annotated[
+    Literal["file", "announced", "unannounced"],
+    _schema(
+        Literal["file", "announced", "unannounced"],
+        "是否事先通知被检查单位（announced）：file 按活动文件，announced 事先通知，"
+        "unannounced 不事先通知（明察暗访）",
+    ),
 ]
 AsOf = Annotated[
     str | None,

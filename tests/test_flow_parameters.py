@@ -31,6 +31,7 @@ ENTRYPOINTS = {
     "chase": "flows/chase.py:chase",
     "remind": "flows/remind.py:remind",
     "compile": "flows/compile.py:compile_flow",
+    "inspect": "flows/inspect.py:inspect_flow",
 }
 SECRET = "a test secret of more than sixteen bytes"
 NOW = datetime(2026, 2, 10, 1, 0, tzinfo=UTC)  # 10 Feb 2026, 09:00 in Shanghai
@@ -96,6 +97,8 @@ def test_deliverables_and_tags_are_dropdowns_of_the_campaign_set(
     for name in ("mobilize", "remind", "chase", "compile"):
         assert _choices(with_campaign[name], "deliverable") == ids, name
     assert _choices(with_campaign["remind"], "tag") == tags
+    inspections = [i.id for i in bundle.campaign.inspections]
+    assert _choices(with_campaign["inspect"], "inspection") == inspections
 
 
 def test_without_the_setting_the_same_fields_are_free_text(

@@ -106,6 +106,19 @@ def commit_round(
     return Committed(round_row.label, attempt, commitment.id, already=False)
 
 
+def ensure_committed(
+    session: Session, bundle: CampaignBundle, request: RoundRequest, clock: Clock
+) -> Committed:
+    """The round's latest commitment, recorded now if it has none: the first step of the flow,
+    which runs again from the top each time it resumes."""
+    spec = bundle.campaign.inspection(request.inspection_id)
+    round_row = _round(session, bundle, spec, request, clock)
+    latest = rounds.latest_commitment(session, round_row.id)
+    if latest is None:
+        return commit_round(session, bundle, request, clock)
+    return Committed(round_row.label, latest.seq, latest.digest, already=True)
+
+
 def draw_round(
     session: Session, bundle: CampaignBundle, request: RoundRequest, seed: str, clock: Clock
 ) -> Drawn:
