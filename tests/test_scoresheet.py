@@ -5,8 +5,9 @@ filled copy reads back through duban's reader and validator."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import Any
 
 import openpyxl
 import pytest
@@ -54,6 +55,13 @@ def fill(data: bytes, scores: list[float | None], findings: list[tuple[str | Non
         ws.cell(FIRST_DATA_ROW + offset, SCORE_KEYS.index("score") + 1, score)
         if score is not None:
             ws.cell(FIRST_DATA_ROW + offset, SCORE_KEYS.index("reason") + 1, "扣分理由")
+    return with_findings(book, found, findings)
+
+
+def with_findings(
+    book: openpyxl.Workbook, found: Worksheet, findings: Sequence[tuple[Any, ...]]
+) -> bytes:
+    """The workbook's bytes with ``findings`` written on the findings sheet, a row each."""
     for offset, row in enumerate(findings):
         for column, value in enumerate(row, start=1):
             found.cell(FIRST_DATA_ROW + offset, column, value)

@@ -32,16 +32,25 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from duban.adapters.mail.mailer import Mailer
-from duban.adapters.xlsx.token import TemplateIdentity
+from duban.adapters.xlsx.token import SCORESHEET, TemplateIdentity
 from duban.clock import Clock
 from duban.errors import DubanError
 from duban.implement.duties import find_duty
 from duban.implement.intake.answers import AnswerContext, review_rejection_draft
-from duban.implement.intake.decide import REASONS, Identified, Outcome, Verdict
+from duban.implement.intake.decide import (
+    REASONS,
+    Identified,
+    InspectionSheet,
+    Outcome,
+    Verdict,
+    identify,
+)
+from duban.implement.intake.parse import ParsedWorkbook
 from duban.implement.intake.pipeline import Intake
 from duban.implement.intake.rawstore import RawStore
 from duban.implement.intake.reasons import FileRejected
 from duban.implement.intake.reasons import describe as describe_file_reason
+from duban.implement.intake.scoresheets import SCORES_RECORDED, record_mailed_scoresheet
 from duban.implement.intake.sniff import sniff
 from duban.implement.intake.submitting import accept_or_reject
 from duban.ledger.schema import IntakeFileRow, IntakeRow, SubmissionRow
@@ -357,6 +366,9 @@ def accept_held(
     bundle = intake.bundle
     file, row = _file(session, bundle, item)
     if file.outcome != HELD:
+        if file.outcome == Outcome.ACCEPTED.value and file.reason == SCORES_RECORDED:
+            detail = dict(file.problems[0]) if file.problems else {}
+            return Verdict(Outcome.ACCEPTED, SCORES_RECORDED, {**detail, "already": True})
         if file.outcome == Outcome.ACCEPTED.value and file.reviewed_by is not None:
             version = session.scalar(
                 select(SubmissionRow.version).where(SubmissionRow.intake_file_id == file.id)
@@ -375,6 +387,8 @@ def accept_held(
             zh=f"待核文件 {item} 无法读取："
             f"{describe_file_reason(result.code, result.detail, 'zh-CN')}",
         )
+    if (result.metadata or {}).get("kind") == SCORESHEET:
+        return _accept_scoresheet(session, intake, item, file, row, result, actor)
     who = _identified(session, bundle, item, result.metadata or {}, unit_id, deliverable_id,
                       period)  # fmt: skip
     verdict = accept_or_reject(session, bundle.campaign, row, file, who, result,
@@ -387,6 +401,33 @@ def accept_held(
     )  # fmt: skip
     if verdict.outcome == Outcome.ACCEPTED:
         record_problem_lists(session, bundle, intake.clock, actor=actor)
+    return verdict
+
+
+def _accept_scoresheet(
+    session: Session,
+    intake: Intake,
+    item: ItemId,
+    file: IntakeFileRow,
+    row: IntakeRow,
+    parsed: ParsedWorkbook,
+    actor: str,
+) -> Verdict:
+    """A held scoresheet the coordinator vouches for (sent from an address the register does
+    not give for the team): recorded as a team member's would be, checked the same way; its
+    token must still verify."""
+    who = identify(parsed.metadata, row.sender, intake.bundle, intake.secret)
+    if not isinstance(who, InspectionSheet):
+        raise DubanError(
+            f"held file {item} is a scoresheet whose check code does not verify; it cannot be "
+            "recorded", hint="ask the team for the scoresheet they were sent, filled in",
+            zh=f"待核文件 {item} 是校验码不符的督查评分表，不能记录",
+            zh_hint="请检查组使用下发的评分表填写后重新发送",
+        )  # fmt: skip
+    verdict = record_mailed_scoresheet(session, intake.bundle, intake.clock, row, file, who,
+                                       parsed, vouched_by=actor)  # fmt: skip
+    _decide_file(session, intake.clock, item, file, row, verdict, actor, note=None,
+                 payload={"unit": who.identity.unit_id})  # fmt: skip
     return verdict
 
 

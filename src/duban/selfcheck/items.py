@@ -58,6 +58,8 @@ class NewItem:
     long_term: bool = False
     origin_key: str | None = None
     submission_id: int | None = None
+    inspection_round_id: int | None = None
+    """The inspection round whose scoresheet found it (source ``inspection``)."""
 
     def __post_init__(self) -> None:
         if not self.finding.strip():

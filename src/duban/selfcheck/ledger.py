@@ -305,6 +305,7 @@ def _new_row(
         evidence_files=[],
         submission_id=new.submission_id,
         origin_key=new.origin_key,
+        inspection_round_id=new.inspection_round_id,
         created_at=now,
         created_by=actor,
         updated_at=now,
@@ -320,6 +321,7 @@ def _created_payload(new: NewItem) -> dict[str, Any]:
         "long_term": new.long_term,
         "origin_key": new.origin_key,
         "submission_id": new.submission_id,
+        **({"inspection_round_id": new.inspection_round_id} if new.inspection_round_id else {}),
     }
 
 

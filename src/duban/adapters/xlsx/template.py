@@ -86,6 +86,9 @@ class TemplateContext:
     coordinator_email: str
     coordinator_phone: str | None = None
     template_version: int = 1
+    extra_metadata: tuple[tuple[str, str], ...] = ()
+    """Rows the hidden metadata sheet carries after its own (a scoresheet's kind, inspection
+    and round), for a workbook that is not a unit's duty."""
 
     def __post_init__(self) -> None:
         if self.language not in TEXTS:
@@ -341,6 +344,7 @@ def _add_metadata_sheet(
         "template_version": str(context.template_version),
         "form_id": form.id,
         "token": PLACEHOLDERS["token"],
+        **dict(context.extra_metadata),
     }
     for row, (key, value) in enumerate(values.items(), start=1):
         put_text(ws.cell(row, 1), key)

@@ -83,6 +83,35 @@ class SheetIdentity:
         return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+SCORESHEET = "scoresheet"
+"""The kind of an inspection team's scoresheet (督查评分表) for one unit of one round."""
+_SCORESHEET_DOMAIN = "duban-scoresheet/1"
+"""Keeps a scoresheet's MAC apart from units' templates and office sheets: a unit's token for
+a deliverable named like an inspection never verifies as a scoresheet, nor the reverse."""
+
+
+@dataclass(frozen=True)
+class ScoresheetIdentity:
+    """What a scoresheet is for: the campaign, the inspection, the round (its label, unique in
+    the inspection) and the inspected unit. The sender is then checked against the addresses
+    of that unit's team in the inspector register."""
+
+    campaign_id: str
+    inspection_id: str
+    round_label: str
+    unit_id: str
+
+    def __post_init__(self) -> None:
+        for name in ("campaign_id", "inspection_id", "round_label", "unit_id"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValueError(f"{name} must be a non-empty string")
+
+    def canonical(self) -> bytes:
+        fields = [_SCORESHEET_DOMAIN, self.campaign_id, self.inspection_id, self.round_label,
+                  self.unit_id]  # fmt: skip
+        return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 class Signed(Protocol):
     """What a token vouches for: anything with an unambiguous byte form."""
 

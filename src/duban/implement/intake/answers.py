@@ -22,6 +22,7 @@ from duban.adapters.render import format_due, format_moment, render_message
 from duban.implement.intake.decide import REASONS, Outcome, unit_of_sender
 from duban.implement.intake.mime import TOO_DEEP, TOO_MANY_PARTS
 from duban.implement.intake.reasons import describe as describe_file_reason
+from duban.implement.intake.scoresheets import SCORES_RECORDED, SCORES_REFUSED
 from duban.implement.intake.submitting import PROGRESS_NOTES
 from duban.implement.intake.verdicts import RECORDED, REFUSED
 from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
@@ -103,6 +104,8 @@ def answer_drafts(session: Session, ctx: AnswerContext, intake_ids: Sequence[int
 def _draft(session: Session, ctx: AnswerContext, row: IntakeRow) -> Draft | None:
     if row.sender is not None and row.reason in (RECORDED, REFUSED):
         return _verdicts_answer(ctx, row, _files(session, row))
+    if row.sender is not None and row.reason in (SCORES_RECORDED, SCORES_REFUSED):
+        return _scoresheet_answer(ctx, row, _files(session, row))
     if row.sender is None or unit_of_sender(ctx.bundle, row.sender) is None:
         return None
     files = _files(session, row)
@@ -136,6 +139,33 @@ def _verdicts_answer(ctx: AnswerContext, row: IntakeRow, files: list[IntakeFileR
         "blank": detail.get("blank") or 0,
     }
     return _as_draft(ctx, row, "verdicts", context, instance_id=None, attachments=())
+
+
+def _scoresheet_answer(ctx: AnswerContext, row: IntakeRow, files: list[IntakeFileRow]) -> Draft:
+    """An inspector's scoresheets: each one's total and the items its findings became, or
+    its problems (nothing of it recorded). Only a team member's address gets here: a sheet
+    from anyone else is held (``inspect.results``)."""
+    campaign = ctx.bundle.campaign
+    sender = str(row.sender).strip().lower()
+    inspector = next((i for i in ctx.bundle.inspectors
+                      if sender in (e.lower() for e in i.emails)), None)  # fmt: skip
+    sheets = [_scoresheet_entry(f) for f in files if f.reason in (SCORES_RECORDED, SCORES_REFUSED)]
+    context = {
+        "who": inspector.name if inspector is not None else row.sender,
+        "received_text": format_moment(row.received_at, campaign.zone, campaign.language),
+        "sheets": sheets,
+        "refused": sum(1 for s in sheets if not s["accepted"]),
+        "coordinator": campaign.roles.coordinator,
+    }
+    return _as_draft(ctx, row, "scoresheet-answer", context, instance_id=None, attachments=())
+
+
+def _scoresheet_entry(file: IntakeFileRow) -> dict[str, Any]:
+    detail = dict(file.problems[0]) if file.problems else {}
+    lines = list(detail.pop("lines", None) or ())
+    return {**detail, "filename": file.filename or "", "problems": lines[:MAX_LISTED],
+            "more": max(0, len(lines) - MAX_LISTED),
+            "accepted": file.reason == SCORES_RECORDED}  # fmt: skip
 
 
 def _ack(session: Session, ctx: AnswerContext, row: IntakeRow, file: IntakeFileRow) -> Draft:

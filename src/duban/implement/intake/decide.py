@@ -14,7 +14,14 @@ from enum import StrEnum
 from typing import Any
 
 from duban.adapters.xlsx.metadata import identity_of
-from duban.adapters.xlsx.token import VERIFICATION_SHEET, SheetIdentity, TemplateIdentity, verify
+from duban.adapters.xlsx.token import (
+    SCORESHEET,
+    VERIFICATION_SHEET,
+    ScoresheetIdentity,
+    SheetIdentity,
+    TemplateIdentity,
+    verify,
+)
 from duban.model.campaign import Language
 from duban.model.loader import CampaignBundle
 from duban.model.roster import Unit
@@ -56,6 +63,15 @@ class OfficeSheet:
     identity: SheetIdentity
 
 
+@dataclass(frozen=True)
+class InspectionSheet:
+    """An inspection team's scoresheet (督查评分表) whose token verifies: the unit's team is
+    checked against the sender in the ledger (``inspect.results``), which this step has not."""
+
+    identity: ScoresheetIdentity
+    template_version: str
+
+
 REASONS: dict[Language, dict[str, str]] = {
     "zh-CN": {
         "no-metadata": "附件不是本次下发的报送模板（缺少模板信息），"
@@ -90,6 +106,12 @@ REASONS: dict[Language, dict[str, str]] = {
         "verdicts-refused": "核验销号表有 {count} 处问题，未记录任何核验结论",
         "too-deep": "邮件嵌套超过 {limit} 层（层层转发），更深处的内容（可能包括报送表格）"
         "未读取。请将填好的模板单独作为附件，另发一封新邮件报送，不要转发",
+        "not-on-team": "发件人 {sender} 不是“{unit_name}”检查组（{team}）成员在检查人员名录中"
+        "登记的邮箱，评分表未记录。核实后可在审核中接收（--accept），或在名录中登记该邮箱后请其重新发送",
+        "no-visit": "督查“{inspection}”第 {round} 轮没有安排检查“{unit_name}”（或尚未审定），"
+        "评分表未记录",
+        "scoresheet-recorded": "督查评分表已记录",
+        "scoresheet-refused": "督查评分表有 {count} 处问题，未记录评分",
     },
     "en": {
         "no-metadata": "the attachment is not the template sent for this submission (its "
@@ -130,6 +152,14 @@ REASONS: dict[Language, dict[str, str]] = {
         "too-deep": "the message is nested more than {limit} levels deep (forwarded within "
         "forwarded messages), and what lies deeper (perhaps the workbook) was not read: send "
         "the filled template alone, attached to a new message rather than forwarded",
+        "not-on-team": "{sender} is not an address the inspector register gives for a member "
+        "of the team of {unit_name} ({team}); the scoresheet was not recorded. Once checked, "
+        "accept it in review (--accept), or add the address to the inspector register and ask "
+        "for the sheet again",
+        "no-visit": "round {round} of inspection {inspection} has no visit to {unit_name} (or "
+        "is not approved); the scoresheet was not recorded",
+        "scoresheet-recorded": "the scoresheet was recorded",
+        "scoresheet-refused": "the scoresheet has {count} problem(s); no score was recorded",
     },
 }
 
@@ -145,10 +175,12 @@ def identify(
     sender: str | None,
     bundle: CampaignBundle,
     secret: bytes,
-) -> Identified | OfficeSheet | Verdict:
+) -> Identified | OfficeSheet | InspectionSheet | Verdict:
     """Check a workbook's metadata and its sender; the first doubt found decides."""
     if metadata and metadata.get("kind") == VERIFICATION_SHEET:
         return _office_sheet(metadata, sender, bundle, secret)
+    if metadata and metadata.get("kind") == SCORESHEET:
+        return _scoresheet(metadata, bundle, secret)
     if not metadata or "unit_id" not in metadata:
         return Verdict(Outcome.REJECTED, "no-metadata")
     if metadata.get("campaign") != bundle.campaign.id:
@@ -186,6 +218,25 @@ def _office_sheet(
         detail = {"sender": sender or "?", "coordinator": coordinator}
         return Verdict(Outcome.HELD, "not-from-coordinator", detail)
     return OfficeSheet(identity)
+
+
+def _scoresheet(
+    metadata: Mapping[str, str], bundle: CampaignBundle, secret: bytes
+) -> InspectionSheet | Verdict:
+    """A scoresheet of this campaign, of a unit on the roster, its token signed for its
+    inspection, round and unit; whether the sender is on the team is the ledger's to say."""
+    if metadata.get("campaign") != bundle.campaign.id:
+        return Verdict(Outcome.HELD, "other-campaign", {"campaign": metadata.get("campaign")})
+    if metadata.get("unit_id") not in bundle.units_by_id:
+        return Verdict(Outcome.HELD, "unknown-unit", {"unit": metadata.get("unit_id")})
+    try:
+        identity = ScoresheetIdentity(bundle.campaign.id, metadata["inspection"],
+                                      metadata["round"], metadata["unit_id"])  # fmt: skip
+    except (KeyError, ValueError):
+        return Verdict(Outcome.HELD, "bad-token")
+    if not verify(secret, identity, metadata.get("token", "")):
+        return Verdict(Outcome.HELD, "bad-token")
+    return InspectionSheet(identity, metadata.get("template_version", ""))
 
 
 def _wrong_sender(bundle: CampaignBundle, sender: str, unit: Unit) -> Verdict:

@@ -30,6 +30,7 @@ from duban.implement.intake.automatic import automatic_reason
 from duban.implement.intake.candidates import Candidate
 from duban.implement.intake.decide import (
     Identified,
+    InspectionSheet,
     OfficeSheet,
     Outcome,
     Verdict,
@@ -38,6 +39,7 @@ from duban.implement.intake.decide import (
 )
 from duban.implement.intake.known import Known
 from duban.implement.intake.mime import TOO_DEEP, TOO_MANY_PARTS
+from duban.implement.intake.scoresheets import record_mailed_scoresheet
 from duban.implement.intake.submitting import accept_or_reject
 from duban.implement.intake.verdicts import record_mailed_sheet
 from duban.ledger.schema import IntakeRow
@@ -50,7 +52,7 @@ _PRIORITY = (Outcome.ACCEPTED, Outcome.HELD, Outcome.QUARANTINED, Outcome.REJECT
 
 def identify_file(
     bundle: CampaignBundle, secret: bytes, candidate: Candidate, sender: str | None
-) -> Identified | OfficeSheet | Verdict:
+) -> Identified | OfficeSheet | InspectionSheet | Verdict:
     """Whom a read workbook is from, by its token and its sender; the unit it claims to be
     from is noted on its row, held or not."""
     parsed = candidate.parsed
@@ -131,6 +133,8 @@ def _judge(
         return who
     if isinstance(who, OfficeSheet):
         return record_mailed_sheet(session, bundle, clock, candidate.row, parsed)
+    if isinstance(who, InspectionSheet):
+        return record_mailed_scoresheet(session, bundle, clock, row, candidate.row, who, parsed)
     return accept_or_reject(session, bundle.campaign, row, candidate.row, who, parsed, known,
                             clock=clock)  # fmt: skip
 

@@ -4,10 +4,10 @@
 ``base`` holds ``Base`` (naming convention, shared column types); ``campaign`` the campaigns,
 units and deliverable instances; ``messages`` the outgoing messages; ``intake`` the intake
 records, intake files and submissions; ``events`` the append-only event log; ``bulletins`` the
-bulletins' issue numbers; ``selfcheck``, ``inspect`` and ``evaluate`` the tables of later
-phases. A new phase adds its own module and imports it here, so ``Base.metadata`` is complete
-(for Alembic's ``target_metadata`` and the test that the migrations build exactly the models)
-whenever this package is imported.
+bulletins' issue numbers; ``selfcheck``, ``inspect`` (and ``inspect_results``) and
+``evaluate`` the tables of later phases. A new phase adds its own module and imports it here,
+so ``Base.metadata`` is complete (for Alembic's ``target_metadata`` and the test that the
+migrations build exactly the models) whenever this package is imported.
 
 Rows are never deleted: a unit leaving the roster becomes inactive, a duty no longer owed is
 withdrawn, and the event log is append-only (database triggers refuse UPDATE and DELETE).
@@ -26,6 +26,7 @@ from duban.ledger.schema.inspect import (
     InspectionDrawRow,
     InspectionRoundRow,
 )
+from duban.ledger.schema.inspect_results import InspectionScoreRow
 from duban.ledger.schema.intake import IntakeFileRow, IntakeRow, SubmissionRow
 from duban.ledger.schema.messages import MessageRow
 from duban.ledger.schema.selfcheck import RectificationRow
@@ -41,6 +42,7 @@ __all__ = [
     "InspectionCommitmentRow",
     "InspectionDrawRow",
     "InspectionRoundRow",
+    "InspectionScoreRow",
     "InstanceRow",
     "IntakeFileRow",
     "IntakeRow",
