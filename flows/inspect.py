@@ -1,8 +1,9 @@
 """The inspect flow: a round of inspection drawn at random (双随机), approved by a person.
 
 Orchestration only: commit the round (before any seed exists), wait for the seed when the run
-was started without one, draw, show the draw as a table artifact, and wait for the
-coordinator's approval before anyone is told. Both waits suspend the run (durable: the process
+was started without one, draw, show the draw as a table artifact, wait for the coordinator's
+approval before anyone is told, then send the teams their units and scoresheets (and, if
+announced, the units their visit window). Both waits suspend the run (durable: the process
 exits and the run waits on the server for days if need be, where a pause would fail after an
 hour) with a small input form of plain fields; the run starts again from the top when the input
 arrives, and every step finds in the ledger what it did before.
@@ -33,7 +34,7 @@ from flows.parameters import (
     Seed,
     campaign_of,
 )
-from tasks.inspect import approve_task, commit_task, draw_task
+from tasks.inspect import approve_task, commit_task, draw_task, notify_task
 
 
 class SeedInput(RunInput):
@@ -90,4 +91,5 @@ def inspect_flow(
     if not decision.approve:
         return {"status": "not approved", "label": label, "note": decision.note, **drawn}
     approve_task(settings, path, request.inspection_id, label, decision.by)
-    return {"status": "approved", "label": label, **drawn}
+    sent = notify_task(settings, path, request.inspection_id, label)
+    return {"status": "notified", "label": label, "sent": sent, **drawn}

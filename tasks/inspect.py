@@ -55,3 +55,10 @@ def approve_task(settings: Settings, campaign_file: str, inspection: str, label:
     with Runtime(settings, campaign_file) as rt:
         _, before = commands.approve(rt, inspection, label, by)
     return before
+
+
+@task(name="inspect-notify", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
+def notify_task(settings: Settings, campaign_file: str, inspection: str, label: str) -> int:
+    """The approved round's notices over one SMTP connection; none is sent twice."""
+    with Runtime(settings, campaign_file) as rt:
+        return commands.notify(rt, inspection, label).sent

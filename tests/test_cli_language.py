@@ -72,6 +72,7 @@ WRONG_ARGUMENT = {
     "inspect commit": (["inspect", "commit", CAMPAIGN, "nosuch"], 1),
     "inspect draw": (["inspect", "draw", CAMPAIGN, "nosuch", "--seed", "1"], 1),
     "inspect approve": (["inspect", "approve", CAMPAIGN, "quarterly"], 1),
+    "inspect notify": (["inspect", "notify", CAMPAIGN, "quarterly"], 1),
     "inspect recuse": (["inspect", "recuse", CAMPAIGN, "quarterly", "ZZ", "I01", "--reason", "x"],
                        1),
     "inspect verify": (["inspect", "verify", CAMPAIGN, "quarterly", "--round", "2026-Q9"], 1),

@@ -1,7 +1,8 @@
 """The ``inspect`` deployment (issue 16, item 3) on a real Prefect server with a process worker:
 started with parameters and no seed, it commits the round and suspends for the seed; resumed
 with the seed through the API, it draws and suspends for the approval; resumed with the
-approval, it writes the teams. The ledger is checked after each step.
+approval, it writes the teams and sends each inspector their scoresheets over SMTP. The ledger
+is checked after each step.
 
 The worker runs without ``--limit``: Prefect 3.8.8's process worker with a limit crashed when
 the same run came back a second time ("this borrower is already holding one of this
@@ -9,6 +10,8 @@ CapacityLimiter's tokens"), which a run that suspends twice does."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import shutil
 import signal
@@ -17,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ from typer.testing import CliRunner
 from duban.cli.app import app
 from duban.ledger.db import make_engine, session_scope
 from duban.ledger.schema import EventRow, InspectionAssignmentRow, InspectionRoundRow
+from duban.testing.mailserver import LocalSmtpServer
 from flows.inspect import pause_key
 
 from .conftest import EXAMPLE, ROOT
@@ -116,9 +121,25 @@ def round_state(url: str) -> str | None:
 def test_the_inspect_deployment_waits_for_the_seed_and_the_approval(
     prefect_server: dict[str, str], tmp_path: Path
 ) -> None:
+    with LocalSmtpServer() as smtp:
+        _walk_the_round(prefect_server, tmp_path, smtp.url())
+        messages = list(smtp.messages)
+    by_inspector = {tuple(m.rcpt_tos): m for m in messages if b":inspector:" in m.raw}
+    sheets = 0
+    for delivery in by_inspector.values():
+        parsed = email.message_from_bytes(delivery.raw, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        names = [part.get_filename() or "" for part in parsed.iter_attachments()]
+        assert all(name.startswith("督查评分表-") and name.endswith(".xlsx") for name in names)
+        sheets += len(names)
+    assert sheets == 3 * 2 * 2  # every unit drawn (3 a stratum, 2 strata), one per member
+
+
+def _walk_the_round(prefect_server: dict[str, str], tmp_path: Path, smtp_url: str) -> None:
     ledger = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
     duban_env = {"DUBAN_DATABASE_URL": ledger, "DUBAN_HOME": str(tmp_path / "home"),
-                 "DUBAN_SECRET": SECRET, "DUBAN_NOW": "2026-06-01T10:00"}  # fmt: skip
+                 "DUBAN_SECRET": SECRET, "DUBAN_NOW": "2026-06-01T10:00",
+                 "DUBAN_SMTP_URL": smtp_url}  # fmt: skip
     assert CliRunner().invoke(app, ["init", str(EXAMPLE)], env=duban_env).exit_code == 0
     env = {**prefect_server, **duban_env, "DUBAN_PROJECT_DIR": str(ROOT),
            "DUBAN_CAMPAIGN": str(EXAMPLE), "PREFECT_WORKER_QUERY_SECONDS": "1"}  # fmt: skip
@@ -151,4 +172,6 @@ def test_the_inspect_deployment_waits_for_the_seed_and_the_approval(
     assert round_row.approved_by == "市优化办"
     assert len(assignments) == 3 * 2  # three a stratum (the sample size given), two strata
     assert all(len(a.inspectors) == 2 for a in assignments)
-    assert kinds == ["inspection.committed", "inspection.drawn", "inspection.approved"]
+    assert kinds == ["inspection.committed", "inspection.drawn", "inspection.approved",
+                     "inspection.notified"]  # fmt: skip
+    assert round_row.state == "notified"

@@ -2,9 +2,10 @@
 
 ``commit`` records what a draw will rest on before the seed is known; ``draw`` applies the
 seed (committing first when nothing is committed); ``approve`` fixes the teams after the
-coordinator has seen them; ``recuse`` stands one inspector down from one unit; ``verify``
-recomputes a past draw from the ledger; ``status`` lists the rounds; ``publish`` writes the
-page an office posts. Each builds one ``Runtime`` and calls one of ``inspect.commands``.
+coordinator has seen them; ``notify`` sends the teams their units and scoresheets;
+``recuse`` stands one inspector down from one unit; ``verify`` recomputes a past draw from
+the ledger; ``status`` lists the rounds; ``publish`` writes the page an office posts. Each
+builds one ``Runtime`` and calls one of ``inspect.commands``.
 """
 
 from __future__ import annotations
@@ -124,6 +125,30 @@ def approve_command(
         name, before = commands.approve(rt, inspection, label, by)
     out.print(pick(f"round {name} was approved before" if before else f"round {name} approved",
                    f"第 {name} 轮此前已审定" if before else f"第 {name} 轮已审定"))  # fmt: skip
+
+
+@inspect.command(name="notify")
+@reports_errors
+def notify_command(
+    campaign: CampaignFile, inspection: Inspection, label: Round = None, as_of: AsOf = None
+) -> None:
+    """Send the approved round's notices: each inspector their units and scoresheets."""
+    with Runtime(settings_for(as_of), campaign) as rt:
+        done = commands.notify(rt, inspection, label)
+    start, end = done.window
+    if done.already:
+        out.print(pick(f"round {done.label} was notified before; nothing sent",
+                       f"第 {done.label} 轮此前已通知，本次未发送"))  # fmt: skip
+        return
+    out.print(pick(
+        f"round {done.label}: {done.sent} messages sent to {done.inspectors} inspectors"
+        f" (visiting {done.units} units, {start} to {end})",
+        f"第 {done.label} 轮：向 {done.inspectors} 名检查人员发出 {done.sent} 封通知"
+        f"（检查 {done.units} 个单位，{start} 至 {end}）",
+    ))  # fmt: skip
+    if done.unsent:
+        out.print(pick(f"{len(done.unsent)} not sent yet: run it again",
+                       f"{len(done.unsent)} 封尚未发出：请再运行一次"))  # fmt: skip
 
 
 @inspect.command(name="recuse")

@@ -46,6 +46,8 @@ COMMANDS_ZH = {
     "inspect commit": "在随机种子产生之前，记录本轮抽取的承诺（名录、参数及其哈希）。",
     "inspect draw": "用随机种子抽取被检查单位和检查组；审定之前不通知任何人。",
     "inspect approve": "审定已抽取的轮次：检查组就此确定，可以通知。",
+    "inspect notify": "向已审定轮次的检查人员发送任务通知和各单位评分表"
+    "（事先通知的也告知被检查单位）。",
     "inspect recuse": "某检查人员对某单位回避，由该单位顺序中下一位符合条件的人员替补。",
     "inspect verify": "根据台账重新计算某轮抽取，判断是否一致（不一致时退出码 1）。",
     "inspect status": "列出督查轮次：状态、承诺、种子、抽中单位。",
@@ -167,6 +169,7 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
         "by": _BY,
     },
     "inspect approve": {"inspection": _INSPECTION, "label": _ROUND, "by": _BY},
+    "inspect notify": {"inspection": _INSPECTION, "label": _ROUND},
     "inspect recuse": {
         "inspection": _INSPECTION,
         "unit": "抽中单位的编号",

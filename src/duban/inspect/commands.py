@@ -14,6 +14,7 @@ from duban.adapters.outfiles import target_of, writing
 from duban.inspect import drawing, rounds
 from duban.inspect.draw import Draw
 from duban.inspect.drawing import Committed, Drawn, RoundRequest
+from duban.inspect.notify import NotifyReport, notify_round
 from duban.inspect.registers import digest
 from duban.inspect.verify import Verdict
 from duban.ledger.store import append_event
@@ -70,6 +71,17 @@ def recuse(
         return drawing.recuse_inspector(
             session, rt.bundle, inspection_id, label, unit_id, inspector_id,
             note=note, clock=rt.clock, actor=actor,
+        )  # fmt: skip
+
+
+def notify(rt: Runtime, inspection_id: str, label: str | None) -> NotifyReport:
+    """Tell the approved round's inspectors (with their scoresheets) and, if announced, its
+    units; what was sent before is not sent again."""
+    with rt.session() as session, rt.mailer() as mailer:
+        round_row = drawing.find_round_or_fail(session, rt.bundle, inspection_id, label)
+        return notify_round(
+            session, rt.bundle, round_row.id,
+            mailer=mailer, clock=rt.clock, secret=rt.secret, env=rt.env,
         )  # fmt: skip
 
 
