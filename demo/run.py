@@ -41,7 +41,7 @@ from duban.settings import load_settings
 from duban.testing.botserver import LocalBotServer
 from duban.testing.mailserver import LocalSmtpServer
 
-from .inspection import Inspected, draw_table, inspect_quarter
+from .inspection import Inspected, draw_table, inspect_quarter, return_sheets
 from .units import PLAN_ROLES, Reply, notices_by_unit, replies_to, send
 
 MARKER = ".duban-demo"
@@ -178,10 +178,17 @@ def _walk_days(
                 send(todays, port, clock)
                 walk.steps.append(_collect(campaign_path, walk.end))
             day += timedelta(days=1)
-    walk.ledger = _write_ledger(campaign_path, walk.end)
     inspect_day = bundle.calendar.next_working_day(day)
+    before = len(outgoing.messages)
     walk.inspected = inspect_quarter(campaign_path, datetime.combine(inspect_day, time(9), zone))
     walk.steps += walk.inspected.steps
+    told = [(d.rcpt_tos, d.raw) for d in outgoing.messages[before:]]
+    collected = return_sheets(bundle, walk.inspected, told,
+                              lambda replies: send(replies, port, clock),
+                              lambda at: _collect(campaign_path, at))  # fmt: skip
+    walk.steps += collected
+    walk.end = collected[-1]["at"]
+    walk.ledger = _write_ledger(campaign_path, walk.end)
     return walk
 
 

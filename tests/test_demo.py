@@ -21,6 +21,7 @@ from demo.units import form_rows, is_percent, wrong_value
 from duban.ledger.schema import (
     EventRow,
     InspectionAssignmentRow,
+    InspectionScoreRow,
     InstanceRow,
     IntakeFileRow,
     MessageRow,
@@ -71,7 +72,9 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
 
 def _assert_the_quarter_was_inspected(home: Path, text: str) -> None:
     """One quarterly round: 8 units over two strata, teams of two, one inspector recused and
-    replaced, approved, the draw published; the ledger's draw verifies."""
+    replaced, approved, the draw published, the teams told; every unit's sheet returned (one
+    refused for a score above its maximum and corrected, one late), each finding an item of
+    the inspected unit, listed in the 整改台账 written after."""
     assert "quarterly inspection drawn" in text
     engine = create_engine(f"sqlite:///{home / 'duban.sqlite3'}")
     try:
@@ -82,13 +85,34 @@ def _assert_the_quarter_was_inspected(home: Path, text: str) -> None:
                 .order_by(EventRow.id)
             ).all()
             teams = session.scalars(select(InspectionAssignmentRow)).all()
+            scores = session.scalars(select(InspectionScoreRow)).all()
+            refused = session.scalar(
+                select(func.count())
+                .select_from(IntakeFileRow)
+                .where(IntakeFileRow.outcome == "rejected", IntakeFileRow.instance_id.is_(None))
+            )
+            found = session.scalars(
+                select(RectificationRow.code).where(RectificationRow.source == "inspection")
+            ).all()
     finally:
         engine.dispose()
-    assert kinds == ["inspection.committed", "inspection.drawn", "inspection.recused",
-                     "inspection.approved", "inspection.published"]  # fmt: skip
+    assert kinds == [
+        "inspection.committed", "inspection.drawn", "inspection.recused",
+        "inspection.approved", "inspection.published", "inspection.notified",
+        *["inspection.scored"] * 8,  # one a unit: the refused sheet recorded nothing
+    ]  # fmt: skip
     assert len(teams) == 8
     assert sorted({t.stratum for t in teams}) == ["市级机关", "镇区"]
     assert all(len(t.inspectors) == 2 for t in teams)
+    assert sorted(s.unit_id for s in scores) == sorted(t.unit_id for t in teams)
+    assert sum(not s.on_time for s in scores) == 1
+    assert {s.total for s in scores} == {98}
+    assert refused == 1  # the score above its maximum, corrected the next day
+    assert len(found) == 8  # one finding a unit, each an item of its own
+    [ledger] = (home / "out").rglob("rectification/整改台账*.xlsx")
+    book = load_workbook(ledger, read_only=True)
+    listed = {row[1] for name in book.sheetnames for row in book[name].iter_rows(values_only=True)}
+    assert set(found) <= listed
     [page] = (home / "out").rglob("inspections/双随机抽查结果公示-quarterly-2026-Q4.html")
     assert "近亲属在该单位任职" in page.read_text(encoding="utf-8")
 
@@ -181,7 +205,11 @@ def _assert_every_deliverable_sent_was_answered(ledger: Path) -> None:
                     rejected.add((deliverable, unit))
                 if outcome == "accepted":
                     answered.add((deliverable, unit))
-            listed = session.scalar(select(func.count(distinct(RectificationRow.unit_id))))
+            listed = session.scalar(
+                select(func.count(distinct(RectificationRow.unit_id))).where(
+                    RectificationRow.source == "self-check"
+                )
+            )
             recorded = session.execute(
                 select(InstanceRow.deliverable_id, SubmissionRow.rows).join(
                     SubmissionRow, SubmissionRow.instance_id == InstanceRow.id

@@ -12,5 +12,8 @@ recorded draw and says, in words a coordinator reads, which part differs.
 Those four are pure: no I/O, no ledger, no clock. ``inputs`` builds a round's inputs from the
 campaign and the ledger (and reads them back from a commitment), ``rounds`` reads and writes
 rounds, commitments, draws and assignments, and ``drawing`` holds the coordinator's steps
-(commit, draw, approve, recuse, verify) as the command line and the flow run them.
+(commit, draw, approve, recuse, verify) as the command line and the flow run them; ``notify``
+sends an approved round's teams their units and signed scoresheets (``sheets``), and
+``results`` records the sheets inspectors return through intake, checked by ``sheetcheck``,
+their findings becoming rectification items.
 """
