@@ -450,16 +450,19 @@ def _variety() -> list[OutgoingMessage]:
     return [notice(n % 3, **shape) for n in range(3) for shape in shapes]
 
 
+@pytest.mark.parametrize("kept", [512, 4])
 def test_cached_headers_write_the_same_bytes_as_the_stock_policy(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, kept: int
 ) -> None:
     """The header caches (one object per value, folded once) change no byte: every message is
     built and serialised with them, its values seen before, and with ``email.policy.SMTP``
-    (``refold_source="none"``) as it comes, from the same random boundaries."""
+    (``refold_source="none"``) as it comes, from the same random boundaries; also when the
+    cache is emptied every few headers."""
     import random
 
     from duban.adapters.mail import message as message_module
 
+    monkeypatch.setattr(message_module, "_KEPT", kept)
     stock = email.policy.SMTP.clone(refold_source="none")
     messages = _variety()
     for seed, outgoing in enumerate(messages + messages):

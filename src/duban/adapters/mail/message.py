@@ -71,8 +71,8 @@ class _CachingHeaderRegistry(HeaderRegistry):
             return super().__call__(name, value)
         found = self._headers.get(key)
         if found is None:
-            if len(self._headers) >= _KEPT:  # unique values (To, Message-ID) come and go
-                del self._headers[next(iter(self._headers))]
+            if len(self._headers) >= _KEPT:  # unique values (To, Message-ID) pile up
+                self._headers.clear()  # one step, safe when threads build messages at once
             found = self._headers[key] = super().__call__(name, value)
         return found
 
