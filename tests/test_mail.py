@@ -426,3 +426,50 @@ def test_outbox_writes_eml_files_a_mail_client_can_open(tmp_path: Path) -> None:
 def test_both_mailers_are_mailers(tmp_path: Path) -> None:
     mailers: list[Mailer] = [OutboxMailer(tmp_path), SmtpMailer(parse_smtp_url("smtp://h"))]
     assert all(callable(m.send) for m in mailers)
+
+
+def _variety() -> list[OutgoingMessage]:
+    """Messages as duban sends them, each value repeated across them as a round repeats it:
+    Chinese and English names and subjects, long and short, several recipients and Cc, text
+    only, ASCII and Chinese file names (one long enough to fold), dates in two zones."""
+    from datetime import timedelta, timezone
+
+    long_name = "关于报送" + "优化营商环境" * 12 + "实施方案.xlsx"
+    shapes: list[dict[str, object]] = [
+        {},
+        {"subject": "Reminder: the plan is due on 5 March", "html": None, "text": "Dear unit,\n"},
+        {"to": (Address("", "a@jt.example"), Address("Unit B, office", "b@jt.example"))},
+        {"cc": (Address("分管领导", "head@jt.example"),), "headers": {"X-Duban-Key": "k:1"}},
+        {"attachments": (Attachment(long_name, b"PK" + bytes(900), XLSX),)},
+        {"attachments": (Attachment("plan.xlsx", bytes(300), XLSX), Attachment("a.csv", b"a,b"))},
+        {"date": WHEN.astimezone(timezone(timedelta(hours=8)))},  # the same moment
+        {"headers": {"In-Reply-To": "<x@unit.example>", "References": "<x@unit.example>",
+                     "Auto-Submitted": "auto-replied", "Reply-To": "youhuaban@jt.example"}},
+        {"text": "plain and HTML\r\n" + "x" * 200, "subject": "【督办】" + "很长的标题" * 20},
+    ]  # fmt: skip
+    return [notice(n % 3, **shape) for n in range(3) for shape in shapes]
+
+
+@pytest.mark.parametrize("kept", [512, 4])
+def test_cached_headers_write_the_same_bytes_as_the_stock_policy(
+    monkeypatch: pytest.MonkeyPatch, kept: int
+) -> None:
+    """The header caches (one object per value, folded once) change no byte: every message is
+    built and serialised with them, its values seen before, and with ``email.policy.SMTP``
+    (``refold_source="none"``) as it comes, from the same random boundaries; also when the
+    cache is emptied every few headers."""
+    import random
+
+    from duban.adapters.mail import message as message_module
+
+    monkeypatch.setattr(message_module, "_KEPT", kept)
+    stock = email.policy.SMTP.clone(refold_source="none")
+    messages = _variety()
+    for seed, outgoing in enumerate(messages + messages):
+        random.seed(seed)
+        cached = wire_bytes(build(outgoing))
+        with monkeypatch.context() as patch:
+            patch.setattr(message_module, "POLICY", stock)
+            random.seed(seed)
+            plain = wire_bytes(build(outgoing))
+        assert cached == plain

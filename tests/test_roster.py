@@ -8,6 +8,7 @@ from openpyxl import Workbook
 from duban.errors import InvalidInputError
 from duban.model.campaign import Language
 from duban.model.roster import load_roster, split_list
+from tests.conftest import EXAMPLE
 
 CHINESE_HEADER = "单位编号,单位名称,标签,联系邮箱,负责人邮箱,分管领导邮箱\n"
 
@@ -247,3 +248,25 @@ def test_a_line_break_in_a_head_address_of_a_csv_is_refused(tmp_path: Path) -> N
         "  - roster.csv 第3行“head_email”列: “head_email”中有换行（填写的是“h@jt.example\\nBcc: "
         "x@evil.example”），请写在一行内，多个地址用；或，分隔",
     ]
+
+
+def test_unit_of_address_answers_as_a_scan_of_the_roster(tmp_path: Path) -> None:
+    """The bundle's address index gives the unit a scan with ``has_address`` finds first,
+    for any case and outer spaces, and nothing for an unregistered address."""
+    from dataclasses import replace
+
+    from duban.model.loader import load_campaign
+
+    path = tmp_path / "roster.csv"
+    text = (
+        CHINESE_HEADER + "T01,金城镇,,A@jt.example；shared@jt.example,,\n"
+        "T02,银城镇,,b@jt.example；Shared@JT.example,,\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    units = tuple(load_roster(path))
+    bundle = replace(load_campaign(EXAMPLE), units=units)
+    for address in ("a@JT.example", " shared@jt.example ", "B@jt.example", "c@jt.example", ""):
+        scan = next((u for u in units if address and u.has_address(address)), None)
+        assert bundle.unit_of_address(address) == scan
+    assert bundle.unit_of_address("SHARED@jt.example") == units[0]
+    assert bundle.unit_of_address(None) is None

@@ -49,6 +49,23 @@ class CampaignBundle:
     def units_by_id(self) -> dict[str, Unit]:
         return {u.id: u for u in self.units}
 
+    @cached_property
+    def units_by_address(self) -> dict[str, Unit]:
+        """Each registered address, lower-cased, to the first unit in roster order that
+        lists it: what ``Unit.has_address`` answers, without asking every unit (intake asks
+        for every message, and a scan of 10,000 units per reply was most of collect's time)."""
+        found: dict[str, Unit] = {}
+        for unit in self.units:
+            for email in unit.emails:
+                found.setdefault(email.lower(), unit)
+        return found
+
+    def unit_of_address(self, address: str | None) -> Unit | None:
+        """The first unit that registered ``address`` (any case, outer spaces ignored)."""
+        if not address:
+            return None
+        return self.units_by_address.get(address.strip().lower())
+
     def unit(self, unit_id: str) -> Unit:
         """The unit, or ``UnknownIdError`` naming the roster's ids (a mistyped id)."""
         found = self.units_by_id.get(unit_id)

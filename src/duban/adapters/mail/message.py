@@ -17,8 +17,10 @@ The policy is ``email.policy.SMTP`` (CRLF, 78-column folding, no raw UTF-8 in he
 two changes. ``refold_source="none"``, so the one header value duban folds itself (Content-Type
 with an encoded ``name=``) is written as given: Python 3.11 refolding it turns the media type
 itself into encoded words (``application/=?utf-8?q?vnd=2Eopenxml…``) and clients lose the type.
-And a header registry that caches its classes, which makes building a notice about a third
-faster. Lengths of addresses, Message-IDs and MIME types are capped so folding always fits;
+And a header registry that caches its classes and its headers, with a policy that folds each
+header once: most header values repeat from message to message, and parsing and folding them
+was most of the time building and serialising a notice took (issue 20). Lengths of
+addresses, Message-IDs and MIME types are capped so folding always fits;
 ``mailer.wire_bytes`` still refuses any line over 998 characters before a message goes out.
 """
 
@@ -31,21 +33,30 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import policy
 from email.headerregistry import Address as HeaderAddress
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import EmailPolicy
+from typing import Any
 
 from duban.adapters.mail.errors import HeaderInjectionError, InvalidAddressError
 from duban.adapters.mail.html_text import html_to_text
 
 
 class _CachingHeaderRegistry(HeaderRegistry):
-    """The stock registry makes a new class on every header it touches (≈ 37 per notice)."""
+    """The stock registry makes a new class on every header it touches (≈ 37 per notice), and
+    parses every value anew although most repeat from message to message (the sender, the
+    subject, the date, every part's Content-Type and Content-Transfer-Encoding).
+
+    A header is a pure function of its name and value, and immutable once made (a str with a
+    parse tree nothing writes to), so the same value gets the same object: the registry keeps
+    up to ``_KEPT`` of them, and ``_CachingPolicy`` keeps each one's folded bytes. Values that
+    are not text (addresses, a date) are keyed by exactly what their header is made from."""
 
     def __init__(self) -> None:
         super().__init__()
         self._classes: dict[str, type[BaseHeader]] = {}
+        self._headers: dict[tuple[object, ...], BaseHeader] = {}
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
         key = name.lower()
@@ -54,8 +65,55 @@ class _CachingHeaderRegistry(HeaderRegistry):
             found = self._classes[key] = super().__getitem__(key)
         return found
 
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        key = _header_key(name, value)
+        if key is None:
+            return super().__call__(name, value)
+        found = self._headers.get(key)
+        if found is None:
+            if len(self._headers) >= _KEPT:  # unique values (To, Message-ID) pile up
+                self._headers.clear()  # one step, safe when threads build messages at once
+            found = self._headers[key] = super().__call__(name, value)
+        return found
 
-POLICY = policy.SMTP.clone(refold_source="none", header_factory=_CachingHeaderRegistry())
+
+_KEPT = 512
+
+
+def _header_key(name: str, value: Any) -> tuple[object, ...] | None:
+    """What a header made from ``value`` depends on, or None when it is not plainly known:
+    text as it is; a date by its text and its zone (equal moments in other zones compare
+    equal, and are written otherwise); addresses by name and address."""
+    if type(value) is str:
+        return (name, "str", value)
+    if type(value) is datetime:
+        return (name, "date", value.isoformat(), repr(value.tzinfo))
+    if type(value) is tuple and all(type(v) is HeaderAddress for v in value):
+        return (name, "addresses", *((a.display_name, a.username, a.domain) for a in value))
+    if type(value) is HeaderAddress:
+        return (name, "address", value.display_name, value.username, value.domain)
+    return None
+
+
+class _CachingPolicy(EmailPolicy):
+    """``email.policy.SMTP`` that folds each header object once per line length, line end
+    and charset (all that folding reads of a policy) and hands back the same bytes after."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if not hasattr(value, "name"):  # a raw value (set_raw): the stock way, unchanged
+            return super().fold_binary(name, value)
+        key = (self.max_line_length, self.linesep, self.utf8)
+        memo: dict[tuple[object, ...], bytes] = value.__dict__.setdefault("_duban_folded", {})
+        folded = memo.get(key)
+        if folded is None:
+            folded = memo[key] = super().fold_binary(name, value)
+        return folded
+
+
+POLICY = _CachingPolicy(
+    linesep="\r\n", refold_source="none", header_factory=_CachingHeaderRegistry()
+)
+"""``policy.SMTP.clone(refold_source="none")`` with the caches above."""
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _KNOWN_TYPES = {".xlsx": XLSX, ".xls": "application/vnd.ms-excel", ".csv": "text/csv"}
 # CR, LF and NUL, plus what str.splitlines() also breaks on: the email package splits on them.

@@ -92,34 +92,59 @@ def review_rejection_draft(session: Session, ctx: AnswerContext, file_id: int) -
 
 
 def answer_drafts(session: Session, ctx: AnswerContext, intake_ids: Sequence[int]) -> list[Draft]:
+    """The answers of a batch of intake records, read from the ledger in a few queries for
+    the whole batch rather than three for each record (issue 20)."""
     rows = session.scalars(select(IntakeRow).where(IntakeRow.id.in_(intake_ids))).all()
+    found = _Found.read(session, [row.id for row in rows])
     drafts = []
     for row in rows:
-        draft = _draft(session, ctx, row)
+        draft = _draft(session, ctx, row, found)
         if draft is not None:
             drafts.append(draft)
     return drafts
 
 
-def _draft(session: Session, ctx: AnswerContext, row: IntakeRow) -> Draft | None:
+@dataclass(frozen=True)
+class _Found:
+    """A batch's files (by intake record, in order) and the submissions they made (by file);
+    the instances these name are loaded into the session, where ``session.get`` finds them."""
+
+    files: dict[int, list[IntakeFileRow]]
+    submissions: dict[int, SubmissionRow]
+
+    @classmethod
+    def read(cls, session: Session, intake_ids: Sequence[int]) -> _Found:
+        files: dict[int, list[IntakeFileRow]] = {i: [] for i in intake_ids}
+        query = select(IntakeFileRow).where(IntakeFileRow.intake_id.in_(intake_ids))
+        for file in session.scalars(query.order_by(IntakeFileRow.intake_id, IntakeFileRow.index)):
+            files[file.intake_id].append(file)
+        file_ids = [f.id for batch in files.values() for f in batch]
+        query_submissions = select(SubmissionRow).where(SubmissionRow.intake_file_id.in_(file_ids))
+        submissions = {
+            s.intake_file_id: s
+            for s in session.scalars(query_submissions)
+            if s.intake_file_id is not None
+        }
+        instance_ids = {s.instance_id for s in submissions.values()}
+        instance_ids |= {f.instance_id for b in files.values() for f in b if f.instance_id}
+        session.scalars(select(InstanceRow).where(InstanceRow.id.in_(instance_ids))).all()
+        return cls(files, submissions)
+
+
+def _draft(session: Session, ctx: AnswerContext, row: IntakeRow, found: _Found) -> Draft | None:
+    files = found.files[row.id]
     if row.sender is not None and row.reason in (RECORDED, REFUSED):
-        return _verdicts_answer(ctx, row, _files(session, row))
+        return _verdicts_answer(ctx, row, files)
     if row.sender is not None and row.reason in (SCORES_RECORDED, SCORES_REFUSED):
-        return _scoresheet_answer(ctx, row, _files(session, row))
+        return _scoresheet_answer(ctx, row, files)
     if row.sender is None or unit_of_sender(ctx.bundle, row.sender) is None:
         return None
-    files = _files(session, row)
     if row.status == Outcome.ACCEPTED.value:
         accepted = next(f for f in files if f.outcome == Outcome.ACCEPTED.value)
-        return _ack(session, ctx, row, accepted)
+        return _ack(session, ctx, row, accepted, found.submissions[accepted.id])
     if row.status in (Outcome.REJECTED.value, Outcome.QUARANTINED.value):
         return _rejection(session, ctx, row, files)
     return None
-
-
-def _files(session: Session, row: IntakeRow) -> list[IntakeFileRow]:
-    query = select(IntakeFileRow).where(IntakeFileRow.intake_id == row.id)
-    return list(session.scalars(query.order_by(IntakeFileRow.index)))
 
 
 def _verdicts_answer(ctx: AnswerContext, row: IntakeRow, files: list[IntakeFileRow]) -> Draft:
@@ -168,11 +193,14 @@ def _scoresheet_entry(file: IntakeFileRow) -> dict[str, Any]:
             "accepted": file.reason == SCORES_RECORDED}  # fmt: skip
 
 
-def _ack(session: Session, ctx: AnswerContext, row: IntakeRow, file: IntakeFileRow) -> Draft:
+def _ack(
+    session: Session,
+    ctx: AnswerContext,
+    row: IntakeRow,
+    file: IntakeFileRow,
+    submission: SubmissionRow,
+) -> Draft:
     campaign = ctx.bundle.campaign
-    submission = session.scalars(
-        select(SubmissionRow).where(SubmissionRow.intake_file_id == file.id)
-    ).one()
     instance = session.get_one(InstanceRow, submission.instance_id)
     unit = ctx.bundle.units_by_id[instance.unit_id]
     context = {

@@ -165,9 +165,7 @@ REASONS: dict[Language, dict[str, str]] = {
 
 
 def unit_of_sender(bundle: CampaignBundle, sender: str | None) -> Unit | None:
-    if not sender:
-        return None
-    return next((u for u in bundle.units if u.has_address(sender)), None)
+    return bundle.unit_of_address(sender)
 
 
 def identify(
