@@ -99,3 +99,11 @@ def test_a_wrong_import_breaks_a_contract(
     broken = [row for row in result.stdout.splitlines() if row.endswith("BROKEN")]
     assert len(broken) == 1
     assert contract in broken[0]
+
+
+@pytest.mark.parametrize("folder", ["flows", "tasks", "demo", "bench"])
+def test_no_module_beside_an_entrypoint_hides_the_standard_librarys(folder: str) -> None:
+    """Prefect puts a flow entrypoint's folder on sys.path: a flows/inspect.py once hid the
+    standard library's ``inspect`` from the intake's reader processes a worker started."""
+    names = {p.stem for p in (ROOT / folder).iterdir() if p.suffix in ("", ".py")}
+    assert names.isdisjoint(sys.stdlib_module_names), names & sys.stdlib_module_names

@@ -33,7 +33,7 @@ from duban.cli.app import app
 from duban.ledger.db import make_engine, session_scope
 from duban.ledger.schema import EventRow, InspectionAssignmentRow, InspectionRoundRow
 from duban.testing.mailserver import LocalSmtpServer
-from flows.inspect import pause_key
+from flows.inspection import pause_key
 
 from .conftest import EXAMPLE, ROOT
 from .test_operate import _unscheduled, _wait_healthy, free_port, prefect

@@ -1,5 +1,9 @@
 """The inspect flow: a round of inspection drawn at random (双随机), approved by a person.
 
+Named ``inspection``, not ``inspect``: Prefect puts an entrypoint's folder on ``sys.path``,
+where a module named ``inspect`` hides the standard library's from everything the worker starts
+(the intake's reader processes failed on it).
+
 Orchestration only: commit the round (before any seed exists), wait for the seed when the run
 was started without one, draw, show the draw as a table artifact, wait for the coordinator's
 approval before anyone is told, then send the teams their units and scoresheets (and, if
@@ -34,7 +38,7 @@ from flows.parameters import (
     Seed,
     campaign_of,
 )
-from tasks.inspect import approve_task, commit_task, draw_task, notify_task
+from tasks.inspection import approve_task, commit_task, draw_task, notify_task
 
 
 class SeedInput(RunInput):
