@@ -13,11 +13,9 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -36,7 +34,8 @@ from duban.testing.mailserver import LocalSmtpServer
 from flows.inspection import pause_key
 
 from .conftest import EXAMPLE, ROOT
-from .test_operate import _unscheduled, _wait_healthy, free_port, prefect
+from .test_operate import _unscheduled, prefect
+from .test_operate import prefect_server as running_prefect_server
 
 SECRET = "inspect flow test secret, long enough"
 SEED = "2026060112345"
@@ -45,30 +44,8 @@ SEED = "2026060112345"
 @pytest.fixture(scope="module")
 def prefect_server() -> Iterator[dict[str, str]]:
     """`prefect server start` on its own SQLite database, for this module."""
-    home = Path(tempfile.mkdtemp(prefix="duban-prefect-inspect-"))
-    port = free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_UI_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-    }
-    env.pop("PREFECT_API_URL", None)
-    log = (home / "server.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-         "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    api = f"http://127.0.0.1:{port}/api"
-    try:
-        _wait_healthy(api, server, home / "server.log")
-        yield {**env, "PREFECT_API_URL": api}
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        shutil.rmtree(home, ignore_errors=True)
+    with running_prefect_server({}) as env:
+        yield env
 
 
 def start_run(api: str, **parameters: Any) -> str:

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -73,31 +74,40 @@ def prefect_on_postgres() -> Iterator[dict[str, str]]:
             POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", autocommit=True
         ) as c:
             c.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        home = Path(tempfile.mkdtemp(prefix="duban-prefect-server-"))
-        port = free_port()
-        env = {
-            **os.environ,
-            "PREFECT_HOME": str(home),
-            "PREFECT_API_DATABASE_CONNECTION_URL": url.replace("+psycopg", "+asyncpg"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_UI_ENABLED": "false",
-            "DO_NOT_TRACK": "1",
-        }
-        env.pop("PREFECT_API_URL", None)
-        log = (home / "server.log").open("wb")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        api = f"http://127.0.0.1:{port}/api"
-        try:
-            _wait_healthy(api, server, home / "server.log")
-            yield {**env, "PREFECT_API_URL": api}
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-            shutil.rmtree(home, ignore_errors=True)
+        database = {"PREFECT_API_DATABASE_CONNECTION_URL": url.replace("+psycopg", "+asyncpg")}
+        with prefect_server(database) as env:
+            yield env
+
+
+@contextmanager
+def prefect_server(extra: dict[str, str]) -> Iterator[dict[str, str]]:
+    """`prefect server start` in a home of its own (its database: SQLite there, unless
+    ``extra`` names another); the environment that reaches it."""
+    home = Path(tempfile.mkdtemp(prefix="duban-prefect-server-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        **extra,
+    }
+    env.pop("PREFECT_API_URL", None)
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+         "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        _wait_healthy(api, server, home / "server.log")
+        yield {**env, "PREFECT_API_URL": api}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _wait_healthy(api: str, server: subprocess.Popen[bytes], log: Path) -> None:

@@ -11,7 +11,6 @@ it as well as recomputing the draw.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -384,7 +383,3 @@ def _logged_digest(session: Session, campaign_id: str, subject: str) -> str | No
 
 def _subject(round_row: InspectionRoundRow) -> str:
     return f"inspection:{round_row.inspection_id}/{round_row.label}"
-
-
-def round_teams(result: Draw) -> Sequence[tuple[str, tuple[str, ...]]]:
-    return [(team.unit_id, team.inspectors) for team in result.teams]
