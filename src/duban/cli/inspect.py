@@ -4,7 +4,8 @@
 seed (committing first when nothing is committed); ``approve`` fixes the teams after the
 coordinator has seen them; ``notify`` sends the teams their units and scoresheets;
 ``recuse`` stands one inspector down from one unit; ``verify`` recomputes a past draw from
-the ledger; ``status`` lists the rounds; ``publish`` writes the page an office posts. Each
+the ledger; ``status`` lists the rounds; ``publish`` writes the page an office posts;
+``report`` the round's summary workbook and bulletin (督查通报). Each
 builds one ``Runtime`` and calls one of ``inspect.commands``.
 """
 
@@ -30,7 +31,8 @@ from duban.model.loader import CampaignBundle
 from duban.runtime import Runtime
 
 inspect = typer.Typer(
-    help="Inspections drawn at random (双随机): commit, draw, approve, recuse, verify, publish.",
+    help="Inspections drawn at random (双随机): commit, draw, approve, recuse, verify, "
+    "publish, report.",
     no_args_is_help=True,
 )
 out = Console()
@@ -231,6 +233,34 @@ def publish_command(
     with Runtime(settings_for(as_of), campaign) as rt:
         done = commands.publication(rt, inspection, label, out_path)
     out.print(escape(str(done.path)), soft_wrap=True)
+
+
+@inspect.command(name="report")
+@reports_errors
+def report_command(
+    campaign: CampaignFile,
+    inspection: Inspection,
+    label: Round = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="mail the bulletin to the distribution list")
+    ] = False,
+    as_of: AsOf = None,
+) -> None:
+    """Write the round's summary workbook (督查汇总表) and bulletin (督查通报); --send mails it."""
+    with Runtime(settings_for(as_of), campaign) as rt:
+        rt.check(smtp=send)
+        done = commands.report(rt, inspection, label, send=send)
+    out.print(pick(
+        f"round {done.label}: {done.drawn} units drawn, {done.returned} scoresheets returned, "
+        f"{done.pending} pending, {done.findings} findings",
+        f"第 {done.label} 轮：抽查 {done.drawn} 个单位，收回评分表 {done.returned} 份，"
+        f"未返回 {done.pending} 份，发现问题 {done.findings} 条",
+    ))  # fmt: skip
+    for path in (done.workbook, done.docx, done.html):
+        out.print(escape(str(path)), soft_wrap=True)
+    if send:
+        out.print(pick(f"bulletin sent: {done.sent} message(s) now",
+                       f"通报已发送：本次发出 {done.sent} 封"))  # fmt: skip
 
 
 def draw_table(result: Draw, bundle: CampaignBundle, label: str) -> object:

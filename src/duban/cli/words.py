@@ -42,7 +42,7 @@ COMMANDS_ZH = {
     "rectify cancel": "作废不属于问题的事项，并写明理由；事项仍保留在台账中。",
     "rectify sheet": "生成核验销号表：全部已申请销号的事项，每项一行，供填写核验结论。",
     "rectify verdicts": "导入填好的核验销号表：逐项销号或退回，有误则全部不记录。",
-    "inspect": "督查检查（双随机）：承诺、抽取、审定、回避、复核、公示。",
+    "inspect": "督查检查（双随机）：承诺、抽取、审定、回避、复核、公示、通报。",
     "inspect commit": "在随机种子产生之前，记录本轮抽取的承诺（名录、参数及其哈希）。",
     "inspect draw": "用随机种子抽取被检查单位和检查组；审定之前不通知任何人。",
     "inspect approve": "审定已抽取的轮次：检查组就此确定，可以通知。",
@@ -52,6 +52,7 @@ COMMANDS_ZH = {
     "inspect verify": "根据台账重新计算某轮抽取，判断是否一致（不一致时退出码 1）。",
     "inspect status": "列出督查轮次：状态、承诺、种子、抽中单位。",
     "inspect publish": "生成抽取结果公示页（双随机一公开）：名录、哈希、种子、结果。",
+    "inspect report": "生成本轮督查汇总表和督查通报；加 --send 发送通报。",
 }
 
 _SHARED = {
@@ -180,6 +181,11 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
     },
     "inspect verify": {"inspection": _INSPECTION, "label": _ROUND},
     "inspect status": {"inspection": "只看此督查事项"},
+    "inspect report": {
+        "inspection": _INSPECTION,
+        "label": _ROUND,
+        "send": "把督查通报发送给通报分发名单",
+    },
     "inspect publish": {
         "inspection": _INSPECTION,
         "label": _ROUND,

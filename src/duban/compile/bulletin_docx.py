@@ -69,14 +69,50 @@ FONTS = {
 
 def write_docx(context: dict[str, Any], path: Path) -> None:
     """Lay out a bulletin context (see ``bulletin.bulletin_context``) and save it to ``path``."""
+    document, fonts = _started(context)
+    _body(document, context, fonts)
+    _signature(document, context)
+    _save(document, context, fonts, path)
+
+
+def write_notice_docx(context: dict[str, Any], path: Path) -> None:
+    """Lay out a notice made of numbered parts, each a heading, paragraphs and an optional
+    table (``parts``: heading, paragraphs, table: {title, rows}), in the bulletin's official
+    layout: head, salutation, introduction, parts, closing, signature. The inspection bulletin
+    (督查通报) is one."""
+    document, fonts = _started(context)
+    text = context["text"]
+    _run(_paragraph(document), text["salutation"], fonts.body, fonts)
+    _run(_paragraph(document, indent=True), text["intro"], fonts.body, fonts)
+    for index, part in enumerate(context["parts"]):
+        heading = _paragraph(document, indent=True)
+        _outline_level(heading, 0)
+        _run(heading, _ordinal(index, context["language"]) + part["heading"], fonts.heading, fonts)
+        for line in part["paragraphs"]:
+            _run(_paragraph(document, indent=True), line, fonts.body, fonts)
+        if part.get("table"):
+            caption = _paragraph(document, WD_ALIGN_PARAGRAPH.CENTER)
+            _run(caption, part["table"]["title"], fonts.heading, fonts, size=Pt(14))
+            _table(document, part["table"]["rows"], fonts, bold_rows={0})
+            _paragraph(document)
+    for paragraph in text["closing"]:
+        _run(_paragraph(document, indent=True), paragraph, fonts.body, fonts)
+    _signature(document, context)
+    _save(document, context, fonts, path)
+
+
+def _started(context: dict[str, Any]) -> tuple[Any, Fonts]:
+    """A new A4 document with the language's fonts, its properties and the red head."""
     fonts = FONTS[context["language"]]
     document = Document()
     _page(document)
     _defaults(document, fonts, context["language"])
     _properties(document, context)
     _head(document, context, fonts)
-    _body(document, context, fonts)
-    _signature(document, context)
+    return document, fonts
+
+
+def _save(document: Any, context: dict[str, Any], fonts: Fonts, path: Path) -> None:
     buffer = io.BytesIO()
     document.save(buffer)
     local = context["as_of"].astimezone(context["zone"])
@@ -119,7 +155,7 @@ def _properties(document: Any, context: dict[str, Any]) -> None:
     core = document.core_properties
     core.title = context["text"]["title"]
     core.author = core.last_modified_by = context["coordinator"]["name"]
-    core.subject = f"{context['deliverable']['id']} {context['period']}"
+    core.subject = context.get("subject") or f"{context['deliverable']['id']} {context['period']}"
     core.comments = "duban"
     core.created = core.modified = moment
     core.revision = 1

@@ -101,10 +101,15 @@ def file_names(data: CompileInput) -> tuple[str, str]:
         else texts.file_period.format(period=period_text(data.period, data.language))
     )
     summary, bulletin = (
-        _UNSAFE_IN_NAMES.sub("_", name.format(title=data.deliverable_title, period=period))
+        safe_name(name.format(title=data.deliverable_title, period=period))
         for name in (texts.file_name, texts.bulletin_file_name)
     )
     return summary, bulletin
+
+
+def safe_name(name: str) -> str:
+    """A file name any file system takes: the characters none does become ``_``."""
+    return _UNSAFE_IN_NAMES.sub("_", name)
 
 
 def send_bulletin(
@@ -116,15 +121,30 @@ def send_bulletin(
     clock: Clock,
 ) -> list[Outcome]:
     """The bulletin to the distribution list, once per deliverable period and day."""
+    return send_to_distribution(session, bundle, f"bulletin:{compiled.key}", compiled.bulletin,
+                                compiled.docx, mailer=mailer, clock=clock)  # fmt: skip
+
+
+def send_to_distribution(
+    session: Session,
+    bundle: CampaignBundle,
+    key: str,
+    rendered: Rendered,
+    docx: Path,
+    *,
+    mailer: Mailer,
+    clock: Clock,
+) -> list[Outcome]:
+    """A bulletin (its .docx attached) from the office to the distribution list (or to the
+    coordinator alone when the campaign names none), once for ``key``: a second run, or two
+    at once, sends nothing more."""
     campaign = bundle.campaign
     coordinator = campaign.roles.coordinator
     office = Address(coordinator.name, str(coordinator.email))
     recipients = tuple(str(a) for a in campaign.roles.distribution) or (str(coordinator.email),)
-    key = f"bulletin:{compiled.key}"
-    rendered = compiled.bulletin
 
     def compose(message_id: str) -> OutgoingMessage:
-        attachments = (Attachment(compiled.docx.name, compiled.docx.read_bytes(), DOCX_TYPE),)
+        attachments = (Attachment(docx.name, docx.read_bytes(), DOCX_TYPE),)
         return OutgoingMessage(
             sender=office, to=tuple(Address("", r) for r in recipients),
             subject=rendered.subject, text=rendered.text, html=rendered.html,

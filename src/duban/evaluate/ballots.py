@@ -6,7 +6,7 @@
 * A mark is mapped by the declared scale (满意 → 100 …, or a number 0–100 as written); a
   mark the scale does not know is spoiled and counted apart; a blank mark is no mark.
 * Each evaluator category is one pool: its ``trim`` highest and lowest marks are dropped
-  (去掉最高分最低分) when more than ``2 × trim`` remain after dropping, otherwise none is;
+  (去掉最高分最低分) when the pool holds more than ``2 × trim`` marks, otherwise none is;
   the rest are averaged and rounded half up to 0.01.
 * A unit's trimmed mean is the category-weighted mean of its pools (a category with no mark
   for it is left out, the others' weights count for it), rounded to 0.01; without declared

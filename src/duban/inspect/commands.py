@@ -11,11 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from duban.adapters.outfiles import target_of, writing
-from duban.inspect import drawing, rounds
+from duban.compile.outputs import safe_name, send_to_distribution
+from duban.evaluate.figures import InspectionRound
+from duban.inspect import drawing, gather, rounds
+from duban.inspect.bulletin import render_bulletin, write_bulletin_docx
 from duban.inspect.draw import Draw
 from duban.inspect.drawing import Committed, Drawn, RoundRequest
 from duban.inspect.notify import NotifyReport, notify_round
 from duban.inspect.registers import digest
+from duban.inspect.report import InspectionReport
+from duban.inspect.summary import write_inspection_summary
 from duban.inspect.verify import Verdict
 from duban.ledger.store import append_event
 
@@ -151,6 +156,70 @@ def publication(
             payload={"path": str(target), "result": result.hash},
         )  # fmt: skip
     return Published(target, round_row.label, result.hash)
+
+
+@dataclass(frozen=True)
+class Reported:
+    """What ``report`` wrote (and sent): the files, the round's counts, messages sent now."""
+
+    label: str
+    workbook: Path
+    docx: Path
+    html: Path
+    drawn: int
+    returned: int
+    pending: int
+    findings: int
+    sent: int
+
+
+def report(rt: Runtime, inspection_id: str, label: str | None, *, send: bool = False) -> Reported:
+    """Write the round's summary workbook (督查汇总表) and bulletin (督查通报: .docx to file,
+    .html as mailed) as of the clock; with ``send``, mail the bulletin to the distribution
+    list, once per round and day however often it runs."""
+    campaign = rt.bundle.campaign
+    with rt.session() as session:
+        found = gather.gather_report(session, rt.bundle, inspection_id, label, rt.clock.now())
+        folder = rt.settings.outputs / campaign.id / "inspections"
+        names = _report_names(campaign.language, found)
+        workbook, docx, html = (folder / f"{names[0]}.xlsx", folder / f"{names[1]}.docx",
+                                folder / f"{names[1]}.html")  # fmt: skip
+        rendered = render_bulletin(found, rt.env)
+        with writing(workbook):
+            write_inspection_summary(found, workbook)
+            write_bulletin_docx(found, docx)
+            html.write_text(rendered.html, encoding="utf-8")
+        sent = 0
+        if send:
+            key = f"inspection-bulletin:{campaign.id}:{inspection_id}:{found.header.label}:" \
+                  f"{found.header.as_of.astimezone(campaign.zone):%Y%m%d}"  # fmt: skip
+            with rt.mailer() as mailer:
+                outcomes = send_to_distribution(session, rt.bundle, key, rendered, docx,
+                                                mailer=mailer, clock=rt.clock)  # fmt: skip
+            sent = sum(o.sent_now for o in outcomes)
+        append_event(session, rt.clock, "inspection.reported", campaign_id=campaign.id,
+                     subject=f"inspection:{inspection_id}/{found.header.label}",
+                     payload={"workbook": str(workbook), "docx": str(docx),
+                              "returned": len(found.ranked), "sent": sent})  # fmt: skip
+    return Reported(found.header.label, workbook, docx, html, len(found.units),
+                    len(found.ranked), len(found.pending), found.findings, sent)  # fmt: skip
+
+
+def inspection_rounds(rt: Runtime) -> dict[str, list[InspectionRound]]:
+    """Each unit's inspection rounds as the evaluation's inspection source reads them."""
+    with rt.session() as session:
+        return gather.inspection_rounds(session, rt.bundle, rt.clock.now())
+
+
+def _report_names(language: str, found: InspectionReport) -> tuple[str, str]:
+    h = found.header
+    if language == "zh-CN":
+        names = (f"督查汇总表-{h.inspection_title}-{h.label}",
+                 f"督查通报-{h.inspection_title}-{h.label}")  # fmt: skip
+    else:
+        names = (f"inspection summary-{h.inspection_id}-{h.label}",
+                 f"inspection bulletin-{h.inspection_id}-{h.label}")  # fmt: skip
+    return (safe_name(names[0]), safe_name(names[1]))
 
 
 def _file_name(language: str, inspection_id: str, label: str) -> str:

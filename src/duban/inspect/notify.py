@@ -31,7 +31,7 @@ from duban.inspect.rounds import APPROVED, NOTIFIED, assignments_of
 from duban.inspect.sheetcheck import plain_number
 from duban.inspect.sheets import ScoresheetBuilder
 from duban.ledger.db import hold_write_lock
-from duban.ledger.schema import InspectionRoundRow, MessageRow
+from duban.ledger.schema import EventRow, InspectionRoundRow, MessageRow
 from duban.ledger.store import append_event
 from duban.mobilize.notices import XLSX_TYPE
 from duban.model.inspections import InspectionSpec
@@ -74,6 +74,24 @@ NOTIFIED_EVENT = "inspection.notified"
 def round_subject(round_row: InspectionRoundRow) -> str:
     """The events' subject for the round (as the draw's steps write it)."""
     return f"inspection:{round_row.inspection_id}/{round_row.label}"
+
+
+def notified_window(
+    session: Session, campaign_id: str, round_row: InspectionRoundRow
+) -> tuple[date, date] | None:
+    """The visit window the round's units and teams were told, from the event that marked it
+    notified; ``None`` before it was (a round approved but not notified has no window)."""
+    payload = session.scalar(
+        select(EventRow.payload).where(
+            EventRow.campaign_id == campaign_id,
+            EventRow.kind == NOTIFIED_EVENT,
+            EventRow.subject == round_subject(round_row),
+        )
+    )
+    if payload is None:
+        return None
+    first, last = payload["window"]
+    return date.fromisoformat(str(first)), date.fromisoformat(str(last))
 
 
 def round_key(bundle: CampaignBundle, round_row: InspectionRoundRow) -> str:

@@ -27,12 +27,11 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.xlsx.token import ScoresheetIdentity
 from duban.clock import Clock
-from duban.inspect.notify import NOTIFIED_EVENT, round_subject
+from duban.inspect.notify import notified_window, round_subject
 from duban.inspect.rounds import APPROVED, NOTIFIED, find_round
 from duban.inspect.sheetcheck import FindingRow, SheetReading, read_scoresheet
 from duban.ledger.db import hold_write_lock
 from duban.ledger.schema import (
-    EventRow,
     InspectionAssignmentRow,
     InspectionRoundRow,
     InspectionScoreRow,
@@ -253,20 +252,12 @@ def _record(
 
 
 def _on_time(session: Session, bundle: CampaignBundle, ctx: _Context) -> bool:
-    """Received by the last day of the window the round was notified with (its event says
-    which); a round approved but not yet marked notified has no window to be late for."""
-    round_row = ctx.round_row
-    payload = session.scalar(
-        select(EventRow.payload).where(
-            EventRow.campaign_id == bundle.campaign.id,
-            EventRow.kind == NOTIFIED_EVENT,
-            EventRow.subject == round_subject(round_row),
-        )
-    )
-    if payload is None:
+    """Received by the last day of the window the round was notified with; a round approved
+    but not yet marked notified has no window to be late for."""
+    window = notified_window(session, bundle.campaign.id, ctx.round_row)
+    if window is None:
         return True
-    last = date.fromisoformat(str(payload["window"][1]))
-    return ctx.sheet.received_at.astimezone(bundle.campaign.zone).date() <= last
+    return ctx.sheet.received_at.astimezone(bundle.campaign.zone).date() <= window[1]
 
 
 def _distinct(findings: Sequence[FindingRow]) -> list[FindingRow]:
