@@ -17,6 +17,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 from duban.adapters.xlsx.metadata import read_metadata
 from duban.adapters.xlsx.token import BALLOT, BallotIdentity, TemplateIdentity, sign, verify
 from duban.evaluate.ballotsheets import BallotBuilder
+from duban.implement.intake.decide import (
+    EvaluatorBallot,
+    Outcome,
+    Verdict,
+    identify,
+    identify_ballot,
+)
 from duban.implement.intake.reader import WorkbookReader
 from duban.implement.intake.sniff import sniff
 from duban.model.ballotsheets import BALLOT_KEYS, ballot_form
@@ -180,3 +187,23 @@ def test_an_english_campaign_gets_an_english_ballot(example_bundle: CampaignBund
     assert ballots.attachment_name(wu) == "ballot-民主评议-吴秀英.xlsx"
     form = ballot_form(campaign.scoring.source("public-evaluation"), 29, "en")
     assert form.sheets[0].min_rows == form.sheets[0].max_rows == 29
+
+
+def test_intake_knows_a_ballot_for_its_evaluators(example_bundle: CampaignBundle) -> None:
+    ballots = builder(example_bundle)
+    he = evaluator(example_bundle, "E13")
+    meta = read_metadata(ballots.workbook(he))
+    found = identify_ballot(meta, example_bundle, SECRET)
+    assert isinstance(found, EvaluatorBallot)
+    assert (found.evaluator, found.identity) == (he, ballots.identity(he))
+    held = identify(meta, he.email, example_bundle, SECRET)  # not a unit's, not a scoresheet
+    assert isinstance(held, Verdict)
+    assert (held.outcome, held.code) == (Outcome.HELD, "ballot-not-recorded")
+    assert held.describe("zh-CN") == (
+        "附件是评议人“何玉兰”（E13）的民主评议测评表（public-evaluation，2026），"
+        "测评表暂不自动记录，已留存待审核"
+    )
+    forged = identify_ballot({**meta, "unit_id": "E14"}, example_bundle, SECRET)
+    assert forged == Verdict(Outcome.HELD, "bad-token")
+    stranger = identify_ballot({**meta, "unit_id": "E99"}, example_bundle, SECRET)
+    assert stranger == Verdict(Outcome.HELD, "unknown-evaluator", {"evaluator": "E99"})
