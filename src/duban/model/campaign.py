@@ -308,6 +308,11 @@ class Campaign(Strict):
         default=None,
         description="the inspector register (检查人员名录), CSV or XLSX, relative to this file",
     )
+    evaluators: str | None = Field(
+        default=None,
+        description="the evaluator register (评议人名录) of the public evaluation, CSV or XLSX, "
+        "relative to this file",
+    )
     phases: list[Phase] = Field(min_length=1)
     key_tasks: list[KeyTask] = Field(default_factory=list)
     forms: list[Form] = Field(min_length=1)

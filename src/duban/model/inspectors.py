@@ -14,22 +14,15 @@ compares them and needs no validation machinery; this module does the checking.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from duban.errors import InvalidInputError, Problem
+from duban.errors import InvalidInputError
 from duban.model.campaign import Language
-from duban.model.roster import Unit, is_email, split_list
-from duban.model.tabular import (
-    Header,
-    Row,
-    Say,
-    read_rows,
-    records,
-    rows_of_each,
-)
+from duban.model.register_rows import RegisterRow, UnitNames, read_people, used_twice
+from duban.model.roster import Unit, split_list
+from duban.model.tabular import Say, rows_of_each
 
 
 @dataclass(frozen=True)
@@ -60,9 +53,6 @@ CHINESE_HEADERS = {
     "id": "编号", "name": "姓名", "unit": "所在单位", "tags": "标签", "conflicts": "回避单位",
     "emails": "联系邮箱",
 }  # fmt: skip
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_NAME_LIMIT = 100
-_LINE_BREAKS = re.compile("[\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 MESSAGES: dict[Language, dict[str, str]] = {
     "en": {
@@ -109,109 +99,27 @@ def load_inspectors(
     """Read and check every row against the roster; raise ``InvalidInputError`` listing every
     problem at once (file, row, column as labelled, value found, what was expected)."""
     say = Say(path.name, language, MESSAGES)
-    if not path.is_file():
-        missing = say.problem(lambda _: str(path), lambda s: s("not-found"))
-        raise InvalidInputError(str(path), [missing])
-    rows = read_rows(path, say)
-    problems: list[Problem] = []
-    read = list(_parse_rows(rows, _UnitNames(roster), say, problems))
+    units = UnitNames(roster)
+    read, problems = read_people(
+        path, say, HEADER_ALIASES, REQUIRED_HEADERS, CHINESE_HEADERS, lambda r: _inspector(r, units)
+    )
     for value, numbers in rows_of_each([(n, i.id) for n, i in read]).items():
         if len(numbers) > 1:
-            problems.append(_used_twice(say, value, numbers))
+            problems.append(used_twice(say, "duplicate-id", value, numbers))
     if problems:
         raise InvalidInputError(str(path), problems)
     return [inspector for _, inspector in read]
 
 
-def _used_twice(say: Say, value: str, numbers: list[int]) -> Problem:
-    def message(s: Say) -> str:
-        return s("duplicate-id", value=value, times=s.times(len(numbers)))
-
-    return say.problem(lambda s: s.rows(numbers), message)
-
-
-@dataclass(frozen=True)
-class _UnitNames:
-    """A roster unit by its id or its name, as a coordinator may write either."""
-
-    ids: dict[str, str]
-
-    def __init__(self, roster: Sequence[Unit]) -> None:
-        ids = {unit.name: unit.id for unit in roster} | {unit.id: unit.id for unit in roster}
-        object.__setattr__(self, "ids", ids)
-
-
-def _parse_rows(
-    rows: list[Row], units: _UnitNames, say: Say, problems: list[Problem]
-) -> Iterator[tuple[int, Inspector]]:
-    found = records(rows, HEADER_ALIASES, REQUIRED_HEADERS, CHINESE_HEADERS, say, problems)
-    if found is None:
-        return
-    header, below = found
-    for number, cells in below:
-        row = _Row(number, header, cells, say)
-        inspector = row.inspector(units)
-        problems.extend(row.problems)
-        if inspector is not None:
-            yield number, inspector
-
-
-class _Row:
-    """One row of the register being read: its cells, and the problems found in them."""
-
-    def __init__(self, number: int, header: Header, cells: list[str], say: Say) -> None:
-        self.number, self.header, self.cells, self.say = number, header, cells, say
-        self.problems: list[Problem] = []
-
-    def inspector(self, units: _UnitNames) -> Inspector | None:
-        before = len(self.problems)
-        identity, name = self._required("id"), self._required("name")
-        if identity and not _ID.match(identity):
-            self._refuse("id", "id", identity)
-        if name and (len(name) > _NAME_LIMIT or _LINE_BREAKS.search(name)):
-            self._refuse("name", "name", name)
-        unit = self._units(units, "unit")
-        if len(unit) > 1:
-            self._refuse("unit", "one-unit", self.cell("unit"))
-        conflicts = self._units(units, "conflicts")
-        emails = split_list(self.cell("emails"))
-        for address in emails:
-            if not is_email(address):
-                self._refuse("emails", "email", address)
-        if len(self.problems) > before:
-            return None
-        tags = split_list(self.cell("tags"))
-        own = unit[0] if unit else None
-        return Inspector(identity, name, own, tags, frozenset(conflicts), emails)
-
-    def cell(self, key: str) -> str:
-        return self.header.cell(self.cells, key)
-
-    def _required(self, key: str) -> str:
-        value = self.cell(key)
-        if not value:
-            self._note(key, lambda s: s("required", label=self._label(key, s)))
-        return value
-
-    def _units(self, units: _UnitNames, key: str) -> list[str]:
-        found: list[str] = []
-        for written in split_list(self.cell(key)):
-            unit_id = units.ids.get(written)
-            if unit_id is None:
-                self._refuse(key, "unit", written)
-            else:
-                found.append(unit_id)
-        return found
-
-    def _refuse(self, key: str, code: str, value: str) -> None:
-        self._note(key, lambda s: s(code, value=value))
-
-    def _note(self, key: str, message: Callable[[Say], str]) -> None:
-        where = self.say.problem(lambda s: s.cell(self.number, self._label(key, s)), message)
-        self.problems.append(where)
-
-    def _label(self, key: str, say: Say) -> str:
-        label = self.header.labels.get(key)
-        if label is None:
-            label = CHINESE_HEADERS[key] if say.language == "zh-CN" else key
-        return label
+def _inspector(row: RegisterRow, units: UnitNames) -> Inspector | None:
+    identity, name = row.person()
+    unit = row.units(units, "unit")
+    if len(unit) > 1:
+        row.refuse("unit", "one-unit", row.cell("unit"))
+    conflicts = row.units(units, "conflicts")
+    emails = row.emails("emails")
+    if row.problems:
+        return None
+    tags = split_list(row.cell("tags"))
+    own = unit[0] if unit else None
+    return Inspector(identity, name, own, tags, frozenset(conflicts), emails)

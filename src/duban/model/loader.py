@@ -27,6 +27,7 @@ from duban.errors import (
 from duban.model.assignment import InstanceSpec, assigned_units, instances_for
 from duban.model.campaign import Campaign, Deliverable, WordedValueError
 from duban.model.due import periods_for
+from duban.model.evaluators import Evaluator, load_evaluators
 from duban.model.forms import Column, Form, Sheet
 from duban.model.inspection_checks import check_inspections
 from duban.model.inspectors import Inspector, load_inspectors
@@ -44,6 +45,7 @@ class CampaignBundle:
     units: tuple[Unit, ...]
     calendar: WorkCalendar
     inspectors: tuple[Inspector, ...] = ()
+    evaluators: tuple[Evaluator, ...] = ()
 
     @cached_property
     def units_by_id(self) -> dict[str, Unit]:
@@ -117,7 +119,17 @@ def load_campaign(path: Path | str) -> CampaignBundle:
     if problems:
         raise InvalidInputError(str(path), [_with_line(p, root, path.name) for p in problems])
     inspectors = _inspectors(path, campaign, units)
-    return CampaignBundle(path.resolve(), campaign, units, calendar, inspectors)
+    evaluators = _evaluators(path, campaign, units)
+    return CampaignBundle(path.resolve(), campaign, units, calendar, inspectors, evaluators)
+
+
+def _evaluators(path: Path, campaign: Campaign, units: Sequence[Unit]) -> tuple[Evaluator, ...]:
+    """The evaluator register, read only when the campaign names one; its problems in the
+    campaign's language, checked against the roster and the scoring's categories."""
+    if campaign.evaluators is None:
+        return ()
+    where = (path.parent / campaign.evaluators).resolve()
+    return tuple(load_evaluators(where, units, campaign.scoring, campaign.language))
 
 
 def _inspectors(path: Path, campaign: Campaign, units: Sequence[Unit]) -> tuple[Inspector, ...]:

@@ -102,14 +102,49 @@ class ScoresheetIdentity:
     unit_id: str
 
     def __post_init__(self) -> None:
-        for name in ("campaign_id", "inspection_id", "round_label", "unit_id"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"{name} must be a non-empty string")
+        _texts(self, "campaign_id", "inspection_id", "round_label", "unit_id")
 
     def canonical(self) -> bytes:
-        fields = [_SCORESHEET_DOMAIN, self.campaign_id, self.inspection_id, self.round_label,
-                  self.unit_id]  # fmt: skip
-        return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return _canonical(_SCORESHEET_DOMAIN, self.campaign_id, self.inspection_id,
+                          self.round_label, self.unit_id)  # fmt: skip
+
+
+BALLOT = "ballot"
+"""The kind of an evaluator's personal ballot (民主评议测评表) for one public evaluation."""
+_BALLOT_DOMAIN = "duban-ballot/1"
+"""Keeps a ballot's MAC apart from units' templates, office sheets and scoresheets: an
+evaluator whose id reads like a unit's never holds a token that verifies as that unit's."""
+
+
+@dataclass(frozen=True)
+class BallotIdentity:
+    """What a ballot is for: the campaign, the public-evaluation source, the round (its label,
+    such as the year) and the evaluator of the register; one valid ballot is counted per
+    evaluator, so the token names the person, never a unit."""
+
+    campaign_id: str
+    source_id: str
+    round_label: str
+    evaluator_id: str
+
+    def __post_init__(self) -> None:
+        _texts(self, "campaign_id", "source_id", "round_label", "evaluator_id")
+
+    def canonical(self) -> bytes:
+        return _canonical(_BALLOT_DOMAIN, self.campaign_id, self.source_id, self.round_label,
+                          self.evaluator_id)  # fmt: skip
+
+
+def _texts(identity: object, *names: str) -> None:
+    """Refuse an identity with a field that is not a non-empty string."""
+    for name in names:
+        if not isinstance(getattr(identity, name), str) or not getattr(identity, name):
+            raise ValueError(f"{name} must be a non-empty string")
+
+
+def _canonical(*fields: str) -> bytes:
+    """The fields as a JSON array: no separator inside a field can shift them."""
+    return json.dumps(list(fields), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class Signed(Protocol):

@@ -15,14 +15,17 @@ from typing import Any
 
 from duban.adapters.xlsx.metadata import identity_of
 from duban.adapters.xlsx.token import (
+    BALLOT,
     SCORESHEET,
     VERIFICATION_SHEET,
+    BallotIdentity,
     ScoresheetIdentity,
     SheetIdentity,
     TemplateIdentity,
     verify,
 )
 from duban.model.campaign import Language
+from duban.model.evaluators import Evaluator
 from duban.model.loader import CampaignBundle
 from duban.model.roster import Unit
 
@@ -72,6 +75,16 @@ class InspectionSheet:
     template_version: str
 
 
+@dataclass(frozen=True)
+class EvaluatorBallot:
+    """An evaluator's ballot (民主评议测评表) whose token verifies, of an evaluator of the
+    register; whether it came from their address and counts is for the ledger to say."""
+
+    evaluator: Evaluator
+    identity: BallotIdentity
+    template_version: str
+
+
 REASONS: dict[Language, dict[str, str]] = {
     "zh-CN": {
         "no-metadata": "附件不是本次下发的报送模板（缺少模板信息），"
@@ -112,6 +125,9 @@ REASONS: dict[Language, dict[str, str]] = {
         "评分表未记录",
         "scoresheet-recorded": "督查评分表已记录",
         "scoresheet-refused": "督查评分表有 {count} 处问题，未记录评分",
+        "unknown-evaluator": "附件是测评表，但评议人（{evaluator}）不在本次活动的评议人名录中",
+        "ballot-not-recorded": "附件是评议人“{name}”（{evaluator}）的民主评议测评表（{source}，"
+        "{round}），测评表暂不自动记录，已留存待审核",
     },
     "en": {
         "no-metadata": "the attachment is not the template sent for this submission (its "
@@ -160,6 +176,11 @@ REASONS: dict[Language, dict[str, str]] = {
         "is not approved); the scoresheet was not recorded",
         "scoresheet-recorded": "the scoresheet was recorded",
         "scoresheet-refused": "the scoresheet has {count} problem(s); no score was recorded",
+        "unknown-evaluator": "the attachment is a ballot, but its evaluator ({evaluator}) is "
+        "not in this campaign's evaluator register",
+        "ballot-not-recorded": "the attachment is the ballot of evaluator {name} ({evaluator}) "
+        "for {source}, round {round}; ballots are not recorded automatically yet: kept for "
+        "review",
     },
 }
 
@@ -179,6 +200,8 @@ def identify(
         return _office_sheet(metadata, sender, bundle, secret)
     if metadata and metadata.get("kind") == SCORESHEET:
         return _scoresheet(metadata, bundle, secret)
+    if metadata and metadata.get("kind") == BALLOT:
+        return _held_ballot(identify_ballot(metadata, bundle, secret))
     if not metadata or "unit_id" not in metadata:
         return Verdict(Outcome.REJECTED, "no-metadata")
     if metadata.get("campaign") != bundle.campaign.id:
@@ -235,6 +258,39 @@ def _scoresheet(
     if not verify(secret, identity, metadata.get("token", "")):
         return Verdict(Outcome.HELD, "bad-token")
     return InspectionSheet(identity, metadata.get("template_version", ""))
+
+
+def identify_ballot(
+    metadata: Mapping[str, str], bundle: CampaignBundle, secret: bytes
+) -> EvaluatorBallot | Verdict:
+    """A ballot of this campaign, of an evaluator of the register (the metadata's
+    ``unit_id`` holds the evaluator's id: a ballot is never a unit's), its token signed for
+    its source, round and evaluator; the sender and the round are the ledger's to check."""
+    if metadata.get("campaign") != bundle.campaign.id:
+        return Verdict(Outcome.HELD, "other-campaign", {"campaign": metadata.get("campaign")})
+    wanted = metadata.get("unit_id")
+    evaluator = next((e for e in bundle.evaluators if e.id == wanted), None)
+    if evaluator is None:
+        return Verdict(Outcome.HELD, "unknown-evaluator", {"evaluator": wanted})
+    try:
+        identity = BallotIdentity(bundle.campaign.id, metadata["source"], metadata["round"],
+                                  evaluator.id)  # fmt: skip
+    except (KeyError, ValueError):
+        return Verdict(Outcome.HELD, "bad-token")
+    if not verify(secret, identity, metadata.get("token", "")):
+        return Verdict(Outcome.HELD, "bad-token")
+    return EvaluatorBallot(evaluator, identity, metadata.get("template_version", ""))
+
+
+def _held_ballot(found: EvaluatorBallot | Verdict) -> Verdict:
+    """Until ballots are recorded, a genuine one is held for review, named as a ballot
+    rather than mistaken for a unit's template or a scoresheet."""
+    if isinstance(found, Verdict):
+        return found
+    identity = found.identity
+    detail = {"name": found.evaluator.name, "evaluator": found.evaluator.id,
+              "source": identity.source_id, "round": identity.round_label}  # fmt: skip
+    return Verdict(Outcome.HELD, "ballot-not-recorded", detail)
 
 
 def _wrong_sender(bundle: CampaignBundle, sender: str, unit: Unit) -> Verdict:
