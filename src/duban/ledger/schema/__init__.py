@@ -18,7 +18,13 @@ from __future__ import annotations
 from duban.ledger.schema.base import ID, NAMING, Base
 from duban.ledger.schema.bulletins import BulletinIssueRow
 from duban.ledger.schema.campaign import CampaignRow, InstanceRow, UnitRow
-from duban.ledger.schema.evaluate import ScoreRow
+from duban.ledger.schema.evaluate import (
+    AdjustmentRow,
+    AppealRow,
+    BallotRow,
+    EvaluationRow,
+    EvaluationScoreRow,
+)
 from duban.ledger.schema.events import EventRow
 from duban.ledger.schema.inspect import (
     InspectionAssignmentRow,
@@ -34,9 +40,14 @@ from duban.ledger.schema.selfcheck import RectificationRow
 __all__ = [
     "ID",
     "NAMING",
+    "AdjustmentRow",
+    "AppealRow",
+    "BallotRow",
     "Base",
     "BulletinIssueRow",
     "CampaignRow",
+    "EvaluationRow",
+    "EvaluationScoreRow",
     "EventRow",
     "InspectionAssignmentRow",
     "InspectionCommitmentRow",
@@ -48,7 +59,6 @@ __all__ = [
     "IntakeRow",
     "MessageRow",
     "RectificationRow",
-    "ScoreRow",
     "SubmissionRow",
     "UnitRow",
 ]
