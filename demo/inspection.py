@@ -2,9 +2,11 @@
 draws it an hour later with a seed announced meanwhile (a lottery number, say), one inspector
 stands down from a unit (回避), the coordinator approves the teams, writes the page to post and
 sends the teams their scoresheets, each as the `duban inspect` commands do it, on the
-simulated clock. Then each unit's first inspector returns its scoresheet (two points deducted
-with the reason, one finding): one scores an item above its maximum, is answered with the cell
-and corrects it the next day; one returns the last sheet after the visit window."""
+simulated clock. Then each unit's first inspector returns its scoresheet (points deducted on
+one item with the reason, a different number for each unit, one finding): one scores an item
+above its maximum, is answered with the cell and corrects it the next day; one returns the
+last sheet after the visit window. The next morning the coordinator writes the summary
+workbook and sends the bulletin (督查通报)."""
 
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ class Inspected:
     page: Path
     recused: tuple[str, str]
     window_end: date
+    label: str
 
 
 def inspect_quarter(campaign_path: Path, morning: datetime) -> Inspected:
@@ -78,12 +81,18 @@ def inspect_quarter(campaign_path: Path, morning: datetime) -> Inspected:
         _step(morning + timedelta(hours=3), "inspect notify", label, told.inspectors,
               {"sent": told.sent}),
     ]  # fmt: skip
-    return Inspected(steps, result, page, recused, told.window[1])
+    return Inspected(steps, result, page, recused, told.window[1], drawn.label)
 
 
 FINDING = "窗口工作人员上班时间脱岗，群众等候时间较长"
-DEDUCTED = ("conduct", 2, "明察暗访发现脱岗一人次")
-"""The item each team deducts points on, how many, and why."""
+DEDUCTED = ("conduct", "明察暗访发现脱岗人员")
+"""The item teams deduct points on, and why."""
+
+
+def deduction(n: int) -> int:
+    """Points the team of the ``n``-th unit drawn deducts: 0, 3, 6, 2, 5, 1, 4, 0, so the
+    totals differ (two units tie at full marks) and the bulletin has a best and a worst."""
+    return (n * 3) % 7
 
 
 def return_sheets(
@@ -108,11 +117,14 @@ def return_sheets(
     for n, unit in enumerate(units):
         sender, data = sheets[unit]
         when = 2 if n == len(units) - 1 else 0
+        minus = deduction(n)
         if n == 0:
-            batches[0].append(_reply(sender, unit, _filled(data, over=True), at[0], "over"))
-            batches[1].append(_reply(sender, unit, _filled(data), at[1], "corrected"))
+            over = _filled(data, minus, over=True)
+            batches[0].append(_reply(sender, unit, over, at[0], "over"))
+            batches[1].append(_reply(sender, unit, _filled(data, minus), at[1], "corrected"))
             continue
-        batches[when].append(_reply(sender, unit, _filled(data), at[when], "late" * (when == 2)))
+        filled = _filled(data, minus)
+        batches[when].append(_reply(sender, unit, filled, at[when], "late" * (when == 2)))
     steps = []
     for batch, moment in zip(batches, at, strict=True):
         send(batch)
@@ -141,9 +153,10 @@ def _sheets(
     return {unit: found[unit] for unit in inspected.result.units if unit in found}
 
 
-def _filled(data: bytes, *, over: bool = False) -> bytes:
-    """Full marks but the deducted item (its reason beside it), or, ``over``, one item scored
-    five above its maximum; one finding, its deadline left to the inspection's default."""
+def _filled(data: bytes, minus: int, *, over: bool = False) -> bytes:
+    """Full marks but ``minus`` points on the deducted item (its reason beside it), or,
+    ``over``, one item scored five above its maximum; one finding, its deadline left to the
+    inspection's default."""
     book = openpyxl.load_workbook(io.BytesIO(data))
     scores, findings = book[ZH.scores_sheet], book[ZH.findings_sheet]
     item_column = SCORE_KEYS.index("item") + 1
@@ -153,9 +166,9 @@ def _filled(data: bytes, *, over: bool = False) -> bytes:
             continue
         most = float(str(scores.cell(row, SCORE_KEYS.index("points") + 1).value or 0))
         score = most
-        if item == DEDUCTED[0]:
-            score = most - DEDUCTED[1]
-            scores.cell(row, SCORE_KEYS.index("reason") + 1, DEDUCTED[2])
+        if item == DEDUCTED[0] and minus:
+            score = most - minus
+            scores.cell(row, SCORE_KEYS.index("reason") + 1, DEDUCTED[1])
         if over and row == FIRST_DATA_ROW:
             score = most + 5
         scores.cell(row, SCORE_KEYS.index("score") + 1, score)
@@ -164,6 +177,13 @@ def _filled(data: bytes, *, over: bool = False) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def report_round(campaign_path: Path, at: datetime, inspected: Inspected) -> commands.Reported:
+    """The round's summary workbook and bulletin (督查通报), mailed to the distribution list,
+    as `duban inspect report --send` does once the sheets are in."""
+    with _runtime(campaign_path, at) as rt:
+        return commands.report(rt, INSPECTION, inspected.label, send=True)
 
 
 def _reply(sender: str, unit: str, data: bytes, at: datetime, behaviour: str) -> Reply:

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, func, select
 
 from duban.cli import tables as reports
 from duban.clock import FixedClock
+from duban.inspect.commands import Reported
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import InstanceRow, IntakeFileRow, MessageRow, SubmissionRow
 from duban.ledger.store import register
@@ -41,7 +42,7 @@ from duban.settings import load_settings
 from duban.testing.botserver import LocalBotServer
 from duban.testing.mailserver import LocalSmtpServer
 
-from .inspection import Inspected, draw_table, inspect_quarter, return_sheets
+from .inspection import Inspected, draw_table, inspect_quarter, report_round, return_sheets
 from .units import PLAN_ROLES, Reply, notices_by_unit, replies_to, send
 
 MARKER = ".duban-demo"
@@ -75,6 +76,7 @@ class Walk:
     ledger: Path | None = None
     end: datetime | None = None
     inspected: Inspected | None = None
+    reported: Reported | None = None
 
 
 def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
@@ -189,6 +191,11 @@ def _walk_days(
     walk.steps += collected
     walk.end = collected[-1]["at"]
     walk.ledger = _write_ledger(campaign_path, walk.end)
+    next_day = bundle.calendar.add_working_days(walk.end.astimezone(zone).date(), 1)
+    reported_at = datetime.combine(next_day, time(9), zone)
+    walk.reported = report_round(campaign_path, reported_at, walk.inspected)
+    walk.steps.append(_step_of_report(walk.reported, reported_at))
+    walk.end = reported_at
     return walk
 
 
@@ -274,6 +281,12 @@ def _remind(campaign_path: Path, deliverable_id: str, period: str, at: datetime)
     return {"at": at, "step": f"remind {deliverable_id}", "period": period,
             "count": result["owed"], "sent_now": result["sent_now"],
             "by_status": by_status}  # fmt: skip
+
+
+def _step_of_report(done: Reported, at: datetime) -> dict[str, Any]:
+    return {"at": at, "step": "inspect report --send", "period": f"quarterly {done.label}",
+            "count": done.drawn, "sent_now": done.sent,
+            "by_status": {"returned": done.returned, "findings": done.findings}}  # fmt: skip
 
 
 def _collect(campaign_path: Path, at: datetime) -> dict[str, Any]:
@@ -435,6 +448,9 @@ def _outputs(
         table.add_row("rectification ledger (整改台账)", str(walk.ledger))
     if walk.inspected is not None:
         table.add_row("inspection draw, published (双随机抽查结果公示)", str(walk.inspected.page))
+    if walk.reported is not None:
+        table.add_row("inspection summary workbook (督查汇总表)", str(walk.reported.workbook))
+        table.add_row("inspection bulletin (督查通报), .docx", str(walk.reported.docx))
     table.add_row("group-bot posts (escalation, bulletin)", str(posts))
     return table
 

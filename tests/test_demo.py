@@ -6,6 +6,7 @@ import email
 import email.policy
 import mailbox
 import random
+from collections.abc import Sequence
 from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
@@ -100,13 +101,14 @@ def _assert_the_quarter_was_inspected(home: Path, text: str) -> None:
         "inspection.committed", "inspection.drawn", "inspection.recused",
         "inspection.approved", "inspection.published", "inspection.notified",
         *["inspection.scored"] * 8,  # one a unit: the refused sheet recorded nothing
+        "inspection.reported",
     ]  # fmt: skip
     assert len(teams) == 8
     assert sorted({t.stratum for t in teams}) == ["市级机关", "镇区"]
     assert all(len(t.inspectors) == 2 for t in teams)
     assert sorted(s.unit_id for s in scores) == sorted(t.unit_id for t in teams)
     assert sum(not s.on_time for s in scores) == 1
-    assert {s.total for s in scores} == {98}
+    assert sorted(s.total for s in scores) == [94, 95, 96, 97, 98, 99, 100, 100]
     assert refused == 1  # the score above its maximum, corrected the next day
     assert len(found) == 8  # one finding a unit, each an item of its own
     [ledger] = (home / "out").rglob("rectification/整改台账*.xlsx")
@@ -115,6 +117,27 @@ def _assert_the_quarter_was_inspected(home: Path, text: str) -> None:
     assert set(found) <= listed
     [page] = (home / "out").rglob("inspections/双随机抽查结果公示-quarterly-2026-Q4.html")
     assert "近亲属在该单位任职" in page.read_text(encoding="utf-8")
+    _assert_the_round_was_reported(home, scores)
+
+
+def _assert_the_round_was_reported(home: Path, scores: Sequence[InspectionScoreRow]) -> None:
+    """The summary workbook ranks the eight units (two tied first at full marks) and the
+    bulletin (督查通报) went to the distribution list, naming the lowest-scoring unit."""
+    [summary] = (home / "out").rglob("inspections/督查汇总表-季度常规督查-2026-Q4.xlsx")
+    rows = list(load_workbook(summary)["得分汇总"].iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in rows[:8]] == [1, 1, 3, 4, 5, 6, 7, 8]
+    lowest = min(scores, key=lambda s: s.total).unit_id
+    assert rows[7][1] == lowest
+    sent = []
+    for message in mailbox.Maildir(home / "mail" / "sent", factory=None):
+        parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+        if "督查" in str(parsed["Subject"]) and "通报" in str(parsed["Subject"]):
+            sent.append(parsed)
+    [bulletin] = sent
+    assert "jiwei@jt.example" in str(bulletin["To"])
+    body = bulletin.get_body(("plain",))
+    assert isinstance(body, EmailMessage)
+    assert "三、得分较低的单位" in body.get_content()
 
 
 def _assert_the_items_were_reported_on_and_verified(home: Path) -> None:
