@@ -78,6 +78,14 @@ WRONG_ARGUMENT = {
     "inspect verify": (["inspect", "verify", CAMPAIGN, "quarterly", "--round", "2026-Q9"], 1),
     "inspect status": (["inspect", "status", CAMPAIGN, "nosuch"], 1),
     "inspect publish": (["inspect", "publish", CAMPAIGN, "quarterly", "--count", "x"], 2),
+    "inspect report": (["inspect", "report", CAMPAIGN, "quarterly"], 1),
+    "evaluate compute": (["evaluate", "compute", CAMPAIGN, "--closes", "tomorrow"], 2),
+    "evaluate appeal": (["evaluate", "appeal", CAMPAIGN, "T01", "--line", "timeliness",
+                         "--statement", "x"], 1),
+    "evaluate decide": (["evaluate", "decide", CAMPAIGN, "B7", "--reason", "x"], 1),
+    "evaluate freeze": (["evaluate", "freeze", CAMPAIGN], 1),
+    "evaluate verify": (["evaluate", "verify", CAMPAIGN, "--label", "2025"], 1),
+    "evaluate status": (["evaluate", "status", CAMPAIGN, "--labels", "2025"], 2),
 }  # fmt: skip
 
 
@@ -146,6 +154,11 @@ def wrong_setting_args(command: str) -> list[str]:
         action = command.split()[1]
         more = {"draw": ["--seed", "1"], "recuse": ["T01", "I01", "--reason", "x"]}
         return ["inspect", action, CAMPAIGN, "quarterly", *more.get(action, [])]
+    if command.startswith("evaluate "):
+        action = command.split()[1]
+        more = {"appeal": ["T01", "--line", "timeliness", "--statement", "x"],
+                "decide": ["A1", "--reason", "x"]}  # fmt: skip
+        return ["evaluate", action, CAMPAIGN, *more.get(action, [])]
     needs = {"mobilize", "approve", "remind", "compile", "extend", "exempt"}
     extra = ["--deliverable", "plan"] if command in needs else []
     if command in ("extend", "exempt"):

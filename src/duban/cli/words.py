@@ -53,7 +53,16 @@ COMMANDS_ZH = {
     "inspect status": "列出督查轮次：状态、承诺、种子、抽中单位。",
     "inspect publish": "生成抽取结果公示页（双随机一公开）：名录、哈希、种子、结果。",
     "inspect report": "生成本轮督查汇总表和督查通报；加 --send 发送通报。",
+    "evaluate": "评议考核：计算、复核申请、复核处理、定稿、复算核对、查看状态。",
+    "evaluate compute": "根据台账计算各单位得分、组内排名和得分说明（初步结果）。",
+    "evaluate appeal": "登记某单位对其得分说明某一项的复核申请。",
+    "evaluate decide": "处理复核申请：--uphold 来源=数值 为成立（更正后重新计算），否则为不成立。",
+    "evaluate freeze": "考核结果定稿：尚有未处理的复核申请时拒绝；定稿后不再重新计算。",
+    "evaluate verify": "根据台账复算最新一版，核对输入和结果的哈希（不一致时退出码 1）。",
+    "evaluate status": "列出考核各版本（状态、截止时间、种子、结果哈希）和复核申请。",
 }
+
+_LABEL = "考核名称（默认：今年，如 2026）"
 
 _SHARED = {
     "campaign": "活动 YAML 文件",
@@ -153,6 +162,27 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
         "by": "销号人（记入操作记录）",
     },
     "inspect": {},
+    "evaluate": {},
+    "evaluate compute": {
+        "label": _LABEL,
+        "closes": "截止时间：此后记录的不计入（默认：首次计算时为现在，之后沿用首次的）",
+        "seed": "组内排名抽签的随机种子（默认：取自输入数据的哈希）",
+    },
+    "evaluate appeal": {
+        "unit": "申请复核的单位编号",
+        "line": "有争议的事项，按得分说明中的写法",
+        "statement": "单位陈述的理由",
+        "label": _LABEL,
+    },
+    "evaluate decide": {
+        "appeal": "复核申请编号，如 A3",
+        "reason": "处理意见（告知单位并记入操作记录）",
+        "uphold": "复核成立并更正该来源的原始数据：来源=数值（如 timeliness=1）",
+        "label": _LABEL,
+    },
+    "evaluate freeze": {"label": _LABEL},
+    "evaluate verify": {"label": _LABEL},
+    "evaluate status": {"label": _LABEL},
     "inspect commit": {
         "inspection": _INSPECTION,
         "label": _ROUND,

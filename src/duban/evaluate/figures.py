@@ -28,7 +28,16 @@ from typing import Literal
 from duban.evaluate.decimals import ZERO, cents, mean, rate
 
 EvidenceKind = Literal[
-    "late", "missing", "round", "deduction", "open-item", "pool", "ballots", "bonus", "penalty"
+    "late",
+    "missing",
+    "round",
+    "deduction",
+    "open-item",
+    "pool",
+    "ballots",
+    "bonus",
+    "penalty",
+    "correction",
 ]
 Facts = tuple[tuple[str, str], ...]
 """Named values of a line, in order (``("due", "2026-03-05")``): data for the sheet's
