@@ -79,6 +79,7 @@ WRONG_ARGUMENT = {
     "inspect status": (["inspect", "status", CAMPAIGN, "nosuch"], 1),
     "inspect publish": (["inspect", "publish", CAMPAIGN, "quarterly", "--count", "x"], 2),
     "inspect report": (["inspect", "report", CAMPAIGN, "quarterly"], 1),
+    "evaluate adjustments": (["evaluate", "adjustments", CAMPAIGN, "nosuch.xlsx"], 1),
     "evaluate compute": (["evaluate", "compute", CAMPAIGN, "--closes", "tomorrow"], 2),
     "evaluate appeal": (["evaluate", "appeal", CAMPAIGN, "T01", "--line", "timeliness",
                          "--statement", "x"], 1),
@@ -157,6 +158,7 @@ def wrong_setting_args(command: str) -> list[str]:
     if command.startswith("evaluate "):
         action = command.split()[1]
         more = {"appeal": ["T01", "--line", "timeliness", "--statement", "x"],
+                "adjustments": ["adjustments.xlsx"],
                 "decide": ["A1", "--reason", "x"]}  # fmt: skip
         return ["evaluate", action, CAMPAIGN, *more.get(action, [])]
     needs = {"mobilize", "approve", "remind", "compile", "extend", "exempt"}

@@ -1,16 +1,18 @@
 """``duban evaluate``: the year's evaluation (评议考核), as the coordinator runs it.
 
-``compute`` computes the preliminary scores, ranks and score sheets from the ledger (again
-whenever an input changed); ``appeal`` records a unit's appeal (复核申请) against one line of
-its score sheet, ``decide`` the coordinator's decision on it; ``freeze`` fixes the result;
-``verify`` recomputes it from the ledger; ``status`` lists versions and appeals. Each builds
-one ``Runtime`` and calls one of ``evaluate.commands``.
+``adjustments`` imports the bonuses and penalties (加分/扣分); ``compute`` computes the
+preliminary scores, ranks and score sheets from the ledger (again whenever an input changed);
+``appeal`` records a unit's appeal (复核申请) against one line of its score sheet, ``decide``
+the coordinator's decision on it; ``freeze`` fixes the result; ``verify`` recomputes it from
+the ledger; ``status`` lists versions and appeals. Each builds one ``Runtime`` and calls one
+of ``evaluate.commands``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,7 +29,8 @@ from duban.model.loader import CampaignBundle
 from duban.runtime import Runtime
 
 evaluate = typer.Typer(
-    help="The year's evaluation (评议考核): compute, appeal, decide, freeze, verify, status.",
+    help="The year's evaluation (评议考核): adjustments, compute, appeal, decide, freeze, "
+    "verify, status.",
     no_args_is_help=True,
 )
 out = Console()
@@ -72,6 +75,21 @@ def compute_command(
     said = pick(f"version {row.version}{same_en}", f"第 {row.version} 版{same_zh}")
     out.print(f"{escape(row.label)}: {said}", soft_wrap=True)
     out.print(ranking_table(done.evaluation, bundle))
+
+
+@evaluate.command(name="adjustments")
+@reports_errors
+def adjustments_command(
+    campaign: CampaignFile,
+    file: Annotated[Path, typer.Argument(help="the .xlsx of bonuses and penalties, one a row")],
+    by: By = "coordinator",
+    as_of: AsOf = None,
+) -> None:
+    """Import bonuses and penalties (加分/扣分): unit, points, reason, evidence, one a row."""
+    with Runtime(settings_for(as_of), campaign) as rt:
+        done = commands.import_adjustments(rt, file, by)
+    out.print(pick(f"{done.name}: {done.rows} rows, {done.new} recorded now",
+                   f"{done.name}：共 {done.rows} 行，本次记录 {done.new} 行"))  # fmt: skip
 
 
 @evaluate.command(name="appeal")

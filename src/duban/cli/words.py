@@ -53,7 +53,9 @@ COMMANDS_ZH = {
     "inspect status": "列出督查轮次：状态、承诺、种子、抽中单位。",
     "inspect publish": "生成抽取结果公示页（双随机一公开）：名录、哈希、种子、结果。",
     "inspect report": "生成本轮督查汇总表和督查通报；加 --send 发送通报。",
-    "evaluate": "评议考核：计算、复核申请、复核处理、定稿、复算核对、查看状态。",
+    "evaluate": "评议考核：导入加减分、计算、复核申请、复核处理、定稿、复算核对、查看状态。",
+    "evaluate adjustments": "导入加分、扣分表：单位、分值、事由、依据，每行一项；"
+    "有误则全部不导入。",
     "evaluate compute": "根据台账计算各单位得分、组内排名和得分说明（初步结果）。",
     "evaluate appeal": "登记某单位对其得分说明某一项的复核申请。",
     "evaluate decide": "处理复核申请：--uphold 来源=数值 为成立（更正后重新计算），否则为不成立。",
@@ -163,6 +165,7 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
     },
     "inspect": {},
     "evaluate": {},
+    "evaluate adjustments": {"file": "加减分表（.xlsx），每行一项", "by": "导入人（记入操作记录）"},
     "evaluate compute": {
         "label": _LABEL,
         "closes": "截止时间：此后记录的不计入（默认：首次计算时为现在，之后沿用首次的）",

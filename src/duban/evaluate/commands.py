@@ -3,13 +3,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
+from duban.errors import DubanError
 from duban.evaluate import runs
+from duban.evaluate.adjustments import plan_adjustments
 from duban.evaluate.runs import Computed, Correction, Verdict
+from duban.ledger.db import hold_write_lock
+from duban.ledger.schema import AdjustmentRow
+from duban.ledger.store import append_event
 
 if TYPE_CHECKING:
     from duban.runtime import Runtime
@@ -100,3 +109,54 @@ def status(rt: Runtime, label: str | None = None) -> Status:
         appeals = [(a.id, a.unit_id, a.line, a.state, a.decision)
                    for a in runs.appeals_of(session, rt.bundle.campaign.id, name)]  # fmt: skip
     return Status(name, versions, appeals)
+
+
+@dataclass(frozen=True)
+class ImportedAdjustments:
+    name: str
+    sha256: str
+    rows: int
+    new: int
+
+
+def import_adjustments(rt: Runtime, path: Path, actor: str = "coordinator") -> ImportedAdjustments:
+    """The coordinator's spreadsheet of bonuses and penalties: every row checked first
+    (``AdjustmentFileError`` lists every problem, nothing recorded), each row then recorded
+    once by its place in the file, the bytes kept in the raw store, one event."""
+    from duban.implement.intake.rawstore import RawStore
+    from duban.selfcheck.commands import read_file
+    from duban.selfcheck.importing import read_grid
+
+    bundle = rt.bundle
+    if not any(s.kind == "adjustments" for s in bundle.campaign.scoring.sources):
+        raise DubanError(
+            "the campaign's scoring has no adjustments source: bonuses and penalties would "
+            "count for nothing",
+            hint="add one to scoring.sources, e.g. {id: adjustments, weight: 10}",
+            zh="活动文件的 scoring 中没有加减分（adjustments）来源，导入的加减分不会计入得分",
+            zh_hint="请在 scoring.sources 中加上，如 {id: adjustments, weight: 10}",
+        )
+    data = read_file(path)
+    sha = hashlib.sha256(data).hexdigest()
+    lines = plan_adjustments(read_grid(data, path.name), bundle.units, sha=sha, name=path.name)
+    campaign_id = bundle.campaign.id
+    with rt.session() as session:
+        hold_write_lock(session.connection(), f"adjustments:{campaign_id}")
+        known = set(session.scalars(select(AdjustmentRow.ref).where(
+            AdjustmentRow.campaign_id == campaign_id,
+            AdjustmentRow.ref.in_([line.ref for line in lines]),
+        )))  # fmt: skip
+        fresh = [line for line in lines if line.ref not in known]
+        if fresh:
+            RawStore(rt.settings.raw_store, rt.settings.store_flush).put(data)
+            for line in fresh:
+                session.add(AdjustmentRow(
+                    campaign_id=campaign_id, unit_id=line.unit_id, points=line.points,
+                    reason=line.reason, evidence=line.evidence, ref=line.ref,
+                    recorded_at=rt.clock.now(), recorded_by=actor,
+                ))  # fmt: skip
+            append_event(session, rt.clock, "evaluation.adjustments-imported",
+                         campaign_id=campaign_id, subject=f"import:{sha}", actor=actor,
+                         payload={"file": path.name, "sha256": sha, "rows": len(lines),
+                                  "new": len(fresh)})  # fmt: skip
+    return ImportedAdjustments(path.name, sha, len(lines), len(fresh))

@@ -248,7 +248,7 @@ def import_file(rt: Runtime, path: Path, *, source: ItemSource, actor: str) -> I
             zh=f"--source：“{source}”应为 assigned 或 inspection",
             zh_hint="--source assigned（交办，默认）或 --source inspection（督查发现）",
         )
-    data = _read(path)
+    data = read_file(path)
     sha = hashlib.sha256(data).hexdigest()
     bundle = rt.bundle
     plan = plan_import(read_grid(data, path.name), bundle.units, source=source,
@@ -274,7 +274,7 @@ def import_file(rt: Runtime, path: Path, *, source: ItemSource, actor: str) -> I
                     len(plan.rows) - len(fresh), len(plan.repeated))  # fmt: skip
 
 
-def _read(path: Path) -> bytes:
+def read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as error:
@@ -389,7 +389,7 @@ def import_verdicts(rt: Runtime, path: Path, *, actor: str) -> VerdictsRecorded:
     file's bytes go to the raw store when anything is recorded."""
     from duban.implement.intake.rawstore import RawStore
 
-    data = _read(path)
+    data = read_file(path)
     sha = hashlib.sha256(data).hexdigest()
     grids = read_grid(data, path.name)
     store = RawStore(rt.settings.raw_store, rt.settings.store_flush)

@@ -143,12 +143,12 @@ def plan_import(
     problems = list(_missing_columns(name, header_row, columns))
     if problems:
         raise ImportFileError(name, problems)
-    reader = _RowReader(columns, _UnitFinder(units), source, origin)
+    reader = _RowReader(columns, UnitFinder(units), source, origin)
     rows: list[ImportRow] = []
     repeated: list[int] = []
     seen: set[tuple[str, str]] = set()
     for number, cells in enumerate(grids[sheet][header_row:], start=header_row + 1):
-        if all(_blank(c) for c in cells):
+        if all(blank_cell(c) for c in cells):
             continue
         item = reader.read(number, cells, problems)
         if item is None:
@@ -218,7 +218,7 @@ def _key(value: Any) -> str:
 # --------------------------------------------------------------------------- the rows
 
 
-class _UnitFinder:
+class UnitFinder:
     """A unit by its id (any letter case) or by its name as the roster spells it."""
 
     def __init__(self, units: Sequence[Unit]) -> None:
@@ -239,7 +239,7 @@ class _RowReader:
     def __init__(
         self,
         columns: dict[str, tuple[int, str]],
-        units: _UnitFinder,
+        units: UnitFinder,
         source: ItemSource,
         origin: str,
     ) -> None:
@@ -264,12 +264,12 @@ class _RowReader:
             )
             found.append((index, Problem(where, message, zh=zh, zh_where=zh_where)))
 
-        unit_id = self._unit(_text(cell("unit")), problem)
-        finding = _text(cell("finding"))
+        unit_id = self._unit(cell_text(cell("unit")), problem)
+        finding = cell_text(cell("finding"))
         if finding is None:
             problem("finding", "empty: write what was found", "不能为空，请写明发现的问题")
         deadline, long_term = self._deadline(cell("due"), cell("long_term"), problem)
-        texts = {f: _text(cell(f)) for f in ("category", "cause", "measure", "owner")}
+        texts = {f: cell_text(cell(f)) for f in ("category", "cause", "measure", "owner")}
         for field, limit in MAX_LENGTHS.items():
             text = texts[field]
             if text is not None and len(text) > limit:
@@ -278,7 +278,7 @@ class _RowReader:
         problems.extend(p for _, p in sorted(found, key=lambda f: f[0]))
         if found or unit_id is None or finding is None:
             return None
-        partners = tuple(p for p in _split(_text(cell("partners"))) if p)
+        partners = tuple(p for p in _split(cell_text(cell("partners"))) if p)
         return NewItem(
             unit_id=unit_id, finding=finding, source=self.source, category=texts["category"],
             cause=texts["cause"], measure=texts["measure"], owner=texts["owner"],
@@ -304,7 +304,7 @@ class _RowReader:
 
     def _deadline(self, due: Any, long_term_cell: Any, problem: Any) -> tuple[date | None, bool]:
         long_term = False
-        said = _text(long_term_cell)
+        said = cell_text(long_term_cell)
         if said is not None:
             word = _key(said)
             if word in _YES:
@@ -312,7 +312,7 @@ class _RowReader:
             elif word not in _NO:
                 problem("long_term", "write 是 (yes) or leave it empty",
                         "请填写“是”或留空")  # fmt: skip
-        text = _text(due)
+        text = cell_text(due)
         if isinstance(due, str) and text is not None and _key(text) in LONG_TERM_WORDS:
             return None, True
         if text is None:
@@ -328,7 +328,7 @@ class _RowReader:
         return date.fromisoformat(normal), long_term
 
 
-def _text(value: Any) -> str | None:
+def cell_text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -347,5 +347,5 @@ def _split(text: str | None) -> list[str]:
     return text.split()
 
 
-def _blank(value: Any) -> bool:
+def blank_cell(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
