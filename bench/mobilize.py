@@ -51,7 +51,18 @@ def synthetic_campaign(folder: Path, units: int) -> Path:
     lines += [line for line in example[1:] if line.startswith("B")]
     (folder / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / "inspectors.csv").write_text(synthetic_inspectors(units), encoding="utf-8")
+    (folder / "evaluators.csv").write_text(synthetic_evaluators(), encoding="utf-8")
     return folder / "campaign.yaml"
+
+
+def synthetic_evaluators(count: int = 50) -> str:
+    """An evaluator register for the synthetic roster (the example's names towns it drops):
+    ``count`` evaluators over the example's five categories, of no unit, rating every unit."""
+    categories = ("党代表", "人大代表", "政协委员", "企业", "服务对象")
+    rows = ["编号,姓名,类别,所在单位,测评范围,联系邮箱"]
+    rows += [f"E{n:03d},评议人{n},{categories[n % 5]},,全部,e{n}@bench.example"
+             for n in range(count)]  # fmt: skip
+    return "\n".join(rows) + "\n"
 
 
 def synthetic_inspectors(units: int, count: int = 40) -> str:

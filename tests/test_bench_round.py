@@ -1,6 +1,6 @@
 """bench/round runs a whole tiny round (20 units) and prints every stage beside its floor: the
 plan's, then the self-check phase's (problem lists, items, pre-filled progress reports, the
-item chase, the 整改台账) and the inspection draw.
+item chase, the 整改台账), the inspection draw and the evaluation.
 
 So that the benchmark cannot rot: the script exits 1 on a failed stage or a wrong count (the
 sink received other than the ledger sent, a valid reply not recorded, items or moves other than
@@ -23,7 +23,7 @@ from .conftest import POSTGRES_ADMIN_URL, ROOT
 
 PLAN = ("init", "mobilize", "collect", "chase", "collect (late)", "compile", "bulletin")
 SELF_CHECK = ("mobilize lists", "collect lists", "mobilize progress", "collect progress",
-              "chase items", "rectify ledger", "inspect draw")  # fmt: skip
+              "chase items", "rectify ledger", "inspect draw", "evaluate compute")  # fmt: skip
 
 
 def run_round(*extra: str) -> str:
