@@ -78,6 +78,7 @@ WRONG_ARGUMENT = {
     "inspect verify": (["inspect", "verify", CAMPAIGN, "quarterly", "--round", "2026-Q9"], 1),
     "inspect status": (["inspect", "status", CAMPAIGN, "nosuch"], 1),
     "inspect publish": (["inspect", "publish", CAMPAIGN, "quarterly", "--count", "x"], 2),
+    "evaluate ballots": (["evaluate", "ballots", CAMPAIGN, "--source", "nosuch"], 1),
 }  # fmt: skip
 
 
@@ -146,6 +147,8 @@ def wrong_setting_args(command: str) -> list[str]:
         action = command.split()[1]
         more = {"draw": ["--seed", "1"], "recuse": ["T01", "I01", "--reason", "x"]}
         return ["inspect", action, CAMPAIGN, "quarterly", *more.get(action, [])]
+    if command.startswith("evaluate "):
+        return ["evaluate", command.split()[1], CAMPAIGN, "--closes", "2026-12-18"]
     needs = {"mobilize", "approve", "remind", "compile", "extend", "exempt"}
     extra = ["--deliverable", "plan"] if command in needs else []
     if command in ("extend", "exempt"):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from duban.adapters.render import environment
 from duban.cli import tables as reports
 from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
+from duban.cli.evaluate import evaluate
 from duban.cli.group import DubanGroup
 from duban.cli.inspect import inspect
 from duban.cli.language import pick
@@ -592,6 +593,7 @@ def exempt(
 
 app.add_typer(rectify, name="rectify")
 app.add_typer(inspect, name="inspect")
+app.add_typer(evaluate, name="evaluate")
 
 
 def main() -> None:

@@ -53,6 +53,9 @@ COMMANDS_ZH = {
     "inspect status": "列出督查轮次：状态、承诺、种子、抽中单位。",
     "inspect publish": "生成抽取结果公示页（双随机一公开）：名录、哈希、种子、结果。",
     "inspect report": "生成本轮督查汇总表和督查通报；加 --send 发送通报。",
+    "evaluate": "年度评议考核：向评议人发送民主评议测评表。",
+    "evaluate ballots": "向评议人名录中的每位评议人发送本轮专属测评表（每人只发一次），"
+    "并告知和记录测评截止时间。",
 }
 
 _SHARED = {
@@ -190,6 +193,12 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
         "inspection": _INSPECTION,
         "label": _ROUND,
         "out_path": "写到哪里：一个文件或文件夹（默认：DUBAN_HOME/out/活动编号/ 下）",
+    },
+    "evaluate": {},
+    "evaluate ballots": {
+        "source": "考核来源中的民主评议（public-evaluation）来源编号",
+        "label": "本次评议的名称（默认：活动年度，如 2026）",
+        "closes": "测评截止时间：日期（当天24:00截止）或本地时间；首次发送时必填",
     },
 }
 
