@@ -31,11 +31,17 @@ from duban.errors import DubanError
 from duban.evaluate import commands
 from duban.evaluate.ballot_ledger import ballot_round, ballots_of
 from duban.evaluate.ballot_send import BallotSendReport
+from duban.evaluate.ballotcheck import read_ballot
 from duban.evaluate.ballots import counted_ballots
+from duban.evaluate.ballotsheets import BallotBuilder
+from duban.implement.intake.reader import WorkbookReader
+from duban.implement.intake.sniff import sniff
 from duban.ledger.db import session_scope
 from duban.ledger.schema import BallotRow, EventRow, IntakeRow
-from duban.model.ballotsheets import BALLOT_KEYS
+from duban.model.ballotsheets import BALLOT_KEYS, ballot_form
 from duban.model.forms import FIRST_DATA_ROW
+from duban.model.loader import CampaignBundle
+from duban.model.scoring import BallotSpec
 
 from . import test_collect, test_inspection_results
 from .conftest import EXAMPLE
@@ -283,3 +289,22 @@ def test_an_english_campaign(english: World) -> None:
     [refused] = english.collect(COLLECT_AT)
     assert refused.startswith(f"{SHI} [Not recorded] Ballot to correct (民主评议 2026)")
     assert "1) Ballot!B3: the unit rated should read “西城街道”; do not change the units" in refused
+
+
+def test_a_numeric_ballot_keeps_each_mark_as_written(example_bundle: CampaignBundle) -> None:
+    """On a 0-100 scale: a number as plain digits; one above 100, or a word, recorded as
+    written and spoiled, never a refusal."""
+    source = example_bundle.campaign.scoring.source("public-evaluation")
+    source = source.model_copy(update={"ballots": BallotSpec(scale="0-100")})
+    shi = next(e for e in example_bundle.evaluators if e.id == "E15")
+    blank = BallotBuilder(example_bundle, source, "2026", CLOSE, SECRET.encode()).workbook(shi)
+    data = fill(blank, [(92.5, "服务好"), (105, None), ("很好", None)])
+    with WorkbookReader(1) as reader:
+        parsed = reader.read(data, sniff(data, SHI_FILE))
+    rated = shi.rated(example_bundle.units)
+    form = ballot_form(source, len(rated), "zh-CN")
+    reading = read_ballot(form, source.ballot_spec, rated, parsed.sheets, version="1")
+    assert reading.problems == ()
+    assert reading.marks == {"T08": "92.5", "B09": "105", "B17": "很好"}
+    assert reading.spoiled == {"B09": "105", "B17": "很好"}
+    assert reading.comments == {"T08": "服务好"}
