@@ -249,6 +249,10 @@ def test_spoiled_later_and_late_ballots(world: World) -> None:
     [replaced] = collect(world, "2026-11-12T10:00")
     assert "本表替代您 2026年11月9日 17:00 发回的测评表（以截止前收到的最后一份为准）" in replaced
     assert "不计入" not in replaced
+    mail(world, SHI, {SHI_FILE: first}, "还是第一份", datetime(2026, 11, 13, 9, 0, tzinfo=ZONE))
+    [same] = collect(world, "2026-11-13T10:00")
+    assert "与 2026年11月9日 17:00 收到的测评表相同，未重复记录" in same
+    assert "您 2026年11月12日 09:00 发回的另一份测评表晚于本表，以该表为准" in same
 
     late = fill(blank, [("不满意", None), ("不满意", None), ("不满意", None)])
     mail(world, SHI, {SHI_FILE: late}, "再改", datetime(2026, 11, 21, 8, 0, tzinfo=ZONE))

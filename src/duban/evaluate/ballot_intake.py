@@ -79,6 +79,9 @@ class Recorded:
     """The evaluator's latest other ballot received before this one, if any."""
     earlier_counts: bool = False
     """That earlier ballot came before the close (so it still counts when this one is late)."""
+    later: datetime | None = None
+    """The evaluator's latest other ballot received after this one (the same file sent again
+    after another, or messages read out of order): that one counts over this one."""
 
 
 def record_ballot(
@@ -192,10 +195,12 @@ def _recorded(
     marks = {str(u): str(m) for u, m in row.marks.items()}
     spoiled = {u: m for u, m in marks.items() if points_of(m, spec) is None}
     before = [r for r in others if r is not row and r.received_at <= row.received_at]
+    after = [r for r in others if r is not row and r.received_at > row.received_at]
     earlier = max(before, key=lambda r: (r.received_at, r.id), default=None)
+    later = max((r.received_at for r in after), default=None)
     return Recorded(
         evaluator, source, label, len(rated), len(marks), spoiled, closes,
         late=row.received_at >= closes, new=new, first_received=row.received_at,
         earlier=None if earlier is None else earlier.received_at,
-        earlier_counts=earlier is not None and earlier.received_at < closes,
+        earlier_counts=earlier is not None and earlier.received_at < closes, later=later,
     )  # fmt: skip

@@ -61,10 +61,11 @@ def ballot_key(bundle: CampaignBundle, source_id: str, label: str, evaluator_id:
 
 
 def default_label(bundle: CampaignBundle, now: datetime) -> str:
-    """The round's default name: the year of the campaign's evaluation phase (评议考核), or
-    this year when the campaign has none."""
+    """The round's default name: the year the campaign's evaluation phase (评议考核) starts
+    in (one that runs into January still evaluates the year before), or this year when the
+    campaign has none."""
     phase = next((p for p in bundle.campaign.phases if p.kind == "evaluate"), None)
-    return str(phase.end.year if phase is not None else now.astimezone(bundle.campaign.zone).year)
+    return str(phase.start.year if phase is not None else now.astimezone(bundle.campaign.zone).year)
 
 
 def public_evaluation(bundle: CampaignBundle, source_id: str) -> ScoreSource:

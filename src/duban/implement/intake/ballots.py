@@ -75,5 +75,5 @@ def _recorded(bundle: CampaignBundle, done: Recorded) -> dict[str, Any]:
                     for u, m in done.spoiled.items()],
         "closes_text": format_due(done.closes, zone, language),
         "first_text": moment(done.first_received), "earlier_text": moment(done.earlier),
-        "earlier_counts": done.earlier_counts,
+        "earlier_counts": done.earlier_counts, "later_text": moment(done.later),
     }  # fmt: skip
