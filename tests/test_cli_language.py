@@ -80,13 +80,14 @@ WRONG_ARGUMENT = {
     "inspect publish": (["inspect", "publish", CAMPAIGN, "quarterly", "--count", "x"], 2),
     "inspect report": (["inspect", "report", CAMPAIGN, "quarterly"], 1),
     "evaluate adjustments": (["evaluate", "adjustments", CAMPAIGN, "nosuch.xlsx"], 1),
-    "evaluate compute": (["evaluate", "compute", CAMPAIGN, "--closes", "tomorrow"], 2),
+    "evaluate compute": (["evaluate", "compute", CAMPAIGN, "--closes", "tomorrow"], 1),
     "evaluate appeal": (["evaluate", "appeal", CAMPAIGN, "T01", "--line", "timeliness",
                          "--statement", "x"], 1),
     "evaluate decide": (["evaluate", "decide", CAMPAIGN, "B7", "--reason", "x"], 1),
     "evaluate freeze": (["evaluate", "freeze", CAMPAIGN], 1),
     "evaluate verify": (["evaluate", "verify", CAMPAIGN, "--label", "2025"], 1),
     "evaluate status": (["evaluate", "status", CAMPAIGN, "--labels", "2025"], 2),
+    "evaluate ballots": (["evaluate", "ballots", CAMPAIGN, "--source", "nosuch"], 1),
 }  # fmt: skip
 
 
@@ -158,7 +159,7 @@ def wrong_setting_args(command: str) -> list[str]:
     if command.startswith("evaluate "):
         action = command.split()[1]
         more = {"appeal": ["T01", "--line", "timeliness", "--statement", "x"],
-                "adjustments": ["adjustments.xlsx"],
+                "adjustments": ["adjustments.xlsx"], "ballots": ["--closes", "2026-12-18"],
                 "decide": ["A1", "--reason", "x"]}  # fmt: skip
         return ["evaluate", action, CAMPAIGN, *more.get(action, [])]
     needs = {"mobilize", "approve", "remind", "compile", "extend", "exempt"}

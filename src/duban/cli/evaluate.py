@@ -1,5 +1,7 @@
 """``duban evaluate``: the year's evaluation (评议考核), as the coordinator runs it.
 
+``ballots`` sends each evaluator of the register their personal ballot (民主评议测评表) for a
+round of the public evaluation, once (returned ballots come back through ``duban collect``);
 ``adjustments`` imports the bonuses and penalties (加分/扣分); ``compute`` computes the
 preliminary scores, ranks and score sheets from the ledger (again whenever an input changed);
 ``appeal`` records a unit's appeal (复核申请) against one line of its score sheet, ``decide``
@@ -10,7 +12,6 @@ of ``evaluate.commands``.
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from duban.adapters.render import format_due
 from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
 from duban.cli.language import pick
 from duban.cli.tables import house_table
@@ -29,8 +31,8 @@ from duban.model.loader import CampaignBundle
 from duban.runtime import Runtime
 
 evaluate = typer.Typer(
-    help="The year's evaluation (评议考核): adjustments, compute, appeal, decide, freeze, "
-    "verify, status.",
+    help="The year's evaluation (评议考核): ballots, adjustments, compute, appeal, decide, "
+    "freeze, verify, status.",
     no_args_is_help=True,
 )
 out = Console()
@@ -50,7 +52,7 @@ def compute_command(
     campaign: CampaignFile,
     label: Label = None,
     closes: Annotated[
-        datetime | None,
+        str | None,
         typer.Option(
             "--closes",
             help="the close: nothing recorded later is read (default: "
@@ -66,8 +68,7 @@ def compute_command(
 ) -> None:
     """Compute the scores, ranks and score sheets from the ledger (a preliminary result)."""
     with Runtime(settings_for(as_of), campaign) as rt:
-        zone = rt.bundle.campaign.zone
-        closes_at = None if closes is None else closes.replace(tzinfo=closes.tzinfo or zone)
+        closes_at = commands.close_of(rt, closes)
         done = commands.compute(rt, label, closes_at=closes_at, seed=seed, actor=by)
         bundle = rt.bundle
     row = done.row
@@ -75,6 +76,44 @@ def compute_command(
     said = pick(f"version {row.version}{same_en}", f"第 {row.version} 版{same_zh}")
     out.print(f"{escape(row.label)}: {said}", soft_wrap=True)
     out.print(ranking_table(done.evaluation, bundle))
+
+
+@evaluate.command(name="ballots")
+@reports_errors
+def ballots_command(
+    campaign: CampaignFile,
+    source: Annotated[
+        str, typer.Option("--source", help="the public-evaluation source of the scoring")
+    ] = "public-evaluation",
+    label: Annotated[
+        str | None,
+        typer.Option("--label", help="the evaluation's name (default: the campaign's year)"),
+    ] = None,
+    closes: Annotated[
+        str | None,
+        typer.Option(
+            "--closes",
+            help="when ballots close: a date (the whole day counts) or a "
+            "local time; needed the first time",
+        ),
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Send each evaluator their ballot for the round, once; the close is told and kept."""
+    with Runtime(settings_for(as_of), campaign) as rt:
+        done = commands.ballots(rt, source, label, closes)
+        zone = rt.bundle.campaign.zone
+    closes_en = format_due(done.closes, zone, "en")
+    closes_zh = format_due(done.closes, zone, "zh-CN")
+    out.print(pick(
+        f"round {done.label}: {done.sent} ballots sent now, to {done.evaluators} evaluators in "
+        f"all (closing {closes_en})",
+        f"第 {done.label} 轮：本次发出 {done.sent} 份测评表，共 {done.evaluators} 名评议人"
+        f"（截止时间：{closes_zh}）",
+    ), soft_wrap=True)  # fmt: skip
+    if done.unsent:
+        out.print(pick(f"{len(done.unsent)} not sent yet: run the command again to retry",
+                       f"尚有 {len(done.unsent)} 份未发出：请再次运行本命令重试"))  # fmt: skip
 
 
 @evaluate.command(name="adjustments")

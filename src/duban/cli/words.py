@@ -53,7 +53,10 @@ COMMANDS_ZH = {
     "inspect status": "列出督查轮次：状态、承诺、种子、抽中单位。",
     "inspect publish": "生成抽取结果公示页（双随机一公开）：名录、哈希、种子、结果。",
     "inspect report": "生成本轮督查汇总表和督查通报；加 --send 发送通报。",
-    "evaluate": "评议考核：导入加减分、计算、复核申请、复核处理、定稿、复算核对、查看状态。",
+    "evaluate": "评议考核：发送测评表、导入加减分、计算、复核申请、复核处理、定稿、"
+    "复算核对、查看状态。",
+    "evaluate ballots": "向评议人名录中的每位评议人发送本轮专属测评表（每人只发一次），"
+    "并告知和记录测评截止时间。",
     "evaluate adjustments": "导入加分、扣分表：单位、分值、事由、依据，每行一项；"
     "有误则全部不导入。",
     "evaluate compute": "根据台账计算各单位得分、组内排名和得分说明（初步结果）。",
@@ -64,7 +67,7 @@ COMMANDS_ZH = {
     "evaluate status": "列出考核各版本（状态、截止时间、种子、结果哈希）和复核申请。",
 }
 
-_LABEL = "考核名称（默认：今年，如 2026）"
+_LABEL = "考核名称（默认：评议考核阶段所在年份，如 2026）"
 
 _SHARED = {
     "campaign": "活动 YAML 文件",
@@ -223,6 +226,11 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
         "inspection": _INSPECTION,
         "label": _ROUND,
         "out_path": "写到哪里：一个文件或文件夹（默认：DUBAN_HOME/out/活动编号/ 下）",
+    },
+    "evaluate ballots": {
+        "source": "考核来源中的民主评议（public-evaluation）来源编号",
+        "label": "本次评议的名称（默认：活动年度，如 2026）",
+        "closes": "测评截止时间：日期（当天24:00截止）或本地时间；首次发送时必填",
     },
 }
 

@@ -1,21 +1,30 @@
 """The coordinator's evaluation commands as the CLI and the flows run them, composed with a
-``Runtime``: each opens one session and calls one step of ``runs``."""
+``Runtime``: each opens one session and calls one step (of ``runs``; ``ballot_send`` for the
+ballots, ``adjustments`` for the bonuses and penalties)."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from duban.clock import parse_moment
 from duban.errors import DubanError
 from duban.evaluate import runs
 from duban.evaluate.adjustments import plan_adjustments
+from duban.evaluate.ballot_send import (
+    BallotSendReport,
+    default_label,
+    public_evaluation,
+    send_ballots,
+)
 from duban.evaluate.runs import Computed, Correction, Verdict
+from duban.implement.duties import end_of_day
 from duban.ledger.db import hold_write_lock
 from duban.ledger.schema import AdjustmentRow
 from duban.ledger.store import append_event
@@ -24,9 +33,9 @@ if TYPE_CHECKING:
     from duban.runtime import Runtime
 
 
-def default_label(rt: Runtime) -> str:
-    """An evaluation is named by its year unless told otherwise: the clock's local year."""
-    return str(rt.clock.now().astimezone(rt.bundle.campaign.zone).year)
+def label_of(rt: Runtime, label: str | None) -> str:
+    """The evaluation's name: as given, or the year of the campaign's evaluation phase."""
+    return label or default_label(rt.bundle, rt.clock.now())
 
 
 def compute(
@@ -38,7 +47,7 @@ def compute(
     actor: str = "coordinator",
 ) -> Computed:
     with rt.session() as session:
-        return runs.compute(session, rt.bundle, label or default_label(rt), rt.clock, actor,
+        return runs.compute(session, rt.bundle, label_of(rt, label), rt.clock, actor,
                             closes_at=closes_at, seed=seed)  # fmt: skip
 
 
@@ -52,7 +61,7 @@ def appeal(
     rt: Runtime, unit_id: str, line: str, statement: str, label: str | None = None
 ) -> Lodged:
     with rt.session() as session:
-        row, new = runs.lodge_appeal(session, rt.bundle, label or default_label(rt), unit_id,
+        row, new = runs.lodge_appeal(session, rt.bundle, label_of(rt, label), unit_id,
                                      line, statement, rt.clock)  # fmt: skip
         return Lodged(row.id, new)
 
@@ -76,20 +85,20 @@ def decide(
 ) -> Decided:
     fix = None if correction is None else Correction(*correction)
     with rt.session() as session:
-        row, computed = runs.decide_appeal(session, rt.bundle, label or default_label(rt),
+        row, computed = runs.decide_appeal(session, rt.bundle, label_of(rt, label),
                                            appeal_id, reason, rt.clock, actor, fix)  # fmt: skip
         return Decided(row.id, row.state, None if computed is None else computed.row.version)
 
 
 def freeze(rt: Runtime, label: str | None = None, actor: str = "coordinator") -> tuple[int, bool]:
     with rt.session() as session:
-        row, now = runs.freeze(session, rt.bundle, label or default_label(rt), rt.clock, actor)
+        row, now = runs.freeze(session, rt.bundle, label_of(rt, label), rt.clock, actor)
         return row.version, now
 
 
 def verify(rt: Runtime, label: str | None = None) -> Verdict:
     with rt.session() as session:
-        return runs.verify(session, rt.bundle, label or default_label(rt))
+        return runs.verify(session, rt.bundle, label_of(rt, label))
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ class Status:
 
 
 def status(rt: Runtime, label: str | None = None) -> Status:
-    name = label or default_label(rt)
+    name = label_of(rt, label)
     with rt.session() as session:
         versions = [(r.version, r.state, r.computed_at, r.closes_at, r.seed, r.result_digest)
                     for r in runs.runs_of(session, rt.bundle.campaign.id, name)]  # fmt: skip
@@ -160,3 +169,34 @@ def import_adjustments(rt: Runtime, path: Path, actor: str = "coordinator") -> I
                          payload={"file": path.name, "sha256": sha, "rows": len(lines),
                                   "new": len(fresh)})  # fmt: skip
     return ImportedAdjustments(path.name, sha, len(lines), len(fresh))
+
+
+def ballots(rt: Runtime, source_id: str, label: str | None, closes: str | None) -> BallotSendReport:
+    """Send each evaluator of the register their ballot for the round, once; ``closes`` (an
+    ISO date, the whole day counting, or a local time) is needed the first time."""
+    bundle = rt.bundle
+    public_evaluation(bundle, source_id)  # a mistyped source is named before anything opens
+    round_label = label_of(rt, label)
+    with rt.session() as session, rt.mailer() as mailer:
+        return send_ballots(
+            session, bundle, source_id, round_label, closes=close_of(rt, closes),
+            mailer=mailer, clock=rt.clock, secret=rt.secret, env=rt.env,
+        )  # fmt: skip
+
+
+def close_of(rt: Runtime, text: str | None) -> datetime | None:
+    """``--closes``: a bare date closes at the end of that day, as a due day does; a time is
+    local to the campaign unless it carries an offset."""
+    if text is None:
+        return None
+    try:
+        if len(text.strip()) == 10:
+            return end_of_day(date.fromisoformat(text.strip()), rt.bundle)
+        return parse_moment(text, rt.bundle.campaign.zone)
+    except ValueError:
+        raise DubanError(
+            f"--closes: {text!r} is not a date or time",
+            hint="write 2026-12-18 (the whole day counts) or 2026-12-18T17:30",
+            zh=f"--closes：{text!r} 不是有效的日期或时间",
+            zh_hint="请写成 2026-12-18（当天24:00截止）或 2026-12-18T17:30",
+        ) from None

@@ -9,8 +9,8 @@ What the close cuts, source by source:
 * inspection: each approved round's latest scoresheet recorded before the close;
 * rectification: the items created before the close; one closed after it is open; cancelled
   items are left out (a cancellation is the coordinator's, with its reason);
-* public evaluation: the ballots received before the close, the latest per evaluator
-  (``ballots.counted_ballots``);
+* public evaluation: the ballots received before the close the evaluators were told (or the
+  evaluation's, if earlier), the latest per evaluator (``ballots.counted_ballots``);
 * adjustments: the bonuses and penalties recorded before the close.
 
 A unit of no ranking group is not evaluated (the loader refuses such a campaign).
@@ -26,7 +26,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from duban.evaluate.ballots import Ballot, counted_ballots, public_figure, tally_units
+from duban.evaluate.ballot_ledger import ballot_round, ballots_of
+from duban.evaluate.ballots import counted_ballots, public_figure, tally_units
 from duban.evaluate.figures import (
     Adjustment,
     Duty,
@@ -40,7 +41,7 @@ from duban.evaluate.figures import (
     timeliness_figure,
 )
 from duban.inspect.gather import inspection_rounds
-from duban.ledger.schema import AdjustmentRow, BallotRow
+from duban.ledger.schema import AdjustmentRow
 from duban.ledger.store import instance_facts
 from duban.model.loader import CampaignBundle
 from duban.model.scoring import ScoreSource
@@ -160,23 +161,8 @@ def _public(
     session: Session, bundle: CampaignBundle, source: ScoreSource, label: str, closes_at: datetime
 ) -> dict[str, Figure]:
     spec = source.ballot_spec
-    counted, _ = counted_ballots(ballots_of(session, bundle.campaign.id, source.id, label),
-                                 closes_at)  # fmt: skip
+    sent = ballot_round(session, bundle.campaign.id, source.id, label)
+    close = closes_at if sent is None else min(sent.closes, closes_at)
+    found = ballots_of(session, bundle.campaign.id, source.id, label)
+    counted, _ = counted_ballots(found, close)
     return {u: public_figure(t, spec) for u, t in tally_units(counted, spec).items()}
-
-
-def ballots_of(session: Session, campaign_id: str, source_id: str, label: str) -> list[Ballot]:
-    """Every ballot recorded for the source and label, as the counting takes them."""
-    rows = session.scalars(
-        select(BallotRow)
-        .where(BallotRow.campaign_id == campaign_id, BallotRow.source_id == source_id,
-               BallotRow.label == label)
-        .order_by(BallotRow.id)
-    )  # fmt: skip
-    return [_ballot(row) for row in rows]
-
-
-def _ballot(row: BallotRow) -> Ballot:
-    marks = {str(k): str(v) for k, v in row.marks.items()}
-    comments = {str(k): str(v) for k, v in row.comments.items()}
-    return Ballot(f"B{row.id}", row.evaluator_id, row.category, row.received_at, marks, comments)

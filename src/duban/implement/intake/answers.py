@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.mail.message import Address, Attachment, OutgoingMessage
 from duban.adapters.render import format_due, format_moment, render_message
+from duban.implement.intake.ballots import BALLOT_RECORDED, BALLOT_REFUSED
 from duban.implement.intake.decide import REASONS, Outcome, unit_of_sender
 from duban.implement.intake.mime import TOO_DEEP, TOO_MANY_PARTS
 from duban.implement.intake.reasons import describe as describe_file_reason
@@ -137,6 +138,8 @@ def _draft(session: Session, ctx: AnswerContext, row: IntakeRow, found: _Found) 
         return _verdicts_answer(ctx, row, files)
     if row.sender is not None and row.reason in (SCORES_RECORDED, SCORES_REFUSED):
         return _scoresheet_answer(ctx, row, files)
+    if row.sender is not None and row.reason in (BALLOT_RECORDED, BALLOT_REFUSED):
+        return _ballot_answer(ctx, row, files)
     if row.sender is None or unit_of_sender(ctx.bundle, row.sender) is None:
         return None
     if row.status == Outcome.ACCEPTED.value:
@@ -191,6 +194,27 @@ def _scoresheet_entry(file: IntakeFileRow) -> dict[str, Any]:
     return {**detail, "filename": file.filename or "", "problems": lines[:MAX_LISTED],
             "more": max(0, len(lines) - MAX_LISTED),
             "accepted": file.reason == SCORES_RECORDED}  # fmt: skip
+
+
+def _ballot_answer(ctx: AnswerContext, row: IntakeRow, files: list[IntakeFileRow]) -> Draft:
+    """An evaluator's ballots: each one recorded (how many units marked, the marks that will
+    not count, late or not), or what to correct. Only the evaluator's own address gets here
+    (``evaluate.ballot_intake`` holds a ballot from anyone else), so only they see it."""
+    campaign = ctx.bundle.campaign
+    ballots = [_ballot_entry(f) for f in files if f.reason in (BALLOT_RECORDED, BALLOT_REFUSED)]
+    context = {
+        "who": next((b["name"] for b in ballots if b.get("name")), row.sender),
+        "received_text": format_moment(row.received_at, campaign.zone, campaign.language),
+        "ballots": ballots,
+        "refused": sum(1 for b in ballots if not b["accepted"]),
+        "coordinator": campaign.roles.coordinator,
+    }
+    return _as_draft(ctx, row, "ballot-answer", context, instance_id=None, attachments=())
+
+
+def _ballot_entry(file: IntakeFileRow) -> dict[str, Any]:
+    entry = _scoresheet_entry(file)
+    return {**entry, "accepted": file.reason == BALLOT_RECORDED}
 
 
 def _ack(

@@ -22,6 +22,7 @@ from duban.adapters.sources.model import RawItem
 from duban.implement.intake.archive import unpack_archive
 from duban.implement.intake.chunks import chunks
 from duban.implement.intake.decide import (
+    EvaluatorBallot,
     Identified,
     InspectionSheet,
     OfficeSheet,
@@ -47,7 +48,7 @@ class Candidate:
     kind: Kind | None = None
     verdict: Verdict | None = None
     parsed: ParsedWorkbook | None = None
-    who: Identified | OfficeSheet | InspectionSheet | Verdict | None = None
+    who: Identified | OfficeSheet | InspectionSheet | EvaluatorBallot | Verdict | None = None
     unread: bool = False
     """Sent to the workers, not yet answered."""
 

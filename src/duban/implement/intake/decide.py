@@ -128,6 +128,12 @@ REASONS: dict[Language, dict[str, str]] = {
         "unknown-evaluator": "附件是测评表，但评议人（{evaluator}）不在本次活动的评议人名录中",
         "ballot-not-recorded": "附件是评议人“{name}”（{evaluator}）的民主评议测评表（{source}，"
         "{round}），测评表暂不自动记录，已留存待审核",
+        "not-evaluator": "附件是评议人“{name}”（{evaluator}）的测评表，但发件人 {sender} 不是其在"
+        "评议人名录中登记的邮箱（{email}），测评表未记录。请评议人用登记的邮箱回复，或在名录中更正邮箱",
+        "no-ballot-round": "附件是评议人“{name}”（{evaluator}）的测评表，但“{source}”第 {round} 轮"
+        "测评表并未发出（或已不是民主评议来源），测评表未记录",
+        "ballot-recorded": "民主评议测评表已记录",
+        "ballot-refused": "民主评议测评表有 {count} 处问题，未记录",
     },
     "en": {
         "no-metadata": "the attachment is not the template sent for this submission (its "
@@ -181,6 +187,15 @@ REASONS: dict[Language, dict[str, str]] = {
         "ballot-not-recorded": "the attachment is the ballot of evaluator {name} ({evaluator}) "
         "for {source}, round {round}; ballots are not recorded automatically yet: kept for "
         "review",
+        "not-evaluator": "the attachment is the ballot of evaluator {name} ({evaluator}), but "
+        "{sender} is not the address the evaluator register gives for them ({email}); the "
+        "ballot was not recorded. Ask the evaluator to reply from that address, or correct the "
+        "register",
+        "no-ballot-round": "the attachment is the ballot of evaluator {name} ({evaluator}), but "
+        "no ballots of round {round} of {source} were sent (or it is no longer a public "
+        "evaluation); the ballot was not recorded",
+        "ballot-recorded": "the ballot was recorded",
+        "ballot-refused": "the ballot has {count} problem(s); nothing was recorded",
     },
 }
 
@@ -194,14 +209,14 @@ def identify(
     sender: str | None,
     bundle: CampaignBundle,
     secret: bytes,
-) -> Identified | OfficeSheet | InspectionSheet | Verdict:
+) -> Identified | OfficeSheet | InspectionSheet | EvaluatorBallot | Verdict:
     """Check a workbook's metadata and its sender; the first doubt found decides."""
     if metadata and metadata.get("kind") == VERIFICATION_SHEET:
         return _office_sheet(metadata, sender, bundle, secret)
     if metadata and metadata.get("kind") == SCORESHEET:
         return _scoresheet(metadata, bundle, secret)
     if metadata and metadata.get("kind") == BALLOT:
-        return _held_ballot(identify_ballot(metadata, bundle, secret))
+        return identify_ballot(metadata, bundle, secret)
     if not metadata or "unit_id" not in metadata:
         return Verdict(Outcome.REJECTED, "no-metadata")
     if metadata.get("campaign") != bundle.campaign.id:
@@ -280,17 +295,6 @@ def identify_ballot(
     if not verify(secret, identity, metadata.get("token", "")):
         return Verdict(Outcome.HELD, "bad-token")
     return EvaluatorBallot(evaluator, identity, metadata.get("template_version", ""))
-
-
-def _held_ballot(found: EvaluatorBallot | Verdict) -> Verdict:
-    """Until ballots are recorded, a genuine one is held for review, named as a ballot
-    rather than mistaken for a unit's template or a scoresheet."""
-    if isinstance(found, Verdict):
-        return found
-    identity = found.identity
-    detail = {"name": found.evaluator.name, "evaluator": found.evaluator.id,
-              "source": identity.source_id, "round": identity.round_label}  # fmt: skip
-    return Verdict(Outcome.HELD, "ballot-not-recorded", detail)
 
 
 def _wrong_sender(bundle: CampaignBundle, sender: str, unit: Unit) -> Verdict:
