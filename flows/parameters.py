@@ -162,6 +162,31 @@ Announced = Annotated[
         "unannounced 不事先通知（明察暗访）",
     ),
 ]
+EvaluationLabel = Annotated[
+    str | None,
+    _TEXT,
+    _schema(
+        Annotated[str | None, _TEXT],
+        "考核名称（label）：如 2026；留空则为评议考核阶段所在年份",
+    ),
+]
+Closes = Annotated[
+    str | None,
+    _MOMENT,
+    _schema(
+        Annotated[str | None, _MOMENT],
+        "截止时间（closes）：如 2026-12-31（当天24:00）或 2026-12-31T18:00，此后记录的不计入；"
+        "留空则首次计算时为当前时刻，之后沿用",
+    ),
+]
+DrawSeed = Annotated[
+    str | None,
+    _TEXT,
+    _schema(
+        Annotated[str | None, _TEXT],
+        "排名抽签的随机种子（seed）；留空则取自输入数据的哈希（无人可选）",
+    ),
+]
 AsOf = Annotated[
     str | None,
     _MOMENT,

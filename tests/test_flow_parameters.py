@@ -32,6 +32,7 @@ ENTRYPOINTS = {
     "remind": "flows/remind.py:remind",
     "compile": "flows/compile.py:compile_flow",
     "inspect": "flows/inspection.py:inspect_flow",
+    "evaluate": "flows/evaluation.py:evaluate_flow",
 }
 SECRET = "a test secret of more than sixteen bytes"
 NOW = datetime(2026, 2, 10, 1, 0, tzinfo=UTC)  # 10 Feb 2026, 09:00 in Shanghai

@@ -1,8 +1,11 @@
-"""The ``inspect`` deployment (issue 16, item 3) on a real Prefect server with a process worker:
+"""The deployments that suspend for a person, on a real Prefect server with a process worker.
+
+The ``inspect`` deployment (issue 16, item 3):
 started with parameters and no seed, it commits the round and suspends for the seed; resumed
 with the seed through the API, it draws and suspends for the approval; resumed with the
 approval, it writes the teams and sends each inspector their scoresheets over SMTP. The ledger
-is checked after each step.
+is checked after each step. The ``evaluate`` deployment (issue 17): it computes the year's
+evaluation as of the close, shows the ranking and suspends until the coordinator freezes it.
 
 The worker runs without ``--limit``: Prefect 3.8.8's process worker with a limit crashed when
 the same run came back a second time ("this borrower is already holding one of this
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -29,8 +33,14 @@ from typer.testing import CliRunner
 
 from duban.cli.app import app
 from duban.ledger.db import make_engine, session_scope
-from duban.ledger.schema import EventRow, InspectionAssignmentRow, InspectionRoundRow
+from duban.ledger.schema import (
+    EvaluationRow,
+    EventRow,
+    InspectionAssignmentRow,
+    InspectionRoundRow,
+)
 from duban.testing.mailserver import LocalSmtpServer
+from flows.evaluation import pause_key as evaluation_key
 from flows.inspection import pause_key
 
 from .conftest import EXAMPLE, ROOT
@@ -48,8 +58,8 @@ def prefect_server() -> Iterator[dict[str, str]]:
         yield env
 
 
-def start_run(api: str, **parameters: Any) -> str:
-    found = httpx.get(f"{api}/deployments/name/inspect/inspect", timeout=10)
+def start_run(api: str, flow: str = "inspect", **parameters: Any) -> str:
+    found = httpx.get(f"{api}/deployments/name/{flow}/{flow}", timeout=10)
     found.raise_for_status()
     created = httpx.post(f"{api}/deployments/{found.json()['id']}/create_flow_run",
                          json={"parameters": parameters}, timeout=10)  # fmt: skip
@@ -73,10 +83,9 @@ def wait_for(api: str, run_id: str, wanted: str, ready: Any = lambda: True) -> d
     pytest.fail(f"the run did not reach {wanted}: {run.get('state')}")
 
 
-def resume(api: str, run_id: str, step: str, run_input: dict[str, Any]) -> None:
+def resume(api: str, run_id: str, key: str, run_input: dict[str, Any]) -> None:
     """Resume the suspended run once its input form is on the server (the flow saves the
     form's schema just after it suspends: a resume before that is refused)."""
-    key = pause_key(step, "2026-Q2")
     wait_for(api, run_id, "PAUSED", lambda: httpx.get(
         f"{api}/flow_runs/{run_id}/input/suspended-{key}-schema", timeout=10
     ).status_code == 200)  # fmt: skip
@@ -112,16 +121,15 @@ def test_the_inspect_deployment_waits_for_the_seed_and_the_approval(
     assert sheets == 3 * 2 * 2  # every unit drawn (3 a stratum, 2 strata), one per member
 
 
-def _walk_the_round(prefect_server: dict[str, str], tmp_path: Path, smtp_url: str) -> None:
-    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
-    duban_env = {"DUBAN_DATABASE_URL": ledger, "DUBAN_HOME": str(tmp_path / "home"),
-                 "DUBAN_SECRET": SECRET, "DUBAN_NOW": "2026-06-01T10:00",
-                 "DUBAN_SMTP_URL": smtp_url}  # fmt: skip
+@contextmanager
+def deployed(
+    prefect_server: dict[str, str], tmp_path: Path, duban_env: dict[str, str]
+) -> Iterator[str]:
+    """The ledger initialised, the deployments made and a process worker started: the API."""
     assert CliRunner().invoke(app, ["init", str(EXAMPLE)], env=duban_env).exit_code == 0
     env = {**prefect_server, **duban_env, "DUBAN_PROJECT_DIR": str(ROOT),
            "DUBAN_CAMPAIGN": str(EXAMPLE), "PREFECT_WORKER_QUERY_SECONDS": "1"}  # fmt: skip
-    api = env["PREFECT_API_URL"]
-    prefect(env, "work-pool", "create", "duban", "--type", "process")
+    prefect(env, "work-pool", "create", "duban", "--type", "process", "--overwrite")
     prefect(env, "--no-prompt", "deploy", "--all", "--prefect-file", str(_unscheduled(tmp_path)))
     worker = subprocess.Popen(
         [sys.executable, "-m", "prefect", "worker", "start", "--pool", "duban"],
@@ -129,14 +137,23 @@ def _walk_the_round(prefect_server: dict[str, str], tmp_path: Path, smtp_url: st
         stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        run_id = start_run(api, inspection="quarterly", sample_size=3)
-        wait_for(api, run_id, "PAUSED", lambda: round_state(ledger) == "committed")
-        resume(api, run_id, "seed", {"seed": SEED})
-        wait_for(api, run_id, "PAUSED", lambda: round_state(ledger) == "drawn")
-        resume(api, run_id, "approve", {"approve": True, "by": "市优化办"})
-        wait_for(api, run_id, "COMPLETED")
+        yield env["PREFECT_API_URL"]
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
+
+
+def _walk_the_round(prefect_server: dict[str, str], tmp_path: Path, smtp_url: str) -> None:
+    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    duban_env = {"DUBAN_DATABASE_URL": ledger, "DUBAN_HOME": str(tmp_path / "home"),
+                 "DUBAN_SECRET": SECRET, "DUBAN_NOW": "2026-06-01T10:00",
+                 "DUBAN_SMTP_URL": smtp_url}  # fmt: skip
+    with deployed(prefect_server, tmp_path, duban_env) as api:
+        run_id = start_run(api, inspection="quarterly", sample_size=3)
+        wait_for(api, run_id, "PAUSED", lambda: round_state(ledger) == "committed")
+        resume(api, run_id, pause_key("seed", "2026-Q2"), {"seed": SEED})
+        wait_for(api, run_id, "PAUSED", lambda: round_state(ledger) == "drawn")
+        resume(api, run_id, pause_key("approve", "2026-Q2"), {"approve": True, "by": "市优化办"})
+        wait_for(api, run_id, "COMPLETED")
     engine = make_engine(ledger)
     with session_scope(engine) as session:
         assignments = session.scalars(select(InspectionAssignmentRow)).all()
@@ -152,3 +169,40 @@ def _walk_the_round(prefect_server: dict[str, str], tmp_path: Path, smtp_url: st
     assert kinds == ["inspection.committed", "inspection.drawn", "inspection.approved",
                      "inspection.notified"]  # fmt: skip
     assert round_row.state == "notified"
+
+
+def evaluations(url: str) -> list[tuple[int, str]]:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as session:
+            return [(r.version, r.state) for r in session.scalars(select(EvaluationRow))]
+    finally:
+        engine.dispose()
+
+
+def test_the_evaluate_deployment_computes_and_waits_to_freeze(
+    prefect_server: dict[str, str], tmp_path: Path
+) -> None:
+    """Started with its parameters, the evaluate run computes the evaluation as of the close,
+    shows the ranking as an artifact and suspends; resumed with the freeze, it freezes."""
+    ledger = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    duban_env = {"DUBAN_DATABASE_URL": ledger, "DUBAN_HOME": str(tmp_path / "home"),
+                 "DUBAN_SECRET": SECRET, "DUBAN_NOW": "2027-01-04T10:00"}  # fmt: skip
+    with deployed(prefect_server, tmp_path, duban_env) as api:
+        run_id = start_run(api, "evaluate", closes="2026-12-31")
+        wait_for(api, run_id, "PAUSED", lambda: evaluations(ledger) == [(1, "preliminary")])
+        artifacts = httpx.post(f"{api}/artifacts/filter", json={
+            "artifacts": {"flow_run_id": {"any_": [run_id]}}}, timeout=10).json()  # fmt: skip
+        [ranking] = [a for a in artifacts if a["type"] == "table"]
+        assert "2026: version 1" in ranking["description"]
+        resume(api, run_id, evaluation_key("2026"), {"freeze": True, "by": "市优化办"})
+        run = wait_for(api, run_id, "COMPLETED")
+    assert evaluations(ledger) == [(1, "frozen")]
+    engine = make_engine(ledger)
+    with session_scope(engine) as session:
+        row = session.scalars(select(EvaluationRow)).one()
+        closes, frozen_by = row.closes_at, row.frozen_by
+    engine.dispose()
+    assert closes.isoformat() == "2026-12-31T16:00:00+00:00"  # the day's end in Shanghai
+    assert frozen_by == "市优化办"
+    assert run["state"]["type"] == "COMPLETED"
