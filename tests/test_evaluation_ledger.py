@@ -167,6 +167,10 @@ class World:
             session.expunge(row)
         return row
 
+    def rows(self, query: Any) -> list[Any]:
+        with session_scope(self.engine) as session:
+            return list(session.scalars(query))
+
     def count(self, query: Any) -> int:
         with session_scope(self.engine) as session:
             return int(session.scalar(query) or 0)
@@ -304,13 +308,19 @@ def add_sheet(
     ))  # fmt: skip
 
 
-def add_ballot(session: Session, evaluator: str, at: datetime, marks: dict[str, str]) -> None:
-    number = EVALUATORS.index(evaluator) + 1
+def add_ballot(
+    session: Session,
+    evaluator: str,
+    at: datetime,
+    marks: dict[str, str],
+    comments: dict[str, str] | None = None,
+) -> None:
+    number, said = EVALUATORS.index(evaluator) + 1, comments or {}
     session.add(BallotRow(
         campaign_id=CID, source_id="public-evaluation", label=LABEL, evaluator_id=evaluator,
-        category="", sha256=sha256([evaluator, at.isoformat(), marks]), intake_file_id=None,
-        sender=f"pingyi{number}@jt.example", received_at=at, recorded_at=at, marks=marks,
-        comments={},
+        category="", sha256=sha256([evaluator, at.isoformat(), marks, said]),
+        intake_file_id=None, sender=f"pingyi{number}@jt.example", received_at=at,
+        recorded_at=at, marks=marks, comments=said,
     ))  # fmt: skip
 
 
@@ -416,6 +426,34 @@ def test_nothing_changed_records_nothing(world: World) -> None:
     assert again.exit_code == 0, again.output
     assert again.output.startswith("2026: version 1 (nothing changed)\n")
     assert world.count(select(func.count()).select_from(EvaluationRow)) == 1
+
+
+def test_a_changed_scoring_is_a_new_version(world: World) -> None:
+    """The same figures, the first two of each group commended: the result the command shows
+    is recorded as a version of its own, never shown as the version that holds another."""
+    world.compute()
+    edit_campaign(world.campaign, lambda data: data["scoring"].update(commend_top=2))
+    assert world.compute().output.startswith("2026: version 2\n")
+    assert world.run(2).inputs_digest == world.run(1).inputs_digest
+    commended = {u for u, row in world.sheets(2).items() if row.commended}
+    assert commended == {"T1", "T2", "B1", "B3"}
+    verified = world.cli("evaluate verify", "--label", LABEL)
+    assert (verified.exit_code, verified.output.split()) == (0, ["inputs:", "matches",
+                                                                 "result:", "matches"])  # fmt: skip
+
+
+def test_ballots_received_at_once_count_in_the_order_recorded(world: World) -> None:
+    """One message carrying EV-02's ballot four times (8, 9, 10, 11 in the ledger): the last
+    recorded counts, whatever the number of digits of its id. T2: 80 100 80 100 100 → 93.33."""
+    at = CLOSE - timedelta(hours=2)
+    with session_scope(world.engine) as session:
+        for copy, mark in enumerate(("不满意", "不满意", "不满意", "满意"), start=1):
+            marks = {u: m[1] for u, m in MARKS.items() if len(m) > 1} | {"T2": mark}
+            add_ballot(session, "EV-02", at, marks, {"T2": f"第{copy}份"})
+    ids = world.rows(select(BallotRow.id).where(BallotRow.received_at == at))
+    assert ids == [8, 9, 10, 11]
+    world.compute()
+    assert line(world.sheets(1)["T2"], "public-evaluation", "figure")["value"] == "93.33"
 
 
 Change = Callable[[World], None]

@@ -177,6 +177,10 @@ def ballots_of(session: Session, campaign_id: str, source_id: str, label: str) -
 
 
 def _ballot(row: BallotRow) -> Ballot:
+    """The ballot named by its number in the ledger, padded: of one evaluator's ballots
+    received at once, the counting keeps the greatest name, which must be the last recorded
+    (``B10`` would sort before ``B9``)."""
     marks = {str(k): str(v) for k, v in row.marks.items()}
     comments = {str(k): str(v) for k, v in row.comments.items()}
-    return Ballot(f"B{row.id}", row.evaluator_id, row.category, row.received_at, marks, comments)
+    return Ballot(f"B{row.id:012d}", row.evaluator_id, row.category, row.received_at, marks,
+                  comments)  # fmt: skip
