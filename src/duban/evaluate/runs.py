@@ -6,7 +6,9 @@ version, with the inputs it read and both hashes. The close is given on the firs
 (default: the clock) and kept after; so is the seed of the ranking's draws (default: the
 first 16 hex digits of the inputs' hash, a number nobody chose). Computing again with nothing
 changed records nothing (two runs at once record one version: they take turns under the
-evaluation's lock). A frozen evaluation is never computed again.
+evaluation's lock); the same figures scored by a changed campaign file (weights, groups,
+ties) are a change too: a result is never shown as a version that holds another. A frozen
+evaluation is never computed again.
 
 ``decide_appeal`` records the coordinator's decision on a unit's appeal (复核): rejected, with
 the reason; or upheld, with the reason and the correction (the source's raw figure for the
@@ -88,14 +90,15 @@ def compute(
     inputs_digest = sha256(inputs)
     chosen = seed or (latest.seed if latest else inputs_digest[:16])
     result = _evaluate(bundle, figures, chosen)
-    if latest is not None and (latest.inputs_digest, latest.seed, latest.closes_at) == (
-        inputs_digest, chosen, closes
-    ):  # fmt: skip
+    result_digest = sha256(result_json(result))
+    if latest is not None and (
+        latest.inputs_digest, latest.result_digest, latest.seed, latest.closes_at
+    ) == (inputs_digest, result_digest, chosen, closes):  # fmt: skip
         return Computed(latest, result, new=False)
     row = EvaluationRow(
         campaign_id=campaign.id, label=label, version=(latest.version + 1) if latest else 1,
         state=PRELIMINARY, closes_at=closes, seed=chosen, inputs=inputs,
-        inputs_digest=inputs_digest, result_digest=sha256(result_json(result)),
+        inputs_digest=inputs_digest, result_digest=result_digest,
         computed_at=clock.now(), computed_by=actor,
     )  # fmt: skip
     session.add(row)
