@@ -118,6 +118,8 @@ WORDS = {"zh-CN": ZH, "en": EN}
 _BORDER = {"border": 1, "border_color": "#BFBFBF", "valign": "top"}
 _SCORE = "0.00"
 EXPLAIN_WIDTH = 90
+CHART_MAX_WIDTH = 1600
+"""Pixels: a group of hundreds of units gets a chart as wide as a screen, not a kilometre."""
 
 
 class _Formats:
@@ -351,7 +353,7 @@ def _chart(
     chart.set_title({"name": title, "name_font": {"size": 12}})
     chart.set_legend({"none": True})
     chart.set_y_axis({"min": 0, "max": 100, "major_gridlines": {"visible": True}})
-    chart.set_size({"width": max(480, 48 * last), "height": 300})
+    chart.set_size({"width": min(max(480, 48 * last), CHART_MAX_WIDTH), "height": 300})
     ws.insert_chart(last + 2, 2, chart)
 
 
