@@ -261,9 +261,10 @@ def _table(document: Any, rows: list[list[str]], fonts: Fonts, bold_rows: set[in
     table = document.add_table(rows=len(rows), cols=len(rows[0]))
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for r, cells in enumerate(rows):
-        for c, text in enumerate(cells):
-            cell = table.cell(r, c).paragraphs[0]
+    # row by row: table.cell() rebuilds the whole grid each call (minutes for 1,000 rows)
+    for r, (row, cells) in enumerate(zip(table.rows, rows, strict=True)):
+        for box, text in zip(row.cells, cells, strict=True):
+            cell = box.paragraphs[0]
             cell.alignment = WD_ALIGN_PARAGRAPH.CENTER
             cell.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
             _run(cell, text, fonts.body, fonts, size=Pt(12), bold=r in bold_rows)
