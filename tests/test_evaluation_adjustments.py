@@ -156,3 +156,28 @@ def test_a_scoring_without_the_source_refuses(ledger_url: str, tmp_path: Path) -
     done = runner.invoke(app, ["evaluate", "adjustments", str(EXAMPLE), str(path)], env=values)
     assert done.exit_code == 1
     assert done.output.startswith("error: the campaign's scoring has no adjustments source")
+
+
+def test_frozen_outputs_are_the_same_bytes_when_written_again(
+    env: dict[str, str], tmp_path: Path, campaign: Path
+) -> None:
+    """compute writes the preliminary ranking, accountability list and bulletin; freeze the
+    final ones, timed by the freeze: freezing again a day later rewrites the same bytes."""
+    path = workbook(tmp_path / "加减分.xlsx", GOOD)
+    runner.invoke(app, ["evaluate", "adjustments", str(campaign), str(path)], env=env)
+    done = runner.invoke(app, ["evaluate", "compute", str(campaign)], env=env)
+    assert "考核排名表-2026-v1.xlsx" in done.output, done.output
+    frozen = runner.invoke(app, ["evaluate", "freeze", str(campaign)], env=env)
+    assert frozen.exit_code == 0, frozen.output
+    folder = Path(env["DUBAN_HOME"]) / "out" / "nlzf-2026" / "evaluation"
+    finals = sorted(folder.glob("*-final.*"))
+    assert [p.name for p in finals] == [
+        "考核排名表-2026-final.xlsx",
+        "考核通报-2026-final.docx",
+        "考核通报-2026-final.html",
+        "问责名单-2026-final.xlsx",
+    ]
+    before = {p.name: p.read_bytes() for p in finals}
+    later = {**env, "DUBAN_NOW": "2026-12-11T15:00"}
+    assert runner.invoke(app, ["evaluate", "freeze", str(campaign)], env=later).exit_code == 0
+    assert {p.name: p.read_bytes() for p in sorted(folder.glob("*-final.*"))} == before

@@ -71,11 +71,13 @@ def compute_command(
         closes_at = commands.close_of(rt, closes)
         done = commands.compute(rt, label, closes_at=closes_at, seed=seed, actor=by)
         bundle = rt.bundle
+        written = commands.write_outputs(rt, done.row.label)
     row = done.row
     same_en, same_zh = ("", "") if done.new else (" (nothing changed)", "（输入未变，未重新记录）")
     said = pick(f"version {row.version}{same_en}", f"第 {row.version} 版{same_zh}")
     out.print(f"{escape(row.label)}: {said}", soft_wrap=True)
     out.print(ranking_table(done.evaluation, bundle))
+    _print_outputs(written)
 
 
 @evaluate.command(name="ballots")
@@ -189,8 +191,10 @@ def freeze_command(
     """Fix the result (定稿): refused while an appeal is open; never computed again."""
     with Runtime(settings_for(as_of), campaign) as rt:
         version, now = commands.freeze(rt, label, by)
+        written = commands.write_outputs(rt, label)
     out.print(pick(f"version {version} frozen" if now else f"version {version} was frozen before",
                    f"第 {version} 版已定稿" if now else f"第 {version} 版此前已定稿"))  # fmt: skip
+    _print_outputs(written)
 
 
 @evaluate.command(name="verify")
@@ -258,6 +262,11 @@ def status_command(campaign: CampaignFile, label: Label = None, as_of: AsOf = No
                 escape(decision or ""),
             )
         out.print(appeals)
+
+
+def _print_outputs(written: commands.Outputs) -> None:
+    for path in (written.ranking, written.accountability, written.docx, written.html):
+        out.print(escape(str(path)), soft_wrap=True)
 
 
 def ranking_table(evaluation: Evaluation, bundle: CampaignBundle) -> object:

@@ -200,3 +200,57 @@ def close_of(rt: Runtime, text: str | None) -> datetime | None:
             zh=f"--closes：{text!r} 不是有效的日期或时间",
             zh_hint="请写成 2026-12-18（当天24:00截止）或 2026-12-18T17:30",
         ) from None
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The files an evaluation's version was written to."""
+
+    ranking: Path
+    accountability: Path
+    docx: Path
+    html: Path
+
+
+def write_outputs(rt: Runtime, label: str | None = None) -> Outputs:
+    """The latest version's ranking workbook, accountability list (for the coordinator only)
+    and bulletin (.docx and mail HTML), recomputed from the inputs it kept; a frozen version's
+    are timed by its freeze, so writing them again gives the same bytes."""
+    from duban.adapters.outfiles import writing
+    from duban.evaluate.bulletin import render_bulletin, write_bulletin_docx
+    from duban.evaluate.report import EvaluationReport
+    from duban.evaluate.workbook import write_accountability, write_ranking
+
+    bundle = rt.bundle
+    campaign = bundle.campaign
+    with rt.session() as session:
+        row = runs.latest_or_fail(session, campaign.id, label_of(rt, label))
+        evaluation = runs.recomputed(bundle, row)
+        final = row.state == runs.FROZEN
+        moment = row.frozen_at if final and row.frozen_at else row.computed_at
+        name, version = row.label, row.version
+    report = EvaluationReport(
+        evaluation=evaluation, scoring=campaign.scoring,
+        units={u.id: u.name for u in bundle.units}, campaign_title=campaign.title,
+        coordinator=campaign.roles.coordinator.name, language=campaign.language,
+        zone=campaign.zone, label=name, moment=moment, final=final, campaign_id=campaign.id,
+        deliverables={d.id: d.title for d in campaign.deliverables},
+        inspections={i.id: i.title for i in campaign.inspections},
+    )  # fmt: skip
+    stage = "final" if final else f"v{version}"
+    folder = rt.settings.outputs / campaign.id / "evaluation"
+    zh = campaign.language == "zh-CN"
+    stem = f"考核排名表-{name}-{stage}" if zh else f"ranking-{name}-{stage}"
+    done = Outputs(folder / f"{stem}.xlsx",
+                   folder / (f"问责名单-{name}-{stage}.xlsx" if zh
+                             else f"accountability-{name}-{stage}.xlsx"),
+                   folder / (f"考核通报-{name}-{stage}.docx" if zh
+                             else f"bulletin-{name}-{stage}.docx"),
+                   folder / (f"考核通报-{name}-{stage}.html" if zh
+                             else f"bulletin-{name}-{stage}.html"))  # fmt: skip
+    with writing(done.ranking):
+        write_ranking(report, done.ranking)
+        write_accountability(report, done.accountability)
+        write_bulletin_docx(report, done.docx)
+        done.html.write_text(render_bulletin(report, rt.env).html, encoding="utf-8")
+    return done

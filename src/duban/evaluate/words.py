@@ -56,6 +56,7 @@ ZH: dict[str, str] = {
     "spoiled": "（另有废票 {spoiled} 张）",
     "bonus": "加 {points} 分：{reason}{evidence}",
     "penalty": "扣 {points} 分：{reason}{evidence}",
+    "correction": "复核更正（{subject}）：原为 {was}，更正为 {value}。理由：{reason}",
     "evidence": "（依据：{evidence}）",
     "figure.timeliness": "应报送 {expected} 项，按时报送 {on_time} 项，及时率 {rate}",
     "figure.completeness": "应报送 {expected} 项，已报送 {received} 项，完整率 {rate}",
@@ -124,6 +125,7 @@ EN: dict[str, str] = {
     "spoiled": " ({spoiled} spoiled)",
     "bonus": "{points} added: {reason}{evidence}",
     "penalty": "{points} deducted: {reason}{evidence}",
+    "correction": "corrected on appeal ({subject}): was {was}, now {value}. Reason: {reason}",
     "evidence": " (evidence: {evidence})",
     "figure.timeliness": "{on_time} of {expected} due on time: timeliness {rate}",
     "figure.completeness": "{received} of {expected} due received: completeness {rate}",
@@ -371,6 +373,14 @@ def _adjustment(line: SheetLine, _: _Source, report: EvaluationReport) -> tuple[
     }
 
 
+def _correction(line: SheetLine, _: _Source, __: EvaluationReport) -> tuple[str, Fields]:
+    """An upheld appeal's change to the raw figure: the disputed line, before, after, why."""
+    was = _facts(line).get("was", "")
+    return line.what, {"subject": line.subject, "was": was or "—",
+                       "value": "" if line.value is None else str(line.value),
+                       "reason": line.reason}  # fmt: skip
+
+
 def _figure(line: SheetLine, state: _Source, _: EvaluationReport) -> tuple[str, Fields]:
     state.raw = line.value
     facts = _facts(line)
@@ -484,6 +494,7 @@ WORDERS: dict[str, Worder] = {
     "ballots": _ballots,
     "bonus": _adjustment,
     "penalty": _adjustment,
+    "correction": _correction,
     "figure": _figure,
     "normalised": _normalised,
     "filled": _filled,
