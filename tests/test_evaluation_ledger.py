@@ -546,8 +546,9 @@ def test_appeals_freezing_and_verifying(world: World) -> None:
                          "--label", LABEL)  # fmt: skip
     assert rejected.output.strip() == f"A{other.appeal_id}: rejected"
     frozen = world.cli("evaluate freeze", "--label", LABEL)
-    assert frozen.output.strip() == "version 2 frozen"
-    assert world.cli("evaluate freeze", "--label", LABEL).output.strip() == (
+    assert frozen.output.splitlines()[0] == "version 2 frozen"
+    assert frozen.output.strip().endswith(f"考核通报-{LABEL}-final.html")
+    assert world.cli("evaluate freeze", "--label", LABEL).output.splitlines()[0] == (
         "version 2 was frozen before")  # fmt: skip
 
     after = world.cli("evaluate compute", "--label", LABEL)
