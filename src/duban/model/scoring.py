@@ -257,6 +257,13 @@ class Scoring(Strict):
     ties: list[TieBreak | Literal["draw"]] = Field(default_factory=list)
     flag_last: int = Field(default=1, ge=0, description="how many last-ranked units to flag")
     commend_top: int = Field(default=0, ge=0, description="how many first-ranked to commend")
+    appeal_days: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="working days a unit has to appeal (复核) once its preliminary score "
+        "sheet is published, counted from the day after; the last one counts whole",
+    )
 
     @field_validator("ties")
     @classmethod
