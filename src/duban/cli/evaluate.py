@@ -31,8 +31,8 @@ from duban.model.loader import CampaignBundle
 from duban.runtime import Runtime
 
 evaluate = typer.Typer(
-    help="The year's evaluation (评议考核): ballots, adjustments, compute, appeal, decide, "
-    "freeze, verify, status.",
+    help="The year's evaluation (评议考核): ballots, adjustments, compute, publish, appeal, "
+    "decide, freeze, verify, status.",
     no_args_is_help=True,
 )
 out = Console()
@@ -195,6 +195,34 @@ def freeze_command(
     out.print(pick(f"version {version} frozen" if now else f"version {version} was frozen before",
                    f"第 {version} 版已定稿" if now else f"第 {version} 版此前已定稿"))  # fmt: skip
     _print_outputs(written)
+
+
+@evaluate.command(name="publish")
+@reports_errors
+def publish_command(campaign: CampaignFile, label: Label = None, as_of: AsOf = None) -> None:
+    """Mail each unit its result, once: preliminary, its score sheet and appeal form (the
+    appeal window opens); frozen, its final sheet and the bulletin (also to the distribution)."""
+    with Runtime(settings_for(as_of), campaign) as rt:
+        done = commands.publish(rt, label)
+        zone = rt.bundle.campaign.zone
+    if done.final:
+        out.print(pick(f"{done.label}: final result (version {done.version}) sent to "
+                       f"{done.sent} units now, {done.units} in all; the bulletin to the "
+                       "distribution list",
+                       f"考核“{done.label}”：最终结果（第 {done.version} 版）本次发给 {done.sent} "
+                       f"个单位，共 {done.units} 个；考核通报已发送分送名单"),
+                  soft_wrap=True)  # fmt: skip
+    else:
+        closes = done.appeals_close
+        assert closes is not None  # a preliminary result is published with its window
+        out.print(pick(f"{done.label}: version {done.version} sent to {done.sent} units now, "
+                       f"{done.units} addressed; appeals close {format_due(closes, zone, 'en')}",
+                       f"考核“{done.label}”：第 {done.version} 版初步结果本次发给 {done.sent} "
+                       f"个单位，应发 {done.units} 个；复核申请截止"
+                       f"{format_due(closes, zone, 'zh-CN')}"), soft_wrap=True)  # fmt: skip
+    if done.unsent:
+        out.print(pick(f"{len(done.unsent)} not sent yet: run the command again to retry",
+                       f"尚有 {len(done.unsent)} 封未发出：请再次运行本命令重试"))  # fmt: skip
 
 
 @evaluate.command(name="verify")

@@ -53,13 +53,15 @@ COMMANDS_ZH = {
     "inspect status": "列出督查轮次：状态、承诺、种子、抽中单位。",
     "inspect publish": "生成抽取结果公示页（双随机一公开）：名录、哈希、种子、结果。",
     "inspect report": "生成本轮督查汇总表和督查通报；加 --send 发送通报。",
-    "evaluate": "评议考核：发送测评表、导入加减分、计算、复核申请、复核处理、定稿、"
+    "evaluate": "评议考核：发送测评表、导入加减分、计算、反馈结果、复核申请、复核处理、定稿、"
     "复算核对、查看状态。",
     "evaluate ballots": "向评议人名录中的每位评议人发送本轮专属测评表（每人只发一次），"
     "并告知和记录测评截止时间。",
     "evaluate adjustments": "导入加分、扣分表：单位、分值、事由、依据，每行一项；"
     "有误则全部不导入。",
     "evaluate compute": "根据台账计算各单位得分、组内排名和得分说明（初步结果）。",
+    "evaluate publish": "向各单位发送考核结果（每个单位只发一次）：初步结果附得分说明和"
+    "复核申请表，并开始复核申请期；定稿后附最终得分说明和考核通报，通报同时发送分送名单。",
     "evaluate appeal": "登记某单位对其得分说明某一项的复核申请。",
     "evaluate decide": "处理复核申请：--uphold 来源=数值 为成立（更正后重新计算），否则为不成立。",
     "evaluate freeze": "考核结果定稿：尚有未处理的复核申请时拒绝；定稿后不再重新计算。",
@@ -186,6 +188,7 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
         "uphold": "复核成立并更正该来源的原始数据：来源=数值（如 timeliness=1）",
         "label": _LABEL,
     },
+    "evaluate publish": {"label": _LABEL},
     "evaluate freeze": {"label": _LABEL},
     "evaluate verify": {"label": _LABEL},
     "evaluate status": {"label": _LABEL},

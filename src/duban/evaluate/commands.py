@@ -5,6 +5,7 @@ ballots, ``adjustments`` for the bonuses and penalties)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from duban.clock import parse_moment
 from duban.errors import DubanError
@@ -23,13 +25,23 @@ from duban.evaluate.ballot_send import (
     public_evaluation,
     send_ballots,
 )
+from duban.evaluate.publication import published_versions
+from duban.evaluate.publish import (
+    PublishReport,
+    UnitFiles,
+    changed_units,
+    open_publication,
+    send_sheets,
+)
+from duban.evaluate.report import EvaluationReport
 from duban.evaluate.runs import Computed, Correction, Verdict
 from duban.implement.duties import end_of_day
 from duban.ledger.db import hold_write_lock
-from duban.ledger.schema import AdjustmentRow
+from duban.ledger.schema import AdjustmentRow, EvaluationRow
 from duban.ledger.store import append_event
 
 if TYPE_CHECKING:
+    from duban.model.loader import CampaignBundle
     from duban.runtime import Runtime
 
 
@@ -218,25 +230,14 @@ def write_outputs(rt: Runtime, label: str | None = None) -> Outputs:
     are timed by its freeze, so writing them again gives the same bytes."""
     from duban.adapters.outfiles import writing
     from duban.evaluate.bulletin import render_bulletin, write_bulletin_docx
-    from duban.evaluate.report import EvaluationReport
     from duban.evaluate.workbook import write_accountability, write_ranking
 
     bundle = rt.bundle
     campaign = bundle.campaign
     with rt.session() as session:
         row = runs.latest_or_fail(session, campaign.id, label_of(rt, label))
-        evaluation = runs.recomputed(bundle, row)
-        final = row.state == runs.FROZEN
-        moment = row.frozen_at if final and row.frozen_at else row.computed_at
-        name, version = row.label, row.version
-    report = EvaluationReport(
-        evaluation=evaluation, scoring=campaign.scoring,
-        units={u.id: u.name for u in bundle.units}, campaign_title=campaign.title,
-        coordinator=campaign.roles.coordinator.name, language=campaign.language,
-        zone=campaign.zone, label=name, moment=moment, final=final, campaign_id=campaign.id,
-        deliverables={d.id: d.title for d in campaign.deliverables},
-        inspections={i.id: i.title for i in campaign.inspections},
-    )  # fmt: skip
+        report = report_of(bundle, row)
+        name, version, final = row.label, row.version, report.final
     stage = "final" if final else f"v{version}"
     folder = rt.settings.outputs / campaign.id / "evaluation"
     zh = campaign.language == "zh-CN"
@@ -254,3 +255,97 @@ def write_outputs(rt: Runtime, label: str | None = None) -> Outputs:
         write_bulletin_docx(report, done.docx)
         done.html.write_text(render_bulletin(report, rt.env).html, encoding="utf-8")
     return done
+
+
+def report_of(bundle: CampaignBundle, row: EvaluationRow) -> EvaluationReport:
+    """A version's report, recomputed from the inputs it kept; a frozen version's is timed by
+    its freeze (so its files are the same bytes whenever written), a preliminary one's by
+    its computation."""
+    campaign = bundle.campaign
+    final = row.state == runs.FROZEN
+    return EvaluationReport(
+        evaluation=runs.recomputed(bundle, row), scoring=campaign.scoring,
+        units={u.id: u.name for u in bundle.units}, campaign_title=campaign.title,
+        coordinator=campaign.roles.coordinator.name, language=campaign.language,
+        zone=campaign.zone, label=row.label,
+        moment=row.frozen_at if final and row.frozen_at else row.computed_at, final=final,
+        campaign_id=campaign.id, deliverables={d.id: d.title for d in campaign.deliverables},
+        inspections={i.id: i.title for i in campaign.inspections},
+    )  # fmt: skip
+
+
+def publish(rt: Runtime, label: str | None = None) -> PublishReport:
+    """The latest version to the units: a preliminary one with each unit's score sheet and
+    appeal form (the appeal window opened the first time), to the units whose sheet changed
+    since the version published before it; a frozen one with each unit's final sheet and the
+    bulletin, which also goes to the distribution list."""
+    bundle = rt.bundle
+    name = label_of(rt, label)
+    with rt.session() as session:
+        row = runs.latest_or_fail(session, bundle.campaign.id, name)
+        report = report_of(bundle, row)
+        if report.final:
+            return _publish_final(rt, session, report, row.version)
+        window = open_publication(session, bundle, name, row.version, rt.clock)
+        before = _published_before(session, bundle, name, row.version)
+        files = UnitFiles(*_sheet_files(rt, report, f"v{row.version}"))
+        with rt.mailer() as mailer:
+            return send_sheets(
+                session, bundle, report, row.version, changed_units(report, before), files,
+                window=window, mailer=mailer, clock=rt.clock, env=rt.env,
+            )  # fmt: skip
+
+
+def _published_before(
+    session: Session, bundle: CampaignBundle, label: str, version: int
+) -> EvaluationReport | None:
+    """The report of the last version published before ``version``, if any."""
+    earlier = [v for v in published_versions(session, bundle.campaign.id, label) if v < version]
+    if not earlier:
+        return None
+    rows = runs.runs_of(session, bundle.campaign.id, label)
+    return report_of(bundle, next(r for r in rows if r.version == max(earlier)))
+
+
+def _publish_final(
+    rt: Runtime, session: Session, report: EvaluationReport, version: int
+) -> PublishReport:
+    from duban.compile.outputs import send_to_distribution
+    from duban.evaluate.bulletin import render_bulletin
+
+    bundle = rt.bundle
+    outputs = write_outputs(rt, report.label)
+    files = UnitFiles(*_sheet_files(rt, report, "final"), bulletin=outputs.docx)
+    units = [p.unit_id for p in report.evaluation.placings]
+    key = f"evaluation-bulletin:{bundle.campaign.id}:{report.label}:final"
+    with rt.mailer() as mailer:
+        send_to_distribution(session, bundle, key, render_bulletin(report, rt.env),
+                             outputs.docx, mailer=mailer, clock=rt.clock)  # fmt: skip
+        return send_sheets(session, bundle, report, version, units, files, window=None,
+                           mailer=mailer, clock=rt.clock, env=rt.env)  # fmt: skip
+
+
+def _sheet_files(
+    rt: Runtime, report: EvaluationReport, stage: str
+) -> tuple[Callable[[str], str], Callable[[str], bytes]]:
+    """Each unit's score sheet: its file name, and its bytes, written (when first asked) into
+    the evaluation's folder, where the coordinator finds what each unit was sent."""
+    from duban.adapters.outfiles import writing
+    from duban.compile.outputs import safe_name
+    from duban.evaluate.workbook import write_score_sheet
+
+    zh = report.language == "zh-CN"
+    folder = rt.settings.outputs / report.campaign_id / "evaluation"
+    folder /= f"得分说明-{report.label}-{stage}" if zh else f"score-sheets-{report.label}-{stage}"
+
+    def name(unit_id: str) -> str:
+        unit = report.name(unit_id)
+        return safe_name(f"得分说明-{unit}.xlsx" if zh else f"score-sheet-{unit}.xlsx")
+
+    def made(unit_id: str) -> bytes:
+        path = folder / name(unit_id)
+        with writing(path):
+            write_score_sheet(report, unit_id, path)
+        return path.read_bytes()
+
+    return name, made

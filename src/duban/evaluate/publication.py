@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -52,17 +53,9 @@ def appeals_close(bundle: CampaignBundle, published_at: datetime) -> datetime:
 
 
 def publication(session: Session, campaign_id: str, label: str) -> Publication | None:
-    """The evaluation's publication as its event recorded it; ``None`` before it was published."""
-    payload = session.scalar(
-        select(EventRow.payload)
-        .where(
-            EventRow.campaign_id == campaign_id,
-            EventRow.kind == PUBLISHED_EVENT,
-            EventRow.subject == evaluation_subject(label),
-        )
-        .order_by(EventRow.id)
-        .limit(1)
-    )
+    """The evaluation's publication as its first event recorded it (the window every unit was
+    told); ``None`` before it was published."""
+    payload = next(iter(_published(session, campaign_id, label)), None)
     if payload is None:
         return None
     return Publication(
@@ -70,4 +63,23 @@ def publication(session: Session, campaign_id: str, label: str) -> Publication |
         int(payload["version"]),
         datetime.fromisoformat(str(payload["published_at"])),
         datetime.fromisoformat(str(payload["appeals_close"])),
+    )
+
+
+def published_versions(session: Session, campaign_id: str, label: str) -> list[int]:
+    """The versions published so far, in the order they were."""
+    return [int(p["version"]) for p in _published(session, campaign_id, label)]
+
+
+def _published(session: Session, campaign_id: str, label: str) -> list[dict[str, Any]]:
+    return list(
+        session.scalars(
+            select(EventRow.payload)
+            .where(
+                EventRow.campaign_id == campaign_id,
+                EventRow.kind == PUBLISHED_EVENT,
+                EventRow.subject == evaluation_subject(label),
+            )
+            .order_by(EventRow.id)
+        )
     )
