@@ -111,6 +111,14 @@ DryRun = Annotated[
     bool, _schema(bool, "演练（dry run）：把每封邮件写成 .eml 放入 outbox 文件夹，不发送")
 ]
 Send = Annotated[bool, _schema(bool, "发送（send）：把通报发给分发名单，并推送到工作群机器人")]
+PublishResults = Annotated[
+    bool,
+    _schema(
+        bool,
+        "反馈结果（publish）：向各单位发送得分说明和复核申请表（开始复核申请期），"
+        "定稿后发送最终结果和考核通报（通报同时发送分送名单）",
+    ),
+]
 By = Annotated[str, _TEXT, _schema(Annotated[str, _TEXT], "由谁催办（by），记入留痕")]
 BatchSize = Annotated[
     int, _POSITIVE, _schema(Annotated[int, _POSITIVE], "每个任务处理的单位或邮件数（batch size）")

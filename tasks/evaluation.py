@@ -1,4 +1,5 @@
-"""Prefect tasks of the evaluate flow: compute, freeze; one transaction each.
+"""Prefect tasks of the evaluate flow: compute, publish, freeze; one transaction each (publish
+one batch of messages for every unit, never a task per unit).
 
 The flow suspends once and runs again from the top when it resumes; computing again with
 nothing changed records nothing, and freezing twice writes nothing.
@@ -42,3 +43,12 @@ def freeze_task(settings: Settings, campaign_file: str, label: str, by: str) -> 
     with Runtime(settings, campaign_file) as rt:
         version, _ = commands.freeze(rt, label, by)
     return version
+
+
+@task(name="evaluate-publish", cache_policy=NO_CACHE)
+def publish_task(settings: Settings, campaign_file: str, label: str) -> dict[str, Any]:
+    with Runtime(settings, campaign_file) as rt:
+        done = commands.publish(rt, label)
+    closes = None if done.appeals_close is None else done.appeals_close.isoformat()
+    return {"version": done.version, "final": done.final, "units": done.units,
+            "sent": done.sent, "unsent": len(done.unsent), "appeals_close": closes}  # fmt: skip

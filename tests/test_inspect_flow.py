@@ -184,25 +184,54 @@ def test_the_evaluate_deployment_computes_and_waits_to_freeze(
     prefect_server: dict[str, str], tmp_path: Path
 ) -> None:
     """Started with its parameters, the evaluate run computes the evaluation as of the close,
-    shows the ranking as an artifact and suspends; resumed with the freeze, it freezes."""
+    mails each unit its preliminary sheet, shows the ranking as an artifact and suspends;
+    resumed with the freeze, it freezes and mails the final result and the bulletin."""
     ledger = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
-    duban_env = {"DUBAN_DATABASE_URL": ledger, "DUBAN_HOME": str(tmp_path / "home"),
-                 "DUBAN_SECRET": SECRET, "DUBAN_NOW": "2027-01-04T10:00"}  # fmt: skip
-    with deployed(prefect_server, tmp_path, duban_env) as api:
-        run_id = start_run(api, "evaluate", closes="2026-12-31")
-        wait_for(api, run_id, "PAUSED", lambda: evaluations(ledger) == [(1, "preliminary")])
-        artifacts = httpx.post(f"{api}/artifacts/filter", json={
-            "artifacts": {"flow_run_id": {"any_": [run_id]}}}, timeout=10).json()  # fmt: skip
-        [ranking] = [a for a in artifacts if a["type"] == "table"]
-        assert "2026: version 1" in ranking["description"]
-        resume(api, run_id, evaluation_key("2026"), {"freeze": True, "by": "市优化办"})
-        run = wait_for(api, run_id, "COMPLETED")
+    with LocalSmtpServer() as smtp:
+        duban_env = {"DUBAN_DATABASE_URL": ledger, "DUBAN_HOME": str(tmp_path / "home"),
+                     "DUBAN_SECRET": SECRET, "DUBAN_NOW": "2026-12-21T10:00",
+                     "DUBAN_SMTP_URL": smtp.url()}  # fmt: skip
+        run = _evaluate_and_freeze(prefect_server, tmp_path, duban_env, ledger, smtp)
+        kinds = [key_kind(m.raw) for m in smtp.messages]
+    assert kinds.count("evaluation-sheet:v1") == len(units())  # before the suspension
+    assert kinds.count("evaluation-sheet:final") == len(units())  # after the freeze
+    assert kinds.count("evaluation-bulletin") == 1
     assert evaluations(ledger) == [(1, "frozen")]
     engine = make_engine(ledger)
     with session_scope(engine) as session:
         row = session.scalars(select(EvaluationRow)).one()
         closes, frozen_by = row.closes_at, row.frozen_by
     engine.dispose()
-    assert closes.isoformat() == "2026-12-31T16:00:00+00:00"  # the day's end in Shanghai
+    assert closes.isoformat() == "2026-12-18T16:00:00+00:00"  # the day's end in Shanghai
     assert frozen_by == "市优化办"
     assert run["state"]["type"] == "COMPLETED"
+
+
+def units() -> list[str]:
+    from duban.model.loader import load_campaign
+
+    return [u.id for u in load_campaign(EXAMPLE).units]
+
+
+def key_kind(raw: bytes) -> str:
+    """A sent message's kind by its key: ``evaluation-sheet:v1``, ``…:final``, the bulletin."""
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    key = str(parsed["X-Duban-Key"] or "")
+    kind, *rest = key.split(":")
+    return f"{kind}:{rest[2]}" if kind == "evaluation-sheet" else kind
+
+
+def _evaluate_and_freeze(
+    prefect_server: dict[str, str], tmp_path: Path, duban_env: dict[str, str], ledger: str,
+    smtp: LocalSmtpServer,
+) -> dict[str, Any]:  # fmt: skip
+    with deployed(prefect_server, tmp_path, duban_env) as api:
+        run_id = start_run(api, "evaluate", closes="2026-12-18")
+        wait_for(api, run_id, "PAUSED", lambda: evaluations(ledger) == [(1, "preliminary")])
+        artifacts = httpx.post(f"{api}/artifacts/filter", json={
+            "artifacts": {"flow_run_id": {"any_": [run_id]}}}, timeout=10).json()  # fmt: skip
+        [ranking] = [a for a in artifacts if a["type"] == "table"]
+        assert "2026: version 1" in ranking["description"]
+        assert len(smtp.messages) == len(units())  # published before it suspended
+        resume(api, run_id, evaluation_key("2026"), {"freeze": True, "by": "市优化办"})
+        return wait_for(api, run_id, "COMPLETED")
