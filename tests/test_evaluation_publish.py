@@ -1,10 +1,10 @@
 """``duban evaluate publish`` (issue 17 items 5 and 6) on SQLite and PostgreSQL, over the
 loopback SMTP server: the hand-worked evaluation of ``test_evaluation_ledger`` published to its
 seven units, each its own score sheet and appeal form, the appeal window (five working days)
-recorded once and told; again, or twice at once, nothing is sent twice. After an upheld
-appeal, publishing the new version reaches only the units whose sheet changed, the window
-kept. Once frozen, each unit gets its final sheet and the bulletin, and the distribution list
-the bulletin, once."""
+recorded once and told; again, or twice at once, nothing is sent twice. Each decided appeal
+is told to its unit, once. After an upheld appeal, publishing the new version reaches only the
+units whose sheet changed, the window kept. Once frozen, each unit gets its final sheet and the
+bulletin, and the distribution list the bulletin, once."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import io
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -128,16 +129,27 @@ def test_a_corrected_version_reaches_only_the_units_whose_sheet_changed(
     world.compute()
     publish(world, smtp)
     later = "2026-12-15T10:00"
-    lodged = world.cli("evaluate appeal", "B2", "--line", "1. 报送及时率", "--statement",
-                       "十月报告按时报送", "--label", LABEL, now=later)  # fmt: skip
-    assert lodged.exit_code == 0, lodged.output
-    decided = world.cli("evaluate decide", "A1", "--reason", "邮件服务器延误，予以更正",
-                        "--uphold", "timeliness=1", "--label", LABEL, now=later)  # fmt: skip
-    assert decided.exit_code == 0, decided.output
+    with runtime(world, smtp, later) as rt:
+        lodged = commands.appeal(rt, "B2", "1. 报送及时率", "十月报告按时报送", LABEL)
+        decided = commands.decide(rt, lodged.appeal_id, "邮件服务器延误，予以更正",
+                                  correction=("timeliness", Decimal(1)), label=LABEL)  # fmt: skip
+        rejected = commands.appeal(rt, "T4", "3. 民主评议", "评议票数太少", LABEL)
+        no = commands.decide(rt, rejected.appeal_id, "有效票数不足五张，按规则不计入", label=LABEL)
+        again = commands.decide(rt, rejected.appeal_id, "再次处理", label=LABEL)
+    assert (decided.state, decided.version, decided.told) == ("upheld", 2, True)
+    assert (no.state, no.version, no.told, again.told) == ("rejected", None, True, False)
+    told = received(smtp)[7:]
+    assert [to_unit(m) for m in told] == ["B2", "T4"]
+    assert "复核成立" in str(told[0]["Subject"])
+    assert "复核不成立" in str(told[1]["Subject"])
+    said = told[0].get_body(("plain",))
+    assert said is not None
+    assert "邮件服务器延误，予以更正" in said.get_content()
+    assert "已据此更正并重新计算（第 2 版）" in said.get_content()
     done = publish(world, smtp, now=later)
     assert done.version == 2
     assert done.appeals_close == APPEALS_CLOSE  # the window first told, not a new one
-    resent = received(smtp)[7:]
+    resent = received(smtp)[9:]
     # B2 (now 20 on timeliness: 97.80) passes B1 and B3 (94.00): the three departments' totals,
     # ranks or what it takes to pass change; the towns' sheets read as before
     assert sorted(to_unit(m) for m in resent) == ["B1", "B2", "B3"]

@@ -180,7 +180,10 @@ def decide_command(
             f"A{done.appeal_id} 复核成立：已重新计算为第 {done.version} 版",
         ))  # fmt: skip
     else:
-        out.print(pick(f"A{done.appeal_id}: {done.state}", f"A{done.appeal_id}：{done.state}"))
+        out.print(pick(f"A{done.appeal_id}: {done.state}",
+                       f"A{done.appeal_id}：{STATE_ZH.get(done.state, done.state)}"))  # fmt: skip
+    if done.told:
+        out.print(pick("the unit was told the decision by mail", "处理结果已邮件告知该单位"))
 
 
 @evaluate.command(name="freeze")

@@ -25,12 +25,13 @@ from duban.evaluate.ballot_send import (
     public_evaluation,
     send_ballots,
 )
-from duban.evaluate.publication import published_versions
+from duban.evaluate.publication import publication, published_versions
 from duban.evaluate.publish import (
     PublishReport,
     UnitFiles,
     changed_units,
     open_publication,
+    send_decision,
     send_sheets,
 )
 from duban.evaluate.report import EvaluationReport
@@ -84,6 +85,9 @@ class Decided:
     state: str
     version: int | None
     """The version computed with the correction (an upheld appeal), else None."""
+    told: bool = False
+    """Whether the unit was mailed the decision now (only once the result was published,
+    and only once)."""
 
 
 def decide(
@@ -96,10 +100,18 @@ def decide(
     actor: str = "coordinator",
 ) -> Decided:
     fix = None if correction is None else Correction(*correction)
+    name = label_of(rt, label)
     with rt.session() as session:
-        row, computed = runs.decide_appeal(session, rt.bundle, label_of(rt, label),
-                                           appeal_id, reason, rt.clock, actor, fix)  # fmt: skip
-        return Decided(row.id, row.state, None if computed is None else computed.row.version)
+        row, computed = runs.decide_appeal(session, rt.bundle, name, appeal_id, reason,
+                                           rt.clock, actor, fix)  # fmt: skip
+        version = None if computed is None else computed.row.version
+        told = False
+        if row.state != runs.OPEN and publication(session, rt.bundle.campaign.id, name):
+            session.commit()  # the decision stands whether or not the mail goes out
+            with rt.mailer() as mailer:
+                told = send_decision(session, rt.bundle, row, version, mailer=mailer,
+                                     clock=rt.clock, env=rt.env)  # fmt: skip
+        return Decided(row.id, row.state, version, told)
 
 
 def freeze(rt: Runtime, label: str | None = None, actor: str = "coordinator") -> tuple[int, bool]:

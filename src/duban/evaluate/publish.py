@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.mail.mailer import Mailer
 from duban.adapters.mail.message import Address, Attachment, OutgoingMessage
-from duban.adapters.render import format_day, format_due, render_message
+from duban.adapters.render import format_day, format_due, format_moment, render_message
 from duban.clock import Clock
 from duban.evaluate.publication import (
     PUBLISHED_EVENT,
@@ -40,6 +40,7 @@ from duban.evaluate.publication import (
 from duban.evaluate.report import EvaluationReport
 from duban.evaluate.words import group_title, sheet_words
 from duban.ledger.db import hold_write_lock
+from duban.ledger.schema import AppealRow
 from duban.ledger.store import append_event
 from duban.mobilize.notices import XLSX_TYPE
 from duban.model.loader import CampaignBundle
@@ -222,3 +223,49 @@ class _Composer:
         return Draft(key=key, kind=SHEET_KIND, campaign_id=campaign.id, instance_id=None,
                      recipients=tuple(str(a) for a in unit.emails), subject=rendered.subject,
                      compose=compose)  # fmt: skip
+
+
+DECISION_KIND = "appeal-decision"
+
+
+def send_decision(
+    session: Session,
+    bundle: CampaignBundle,
+    appeal: AppealRow,
+    version: int | None,
+    *,
+    mailer: Mailer,
+    clock: Clock,
+    env: Environment,
+) -> bool:
+    """The unit told the decision on its appeal (the reason, and for an upheld one the
+    version it gave), once: keyed by the appeal. Whether it was sent now."""
+    campaign = bundle.campaign
+    unit = bundle.unit(appeal.unit_id)
+    now = clock.now()
+    context = {
+        "campaign": campaign, "unit": unit, "appeal": appeal, "upheld": appeal.state == "upheld",
+        "version": version, "coordinator": campaign.roles.coordinator,
+        "received_text": format_moment(appeal.received_at, campaign.zone, campaign.language),
+        "sent_on": format_day(now, campaign.zone, campaign.language),
+    }  # fmt: skip
+    rendered = render_message(env, campaign.language, DECISION_KIND, context)
+    coordinator = campaign.roles.coordinator
+    key = f"{DECISION_KIND}:{campaign.id}:{appeal.label}:A{appeal.id}"
+    headers = {"Reply-To": str(coordinator.email), "Auto-Submitted": "auto-generated",
+               "X-Duban-Key": key}  # fmt: skip
+
+    def compose(message_id: str) -> OutgoingMessage:
+        return OutgoingMessage(
+            sender=Address(coordinator.name, str(coordinator.email)),
+            to=tuple(Address(unit.name, str(a)) for a in unit.emails), subject=rendered.subject,
+            text=rendered.text, html=rendered.html, attachments=(), message_id=message_id,
+            date=now, headers=headers,
+        )  # fmt: skip
+
+    draft = Draft(key=key, kind=DECISION_KIND, campaign_id=campaign.id, instance_id=None,
+                  recipients=tuple(str(a) for a in unit.emails), subject=rendered.subject,
+                  compose=compose)  # fmt: skip
+    domain = str(coordinator.email).rsplit("@", 1)[1]
+    [outcome] = dispatch(session, [draft], mailer, clock, message_id_domain=domain)
+    return bool(outcome.sent_now)
