@@ -172,6 +172,7 @@ def test_frozen_outputs_are_the_same_bytes_when_written_again(
     folder = Path(env["DUBAN_HOME"]) / "out" / "nlzf-2026" / "evaluation"
     finals = sorted(folder.glob("*-final.*"))
     assert [p.name for p in finals] == [
+        "意见建议汇总-2026-final.xlsx",
         "考核排名表-2026-final.xlsx",
         "考核通报-2026-final.docx",
         "考核通报-2026-final.html",

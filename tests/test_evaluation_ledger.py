@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
@@ -599,3 +600,40 @@ def test_evaluators_stay_anonymous(world: World) -> None:
     assert "EV-0" not in kept
     assert "pingyi" not in kept
     assert facts(line(sheets["B3"], "public-evaluation", "ballots"))["valid"] == "5"
+
+
+def test_comments_reach_the_coordinator_without_names(world: World) -> None:
+    """The 意见建议汇总: each unit's comments from the ballots that count (a superseded ballot's
+    and a late one's left out), sorted, a formula-looking comment kept as text; no output
+    workbook names an evaluator."""
+    with session_scope(world.engine) as session:
+        again = {u: m[1] for u, m in MARKS.items() if len(m) > 1}  # EV-02's marks, unchanged
+        add_ballot(session, "EV-02", datetime(2026, 12, 8, 9, 0, tzinfo=ZONE), again,
+                   {"T1": "服务热情", "B3": '=HYPERLINK("http://x.example","点击")'})  # fmt: skip
+        add_ballot(session, "EV-04", datetime(2026, 12, 5, 9, 0, tzinfo=ZONE),
+                   dict.fromkeys(MARKS, "满意"), {"T2": "旧的意见"})  # fmt: skip
+        add_ballot(session, "EV-06", CLOSE + timedelta(hours=1), dict.fromkeys(MARKS, "满意"),
+                   {"T3": "迟到的意见"})  # fmt: skip
+        add_ballot(
+            session,
+            "EV-03",
+            datetime(2026, 12, 8, 9, 30, tzinfo=ZONE),
+            {u: m[2] for u, m in MARKS.items() if len(m) > 2},
+            {"T1": "办事效率高"},
+        )
+    done = world.compute()
+    folder = world.home / "out" / CID / "evaluation"
+    assert str(folder / f"意见建议汇总-{LABEL}-v1.xlsx") in done.output.replace("\n", "")
+    book = openpyxl.load_workbook(folder / f"意见建议汇总-{LABEL}-v1.xlsx")
+    rows = [row for row in book.worksheets[0].iter_rows(min_row=2, values_only=True) if row[2]]
+    assert [(r[2], r[4], r[5], r[6]) for r in rows] == [
+        ("T1", "民主评议", 2, "办事效率高"),
+        ("T1", "民主评议", 2, "服务热情"),
+        ("B3", "民主评议", 1, '=HYPERLINK("http://x.example","点击")'),
+    ]
+    cell = next(c for c in book.worksheets[0]["G"] if c.value and "HYPERLINK" in str(c.value))
+    assert cell.data_type == "s"  # text, never a formula
+    for path in folder.glob("*.xlsx"):
+        cells = [str(c) for ws in openpyxl.load_workbook(path).worksheets
+                 for row in ws.iter_rows(values_only=True) for c in row if c]  # fmt: skip
+        assert not [c for c in cells if "EV-0" in c or "pingyi" in c], path.name

@@ -296,7 +296,13 @@ def status_command(campaign: CampaignFile, label: Label = None, as_of: AsOf = No
 
 
 def _print_outputs(written: commands.Outputs) -> None:
-    for path in (written.ranking, written.accountability, written.docx, written.html):
+    for path in (
+        written.ranking,
+        written.accountability,
+        written.comments,
+        written.docx,
+        written.html,
+    ):
         out.print(escape(str(path)), soft_wrap=True)
 
 

@@ -234,6 +234,7 @@ class Outputs:
     accountability: Path
     docx: Path
     html: Path
+    comments: Path
 
 
 def write_outputs(rt: Runtime, label: str | None = None) -> Outputs:
@@ -242,7 +243,8 @@ def write_outputs(rt: Runtime, label: str | None = None) -> Outputs:
     are timed by its freeze, so writing them again gives the same bytes."""
     from duban.adapters.outfiles import writing
     from duban.evaluate.bulletin import render_bulletin, write_bulletin_docx
-    from duban.evaluate.workbook import write_accountability, write_ranking
+    from duban.evaluate.gather import ballot_comments
+    from duban.evaluate.workbook import write_accountability, write_comments, write_ranking
 
     bundle = rt.bundle
     campaign = bundle.campaign
@@ -250,6 +252,7 @@ def write_outputs(rt: Runtime, label: str | None = None) -> Outputs:
         row = runs.latest_or_fail(session, campaign.id, label_of(rt, label))
         report = report_of(bundle, row)
         name, version, final = row.label, row.version, report.final
+        comments = ballot_comments(session, bundle, name, row.closes_at)
     stage = "final" if final else f"v{version}"
     folder = rt.settings.outputs / campaign.id / "evaluation"
     zh = campaign.language == "zh-CN"
@@ -260,10 +263,13 @@ def write_outputs(rt: Runtime, label: str | None = None) -> Outputs:
                    folder / (f"考核通报-{name}-{stage}.docx" if zh
                              else f"bulletin-{name}-{stage}.docx"),
                    folder / (f"考核通报-{name}-{stage}.html" if zh
-                             else f"bulletin-{name}-{stage}.html"))  # fmt: skip
+                             else f"bulletin-{name}-{stage}.html"),
+                   folder / (f"意见建议汇总-{name}-{stage}.xlsx" if zh
+                             else f"comments-{name}-{stage}.xlsx"))  # fmt: skip
     with writing(done.ranking):
         write_ranking(report, done.ranking)
         write_accountability(report, done.accountability)
+        write_comments(report, comments, done.comments)
         write_bulletin_docx(report, done.docx)
         done.html.write_text(render_bulletin(report, rt.env).html, encoding="utf-8")
     return done

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from duban.evaluate.ballot_ledger import ballot_round, ballots_of
-from duban.evaluate.ballots import counted_ballots, public_figure, tally_units
+from duban.evaluate.ballots import Ballot, counted_ballots, public_figure, tally_units
 from duban.evaluate.figures import (
     Adjustment,
     Duty,
@@ -161,8 +161,34 @@ def _public(
     session: Session, bundle: CampaignBundle, source: ScoreSource, label: str, closes_at: datetime
 ) -> dict[str, Figure]:
     spec = source.ballot_spec
+    counted = _counted(session, bundle, source, label, closes_at)
+    return {u: public_figure(t, spec) for u, t in tally_units(counted, spec).items()}
+
+
+def _counted(
+    session: Session, bundle: CampaignBundle, source: ScoreSource, label: str, closes_at: datetime
+) -> list[Ballot]:
+    """The ballots that count: received before the close the evaluators were told (or the
+    evaluation's, if earlier), the latest per evaluator."""
     sent = ballot_round(session, bundle.campaign.id, source.id, label)
     close = closes_at if sent is None else min(sent.closes, closes_at)
-    found = ballots_of(session, bundle.campaign.id, source.id, label)
-    counted, _ = counted_ballots(found, close)
-    return {u: public_figure(t, spec) for u, t in tally_units(counted, spec).items()}
+    return counted_ballots(ballots_of(session, bundle.campaign.id, source.id, label), close)[0]
+
+
+def ballot_comments(
+    session: Session, bundle: CampaignBundle, label: str, closes_at: datetime
+) -> dict[str, dict[str, list[str]]]:
+    """Per public-evaluation source and unit, the comments (意见建议) of the ballots that count,
+    for the coordinator: sorted, so that their order tells nothing of who wrote which, and
+    never with the evaluator (a comment is the unit's to read without a name)."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for source in bundle.campaign.scoring.sources:
+        if source.kind != "public-evaluation":
+            continue
+        by_unit: dict[str, list[str]] = {}
+        for ballot in _counted(session, bundle, source, label, closes_at):
+            for unit_id, text in ballot.comments.items():
+                if text.strip():
+                    by_unit.setdefault(unit_id, []).append(text.strip())
+        found[source.id] = {u: sorted(texts) for u, texts in sorted(by_unit.items())}
+    return found

@@ -16,7 +16,7 @@ the same bytes. Text is written with ``write_string`` only; nothing becomes a fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
@@ -71,6 +71,9 @@ class WorkbookWords:
     line_columns: tuple[str, str, str]
     preliminary_note: str
     rank_of: str
+    comments_book: str
+    comments_columns: tuple[str, str, str]  # source, number of comments, comment
+    comments_note: str
 
 
 ZH = WorkbookWords(
@@ -90,6 +93,10 @@ ZH = WorkbookWords(
     line_columns=("序号", "项目", "说明"),
     preliminary_note="以上为初步结果。如对得分有异议，请向{coordinator}反映。",
     rank_of="第 {rank} 名（共 {of} 个单位）",
+    comments_book="意见建议汇总",
+    comments_columns=("评议项目", "条数", "意见建议"),
+    comments_note="以上为各单位在计入结果的测评表中收到的意见建议，不含评议人信息，排列顺序与"
+                  "评议人无关；仅供考核单位掌握情况，转交被测评单位时不得署名。",
 )  # fmt: skip
 
 EN = WorkbookWords(
@@ -112,6 +119,11 @@ EN = WorkbookWords(
     preliminary_note="This is a preliminary result. Write to {coordinator} about any point "
                      "you dispute.",
     rank_of="{rank} of {of}",
+    comments_book="Comments",
+    comments_columns=("Source", "Comments", "Comment"),
+    comments_note="The comments each unit received on the ballots that count, without the "
+                  "evaluators and in an order that says nothing of who wrote which; for the "
+                  "office, and passed to a unit without a name.",
 )  # fmt: skip
 
 WORDS = {"zh-CN": ZH, "en": EN}
@@ -189,12 +201,9 @@ def write_accountability(report: EvaluationReport, path: Path) -> None:
     words = WORDS[report.language]
     with streamed_book(path) as book:
         f = _Formats(book)
-        ws = book.add_worksheet(words.accountability)
-        cells = _Cells(ws, f)
         labels = [*words.columns, *words.accountability_columns]
-        _widths(ws, [14, 6, 10, 24, 9, 12, EXPLAIN_WIDTH])
-        write_header(ws, labels, f.header, language=report.language)
-        ws.freeze_panes(1, 4)
+        ws, cells = _unit_list(book, f, words.accountability, labels,
+                               [14, 6, 10, 24, 9, 12, EXPLAIN_WIDTH], report.language)  # fmt: skip
         listed = [
             p for g in report.groups for p in report.placings_of(g.id) if p.flagged or p.exempt
         ]
@@ -211,6 +220,47 @@ def write_accountability(report: EvaluationReport, path: Path) -> None:
         ws.autofilter(0, 0, max(len(listed), 1), len(labels) - 1)
         _about(book.add_worksheet(words.about_sheet), report, words, f)
         book.set_properties(_properties(report, words.accountability))
+
+
+def write_comments(
+    report: EvaluationReport, comments: Mapping[str, Mapping[str, Sequence[str]]], path: Path
+) -> None:
+    """Write the 意见建议汇总 (for the coordinator): each unit's comments, source by source, one
+    row a comment, in ranking order; a unit without any is left out."""
+    words = WORDS[report.language]
+    titles = {s.id: s.title for s in report.sources}
+    with streamed_book(path) as book:
+        f = _Formats(book)
+        labels = [*words.columns, *words.comments_columns]
+        ws, cells = _unit_list(book, f, words.comments_book, labels,
+                               [14, 6, 10, 24, 14, 6, EXPLAIN_WIDTH], report.language)  # fmt: skip
+        r = 0
+        for placing in report.evaluation.placings:
+            for source_id, by_unit in comments.items():
+                texts = by_unit.get(placing.unit_id, ())
+                for text in texts:
+                    r += 1
+                    _unit_columns(cells, r, report, placing)
+                    cells.text(r, 4, titles.get(source_id, source_id))
+                    cells.number(r, 5, len(texts), f.text)
+                    cells.text(r, 6, text, f.wrap)
+                    ws.set_row(r, LINE_HEIGHT * wrapped_lines({0: text}, [(0, EXPLAIN_WIDTH)]))
+        if not r:
+            cells.text(1, 3, words.nobody)
+        ws.autofilter(0, 0, max(r, 1), len(labels) - 1)
+        ws.write_string(r + 2, 0, words.comments_note, f.label)
+        book.set_properties(_properties(report, words.comments_book))
+
+
+def _unit_list(
+    book: Any, f: _Formats, name: str, labels: list[str], widths: list[float], language: str
+) -> tuple[Any, _Cells]:
+    """A sheet of one row a unit (or a unit's line): the unit columns first, frozen."""
+    ws = book.add_worksheet(name)
+    _widths(ws, widths)
+    write_header(ws, labels, f.header, language=language)
+    ws.freeze_panes(1, 4)
+    return ws, _Cells(ws, f)
 
 
 def write_score_sheet(report: EvaluationReport, unit_id: str, path: Path) -> None:
