@@ -130,12 +130,7 @@ def fill(
 def appeals(world: World) -> list[tuple[str, str, str, datetime, str]]:
     query = select(AppealRow.unit_id, AppealRow.line, AppealRow.statement,
                    AppealRow.received_at, AppealRow.state).order_by(AppealRow.id)  # fmt: skip
-    return [(u, ln, s, _aware(at), st) for u, ln, s, at, st in world.rows(query)]
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite gives back a naive UTC time; PostgreSQL an aware one."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=ZoneInfo("UTC"))
+    return world.rows(query)
 
 
 def only(messages: Sequence[str]) -> str:
@@ -298,3 +293,12 @@ def test_an_english_campaign(english: World) -> None:
     mail(english, JIN, {"appeal.xlsx": empty}, "Re: appeal", SENT)
     refused = only(english.collect(COLLECT_AT))
     assert "write your reasons in the Reasons column next to the line you dispute" in refused
+    late = datetime(2026, 12, 2, 9, 0, tzinfo=ZONE)
+    mail(english, JIN, {"appeal.xlsx": filled}, "Re: appeal", late)
+    told = only(english.collect("2026-12-02T10:00"))
+    assert told.startswith(f"{JIN} [Not recorded] Appeal not taken (2026)")
+    assert (
+        "appeals had to arrive by the close (Tuesday 1 December 2026, by the end of the day "
+        "(Asia/Shanghai time)); "
+        "this form came after it and was not recorded" in told
+    )
