@@ -12,43 +12,24 @@ is read back and its token checked before it may be attached, as a scoresheet is
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from duban.adapters.render import format_due
-from duban.adapters.xlsx.prefill import SheetPrefiller
-from duban.adapters.xlsx.template import (
-    MasterTemplate,
-    TemplateContext,
-    build_master,
-    read_metadata,
-)
-from duban.adapters.xlsx.token import BALLOT, BallotIdentity, sign, verify
+from duban.adapters.xlsx.signedcopy import SignedMaster, attachment_name, office_context
+from duban.adapters.xlsx.token import BALLOT, BallotIdentity
 from duban.errors import DubanError
 from duban.model.ballotsheets import BALLOT_KEYS, PREFILLED_KEYS, ballot_form, prefill_rows
 from duban.model.evaluators import Evaluator
-from duban.model.forms import Form, display_title
 from duban.model.loader import CampaignBundle
 from duban.model.roster import Unit
 from duban.model.scoring import ScoreSource
 
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 FILE_PREFIX = {"zh-CN": "测评表", "en": "ballot"}
 
 
 def ballot_metadata(source: ScoreSource, label: str) -> tuple[tuple[str, str], ...]:
     """The hidden sheet's rows that make a workbook a ballot of this round."""
     return (("kind", BALLOT), ("source", source.id), ("round", label))
-
-
-@dataclass(frozen=True)
-class _Master:
-    """The master of the ballots listing one number of units, and its pre-filler."""
-
-    form: Form
-    template: MasterTemplate
-    prefiller: SheetPrefiller
 
 
 @dataclass
@@ -63,7 +44,7 @@ class BallotBuilder:
     due_at: datetime
     """When ballots close: the deadline the instructions sheet shows."""
     secret: bytes
-    _masters: dict[int, _Master] = field(default_factory=dict, init=False, repr=False)
+    _masters: dict[int, SignedMaster] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.source.kind != "public-evaluation":
@@ -81,47 +62,27 @@ class BallotBuilder:
 
     def attachment_name(self, evaluator: Evaluator) -> str:
         prefix = FILE_PREFIX[self.bundle.campaign.language]
-        return _UNSAFE.sub("_", f"{prefix}-{self.source.title}-{evaluator.name}") + ".xlsx"
+        return attachment_name(prefix, self.source.title, evaluator.name)
 
     def workbook(self, evaluator: Evaluator) -> bytes:
         """The evaluator's ballot, read back and its token checked before it may be sent."""
         units = self.rated(evaluator)
         master = self._master(len(units))
-        identity = self.identity(evaluator)
-        token = sign(self.secret, identity)
-        copy = master.template.personalise(evaluator.id, evaluator.name, token)
-        data = master.prefiller.fill(copy, prefill_rows(units), set(PREFILLED_KEYS), BALLOT_KEYS)
-        meta = read_metadata(data)
-        if meta.get("unit_id") != evaluator.id or not verify(self.secret, identity, meta["token"]):
+        data = master.copy(self.secret, self.identity(evaluator), (evaluator.id, evaluator.name),
+                           prefill_rows(units), PREFILLED_KEYS, BALLOT_KEYS)  # fmt: skip
+        if data is None:
             raise DubanError(
                 f"the ballot made for {evaluator.name} ({evaluator.id}) failed its check",
                 zh=f"为{evaluator.name}（{evaluator.id}）生成的测评表未通过校验",
             )
         return data
 
-    def _master(self, rows: int) -> _Master:
+    def _master(self, rows: int) -> SignedMaster:
         found = self._masters.get(rows)
         if found is None:
             form = ballot_form(self.source, rows, self.bundle.campaign.language)
-            data = build_master(form, self._context(form))
-            found = _Master(form, MasterTemplate(data), SheetPrefiller(data, form.sheets[0].name))
-            self._masters[rows] = found
+            subject = (f"public-evaluation:{self.source.id}", self.source.title, self.label)
+            metadata = ballot_metadata(self.source, self.label)
+            context = office_context(self.bundle, form, subject, self.due_at, metadata)
+            found = self._masters[rows] = SignedMaster.build(form, context)
         return found
-
-    def _context(self, form: Form) -> TemplateContext:
-        campaign = self.bundle.campaign
-        coordinator = campaign.roles.coordinator
-        return TemplateContext(
-            language=campaign.language,
-            campaign_id=campaign.id,
-            campaign_title=display_title(campaign.title, campaign.language),
-            deliverable_id=f"public-evaluation:{self.source.id}",
-            deliverable_title=self.source.title,
-            period=self.label,
-            due_text=format_due(self.due_at, campaign.zone, campaign.language),
-            coordinator_name=coordinator.name,
-            coordinator_email=str(coordinator.email),
-            coordinator_phone=coordinator.phone,
-            template_version=form.version,
-            extra_metadata=ballot_metadata(self.source, self.label),
-        )

@@ -21,8 +21,10 @@ from duban.evaluate.evaluation import Evaluation
 from duban.evaluate.explain import ScoreSheet
 from duban.evaluate.ranking import Placing
 from duban.evaluate.scores import UnitScore
+from duban.ledger.schema import EvaluationRow
 from duban.model.campaign import Language
 from duban.model.forms import display_title
+from duban.model.loader import CampaignBundle
 from duban.model.scoring import Group, ScoreSource, Scoring
 
 
@@ -103,3 +105,22 @@ class EvaluationReport:
     @cached_property
     def _sheets(self) -> dict[str, ScoreSheet]:
         return {s.unit_id: s for s in self.evaluation.sheets}
+
+
+def version_report(
+    bundle: CampaignBundle, row: EvaluationRow, evaluation: Evaluation
+) -> EvaluationReport:
+    """The report of one recorded version (``evaluation``: as recomputed from its inputs),
+    set as the campaign names things: what its outputs, the score sheets sent at publication
+    and the appeal forms read back are all written from, so each says the same words."""
+    campaign = bundle.campaign
+    final = row.state == "frozen"
+    moment = row.frozen_at if final and row.frozen_at else row.computed_at
+    return EvaluationReport(
+        evaluation=evaluation, scoring=campaign.scoring,
+        units={u.id: u.name for u in bundle.units}, campaign_title=campaign.title,
+        coordinator=campaign.roles.coordinator.name, language=campaign.language,
+        zone=campaign.zone, label=row.label, moment=moment, final=final,
+        campaign_id=campaign.id, deliverables={d.id: d.title for d in campaign.deliverables},
+        inspections={i.id: i.title for i in campaign.inspections},
+    )  # fmt: skip

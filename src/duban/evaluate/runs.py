@@ -211,9 +211,13 @@ def lodge_appeal(
     line: str,
     statement: str,
     clock: Clock,
+    *,
+    received_at: datetime | None = None,
 ) -> tuple[AppealRow, bool]:
     """Record a unit's appeal against one line of its score sheet (the same line again is the
-    appeal already lodged); only a computed, unfrozen evaluation can be appealed."""
+    appeal already lodged); only a computed, unfrozen evaluation can be appealed.
+    ``received_at``: when the unit's appeal arrived (a mailed form's message, read perhaps
+    hours later), by default now, when the coordinator types it in."""
     campaign = bundle.campaign
     bundle.unit(unit_id)
     hold_write_lock(session.connection(), f"evaluation:{campaign.id}:{label}")
@@ -224,7 +228,8 @@ def lodge_appeal(
     if found is not None:
         return found, False
     row = AppealRow(campaign_id=campaign.id, label=label, unit_id=unit_id, line=line,
-                    statement=statement, received_at=clock.now(), state=OPEN)  # fmt: skip
+                    statement=statement, received_at=received_at or clock.now(),
+                    state=OPEN)  # fmt: skip
     session.add(row)
     session.flush()
     append_event(session, clock, "evaluation.appealed", campaign_id=campaign.id,

@@ -135,6 +135,30 @@ class BallotIdentity:
                           self.evaluator_id)  # fmt: skip
 
 
+APPEAL = "appeal"
+"""The kind of a unit's appeal form (复核申请表) against its preliminary evaluation."""
+_APPEAL_DOMAIN = "duban-appeal/1"
+"""Keeps an appeal form's MAC apart from the unit's own templates, ballots and scoresheets:
+the same unit id under the same label never verifies as anything but this unit's appeal."""
+
+
+@dataclass(frozen=True)
+class AppealIdentity:
+    """What an appeal form is for: the campaign, the evaluation (its label, such as the year)
+    and the unit whose score sheet it lists; the sender is then checked against that unit's
+    addresses in the roster."""
+
+    campaign_id: str
+    label: str
+    unit_id: str
+
+    def __post_init__(self) -> None:
+        _texts(self, "campaign_id", "label", "unit_id")
+
+    def canonical(self) -> bytes:
+        return _canonical(_APPEAL_DOMAIN, self.campaign_id, self.label, self.unit_id)
+
+
 def _texts(identity: object, *names: str) -> None:
     """Refuse an identity with a field that is not a non-empty string."""
     for name in names:

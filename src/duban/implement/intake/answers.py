@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.mail.message import Address, Attachment, OutgoingMessage
 from duban.adapters.render import format_due, format_moment, render_message
+from duban.implement.intake.appeals import APPEAL_ANSWERED, APPEAL_RECORDED
 from duban.implement.intake.ballots import BALLOT_RECORDED, BALLOT_REFUSED
 from duban.implement.intake.decide import REASONS, Outcome, unit_of_sender
 from duban.implement.intake.mime import TOO_DEEP, TOO_MANY_PARTS
@@ -140,6 +141,8 @@ def _draft(session: Session, ctx: AnswerContext, row: IntakeRow, found: _Found) 
         return _scoresheet_answer(ctx, row, files)
     if row.sender is not None and row.reason in (BALLOT_RECORDED, BALLOT_REFUSED):
         return _ballot_answer(ctx, row, files)
+    if row.sender is not None and row.reason in APPEAL_ANSWERED:
+        return _appeal_answer(ctx, row, files)
     if row.sender is None or unit_of_sender(ctx.bundle, row.sender) is None:
         return None
     if row.status == Outcome.ACCEPTED.value:
@@ -200,21 +203,51 @@ def _ballot_answer(ctx: AnswerContext, row: IntakeRow, files: list[IntakeFileRow
     """An evaluator's ballots: each one recorded (how many units marked, the marks that will
     not count, late or not), or what to correct. Only the evaluator's own address gets here
     (``evaluate.ballot_intake`` holds a ballot from anyone else), so only they see it."""
-    campaign = ctx.bundle.campaign
     ballots = [_ballot_entry(f) for f in files if f.reason in (BALLOT_RECORDED, BALLOT_REFUSED)]
+    return _entries_answer(ctx, row, "ballot-answer", ("ballots", ballots), who_key="name")
+
+
+def _entries_answer(
+    ctx: AnswerContext,
+    row: IntakeRow,
+    kind: str,
+    entries: tuple[str, list[dict[str, Any]]],
+    *,
+    who_key: str,
+) -> Draft:
+    """The answer ``kind`` listing one entry per file (``entries``: their name in the
+    template, and them), addressed to the name the first entry gives under ``who_key``."""
+    campaign = ctx.bundle.campaign
+    name, found = entries
     context = {
-        "who": next((b["name"] for b in ballots if b.get("name")), row.sender),
+        "who": next((e[who_key] for e in found if e.get(who_key)), row.sender),
         "received_text": format_moment(row.received_at, campaign.zone, campaign.language),
-        "ballots": ballots,
-        "refused": sum(1 for b in ballots if not b["accepted"]),
+        name: found,
+        "refused": sum(1 for e in found if not e["accepted"]),
         "coordinator": campaign.roles.coordinator,
     }
-    return _as_draft(ctx, row, "ballot-answer", context, instance_id=None, attachments=())
+    return _as_draft(ctx, row, kind, context, instance_id=None, attachments=())
 
 
 def _ballot_entry(file: IntakeFileRow) -> dict[str, Any]:
     entry = _scoresheet_entry(file)
     return {**entry, "accepted": file.reason == BALLOT_RECORDED}
+
+
+def _appeal_answer(ctx: AnswerContext, row: IntakeRow, files: list[IntakeFileRow]) -> Draft:
+    """A unit's appeal forms: the appeals each one lodged (the coordinator decides them and
+    tells the unit), or why none was. Only the unit's own address gets here
+    (``evaluate.appeal_intake`` holds a form from anyone else)."""
+    language = ctx.bundle.campaign.language
+    forms = [_appeal_entry(f, language) for f in files if f.reason in APPEAL_ANSWERED]
+    return _entries_answer(ctx, row, "appeal-answer", ("forms", forms), who_key="unit_name")
+
+
+def _appeal_entry(file: IntakeFileRow, language: Language) -> dict[str, Any]:
+    entry = _scoresheet_entry(file)
+    reason = REASONS[language][file.reason or APPEAL_RECORDED].format(**entry)
+    return {**entry, "accepted": file.reason == APPEAL_RECORDED, "reason": reason,
+            "appeals": entry.get("appeals") or []}  # fmt: skip
 
 
 def _ack(

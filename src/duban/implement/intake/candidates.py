@@ -21,14 +21,7 @@ from sqlalchemy.orm import Session
 from duban.adapters.sources.model import RawItem
 from duban.implement.intake.archive import unpack_archive
 from duban.implement.intake.chunks import chunks
-from duban.implement.intake.decide import (
-    EvaluatorBallot,
-    Identified,
-    InspectionSheet,
-    OfficeSheet,
-    Outcome,
-    Verdict,
-)
+from duban.implement.intake.decide import Outcome, Verdict, Who
 from duban.implement.intake.mime import MAX_DEPTH, MAX_PARTS, TOO_MANY_PARTS, read_files
 from duban.implement.intake.model import FoundFile
 from duban.implement.intake.parse import ParsedWorkbook
@@ -48,7 +41,7 @@ class Candidate:
     kind: Kind | None = None
     verdict: Verdict | None = None
     parsed: ParsedWorkbook | None = None
-    who: Identified | OfficeSheet | InspectionSheet | EvaluatorBallot | Verdict | None = None
+    who: Who | None = None
     unread: bool = False
     """Sent to the workers, not yet answered."""
 

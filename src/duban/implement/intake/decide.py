@@ -15,9 +15,11 @@ from typing import Any
 
 from duban.adapters.xlsx.metadata import identity_of
 from duban.adapters.xlsx.token import (
+    APPEAL,
     BALLOT,
     SCORESHEET,
     VERIFICATION_SHEET,
+    AppealIdentity,
     BallotIdentity,
     ScoresheetIdentity,
     SheetIdentity,
@@ -85,6 +87,16 @@ class EvaluatorBallot:
     template_version: str
 
 
+@dataclass(frozen=True)
+class UnitAppeal:
+    """A unit's appeal form (复核申请表) whose token verifies, of a unit of the roster;
+    whether it came from the unit's address, and in time, is for the ledger to say."""
+
+    unit: Unit
+    identity: AppealIdentity
+    template_version: str
+
+
 REASONS: dict[Language, dict[str, str]] = {
     "zh-CN": {
         "no-metadata": "附件不是本次下发的报送模板（缺少模板信息），"
@@ -134,6 +146,16 @@ REASONS: dict[Language, dict[str, str]] = {
         "测评表并未发出（或已不是民主评议来源），测评表未记录",
         "ballot-recorded": "民主评议测评表已记录",
         "ballot-refused": "民主评议测评表有 {count} 处问题，未记录",
+        "appeal-wrong-sender": "附件是“{unit_name}”的复核申请表，但发件人 {sender} 不是该单位"
+        "登记的邮箱（{emails}），复核申请未记录。请该单位用登记的邮箱回复，或在名单中更正邮箱",
+        "appeal-not-published": "附件是“{unit_name}”的复核申请表，但考核“{label}”的初步结果"
+        "尚未公布，复核申请未记录",
+        "appeal-frozen": "考核“{label}”已于第 {version} 版定稿，复核申请已截止，本表未记录",
+        "appeal-late": "复核申请截止时间为{closes_text}，本表送达时已过截止时间，未记录",
+        "appeal-empty": "复核申请表中没有填写任何复核理由，未记录：请在有异议的得分说明所在行的"
+        "“复核理由”栏写明理由",
+        "appeal-refused": "复核申请表有 {count} 处问题，未记录",
+        "appeal-recorded": "复核申请已记录",
     },
     "en": {
         "no-metadata": "the attachment is not the template sent for this submission (its "
@@ -196,8 +218,26 @@ REASONS: dict[Language, dict[str, str]] = {
         "evaluation); the ballot was not recorded",
         "ballot-recorded": "the ballot was recorded",
         "ballot-refused": "the ballot has {count} problem(s); nothing was recorded",
+        "appeal-wrong-sender": "the attachment is the appeal form of {unit_name}, but {sender} "
+        "is not an address the roster gives for it ({emails}); the appeal was not recorded. "
+        "Ask the unit to reply from one of them, or correct the roster",
+        "appeal-not-published": "the attachment is the appeal form of {unit_name}, but the "
+        "preliminary result of evaluation {label} has not been published; the appeal was not "
+        "recorded",
+        "appeal-frozen": "evaluation {label} was frozen at version {version}: appeals are "
+        "closed, and this form was not recorded",
+        "appeal-late": "appeals had to arrive by the close ({closes_text}); this form came "
+        "after it and was not recorded",
+        "appeal-empty": "the appeal form gives no reasons, and nothing was recorded: write your "
+        "reasons in the Reasons column next to the line you dispute",
+        "appeal-refused": "the appeal form has {count} problem(s); nothing was recorded",
+        "appeal-recorded": "the appeal was recorded",
     },
 }
+
+
+Who = Identified | OfficeSheet | InspectionSheet | EvaluatorBallot | UnitAppeal | Verdict
+"""Whom a read workbook is from, or why that is doubted."""
 
 
 def unit_of_sender(bundle: CampaignBundle, sender: str | None) -> Unit | None:
@@ -209,7 +249,7 @@ def identify(
     sender: str | None,
     bundle: CampaignBundle,
     secret: bytes,
-) -> Identified | OfficeSheet | InspectionSheet | EvaluatorBallot | Verdict:
+) -> Who:
     """Check a workbook's metadata and its sender; the first doubt found decides."""
     if metadata and metadata.get("kind") == VERIFICATION_SHEET:
         return _office_sheet(metadata, sender, bundle, secret)
@@ -217,6 +257,8 @@ def identify(
         return _scoresheet(metadata, bundle, secret)
     if metadata and metadata.get("kind") == BALLOT:
         return identify_ballot(metadata, bundle, secret)
+    if metadata and metadata.get("kind") == APPEAL:
+        return identify_appeal(metadata, bundle, secret)
     if not metadata or "unit_id" not in metadata:
         return Verdict(Outcome.REJECTED, "no-metadata")
     if metadata.get("campaign") != bundle.campaign.id:
@@ -295,6 +337,26 @@ def identify_ballot(
     if not verify(secret, identity, metadata.get("token", "")):
         return Verdict(Outcome.HELD, "bad-token")
     return EvaluatorBallot(evaluator, identity, metadata.get("template_version", ""))
+
+
+def identify_appeal(
+    metadata: Mapping[str, str], bundle: CampaignBundle, secret: bytes
+) -> UnitAppeal | Verdict:
+    """An appeal form of this campaign, of a unit of the roster, its token signed for the
+    evaluation's label and the unit; the sender, the publication and the window are the
+    ledger's to check."""
+    if metadata.get("campaign") != bundle.campaign.id:
+        return Verdict(Outcome.HELD, "other-campaign", {"campaign": metadata.get("campaign")})
+    unit = bundle.units_by_id.get(metadata.get("unit_id", ""))
+    if unit is None:
+        return Verdict(Outcome.HELD, "unknown-unit", {"unit": metadata.get("unit_id")})
+    try:
+        identity = AppealIdentity(bundle.campaign.id, metadata["label"], unit.id)
+    except (KeyError, ValueError):
+        return Verdict(Outcome.HELD, "bad-token")
+    if not verify(secret, identity, metadata.get("token", "")):
+        return Verdict(Outcome.HELD, "bad-token")
+    return UnitAppeal(unit, identity, metadata.get("template_version", ""))
 
 
 def _wrong_sender(bundle: CampaignBundle, sender: str, unit: Unit) -> Verdict:

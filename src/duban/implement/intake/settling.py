@@ -25,17 +25,19 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from duban.clock import Clock
+from duban.implement.intake.appeals import record_mailed_appeal
 from duban.implement.intake.authentication import UNAUTHENTICATED
 from duban.implement.intake.automatic import automatic_reason
 from duban.implement.intake.ballots import record_mailed_ballot
 from duban.implement.intake.candidates import Candidate
 from duban.implement.intake.decide import (
     EvaluatorBallot,
-    Identified,
     InspectionSheet,
     OfficeSheet,
     Outcome,
+    UnitAppeal,
     Verdict,
+    Who,
     identify,
     unit_of_sender,
 )
@@ -54,7 +56,7 @@ _PRIORITY = (Outcome.ACCEPTED, Outcome.HELD, Outcome.QUARANTINED, Outcome.REJECT
 
 def identify_file(
     bundle: CampaignBundle, secret: bytes, candidate: Candidate, sender: str | None
-) -> Identified | OfficeSheet | InspectionSheet | EvaluatorBallot | Verdict:
+) -> Who:
     """Whom a read workbook is from, by its token and its sender; the unit it claims to be
     from is noted on its row, held or not."""
     parsed = candidate.parsed
@@ -139,6 +141,8 @@ def _judge(
         return record_mailed_scoresheet(session, bundle, clock, row, candidate.row, who, parsed)
     if isinstance(who, EvaluatorBallot):
         return record_mailed_ballot(session, bundle, clock, row, candidate.row, who, parsed)
+    if isinstance(who, UnitAppeal):
+        return record_mailed_appeal(session, bundle, clock, row, candidate.row, who, parsed)
     return accept_or_reject(session, bundle.campaign, row, candidate.row, who, parsed, known,
                             clock=clock)  # fmt: skip
 
