@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -302,3 +303,55 @@ def test_an_english_campaign(english: World) -> None:
         "(Asia/Shanghai time)); "
         "this form came after it and was not recorded" in told
     )
+
+
+# --------------------------------------------------------------------------- the whole chain
+
+
+def test_a_published_form_comes_back_and_the_corrected_one_too(world: World) -> None:
+    """The form as ``duban evaluate publish`` mails it, filled and returned, is an appeal;
+    upheld, the unit is told, and publishing again sends it the corrected sheet and a form of
+    the new version, which intake reads against that version's lines."""
+    with world.runtime(COMPUTE_AT) as rt:
+        commands.compute(rt, LABEL, closes_at=CLOSES)
+    before = len(world.smtp.messages)
+    with world.runtime("2026-11-24T09:00") as rt:
+        commands.publish(rt, LABEL)
+    first = _form_sent(world, before)
+    mail(world, JIN, {JIN_FILE: fill(first, {1: "三月报告已按时报送"})}, "复核申请", SENT)
+    answer = only(world.collect(COLLECT_AT))
+    assert "复核申请：1 项" in answer
+    [(unit, line, _, _, state)] = appeals(world)
+    assert (unit, state) == ("T01", "open")
+    assert line.startswith("1. ")
+    with world.runtime("2026-11-27T09:00") as rt:
+        [appeal_id] = world.rows(select(AppealRow.id))
+        decided = commands.decide(rt, appeal_id, "经核实属实", correction=("timeliness", Decimal(1)),
+                                  label=LABEL)  # fmt: skip
+        assert decided.told
+        before = len(world.smtp.messages)
+        again = commands.publish(rt, LABEL)
+    assert again.version == decided.version == 2
+    second = _form_sent(world, before)
+    assert second != first
+    mail(world, JIN, {JIN_FILE: fill(second, {2: "第二项也有异议"})}, "再次申请",
+         datetime(2026, 11, 27, 10, 0, tzinfo=ZONE))  # fmt: skip
+    assert "复核申请：1 项" in only(world.collect("2026-11-27T11:00"))
+    assert len(appeals(world)) == 2
+    assert appeals(world)[1][1].startswith("2. ")
+
+
+def _form_sent(world: World, since: int) -> bytes:
+    """金城镇's appeal form in the messages sent since ``since``."""
+    import email
+    import email.policy
+
+    for delivery in world.smtp.messages[since:]:
+        parsed = email.message_from_bytes(delivery.raw, policy=email.policy.default)
+        assert isinstance(parsed, email.message.EmailMessage)
+        for part in parsed.iter_attachments():
+            if part.get_filename() == JIN_FILE:
+                data = part.get_content()
+                assert isinstance(data, bytes)
+                return data
+    raise AssertionError("no appeal form was sent to 金城镇")

@@ -37,6 +37,7 @@ __all__ = ["world"]  # the fixture, imported to be used here
 
 UNITS = {"T1": "金城镇", "T2": "儒林镇", "T3": "直溪镇", "T4": "朱林镇", "B1": "市委办公室",
          "B2": "市政府办公室", "B3": "市审计局"}  # fmt: skip
+SECRET = "publish test secret, long enough"
 APPEALS_CLOSE = datetime(2026, 12, 19, 0, 0, tzinfo=ZONE)
 """Published on Friday 11 December: the fifth working day after is Friday 18th, counted whole."""
 
@@ -49,7 +50,7 @@ def smtp() -> Iterator[LocalSmtpServer]:
 
 def runtime(world: World, smtp: LocalSmtpServer, now: str = NOW) -> Runtime:
     settings = load_settings(home=world.home, database_url=world.url, now=now,
-                             smtp_url=smtp.url())  # fmt: skip
+                             smtp_url=smtp.url(), secret=SECRET)  # fmt: skip
     return Runtime(settings, world.campaign)
 
 
@@ -95,6 +96,7 @@ def test_the_preliminary_result_goes_to_every_unit_once_with_its_window(
         assert f"综合得分为 {WEIGHTED[unit][-1]} 分" in text
         assert "2026年12月18日（星期五）24:00前" in text
         files = attachments(message)
+        assert sorted(files) == [f"复核申请表-{UNITS[unit]}.xlsx", f"得分说明-{UNITS[unit]}.xlsx"]
         sheet = files[f"得分说明-{UNITS[unit]}.xlsx"]
         book = openpyxl.load_workbook(io.BytesIO(sheet), read_only=True)
         cells = [c for row in book.worksheets[0].iter_rows(values_only=True) for c in row]
@@ -192,4 +194,5 @@ def test_an_english_campaign_is_published_in_english(
     body = message.get_body(("plain",))
     assert body is not None
     assert "Friday 18 December 2026, by the end of the day" in body.get_content()
-    assert all(name.startswith("score-sheet-") for name in attachments(message))
+    names = sorted(attachments(message))
+    assert [n.split("-", 1)[0] for n in names] == ["appeal", "score"]

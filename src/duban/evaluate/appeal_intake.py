@@ -26,7 +26,7 @@ from duban.adapters.xlsx.token import AppealIdentity
 from duban.clock import Clock
 from duban.evaluate import runs
 from duban.evaluate.appealsheets import lines_of
-from duban.evaluate.publication import Publication, publication
+from duban.evaluate.publication import Publication, publication, published_versions
 from duban.evaluate.report import version_report
 from duban.inspect.results import Held, Refused
 from duban.ledger.db import hold_write_lock
@@ -102,8 +102,7 @@ def record_appeal(
         return Closed("appeal-frozen", {"label": label, "version": latest.version})
     if not published.open_at(returned.received_at):
         return Closed("appeal-late", {"label": label, "closes": published.appeals_close})
-    lines = _published_lines(session, bundle, published, unit.id)
-    reasons = read_appeal(bundle, lines, returned)
+    reasons = _read_published(session, bundle, published, unit.id, returned)
     if isinstance(reasons, Refused):
         return reasons
     if not reasons:
@@ -134,14 +133,28 @@ def _whose(
     return unit, published
 
 
-def _published_lines(
-    session: Session, bundle: CampaignBundle, published: Publication, unit_id: str
-) -> list[tuple[str, str]]:
-    """The unit's lines as the version published says them: what its form was made with."""
-    rows = runs.runs_of(session, bundle.campaign.id, published.label)
-    row = next((r for r in rows if r.version == published.version), rows[-1])
-    report = version_report(bundle, row, runs.recomputed(bundle, row))
-    return lines_of(report, unit_id)
+def _read_published(
+    session: Session,
+    bundle: CampaignBundle,
+    published: Publication,
+    unit_id: str,
+    returned: ReturnedAppeal,
+) -> list[tuple[str, str]] | Refused:
+    """The form read against the unit's lines as a published version says them, the latest
+    first: a unit sent a corrected sheet may return either form. When none reads cleanly,
+    the problems against the latest."""
+    rows = {r.version: r for r in runs.runs_of(session, bundle.campaign.id, published.label)}
+    versions = published_versions(session, bundle.campaign.id, published.label)
+    latest_problems: Refused | None = None
+    for version in sorted(set(versions), reverse=True):
+        row = rows[version]
+        report = version_report(bundle, row, runs.recomputed(bundle, row))
+        read = read_appeal(bundle, lines_of(report, unit_id), returned)
+        if not isinstance(read, Refused):
+            return read
+        latest_problems = latest_problems or read
+    assert latest_problems is not None  # a publication has at least one version
+    return latest_problems
 
 
 def read_appeal(

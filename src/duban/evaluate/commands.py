@@ -19,6 +19,7 @@ from duban.clock import parse_moment
 from duban.errors import DubanError
 from duban.evaluate import runs
 from duban.evaluate.adjustments import plan_adjustments
+from duban.evaluate.appealsheets import AppealFormBuilder
 from duban.evaluate.ballot_send import (
     BallotSendReport,
     default_label,
@@ -34,7 +35,7 @@ from duban.evaluate.publish import (
     send_decision,
     send_sheets,
 )
-from duban.evaluate.report import EvaluationReport
+from duban.evaluate.report import EvaluationReport, version_report
 from duban.evaluate.runs import Computed, Correction, Verdict
 from duban.implement.duties import end_of_day
 from duban.ledger.db import hold_write_lock
@@ -276,20 +277,9 @@ def write_outputs(rt: Runtime, label: str | None = None) -> Outputs:
 
 
 def report_of(bundle: CampaignBundle, row: EvaluationRow) -> EvaluationReport:
-    """A version's report, recomputed from the inputs it kept; a frozen version's is timed by
-    its freeze (so its files are the same bytes whenever written), a preliminary one's by
-    its computation."""
-    campaign = bundle.campaign
-    final = row.state == runs.FROZEN
-    return EvaluationReport(
-        evaluation=runs.recomputed(bundle, row), scoring=campaign.scoring,
-        units={u.id: u.name for u in bundle.units}, campaign_title=campaign.title,
-        coordinator=campaign.roles.coordinator.name, language=campaign.language,
-        zone=campaign.zone, label=row.label,
-        moment=row.frozen_at if final and row.frozen_at else row.computed_at, final=final,
-        campaign_id=campaign.id, deliverables={d.id: d.title for d in campaign.deliverables},
-        inspections={i.id: i.title for i in campaign.inspections},
-    )  # fmt: skip
+    """A version's report, recomputed from the inputs it kept (``version_report``: the words
+    its outputs, the sheets sent and the appeal forms read back share)."""
+    return version_report(bundle, row, runs.recomputed(bundle, row))
 
 
 def publish(rt: Runtime, label: str | None = None) -> PublishReport:
@@ -306,7 +296,10 @@ def publish(rt: Runtime, label: str | None = None) -> PublishReport:
             return _publish_final(rt, session, report, row.version)
         window = open_publication(session, bundle, name, row.version, rt.clock)
         before = _published_before(session, bundle, name, row.version)
-        files = UnitFiles(*_sheet_files(rt, report, f"v{row.version}"))
+        forms = AppealFormBuilder(bundle, name, window.appeals_close, rt.secret)
+        files = UnitFiles(*_sheet_files(rt, report, f"v{row.version}"),
+                          appeal_name=lambda u: forms.attachment_name(bundle.unit(u)),
+                          appeal_form=lambda u: forms.workbook(report, u))  # fmt: skip
         with rt.mailer() as mailer:
             return send_sheets(
                 session, bundle, report, row.version, changed_units(report, before), files,
