@@ -326,8 +326,8 @@ def test_a_published_form_comes_back_and_the_corrected_one_too(world: World) -> 
     assert line.startswith("1. ")
     with world.runtime("2026-11-27T09:00") as rt:
         [appeal_id] = world.rows(select(AppealRow.id))
-        decided = commands.decide(rt, appeal_id, "经核实属实", correction=("timeliness", Decimal(1)),
-                                  label=LABEL)  # fmt: skip
+        fix = ("timeliness", Decimal(1))
+        decided = commands.decide(rt, appeal_id, "经核实属实", correction=fix, label=LABEL)
         assert decided.told
         before = len(world.smtp.messages)
         again = commands.publish(rt, LABEL)
