@@ -108,7 +108,7 @@ def gather(
         period=period, due_text=format_due(min(f.due_at for f in facts), campaign.zone,
                                            campaign.language),
         as_of=as_of, coordinator_name=campaign.roles.coordinator.name,
-        form=campaign.form(deliverable.form), totals=totals,
+        form=campaign.form_of(deliverable), totals=totals,
         units=sorted(units, key=lambda u: u.unit_id),
         submissions=_latest(engine, bundle, [f.instance_id for f in facts if f.instance_id],
                             as_of, rows),

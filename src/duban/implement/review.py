@@ -481,7 +481,7 @@ def _identified(
         )
     deliverable = campaign.deliverable(str(chosen["deliverable"]))
     duty = find_duty(session, bundle, deliverable.id, unit.id, chosen["period"])
-    form = campaign.form(deliverable.form)
+    form = campaign.form_of(deliverable)
     version = str(form.version)
     if ours and metadata.get("deliverable") == deliverable.id:
         version = metadata.get("template_version", version)

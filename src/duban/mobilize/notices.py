@@ -144,7 +144,7 @@ class NoticeBuilder:
     def master(self) -> MasterTemplate:
         campaign = self.bundle.campaign
         coordinator = campaign.roles.coordinator
-        form = campaign.form(self.deliverable.form)
+        form = campaign.form_of(self.deliverable)
         context = TemplateContext(
             language=campaign.language,
             campaign_id=campaign.id,
@@ -161,7 +161,7 @@ class NoticeBuilder:
         return MasterTemplate(build_master(form, context))
 
     def identity(self, unit: Unit) -> TemplateIdentity:
-        form = self.bundle.campaign.form(self.deliverable.form)
+        form = self.bundle.campaign.form_of(self.deliverable)
         return TemplateIdentity(
             campaign_id=self.bundle.campaign.id,
             deliverable_id=self.deliverable.id,

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Literal
 
-from duban.model.campaign import Assign, Campaign, Deliverable
+from duban.model.campaign import Assign, Campaign, Deliverable, KeyTask
 from duban.model.due import periods_for
 from duban.model.roster import Unit
 from duban.model.workdays import WorkCalendar
@@ -39,12 +40,15 @@ def assigned_units(campaign: Campaign, units: Sequence[Unit], assign: Assign) ->
         wanted = set(assign.tags)
         chosen.update(u.id for u in units if wanted.intersection(u.tags))
     if assign.leads is not None:
-        tasks = campaign.key_tasks
-        if assign.leads != "all":
-            tasks = [t for t in tasks if t.id in assign.leads]
-        chosen.update(t.lead for t in tasks)
+        chosen.update(t.lead for t in _tasks(campaign, assign.leads))
+    if assign.partners_of is not None:
+        chosen.update(u for t in _tasks(campaign, assign.partners_of) for u in t.partners)
     chosen.difference_update(assign.exclude)
     return [u for u in units if u.id in chosen]
+
+
+def _tasks(campaign: Campaign, named: Sequence[str] | Literal["all"]) -> list[KeyTask]:
+    return [t for t in campaign.key_tasks if named == "all" or t.id in named]
 
 
 def instances_for(

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import EmailStr, Field, field_validator, model_validator
 
 from duban.errors import UnknownIdError
-from duban.model.forms import Form, Identifier, Strict, kind_from_id
+from duban.model.forms import Column, Form, Identifier, Strict, kind_from_id
 from duban.model.forms import WordedValueError as WordedValueError  # the loader imports it here
 from duban.model.inspections import Checklist, InspectionSpec
 from duban.model.scoring import Scoring
@@ -83,11 +83,16 @@ class Assign(Strict):
     leads: list[Identifier] | Literal["all"] | None = Field(
         default=None, description="lead units of these key tasks ('all' for every key task)"
     )
+    partners_of: list[Identifier] | Literal["all"] | None = Field(
+        default=None,
+        description="partner units of these key tasks ('all' for every key task); what a "
+        "deliverable's partners (牵头汇总) are assigned",
+    )
     exclude: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _something(self) -> Self:
-        if not (self.all or self.tags or self.units or self.leads):
+        if not (self.all or self.tags or self.units or self.leads or self.partners_of):
             raise WordedValueError(
                 "say who must submit: all: true, tags: [...], units: [...] or leads",
                 "请写明由哪些单位报送：all: true、tags: [...]、units: [...] 或 leads",
@@ -121,6 +126,13 @@ class DueRule(Strict):
     )
     cutoff: dt.time | None = None
     roll: Literal["none", "next-working-day"] = "none"
+    before_working_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=30,
+        description="due this many working days before the day the rest of the rule gives "
+        "(partners' parts, due before the lead's report)",
+    )
 
     @model_validator(mode="after")
     def _one_rule(self) -> Self:
@@ -255,6 +267,28 @@ class ProgressSpec(Strict):
         return self
 
 
+class PartnerSpec(Strict):
+    """Partners report to the lead first (牵头汇总、配合报送).
+
+    For a deliverable assigned to the leads of key tasks, the partners (配合单位) of those tasks
+    each owe their part first: a deliverable of its own, ``<id>-parts``, made by duban with the
+    same form and periods, due ``before_working_days`` working days before the lead's. A
+    partner's template lists one row per key task it partners, the key task in
+    ``task_column`` pre-filled and locked. The lead's template gains a column naming who
+    reported each row (``reported_by``), and comes pre-filled with the partners' accepted rows,
+    locked, beside its own rows to fill.
+    """
+
+    before_working_days: int = Field(ge=1, le=30)
+    task_column: Identifier = Field(description="the form's column naming the key task")
+    sheet: str | None = Field(default=None, description="the form's sheet (default: its first)")
+
+
+REPORTED_BY = "reported_by"
+"""The key of the column a lead's template gains: who reported the row (报送单位)."""
+PARTS_SUFFIX = "-parts"
+
+
 class Deliverable(Strict):
     id: Identifier
     phase: Identifier
@@ -268,6 +302,13 @@ class Deliverable(Strict):
     )
     rectification_progress: ProgressSpec | None = Field(
         default=None, description="units report on their open items, pre-filled in the form"
+    )
+    partners: PartnerSpec | None = Field(
+        default=None, description="the key tasks' partners report their parts to the lead first"
+    )
+    part_of: Identifier | None = Field(
+        default=None,
+        description="set by duban on the partners' deliverable it makes: the lead's deliverable",
     )
 
     @model_validator(mode="after")
@@ -369,5 +410,61 @@ class Campaign(Strict):
     def checklist(self, checklist_id: str) -> Checklist:
         return next(c for c in self.checklists if c.id == checklist_id)
 
+    @model_validator(mode="after")
+    def _partners_report_first(self) -> Self:
+        """Each deliverable with ``partners`` gets its partners' deliverable (``<id>-parts``),
+        unless this campaign was made from one that has it already."""
+        made = {d.part_of for d in self.deliverables if d.part_of is not None}
+        for lead in [d for d in self.deliverables if d.partners is not None]:
+            if lead.id not in made:
+                self.deliverables.append(partners_deliverable(lead, self.language))
+        return self
+
+    def parts_of(self, deliverable: Deliverable) -> Deliverable | None:
+        """The partners' deliverable of a lead's one, if it has partners."""
+        return next((d for d in self.deliverables if d.part_of == deliverable.id), None)
+
+    def form_of(self, deliverable: Deliverable) -> Form:
+        """The form a deliverable's templates are made from and read with: its declared form,
+        with the lead's ``reported_by`` column when partners report to the lead first."""
+        form = self.form(deliverable.form)
+        if deliverable.partners is None:
+            return form
+        return lead_form(form, deliverable.partners, self.language)
+
     def ladder_of(self, deliverable: Deliverable) -> list[Rung]:
         return deliverable.ladder if deliverable.ladder is not None else self.ladder
+
+
+def partners_deliverable(lead: Deliverable, language: Language) -> Deliverable:
+    """The partners' deliverable duban makes for a lead's deliverable with ``partners``."""
+    assert lead.partners is not None
+    tasks = lead.assign.leads if lead.assign.leads is not None else "all"
+    title = f"{lead.title}（配合单位报送）" if language == "zh-CN" else f"{lead.title} (partners)"
+    return Deliverable(
+        id=lead.id + PARTS_SUFFIX, phase=lead.phase, title=title, form=lead.form,
+        assign=Assign(partners_of=tasks),
+        due=lead.due.model_copy(update={"before_working_days":
+                                        lead.partners.before_working_days}),
+        ladder=lead.ladder, part_of=lead.id,
+    )  # fmt: skip
+
+
+def lead_form(form: Form, spec: PartnerSpec, language: Language) -> Form:
+    """The form with a column after the key task's naming who reported each row (报送单位):
+    a partner's name on its rows, pre-filled and locked; the lead's own rows left empty."""
+    label = "报送单位" if language == "zh-CN" else "Reported by"
+    zh_help = "配合单位报送的行由系统预填并锁定；本单位填写的行此栏留空"
+    en_help = "partners' rows are pre-filled and locked; leave it empty on your own rows"
+    help_ = zh_help if language == "zh-CN" else en_help
+    column = Column(key=REPORTED_BY, label=label, width=16, help=help_)
+    sheet_name = spec.sheet or form.sheets[0].name
+    sheets = []
+    for sheet in form.sheets:
+        if sheet.name == sheet_name:
+            keys = [c.key for c in sheet.columns]
+            at = keys.index(spec.task_column) + 1 if spec.task_column in keys else 0
+            columns = [*sheet.columns[:at], column, *sheet.columns[at:]]
+            sheet = sheet.model_copy(update={"columns": columns})
+        sheets.append(sheet)
+    return form.model_copy(update={"sheets": sheets})

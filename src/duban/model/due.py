@@ -41,13 +41,13 @@ def periods_for(
 ) -> list[Period]:
     rule = deliverable.due
     if rule.date is not None:
-        due_date = _roll(rule, rule.date, calendar)
+        due_date = _before(rule, _roll(rule, rule.date, calendar), calendar)
         return [Period(ONCE, phase.start, phase.end, due_date, due_instant(due_date, rule, zone))]
     assert rule.every is not None  # guaranteed by DueRule's validator
     window_start, window_end = rule.start or phase.start, rule.end or phase.end
     periods = []
     for label, start, end in calendar_periods(rule.every, window_start, window_end):
-        due_date = _roll(rule, _offset(rule, end, calendar), calendar)
+        due_date = _before(rule, _roll(rule, _offset(rule, end, calendar), calendar), calendar)
         periods.append(Period(label, start, end, due_date, due_instant(due_date, rule, zone)))
     return periods
 
@@ -88,6 +88,13 @@ def _offset(rule: DueRule, period_end: date, calendar: WorkCalendar) -> date:
 
 def _roll(rule: DueRule, due_date: date, calendar: WorkCalendar) -> date:
     return calendar.next_working_day(due_date) if rule.roll == "next-working-day" else due_date
+
+
+def _before(rule: DueRule, due_date: date, calendar: WorkCalendar) -> date:
+    """Partners' parts: the working day ``before_working_days`` before the lead's due day."""
+    if rule.before_working_days is None:
+        return due_date
+    return calendar.add_working_days(due_date, -rule.before_working_days)
 
 
 def due_instant(due_date: date, rule: DueRule, zone: ZoneInfo) -> datetime:

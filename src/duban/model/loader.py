@@ -25,7 +25,7 @@ from duban.errors import (
     UnknownIdError,
 )
 from duban.model.assignment import InstanceSpec, assigned_units, instances_for
-from duban.model.campaign import Campaign, Deliverable, WordedValueError
+from duban.model.campaign import REPORTED_BY, Campaign, Deliverable, WordedValueError
 from duban.model.due import periods_for
 from duban.model.evaluators import Evaluator, load_evaluators
 from duban.model.forms import Column, Form, Sheet
@@ -435,6 +435,47 @@ def _check_deliverables(
             yield from _check_rectification(campaign, d, f"{at}.rectification")
         if d.rectification_progress is not None and d.form in forms:
             yield from _check_progress(campaign, d, f"{at}.rectification_progress")
+        if d.partners is not None and d.form in forms:
+            yield from _check_partners(campaign, d, f"{at}.partners")
+
+
+def _check_partners(campaign: Campaign, d: Deliverable, at: str) -> Iterator[Problem]:
+    """Partners report to the lead: the deliverable is the leads' (of key tasks with
+    partners), and its form names the key task in a column of the sheet, where the lead's
+    ``reported_by`` column can go."""
+    spec = d.partners
+    assert spec is not None
+    if d.assign.leads is None:
+        yield Problem(
+            f"{at}", f"deliverable {d.id!r}: partners report to a lead; assign it to the "
+            "leads of key tasks (assign: {leads: all})",
+            zh=f"报送事项“{d.id}”：配合单位向牵头单位报送，须分配给重点工作的牵头单位"
+            "（assign: {leads: all}）",
+        )  # fmt: skip
+    elif not any(t.partners for t in campaign.key_tasks
+                 if d.assign.leads == "all" or t.id in d.assign.leads):  # fmt: skip
+        yield Problem(at, f"deliverable {d.id!r}: none of its key tasks has partners",
+                      zh=f"报送事项“{d.id}”：所选重点工作都没有配合单位")  # fmt: skip
+    form = campaign.form(d.form)
+    sheet = yield from _named_sheet(form, d.id, spec.sheet, f"{at}.sheet")
+    if sheet is None:
+        return
+    keys = {c.key: c for c in sheet.columns}
+    if spec.task_column not in keys or keys[spec.task_column].type not in ("text", "choice"):
+        yield Problem(
+            f"{at}.task_column",
+            f"deliverable {d.id!r}: sheet {sheet.name!r} has no text column "
+            f"{spec.task_column!r} to name the key task in",
+            zh=f"报送事项“{d.id}”：工作表“{sheet.name}”没有可填写重点工作名称的文本列"
+            f"“{spec.task_column}”",
+        )
+    if REPORTED_BY in keys:
+        yield Problem(
+            f"{at}", f"deliverable {d.id!r}: the column key {REPORTED_BY!r} is duban's (who "
+            "reported a row, on the lead's template); rename the form's column",
+            zh=f"报送事项“{d.id}”：列编号“{REPORTED_BY}”由系统用于牵头单位模板中的“报送单位”"
+            "列，请为表单中的该列改用其他编号",
+        )  # fmt: skip
 
 
 def _check_rectification(campaign: Campaign, d: Deliverable, at: str) -> Iterator[Problem]:

@@ -42,7 +42,7 @@ class FormsByDeliverable:
 
     @classmethod
     def of(cls, campaign: Campaign) -> FormsByDeliverable:
-        forms = {d.id: campaign.form(d.form) for d in campaign.deliverables}
+        forms = {d.id: campaign.form_of(d) for d in campaign.deliverables}
         return cls(campaign.id, forms)
 
     def check(

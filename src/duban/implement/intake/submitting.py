@@ -49,7 +49,7 @@ def accept_or_reject(
                   "period": identity.period}  # fmt: skip
         return Verdict(Outcome.REJECTED, "no-duty", detail)
     file_row.instance_id = instance.id
-    form = campaign.form(campaign.deliverable(instance.deliverable_id).form)
+    form = campaign.form_of(campaign.deliverable(instance.deliverable_id))
     checked = validation_of(form, instance.deliverable_id, who.template_version, parsed)
     if not checked.valid:
         file_row.problems = [_problem_json(p) for p in checked.problems]
