@@ -26,7 +26,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -45,6 +44,7 @@ from flows.inspection import pause_key
 
 from .conftest import EXAMPLE, ROOT
 from .test_operate import _unscheduled, prefect
+from .test_operate import call_api as call
 from .test_operate import prefect_server as running_prefect_server
 
 SECRET = "inspect flow test secret, long enough"
@@ -59,10 +59,10 @@ def prefect_server() -> Iterator[dict[str, str]]:
 
 
 def start_run(api: str, flow: str = "inspect", **parameters: Any) -> str:
-    found = httpx.get(f"{api}/deployments/name/{flow}/{flow}", timeout=10)
+    found = call("GET", f"{api}/deployments/name/{flow}/{flow}")
     found.raise_for_status()
-    created = httpx.post(f"{api}/deployments/{found.json()['id']}/create_flow_run",
-                         json={"parameters": parameters}, timeout=10)  # fmt: skip
+    created = call("POST", f"{api}/deployments/{found.json()['id']}/create_flow_run",
+                  json={"parameters": parameters})  # fmt: skip
     created.raise_for_status()
     return str(created.json()["id"])
 
@@ -73,7 +73,7 @@ def wait_for(api: str, run_id: str, wanted: str, ready: Any = lambda: True) -> d
     deadline = time.monotonic() + 300
     run: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()
+        run = call("GET", f"{api}/flow_runs/{run_id}").json()
         state = run.get("state") or {}
         if state.get("type") in ("FAILED", "CRASHED", "CANCELLED"):
             pytest.fail(f"the run ended {state}")
@@ -86,11 +86,10 @@ def wait_for(api: str, run_id: str, wanted: str, ready: Any = lambda: True) -> d
 def resume(api: str, run_id: str, key: str, run_input: dict[str, Any]) -> None:
     """Resume the suspended run once its input form is on the server (the flow saves the
     form's schema just after it suspends: a resume before that is refused)."""
-    wait_for(api, run_id, "PAUSED", lambda: httpx.get(
-        f"{api}/flow_runs/{run_id}/input/suspended-{key}-schema", timeout=10
+    wait_for(api, run_id, "PAUSED", lambda: call(
+        "GET", f"{api}/flow_runs/{run_id}/input/suspended-{key}-schema"
     ).status_code == 200)  # fmt: skip
-    done = httpx.post(f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input},
-                      timeout=10)  # fmt: skip
+    done = call("POST", f"{api}/flow_runs/{run_id}/resume", json={"run_input": run_input})
     done.raise_for_status()
     assert done.json()["status"] == "ACCEPT", done.json()
 
@@ -228,8 +227,8 @@ def _evaluate_and_freeze(
     with deployed(prefect_server, tmp_path, duban_env) as api:
         run_id = start_run(api, "evaluate", closes="2026-12-18")
         wait_for(api, run_id, "PAUSED", lambda: evaluations(ledger) == [(1, "preliminary")])
-        artifacts = httpx.post(f"{api}/artifacts/filter", json={
-            "artifacts": {"flow_run_id": {"any_": [run_id]}}}, timeout=10).json()  # fmt: skip
+        artifacts = call("POST", f"{api}/artifacts/filter", json={
+            "artifacts": {"flow_run_id": {"any_": [run_id]}}}).json()  # fmt: skip
         [ranking] = [a for a in artifacts if a["type"] == "table"]
         assert "2026: version 1" in ranking["description"]
         assert len(smtp.messages) == len(units())  # published before it suspended

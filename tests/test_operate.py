@@ -52,6 +52,23 @@ REPLIES = 3
 """Replies per unit (each a new version): 90 messages, enough to keep two workers busy."""
 
 
+RETRYABLE = (429, 502, 503)
+
+
+def call_api(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """A call to the Prefect server, retried as Prefect's own client retries it: 429, 502 and
+    503 mean "try again" (the server answers 503 for a retryable error, such as SQLite's
+    "database is locked" while another request writes; the whole suite running makes it
+    likely). Not a timing assertion: the pause only spaces the attempts."""
+    response = httpx.request(method, url, timeout=10, **kwargs)
+    for attempt in range(8):
+        if response.status_code not in RETRYABLE:
+            break
+        time.sleep(min(0.25 * 2**attempt, 5))
+        response = httpx.request(method, url, timeout=10, **kwargs)
+    return response
+
+
 def _rows(reply: int) -> list[list[str]]:
     return [
         ["教育培训", f"任务{reply}-{n}", "措施", "办公室", "张三", "13800000000", "2026-06-30"]
@@ -223,14 +240,14 @@ def _unscheduled(folder: Path) -> Path:
 def _active_schedules(env: dict[str, str]) -> list[str]:
     """Names of the deployments that have an active schedule."""
     api = env["PREFECT_API_URL"]
-    deployments = httpx.post(f"{api}/deployments/filter", json={}, timeout=10).json()
+    deployments = call_api("POST", f"{api}/deployments/filter", json={}).json()
     return [d["name"] for d in deployments if any(s["active"] for s in d.get("schedules") or [])]
 
 
 def _run_count(env: dict[str, str]) -> int:
     """Flow runs on the server, whatever created them."""
     api = env["PREFECT_API_URL"]
-    return int(httpx.post(f"{api}/flow_runs/count", json={}, timeout=10).json())
+    return int(call_api("POST", f"{api}/flow_runs/count", json={}).json())
 
 
 def _replies_into_imap(smtp: LocalSmtpServer, bundle: CampaignBundle, imap: LocalImapServer) -> int:
@@ -262,12 +279,12 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
 def _runs(env: dict[str, str], deployment: str, count: int, **parameters: Any) -> list[str]:
     """Create ``count`` runs of a deployment back to back; their names."""
     api = env["PREFECT_API_URL"]
-    found = httpx.get(f"{api}/deployments/name/{deployment}", timeout=10)
+    found = call_api("GET", f"{api}/deployments/name/{deployment}")
     found.raise_for_status()
     url = f"{api}/deployments/{found.json()['id']}/create_flow_run"
     names = []
     for _ in range(count):
-        created = httpx.post(url, json={"parameters": parameters}, timeout=10)
+        created = call_api("POST", url, json={"parameters": parameters})
         created.raise_for_status()
         names.append(str(created.json()["name"]))
     return names
@@ -278,7 +295,7 @@ def _wait_run(env: dict[str, str], flow_run: str) -> str:
     deadline = time.monotonic() + 400
     while time.monotonic() < deadline:
         query = {"flow_runs": {"name": {"any_": [flow_run]}}}
-        runs = httpx.post(f"{api}/flow_runs/filter", json=query, timeout=10).json()
+        runs = call_api("POST", f"{api}/flow_runs/filter", json=query).json()
         if runs and runs[0]["state_type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
             return str(runs[0]["state_type"])
         time.sleep(1)
