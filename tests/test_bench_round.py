@@ -6,8 +6,7 @@ every unit its score sheet, once, a second run sending nothing).
 So that the benchmark cannot rot: the script exits 1 on a failed stage or a wrong count (the
 sink received other than the ledger sent, a valid reply not recorded, items or moves other than
 the replies make, a unit chased or sent its score sheet other than once), which this test
-turns into a failure. The
-times and ratios are the benchmark's business, never asserted here.
+turns into a failure. The times and ratios are the benchmark's business, never asserted here.
 
 On PostgreSQL the round stops after the bulletin (``--skip-selfcheck``): the self-check stages
 double the run's time (some 45 s, mostly interpreters starting), their commands are walked on
