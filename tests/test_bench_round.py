@@ -1,11 +1,12 @@
 """bench/round runs a whole tiny round (20 units) and prints every stage beside its floor: the
 plan's, then the self-check phase's (problem lists, items, pre-filled progress reports, the
-item chase, the 整改台账), the inspection draw and the evaluation.
+item chase, the 整改台账), the inspection draw and the evaluation (computed, then published:
+every unit its score sheet, once, a second run sending nothing).
 
 So that the benchmark cannot rot: the script exits 1 on a failed stage or a wrong count (the
 sink received other than the ledger sent, a valid reply not recorded, items or moves other than
-the replies make, a unit chased other than once), which this test turns into a failure. The
-times and ratios are the benchmark's business, never asserted here.
+the replies make, a unit chased or sent its score sheet other than once), which this test
+turns into a failure. The times and ratios are the benchmark's business, never asserted here.
 
 On PostgreSQL the round stops after the bulletin (``--skip-selfcheck``): the self-check stages
 double the run's time (some 45 s, mostly interpreters starting), their commands are walked on
@@ -23,7 +24,8 @@ from .conftest import POSTGRES_ADMIN_URL, ROOT
 
 PLAN = ("init", "mobilize", "collect", "chase", "collect (late)", "compile", "bulletin")
 SELF_CHECK = ("mobilize lists", "collect lists", "mobilize progress", "collect progress",
-              "chase items", "rectify ledger", "inspect draw", "evaluate compute")  # fmt: skip
+              "chase items", "rectify ledger", "inspect draw", "evaluate compute",
+              "evaluate publish")  # fmt: skip
 
 
 def run_round(*extra: str) -> str:
@@ -58,6 +60,7 @@ def check_output(output: str, ledger: str, stages: tuple[str, ...]) -> None:
         has_floor = stage != "init"
         assert (fields[3] != "—") == has_floor, (stage, fields)
     assert ("self-check phase" in output) == (stages != PLAN)
+    assert ("run again at 09:30: nothing sent" in output) == (stages != PLAN)
     assert "whole round" in output
     assert "pandas.read_excel loop" in output
     assert "targets (issue 20):" in output
