@@ -85,6 +85,7 @@ WRONG_ARGUMENT = {
                          "--statement", "x"], 1),
     "evaluate decide": (["evaluate", "decide", CAMPAIGN, "B7", "--reason", "x"], 1),
     "evaluate freeze": (["evaluate", "freeze", CAMPAIGN], 1),
+    "evaluate publish": (["evaluate", "publish", CAMPAIGN], 1),
     "evaluate verify": (["evaluate", "verify", CAMPAIGN, "--label", "2025"], 1),
     "evaluate status": (["evaluate", "status", CAMPAIGN, "--labels", "2025"], 2),
     "evaluate ballots": (["evaluate", "ballots", CAMPAIGN, "--source", "nosuch"], 1),
