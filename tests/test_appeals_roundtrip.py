@@ -10,6 +10,7 @@ never verifies as the unit's template, a ballot or a scoresheet."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Sequence
 from datetime import datetime
@@ -43,7 +44,7 @@ from duban.evaluate.publication import (
 )
 from duban.evaluate.report import EvaluationReport, version_report
 from duban.implement.intake.decide import Outcome, UnitAppeal, Verdict, identify
-from duban.ledger.schema import AppealRow
+from duban.ledger.schema import AppealRow, IntakeFileRow
 from duban.ledger.store import append_event
 from duban.model.appealsheets import APPEAL_KEYS
 from duban.model.forms import FIRST_DATA_ROW
@@ -221,6 +222,10 @@ def test_appeals_come_back_through_intake(world: World) -> None:
     ]
     ids = world.rows(select(AppealRow.id).order_by(AppealRow.id))
     first, second = (f"A{i}" for (i,) in ids)
+    stored = select(IntakeFileRow.sha256).join(
+        AppealRow, AppealRow.intake_file_id == IntakeFileRow.id
+    )
+    assert world.rows(stored) == [(hashlib.sha256(filled).hexdigest(),)] * 2  # the unit's bytes
     assert f"{first}（3. {part3}）：已登记。理由：该项材料已于3月4日报送，附回执" in answer
     assert f"{second}（8. {part8}）：已登记。" in answer
     assert "市优化办将逐项审核并将结果告知你单位" in answer

@@ -57,6 +57,7 @@ class ReturnedAppeal:
     sheets: Mapping[str, Grid]
     template_version: str | None = None
     uncomputed: Mapping[str, Collection[Position]] = field(default_factory=dict)
+    intake_file_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,8 @@ def record_appeal(
     lodged = []
     for line, statement in reasons:
         row, new = runs.lodge_appeal(session, bundle, label, unit.id, line, statement, clock,
-                                     received_at=returned.received_at)  # fmt: skip
+                                     received_at=returned.received_at,
+                                     intake_file_id=returned.intake_file_id)  # fmt: skip
         lodged.append(Lodged(row.id, row.line, row.statement, new))
     return Appealed(unit, label, tuple(lodged), published.appeals_close)
 

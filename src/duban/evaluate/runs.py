@@ -213,11 +213,13 @@ def lodge_appeal(
     clock: Clock,
     *,
     received_at: datetime | None = None,
+    intake_file_id: int | None = None,
 ) -> tuple[AppealRow, bool]:
     """Record a unit's appeal against one line of its score sheet (the same line again is the
     appeal already lodged); only a computed, unfrozen evaluation can be appealed.
     ``received_at``: when the unit's appeal arrived (a mailed form's message, read perhaps
-    hours later), by default now, when the coordinator types it in."""
+    hours later), by default now, when the coordinator types it in; ``intake_file_id``: the
+    stored form it came in, so the appeal leads back to the unit's own bytes."""
     campaign = bundle.campaign
     bundle.unit(unit_id)
     hold_write_lock(session.connection(), f"evaluation:{campaign.id}:{label}")
@@ -229,7 +231,7 @@ def lodge_appeal(
         return found, False
     row = AppealRow(campaign_id=campaign.id, label=label, unit_id=unit_id, line=line,
                     statement=statement, received_at=received_at or clock.now(),
-                    state=OPEN)  # fmt: skip
+                    intake_file_id=intake_file_id, state=OPEN)  # fmt: skip
     session.add(row)
     session.flush()
     append_event(session, clock, "evaluation.appealed", campaign_id=campaign.id,

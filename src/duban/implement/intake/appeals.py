@@ -44,6 +44,7 @@ def record_mailed_appeal(
         identity=who.identity, sender=row.sender or "", sha256=file.sha256,
         received_at=row.received_at, sheets=parsed.sheets,
         template_version=who.template_version, uncomputed=parsed.uncomputed,
+        intake_file_id=file.id,
     )  # fmt: skip
     done = record_appeal(session, bundle, clock, returned)
     named = {"unit_name": who.unit.name, "label": who.identity.label}
