@@ -9,13 +9,14 @@ command adds is the start-up, reading the ledger and recording. The stage checks
 grouped unit was scored and that the floor's result has the recorded hash.
 
 ``duban evaluate publish`` the next working day: the publication and its appeal window
-recorded, then every unit mailed its preliminary score sheet (得分说明), written under the
+recorded, then every unit mailed its preliminary score sheet (得分说明) and appeal form
+(复核申请表), the sheet written under the
 outputs folder as it is attached. The stage checks that the sink received one message a scored
 unit and the ledger says as many sent, that the publication was recorded once, and that a
 second run sends nothing (its time is a note). Its floor, in a process of its own: the same
-sheets written from memory by ``write_score_sheet`` (the workbook floor, timed), then
-``SmtpMailer`` sending the same messages over one connection (duban's own drafts, built
-beforehand and not timed), in series.
+sheets written from memory by ``write_score_sheet`` and their appeal forms made (the
+workbook floor, timed), then ``SmtpMailer`` sending the same messages over one connection
+(duban's own drafts, built beforehand and not timed), in series.
 
 The dates: the appeal window runs ``scoring.appeal_days`` (5) working days after the day of
 publication, and chinese-calendar knows no year after 2026, so the result is computed at the
@@ -97,9 +98,10 @@ def _publish(state: Any) -> None:
                               f"folder, expected {units}")  # fmt: skip
     seconds = floor["sheet_seconds"] + floor["send_seconds"]
     row = base.Row("evaluate publish", "units", sent, run.seconds, run.peak_mb, units / seconds)
-    row.floor_note = "write_score_sheet, same sheets + SmtpMailer, same messages, in series"
+    row.floor_note = "same sheets and appeal forms + SmtpMailer, same messages, in series"
     row.notes += [
-        f"floor: write_score_sheet {floor['sheets']} sheets in {floor['sheet_seconds']:.2f} s "
+        f"floor: write_score_sheet and the appeal form, {floor['sheets']} units in "
+        f"{floor['sheet_seconds']:.2f} s "
         f"({floor['sheets'] / floor['sheet_seconds']:.0f}/s, the workbook floor; "
         f"{floor['identical']} byte-identical to the command's) + the mailer "
         + base._mail_line(floor, sink).removeprefix("floor: "),
@@ -153,11 +155,13 @@ def _step_floor(args: argparse.Namespace) -> int:
 
 def _step_floor_publish(args: argparse.Namespace) -> int:
     """Publish's floor, no ledger written: every unit's score sheet written from memory by
-    ``write_score_sheet`` (timed), then the same messages as the stage's (duban's composer,
-    the recorded window, the sheets just written) sent over one connection; also what the
-    stage left to compare: its publications and the sheets it kept."""
+    ``write_score_sheet`` and its appeal form made (timed), then the same messages as the
+    stage's (duban's composer, the recorded window, the files just made) sent over one
+    connection; also what the stage left to compare: its publications and the sheets it
+    kept."""
     from duban.adapters.render import environment
     from duban.evaluate import runs
+    from duban.evaluate.appealsheets import AppealFormBuilder
     from duban.evaluate.commands import report_of
     from duban.evaluate.publication import PUBLISHED_EVENT, publication
     from duban.evaluate.publish import UnitFiles, _Composer
@@ -180,11 +184,17 @@ def _step_floor_publish(args: argparse.Namespace) -> int:
     out = work / "floor-publish"
     out.mkdir()
     started = time.perf_counter()
+    forms_of = AppealFormBuilder(
+        bundle, LABEL, window.appeals_close, str(config["secret"]).encode()
+    )
+    forms = {}
     for unit_id in units:
         write_score_sheet(report, unit_id, out / f"{unit_id}.xlsx")
+        forms[unit_id] = forms_of.workbook(report, unit_id)
     sheet_seconds = time.perf_counter() - started
     sheets = {u: (out / f"{u}.xlsx").read_bytes() for u in units}
-    files = UnitFiles(lambda u: f"{u}.xlsx", sheets.__getitem__)
+    files = UnitFiles(lambda u: f"{u}.xlsx", sheets.__getitem__,
+                      lambda u: f"appeal-{u}.xlsx", forms.__getitem__)  # fmt: skip
     composer = _Composer(bundle, report, version, files, window, environment(),
                          base._moment(PUBLISH_AT))  # fmt: skip
     drafts = [composer.draft(bundle.unit(u)) for u in units]
