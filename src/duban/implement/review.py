@@ -391,7 +391,7 @@ def accept_held(
         return _accept_scoresheet(session, intake, item, file, row, result, actor)
     who = _identified(session, bundle, item, result.metadata or {}, unit_id, deliverable_id,
                       period)  # fmt: skip
-    verdict = accept_or_reject(session, bundle.campaign, row, file, who, result,
+    verdict = accept_or_reject(session, bundle, row, file, who, result,
                                clock=intake.clock)  # fmt: skip
     identity = who.identity
     _decide_file(

@@ -29,8 +29,10 @@ from duban.adapters.xlsx.template import (
 )
 from duban.adapters.xlsx.token import TemplateIdentity, sign, verify
 from duban.errors import DubanError
+from duban.implement.parts import chain_of
 from duban.ledger.schema import InstanceRow
-from duban.mobilize.prefill import ItemPrefill
+from duban.mobilize.partfill import PartFill
+from duban.mobilize.prefill import ItemPrefill, Prefill
 from duban.model.campaign import Deliverable
 from duban.model.forms import display_title
 from duban.model.loader import CampaignBundle
@@ -127,9 +129,10 @@ class NoticeBuilder:
     secret: bytes
     env: Environment
     now: datetime
-    prefill: ItemPrefill | None = None
-    """For a progress report on rectification items: the unit's open items, written into its
-    workbook (``with_items``; the notice, a rejection's answer, chase and remind)."""
+    prefill: Prefill | None = None
+    """For a progress report on rectification items, the unit's open items; for a key task
+    chain, the partner's tasks or the lead's partners' parts: written into its workbook
+    (``with_items``; the notice, a rejection's answer, chase and remind)."""
 
     @property
     def language(self) -> str:
@@ -250,15 +253,25 @@ def with_items(
     builder: NoticeBuilder, session: Session, unit_ids: Sequence[str], *, strict: bool = True
 ) -> None:
     """Make ``builder``'s workbooks carry each unit's open items when its deliverable reports
-    on them (``rectification_progress``); the items of ``unit_ids`` are read now, in one
-    query, so the drafts hold the ledger as it stood when they were made. Not ``strict`` (a
-    reminder), a unit with more items than the sheet holds gets the form without them rather
-    than stopping the run (``ItemPrefill.load``)."""
-    if builder.deliverable.rectification_progress is None:
-        return
+    on them (``rectification_progress``), or its key tasks and partners' parts in a key task
+    chain (``partfill``); what ``unit_ids`` need is read now, in one query, so the drafts hold
+    the ledger as it stood when they were made. Not ``strict`` (a reminder), a unit with more
+    rows than the sheet holds gets the form without them rather than stopping the run."""
     if builder.prefill is None:
-        builder.prefill = ItemPrefill(builder.bundle.campaign, builder.deliverable)
+        builder.prefill = _prefill_of(builder)
+        if builder.prefill is None:
+            return
     builder.prefill.load(session, unit_ids, strict=strict)
+
+
+def _prefill_of(builder: NoticeBuilder) -> Prefill | None:
+    campaign, deliverable = builder.bundle.campaign, builder.deliverable
+    if deliverable.rectification_progress is not None:
+        return ItemPrefill(campaign, deliverable)
+    chain = chain_of(campaign, deliverable)
+    if chain is not None:
+        return PartFill(builder.bundle, chain, deliverable.id, builder.period)
+    return None
 
 
 def notice_drafts(

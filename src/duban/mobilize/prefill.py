@@ -16,6 +16,7 @@ and ``overfull`` names it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -29,19 +30,40 @@ from duban.selfcheck.progress import locked_keys, prefill_rows
 from duban.selfcheck.reporting import progress_sheet
 
 
-class TooManyItemsError(DubanError):
+class TooManyRowsError(DubanError):
+    """A unit's template would need more pre-filled rows than the sheet holds (a lead's
+    partners' parts and its own key tasks): none is sent rather than one that drops rows."""
+
+    def __init__(
+        self, unit_id: str, count: int, sheet: Sheet, *, en: str = "rows to pre-fill",
+        zh: str = "行需预填",
+    ) -> None:  # fmt: skip
+        super().__init__(
+            f"{unit_id} has {count} {en}; the sheet {sheet.name!r} holds {sheet.max_rows} rows",
+            hint="raise the sheet's max_rows in the campaign file (and its form version)",
+            zh=f"单位 {unit_id} 有 {count} {zh}，工作表“{sheet.name}”只有 {sheet.max_rows} 行",
+            zh_hint="请在活动文件中调大该工作表的 max_rows（并提高表单版本号）",
+        )
+
+
+class TooManyItemsError(TooManyRowsError):
     """A unit has more open items than the progress sheet has rows: its report could not list
     them all, so none is sent rather than one that drops items silently."""
 
     def __init__(self, unit_id: str, count: int, sheet: Sheet) -> None:
-        super().__init__(
-            f"{unit_id} has {count} open rectification items; the sheet {sheet.name!r} holds "
-            f"{sheet.max_rows} rows",
-            hint="raise the sheet's max_rows in the campaign file (and its form version)",
-            zh=f"单位 {unit_id} 有 {count} 个未办结的整改问题，工作表“{sheet.name}”只有 "
-            f"{sheet.max_rows} 行",
-            zh_hint="请在活动文件中调大该工作表的 max_rows（并提高表单版本号）",
-        )
+        super().__init__(unit_id, count, sheet, en="open rectification items",
+                         zh="个未办结的整改问题")  # fmt: skip
+
+
+class Prefill(Protocol):
+    """What a notice builder pre-fills its units' workbooks with (``ItemPrefill``,
+    ``partfill.PartFill``): loaded for many units at once, then filled per unit."""
+
+    overfull: set[str]
+
+    def load(self, session: Session, unit_ids: Iterable[str], *, strict: bool = True) -> None: ...
+
+    def fill(self, workbook: bytes, unit_id: str) -> bytes: ...
 
 
 class ItemPrefill:

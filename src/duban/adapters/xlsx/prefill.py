@@ -77,19 +77,24 @@ class SheetPrefiller:
         rows: Sequence[Mapping[str, CellValue]],
         locked_keys: Collection[str],
         keys: Sequence[str],
+        *,
+        row_locks: Sequence[Collection[str]] | None = None,
     ) -> bytes:
         """``template`` with ``rows`` written from ``FIRST_DATA_ROW`` on.
 
         ``keys`` are the form sheet's column keys in order (column A first); a row maps some of
         them to values (a missing key or None leaves the cell empty). Cells of ``locked_keys``
         columns in those rows are locked (grey), whether filled or empty; all others stay
-        editable."""
+        editable. ``row_locks``, one per row, locks those keys of that row as well (rows
+        another unit reported, locked whole, above a unit's own)."""
         if len(keys) != len(self._keys):
             raise PrefillError(f"{self.sheet_name}: {len(keys)} keys for {len(self._keys)} columns")
-        unknown = set(locked_keys).difference(keys)
+        every = set(locked_keys).union(*(row_locks or ()))
+        unknown = every.difference(keys)
         if unknown:
             raise PrefillError(f"locked keys not in the sheet: {', '.join(sorted(unknown))}")
-        locked = [key in locked_keys for key in keys]
+        if row_locks is not None and len(row_locks) != len(rows):
+            raise PrefillError(f"{len(row_locks)} row locks for {len(rows)} rows")
         if len(rows) > len(self._rows):
             raise PrefillError(
                 f"{self.sheet_name}: {len(rows)} rows, the sheet holds {len(self._rows)} "
@@ -103,6 +108,8 @@ class SheetPrefiller:
             if extra:
                 raise PrefillError(f"row {offset + 1}: unknown keys {', '.join(sorted(extra))}")
             start, end, cells = self._rows[offset]
+            here = set(locked_keys).union(row_locks[offset] if row_locks else ())
+            locked = [key in here for key in keys]
             pieces.append(sheet[at:start])
             for key, lock, (ref, style) in zip(keys, locked, cells, strict=True):
                 if lock:

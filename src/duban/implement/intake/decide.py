@@ -26,6 +26,7 @@ from duban.adapters.xlsx.token import (
     TemplateIdentity,
     verify,
 )
+from duban.implement.parts import chain_of, led, partnered
 from duban.model.campaign import Language
 from duban.model.evaluators import Evaluator
 from duban.model.loader import CampaignBundle
@@ -106,6 +107,10 @@ REASONS: dict[Language, dict[str, str]] = {
         "bad-token": "附件模板的校验码不正确，可能被修改或损坏，请使用通知邮件所附原模板填写",
         "unknown-sender": "发件人 {sender} 不是“{unit_name}”登记的报送邮箱",
         "other-units-template": "发件人 {sender} 属于“{sender_unit}”，但附件是“{unit_name}”的模板",
+        "part-from-lead": "附件是配合单位“{unit_name}”的配合报送模板，但发件人 {sender} "
+        "属于牵头单位“{sender_unit}”：配合单位的部分须由其自行报送；牵头单位请用本单位的汇总模板报送",
+        "lead-report-from-partner": "附件是牵头单位“{unit_name}”的汇总报送模板，但发件人 {sender} "
+        "属于配合单位“{sender_unit}”：配合单位请用本单位收到的配合报送模板报送，由系统汇入牵头单位的模板",
         "no-duty": "“{unit_name}”没有需要报送的《{deliverable}》（期次 {period}）",
         "no-workbook": "邮件中没有找到报送表格附件，请将填好的模板作为附件回复",
         "no-workbook-unknown-sender": "发件人 {sender} 未登记，且邮件中没有报送表格",
@@ -167,6 +172,12 @@ REASONS: dict[Language, dict[str, str]] = {
         "unknown-sender": "{sender} is not a registered address of {unit_name}",
         "other-units-template": "{sender} belongs to {sender_unit}, but the attachment is "
         "the template of {unit_name}",
+        "part-from-lead": "the attachment is the part template of the partner {unit_name}, but "
+        "{sender} belongs to the lead {sender_unit}: a partner sends its own part; the lead "
+        "reports on its own template, which holds the partners' parts",
+        "lead-report-from-partner": "the attachment is the report template of the lead "
+        "{unit_name}, but {sender} belongs to its partner {sender_unit}: a partner reports on "
+        "its own part template, and duban passes its rows on to the lead's",
         "no-duty": "{unit_name} owes no {deliverable} for period {period}",
         "no-workbook": "no workbook was attached; reply with the filled template attached",
         "no-workbook-unknown-sender": "{sender} is not registered and sent no workbook",
@@ -273,7 +284,7 @@ def identify(
     if not verify(secret, identity, metadata.get("token", "")):
         return Verdict(Outcome.HELD, "bad-token")
     if sender is None or not unit.has_address(sender):
-        return _wrong_sender(bundle, sender or "?", unit)
+        return _wrong_sender(bundle, sender or "?", unit, identity.deliverable_id)
     return Identified(unit, identity, metadata.get("template_version", ""))
 
 
@@ -359,9 +370,24 @@ def identify_appeal(
     return UnitAppeal(unit, identity, metadata.get("template_version", ""))
 
 
-def _wrong_sender(bundle: CampaignBundle, sender: str, unit: Unit) -> Verdict:
+def _wrong_sender(bundle: CampaignBundle, sender: str, unit: Unit, deliverable_id: str) -> Verdict:
     other = unit_of_sender(bundle, sender)
     if other is None:
         return Verdict(Outcome.HELD, "unknown-sender", {"sender": sender, "unit_name": unit.name})
     detail = {"sender": sender, "sender_unit": other.name, "unit_name": unit.name}
-    return Verdict(Outcome.HELD, "other-units-template", detail)
+    return Verdict(Outcome.HELD, _mixed_up(bundle, deliverable_id, unit, other), detail)
+
+
+def _mixed_up(bundle: CampaignBundle, deliverable_id: str, unit: Unit, sender: Unit) -> str:
+    """Why another unit's template is held: in a key task chain, a lead sending its
+    partner's part or a partner the lead's report is said as such."""
+    campaign = bundle.campaign
+    deliverable = next((d for d in campaign.deliverables if d.id == deliverable_id), None)
+    chain = None if deliverable is None else chain_of(campaign, deliverable)
+    if chain is None:
+        return "other-units-template"
+    partners, leads = (unit, sender) if deliverable_id == chain.parts.id else (sender, unit)
+    partnered_ids = {t.id for t in partnered(campaign, chain, partners.id)}
+    if not partnered_ids & {t.id for t in led(campaign, chain, leads.id)}:
+        return "other-units-template"
+    return "part-from-lead" if partners is unit else "lead-report-from-partner"

@@ -143,7 +143,7 @@ def _judge(
         return record_mailed_ballot(session, bundle, clock, row, candidate.row, who, parsed)
     if isinstance(who, UnitAppeal):
         return record_mailed_appeal(session, bundle, clock, row, candidate.row, who, parsed)
-    return accept_or_reject(session, bundle.campaign, row, candidate.row, who, parsed, known,
+    return accept_or_reject(session, bundle, row, candidate.row, who, parsed, known,
                             clock=clock)  # fmt: skip
 
 

@@ -18,9 +18,12 @@ from duban.clock import Clock
 from duban.implement.intake.decide import Identified, Outcome, Verdict
 from duban.implement.intake.known import Known, Version
 from duban.implement.intake.parse import ParsedWorkbook
+from duban.implement.parts import PartFinding
+from duban.implement.parts_check import check_chain
 from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
-from duban.model.campaign import Campaign, Language
+from duban.model.campaign import Language
 from duban.model.forms import Form
+from duban.model.loader import CampaignBundle
 from duban.model.validation import Checked, validate_workbook
 from duban.selfcheck.progress import Finding
 from duban.selfcheck.reporting import read_progress, record_progress
@@ -28,7 +31,7 @@ from duban.selfcheck.reporting import read_progress, record_progress
 
 def accept_or_reject(
     session: Session,
-    campaign: Campaign,
+    bundle: CampaignBundle,
     row: IntakeRow,
     file_row: IntakeFileRow,
     who: Identified,
@@ -39,7 +42,10 @@ def accept_or_reject(
 ) -> Verdict:
     """Validate an identified workbook; a valid one becomes the instance's next version. A
     progress report on rectification items is also read against the unit's items: a refusal
-    rejects it like an invalid cell, and an accepted one moves its items (``reporting``)."""
+    rejects it like an invalid cell, and an accepted one moves its items (``reporting``); so
+    is a key task chain's report, against the key tasks and the partners' parts
+    (``parts_check``)."""
+    campaign = bundle.campaign
     known = known or Known(session)
     identity = who.identity
     file_row.unit_id = who.unit.id
@@ -54,6 +60,11 @@ def accept_or_reject(
     if not checked.valid:
         file_row.problems = [_problem_json(p) for p in checked.problems]
         return Verdict(Outcome.REJECTED, "invalid", {"count": len(checked.problems)})
+    chained = check_chain(session, bundle, instance.deliverable_id, instance.period, who.unit.id,
+                          checked.rows, parsed.sheets, parsed.uncomputed)  # fmt: skip
+    if chained:
+        file_row.problems = [_refusal_json(f) for f in chained]
+        return Verdict(Outcome.REJECTED, "invalid", {"count": len(chained)})
     deliverable = campaign.deliverable(instance.deliverable_id)
     reading = None
     if deliverable.rectification_progress is not None:
@@ -80,7 +91,7 @@ PROGRESS_NOTES = "progress"
 its acknowledgement."""
 
 
-def _refusal_json(finding: Finding) -> dict[str, Any]:
+def _refusal_json(finding: Finding | PartFinding) -> dict[str, Any]:
     """A refusal as a cell problem (``CellProblem`` code ``progress``), worded in both
     languages now, so the rejection lists it with the invalid cells."""
     return {
@@ -92,7 +103,7 @@ def _refusal_json(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _bare(finding: Finding, language: Language) -> str:
+def _bare(finding: Finding | PartFinding, language: Language) -> str:
     """The finding's words without its ``sheet!cell:`` (the cell problem adds it)."""
     text = finding.describe(language)
     prefix = f"{finding.detail.get('sheet', '')}!{finding.cell}: "
