@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -30,6 +31,7 @@ from duban.adapters.mail.mailer import SmtpMailer
 from duban.adapters.mail.smtp_url import parse_smtp_url
 from duban.clock import FixedClock
 from duban.compile.outputs import compile_outputs
+from duban.implement.chase import chase
 from duban.ledger.db import session_scope
 from duban.ledger.schema import InstanceRow, IntakeFileRow, SubmissionRow
 from duban.mobilize.send import NoticeRequest, plan_notices, send_notices
@@ -226,3 +228,88 @@ def test_each_units_template_is_its_own(chain: World) -> None:
     chain.collect(clock_at=LEAD_COLLECTED)
     assert [(o, r) for _, o, r in outcomes(chain)] == [
         ("held", "part-from-lead"), ("held", "lead-report-from-partner")]  # fmt: skip
+
+
+# ------------------------------------------------------------------ the lead's copies, chased
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def chase_at(world: World, when: datetime) -> list[EmailMessage]:
+    """The daily chase run at ``when``: what it mailed, as each recipient got it."""
+    clock = FixedClock(when)
+    with LocalSmtpServer() as outgoing, session_scope(world.engine) as session:
+        with SmtpMailer(parse_smtp_url(outgoing.url())) as mailer:
+            chase(session, world.bundle, as_of=when, mailer=mailer, env=ENV, secret=SECRET,
+                  clock=clock)  # fmt: skip
+        sent = [email.message_from_bytes(d.raw, policy=email.policy.default)
+                for d in outgoing.messages]  # fmt: skip
+    return [m for m in sent if isinstance(m, EmailMessage)]
+
+
+def to_lead(messages: list[EmailMessage]) -> list[EmailMessage]:
+    return [m for m in messages if "shenpi@jt.example" in str(m["To"])]
+
+
+def body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content()).replace("\r\n", "\n")
+
+
+def test_the_lead_is_sent_its_partners_parts_once_each_change(chain: World) -> None:
+    notices = chain.notices
+    for unit_id, share in (("B02", "B02：窗口延时服务"), ("B16", "B16：初稿")):
+        data = attachment_of(notices[unit_id])[1]
+        reply(chain, notices[unit_id], unit_id, filled(data, {3: part(share)}), ON_TIME)
+    chain.collect(clock_at=ON_TIME)
+    assert to_lead(chase_at(chain, local(17, 9, 30))) == []  # the parts are due tomorrow
+
+    [copy] = to_lead(chase_at(chain, local(19, 9, 30)))  # the day after: B18 is late
+    assert copy["Subject"] == ("【汇总】《重点工作季度进展》（2026-Q1）配合单位报送情况及汇总模板"
+                               "（市行政审批局）")  # fmt: skip
+    text = body(copy)
+    assert f"已报送的配合单位：\n  市政府办公室（{EFFICIENCY}）\n  市市场监督管理局" in text
+    late = "逾期未报送的配合单位（应于2026年3月18日（星期三）24:00前报送）："
+    assert f"{late}\n  市信访局（{EFFICIENCY}）" in text
+    assert "请补充本单位情况后于2026年3月25日（星期三）24:00前报送" in text
+    assert [r[2] for r in rows_of(attachment_of(copy)[1])] == [
+        "B02：窗口延时服务",
+        "B16：初稿",
+        None,
+    ]
+    assert to_lead(chase_at(chain, local(19, 10))) == []  # the same parts: not again
+
+    [reminder] = to_lead(chase_at(chain, local(20, 9, 30)))  # the lead's own reminder
+    assert "配合单位市信访局的部分逾期未报送，请督促其尽快报送" in body(reminder)
+
+    b18 = attachment_of(notices["B18"])[1]
+    both = filled(b18, {3: part("B18：提速"), 4: part("B18：执行")})
+    reply(chain, notices["B18"], "B18", both, local(23, 9))
+    chain.collect(clock_at=local(23, 9, 10))
+    [fresh] = to_lead(chase_at(chain, local(23, 9, 30)))
+    assert "逾期未报送" not in body(fresh)
+    template = attachment_of(fresh)[1]
+    assert [r[2] for r in rows_of(template)] == [
+        "B02：窗口延时服务",
+        "B16：初稿",
+        "B18：提速",
+        None,
+    ]
+    reply(chain, fresh, "B17", filled(template, {6: part("B17：总体推进", 70)}, 3), local(23, 11))
+    chain.collect(clock_at=local(23, 11, 10))
+    assert accepted(chain, "progress", "B17") == [1]
+    assert to_lead(chase_at(chain, local(24, 9, 30))) == []  # reported: nothing new
+
+    data = attachment_of(notices["B16"])[1]
+    reply(chain, notices["B16"], "B16", filled(data, {3: part("B16：更正后", 40)}), local(24, 10))
+    chain.collect(clock_at=local(24, 10, 10))
+    [updated] = to_lead(chase_at(chain, local(25, 9, 30)))
+    assert updated["Subject"].startswith("【更新】")
+    assert "请核对后重新报送" in body(updated)
+    assert [r[2] for r in rows_of(attachment_of(updated)[1])][:3] == [
+        "B02：窗口延时服务", "B16：更正后", "B18：提速"]  # fmt: skip

@@ -287,13 +287,16 @@ def chase_summary(result: dict[str, Any]) -> str:
                     f"{result['previewed']} 封邮件已预览，见 {result['outbox']}")  # fmt: skip
     rungs = sorted(result["sent_by_rung"].items())
     items = result.get("items_named", 0)
+    copies = result.get("lead_copies", 0)
     return pick(
         "sent: " + (", ".join(f"{k} {v}" for k, v in rungs) or "nothing left to send")
         + (f" (naming {items} rectification items)" if items else "")
-        + f"; escalations {result['escalations']}; bot posts {result['bot_posts']}",
+        + f"; escalations {result['escalations']}; bot posts {result['bot_posts']}"
+        + (f"; leads' consolidated copies {copies}" if copies else ""),
         "已发送：" + ("，".join(f"{k} {v}" for k, v in rungs) or "没有待发的提醒")
         + (f"（含整改事项 {items} 项）" if items else "")
-        + f"；升级督办 {result['escalations']}；群机器人消息 {result['bot_posts']}",
+        + f"；升级督办 {result['escalations']}；群机器人消息 {result['bot_posts']}"
+        + (f"；牵头单位汇总模板 {copies}" if copies else ""),
     )  # fmt: skip
 
 

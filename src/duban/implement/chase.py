@@ -15,7 +15,7 @@ complete, closed or cancelled gets nothing more either.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from duban.adapters.render import (
     format_moment,
     render_message,
 )
+from duban.implement.leadcopy import late_partners, lead_copy_drafts
 from duban.implement.owed import Owed, OwedItem, items_owed_now, owed_now
 from duban.implement.unit_day import (
     UNIT_SIDE,
@@ -105,6 +106,8 @@ class ChaseReport:
     previewed: int = 0
     unit_days: list[UnitDay] = field(default_factory=list)
     item_escalations: list[ItemEscalation] = field(default_factory=list)
+    lead_copies: list[Outcome] = field(default_factory=list)
+    """Leads' consolidated copies of their partners' parts (``leadcopy``)."""
 
     def sent_by_rung(self) -> dict[str, int]:
         """Unit messages sent now, by the highest rung each named."""
@@ -161,16 +164,20 @@ def chase(
     duties = [(o.facts, u.unit.id) for u in report.unit_days for o in u.duties]
     with_open_items(session, bundle, duties, secret=secret, env=env, as_of=as_of,
                     builders=builders)  # fmt: skip
+    pressing = late_partners(session, bundle, as_of)
     unit_drafts = [unit_day_draft(bundle, u, env=env, secret=secret, as_of=as_of,
-                                  builders=builders) for u in report.unit_days]  # fmt: skip
+                                  builders=builders, late_partners=pressing)
+                   for u in report.unit_days]  # fmt: skip
     domain = str(campaign.roles.coordinator.email).rsplit("@", 1)[1]
     report.groups = escalation_groups(campaign.id, owed)
     report.item_escalations = item_escalations(campaign.id, items)
     office = [_escalation_draft(bundle, g, env, as_of) for g in report.groups if g.to_coordinator]
     office += [_item_escalation_draft(bundle, g, env, as_of)
                for g in report.item_escalations if g.to_coordinator]  # fmt: skip
+    copies = lead_copy_drafts(session, bundle, now=as_of, env=env, secret=secret,
+                              deliverable=deliverable)  # fmt: skip
     if preview is not None:
-        report.previewed = _preview(session, [*unit_drafts, *office], preview)
+        report.previewed = _preview(session, [*unit_drafts, *office, *copies], preview)
         return report
     by_key = {u.key: u for u in report.unit_days}
 
@@ -184,6 +191,9 @@ def chase(
     )
     report.escalations = dispatch(
         session, office, mailer, clock, message_id_domain=domain, after_each=after_each
+    )
+    report.lead_copies = dispatch(
+        session, copies, mailer, clock, message_id_domain=domain, after_each=after_each
     )
     if post_bots is not None:
         groups: list[EscalationGroup | ItemEscalation] = [*report.groups, *report.item_escalations]
@@ -301,14 +311,19 @@ def unit_day_draft(
     secret: bytes,
     as_of: datetime,
     builders: dict[tuple[str, str], NoticeBuilder],
+    late_partners: Mapping[int, list[str]] | None = None,
 ) -> Draft:
     """A unit's one message of the day (the ``chase`` template): each duty worded for its own
-    rung with a fresh workbook attached, then its items as a table (code, finding shortened,
+    rung with a fresh workbook attached (a lead's naming its partners late, from
+    ``late_partners``: duty → names), then its items as a table (code, finding shortened,
     deadline, working days overdue); named and copied as its highest rung says."""
     campaign = bundle.campaign
     language = campaign.language
     unit, top = message.unit, message.top
-    duties = [_duty_line(bundle, o, as_of) for o in message.duties]
+    pressing = late_partners or {}
+    duties = [{**_duty_line(bundle, o, as_of),
+               "late_partners": pressing.get(o.facts.instance_id or -1)}  # -1: no ledger row
+              for o in message.duties]  # fmt: skip
     items = [_item_line(i, language) for i in message.items]
     context = {
         "unit": unit, "rung": top, "rung_word": RUNG_WORDS[language][top.kind],

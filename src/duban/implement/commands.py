@@ -114,6 +114,7 @@ def chase(rt: Runtime, *, deliverable: str | None = None, dry_run: bool = False)
         "items_named": report.items_named(),
         "escalations": sum(e.sent_now for e in report.escalations),
         "bot_posts": len(report.bot_posts),
+        "lead_copies": sum(c.sent_now for c in report.lead_copies),
     }
 
 
