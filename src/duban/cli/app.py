@@ -28,6 +28,7 @@ from duban.cli.language import pick
 from duban.cli.progress import shown, working
 from duban.cli.rectify import rectify
 from duban.errors import DubanError
+from duban.implement.chain_report import add_key_tasks
 from duban.ledger.store import register
 from duban.mobilize.send import NoticeRequest
 from duban.model.loader import CampaignBundle, load_campaign
@@ -83,14 +84,16 @@ def status(
     tags: Annotated[bool, typer.Option("--by-tag", help="rates per unit tag as well")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
-    """Per deliverable and period: expected, received, on time, late, missing, rejected; and
-    the rectification items' closure rates per tag and unit."""
+    """Per deliverable and period: expected, received, on time, late, missing, rejected; the
+    rectification items' closure rates per tag and unit; and, where partners report to the
+    lead first, each key task's lead and partners and who is late."""
     with Runtime(settings_for(as_of)) as rt, rt.migrated() as session:
         result = status_report(
             session, rt.clock.now(), campaign=campaign, deliverable=deliverable,
             units=units, tags=tags,
         )  # fmt: skip
         add_rectification_rates(session, result, rt.clock.now())
+        add_key_tasks(session, result, rt.clock.now(), deliverable)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return

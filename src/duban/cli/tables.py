@@ -141,7 +141,48 @@ def status_tables(result: dict[str, Any]) -> list[Table]:
             tables.append(_unit_table(campaign))
         if "rectification" in campaign:
             tables.append(rectification_table(campaign))
+        for chain in campaign.get("key_tasks", []):
+            tables.append(key_task_table(campaign, chain))
     return tables
+
+
+def key_task_table(campaign: dict[str, Any], chain: dict[str, Any]) -> Table:
+    """重点工作推进情况 (``status``'s ``key_tasks``): per key task of a chain, its lead and
+    partners with their state and day (received, else due), and the units late; those
+    holding the task up are starred."""
+    table = house_table(
+        pick(f"{campaign['id']}: key tasks — {chain['deliverable']} {chain['period']}",
+             f"{campaign['id']}：重点工作推进情况（{chain['deliverable']} {chain['period']}）"),
+        caption=pick("late: reported late, or not at all past the due day; "
+                     "* holds the task up",
+                     "逾期单位：逾期报送或逾期未报的单位；标 * 的单位正卡住该项工作"),
+    )  # fmt: skip
+    table.add_column(pick("key task", "重点工作"), overflow="fold", ratio=2)
+    table.add_column(pick("lead", "牵头单位"), overflow="fold", ratio=1)
+    table.add_column(pick("partners", "配合单位"), overflow="fold", ratio=2)
+    table.add_column(pick("late", "逾期单位"), overflow="fold", ratio=1)
+    for task in chain["tasks"]:
+        holding = set(task["holding"])
+        lead = [task["lead"]] if task["lead"] else []
+        names = {u["unit"]: u["name"] for u in [*task["partners"], *lead]}
+        late = [names[u] + ("*" if u in holding else "") for u in task["late"]]
+        table.add_row(
+            task["title"],
+            _standing(task["lead"], campaign["timezone"]) if task["lead"] else "—",
+            "\n".join(_standing(p, campaign["timezone"]) for p in task["partners"]) or "—",
+            pick(", ", "、").join(late) or "—",
+            end_section=True,
+        )
+    return table
+
+
+def _standing(unit: dict[str, Any], zone: str) -> str:
+    """A unit in a chain: its name, state, and the day it reported (else its due day)."""
+    if unit["received"]:
+        day = local_minute(unit["received"], zone)[5:10]
+    else:
+        day = pick("due ", "截止") + unit["due"][5:]
+    return f"{unit['name']} {state_name(unit['state'])} {day}"
 
 
 def rectification_table(campaign: dict[str, Any]) -> Table:

@@ -23,6 +23,7 @@ from duban.compile.model import CompileInput, Totals, UnitLine
 from duban.compile.rectification import RectificationFigures
 from duban.compile.texts import (
     BULLETIN_TEXTS,
+    KEY_TASK_TEXTS,
     MAKEUP_WHO,
     RECTIFICATION_TEXTS,
     BulletinTexts,
@@ -30,6 +31,7 @@ from duban.compile.texts import (
     percent_text,
     period_text,
 )
+from duban.implement.chain_status import TaskStanding
 from duban.model.status import PENDING, State
 from duban.selfcheck.rates import Counts
 
@@ -97,6 +99,7 @@ def bulletin_context(
         "rectification": None
         if data.rectification is None
         else _rectification(data.rectification, data),
+        "key_tasks": None if data.key_tasks is None else _key_tasks(data.key_tasks, data),
     }
 
 
@@ -339,3 +342,28 @@ def _rate_row(label: str, c: Counts) -> dict[str, Any]:
     cells = [label, str(c.found), str(c.closed), str(c.overdue),
              percent_text(c.closure_rate), percent_text(c.on_time_rate)]  # fmt: skip
     return {"label": label, "counts": c, "cells": cells}
+
+
+def _key_tasks(tasks: list[TaskStanding], data: CompileInput) -> dict[str, Any]:
+    """A chain's section (重点工作推进情况): how many key tasks have a unit late, then one line
+    per such task naming its lead and the units late (partners first), with their state."""
+    words = KEY_TASK_TEXTS[data.language]
+    lines = []
+    for task in tasks:
+        if not task.late:
+            continue
+        units = words.separator.join(
+            words.unit.format(name=u.name, role=words.roles[u.role],
+                              state=words.late_states[u.state.value])
+            for u in task.late
+        )  # fmt: skip
+        lead = task.lead.name if task.lead is not None else "—"
+        lines.append(words.line.format(title=task.task.title, lead=lead, units=units))
+    n = len(tasks)
+    summary = words.summary.format(n=n, k=len(lines)) if lines else words.none_late.format(n=n)
+    return {
+        "heading": words.heading,
+        "summary": summary,
+        "lines": lines,
+        "tasks": [t.as_dict(data.zone) for t in tasks],
+    }

@@ -237,6 +237,9 @@ def _body(document: Any, context: dict[str, Any], fonts: Fonts) -> None:
     _chart(document, context, fonts)
     if context["rectification"] is not None:
         _rectification(document, context, fonts, len(context["sections"]))
+    if context.get("key_tasks") is not None:
+        index = len(context["sections"]) + (context["rectification"] is not None)
+        _key_tasks(document, context, fonts, index)
     for paragraph in text["closing"]:
         _run(_paragraph(document, indent=True), paragraph, fonts.body, fonts)
 
@@ -255,6 +258,17 @@ def _rectification(document: Any, context: dict[str, Any], fonts: Fonts, index: 
     _table(document, rows, fonts, bold_rows={0, len(rows) - 1})
     _paragraph(document)
     _run(_paragraph(document, indent=True), section["overdue_line"], fonts.body, fonts)
+
+
+def _key_tasks(document: Any, context: dict[str, Any], fonts: Fonts, index: int) -> None:
+    """A key task chain's section: numbered after the others, its summary, then one paragraph
+    per key task with a unit late."""
+    section = context["key_tasks"]
+    heading = _paragraph(document, indent=True)
+    _outline_level(heading, 0)
+    _run(heading, _ordinal(index, context["language"]) + section["heading"], fonts.heading, fonts)
+    for line in [section["summary"], *section["lines"]]:
+        _run(_paragraph(document, indent=True), line, fonts.body, fonts)
 
 
 def _table(document: Any, rows: list[list[str]], fonts: Fonts, bold_rows: set[int]) -> None:

@@ -21,16 +21,19 @@ from duban.adapters.render import format_due
 from duban.compile.model import CompileInput, SubmissionData, Totals, UnitLine
 from duban.compile.rectification import RectificationFigures, rectification_figures
 from duban.errors import DubanError
+from duban.implement.chain_status import TaskStanding, chain_standing
 from duban.implement.intake.rawstore import RawStore
 from duban.implement.intake.reader import WorkbookReader
 from duban.implement.intake.reasons import FileRejected
 from duban.implement.intake.sniff import sniff
+from duban.implement.parts import chain_of
 from duban.ledger.db import session_scope
 from duban.ledger.schema import InstanceRow, SubmissionRow
 from duban.ledger.store import instance_facts
+from duban.model.campaign import Deliverable
 from duban.model.forms import Form, display_title
 from duban.model.loader import CampaignBundle
-from duban.model.status import State, by_deliverable, due_day, state_at, tally
+from duban.model.status import InstanceFacts, State, by_deliverable, due_day, state_at, tally
 from duban.model.validation import validate_workbook
 from duban.selfcheck.commands import roll_of
 from duban.selfcheck.ledger import list_items
@@ -85,7 +88,8 @@ def gather(
         raise DubanError(f"no deliverable {deliverable_id!r}")
     deliverable = campaign.deliverable(deliverable_id)
     with session_scope(engine) as session:
-        facts = [f for f in instance_facts(session, campaign.id)
+        everything = instance_facts(session, campaign.id)
+        facts = [f for f in everything
                  if f.deliverable_id == deliverable_id and f.period == period]  # fmt: skip
         if not facts:
             raise DubanError(f"no {deliverable_id} duties for period {period!r}")
@@ -113,7 +117,24 @@ def gather(
         submissions=_latest(engine, bundle, [f.instance_id for f in facts if f.instance_id],
                             as_of, rows),
         rectification=figures,
+        key_tasks=_key_tasks(bundle, deliverable, period, everything, as_of),
     )  # fmt: skip
+
+
+def _key_tasks(
+    bundle: CampaignBundle,
+    deliverable: Deliverable,
+    period: str,
+    facts: list[InstanceFacts],
+    as_of: datetime,
+) -> list[TaskStanding] | None:
+    """Where each key task's lead and partners stand, for the lead's deliverable of a chain
+    (None for any other, the partners' included)."""
+    chain = chain_of(bundle.campaign, deliverable)
+    if chain is None or chain.lead.id != deliverable.id:
+        return None
+    names = {u.id: u.name for u in bundle.units_by_id.values()}
+    return chain_standing(bundle.campaign, chain, period, facts, names, as_of)
 
 
 def _rectification(

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from duban.compile.rectification import RectificationFigures
+from duban.implement.chain_status import TaskStanding
 from duban.model.campaign import Language
 from duban.model.forms import Form
 from duban.model.status import completeness, timeliness
@@ -83,6 +84,7 @@ class CompileInput:
     units: list[UnitLine]
     submissions: Iterable[SubmissionData] = field(default_factory=list)
     rectification: RectificationFigures | None = None  # a progress report's period only
+    key_tasks: list[TaskStanding] | None = None  # a key task chain's lead deliverable only
 
     def in_state(self, *states: str) -> list[UnitLine]:
         return [u for u in self.units if u.state in states]

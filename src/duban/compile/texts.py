@@ -438,3 +438,61 @@ RECTIFICATION_TEXTS: dict[Language, RectificationTexts] = {
         ),
     ),
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class KeyTaskTexts:
+    """The words of a key task chain's section (重点工作推进情况) in the lead's bulletin and
+    its sheet in the summary workbook."""
+
+    heading: str
+    summary: str  # some unit late: {n} key tasks, {k} of them with a unit late
+    none_late: str  # no unit late: {n} key tasks
+    line: str  # a task with a unit late: {title}, {lead}, {units}
+    unit: str  # a unit late in the line: {name}, {role}, {state}
+    separator: str
+    roles: dict[str, str]  # by TaskStanding role: lead, partner
+    late_states: dict[str, str]  # by state: late, overdue, rejected
+    sheet: str
+    sheet_columns: tuple[str, ...]
+    holding: str  # the sheet's last column, for a unit holding the task up
+
+
+KEY_TASK_TEXTS: dict[Language, KeyTaskTexts] = {
+    "zh-CN": KeyTaskTexts(
+        heading="重点工作推进情况",
+        summary="{n}项重点工作中，{k}项有牵头单位或配合单位逾期：",
+        none_late="{n}项重点工作的牵头单位和配合单位均无逾期。",
+        line="“{title}”（牵头单位：{lead}）：{units}。",
+        unit="{name}（{role}）{state}",
+        separator="、",
+        roles={"lead": "牵头", "partner": "配合"},
+        late_states={"late": "逾期报送", "overdue": "逾期未报送", "rejected": "被退回未重新报送"},
+        sheet="重点工作推进情况",
+        sheet_columns=(
+            "重点工作", "角色", "单位编号", "单位名称", "截止时间", "首次有效报送时间",
+            "报送状态", "卡住该项工作",
+        ),
+        holding="是",
+    ),
+    "en": KeyTaskTexts(
+        heading="Key tasks",
+        summary="In {k} of the {n} key tasks a lead or partner unit is late:",
+        none_late="No lead or partner unit of the {n} key tasks is late.",
+        line="“{title}” (lead: {lead}): {units}.",
+        unit="{name} ({role}) {state}",
+        separator="; ",
+        roles={"lead": "lead", "partner": "partner"},
+        late_states={
+            "late": "reported late",
+            "overdue": "has not reported",
+            "rejected": "was returned and has not reported again",
+        },
+        sheet="Key tasks",
+        sheet_columns=(
+            "Key task", "Role", "Unit id", "Unit", "Due", "First valid received", "State",
+            "Holding the task up",
+        ),
+        holding="Yes",
+    ),
+}  # fmt: skip

@@ -43,8 +43,10 @@ from duban.adapters.xlsx.streaming import (
 from duban.compile.model import CompileInput, SubmissionData, UnitLine
 from duban.compile.rectification import RectificationFigures
 from duban.compile.texts import (
+    KEY_TASK_TEXTS,
     RECTIFICATION_TEXTS,
     WORKBOOK_TEXTS,
+    KeyTaskTexts,
     RectificationTexts,
     WorkbookTexts,
     period_text,
@@ -119,6 +121,10 @@ def _write_book(book: Any, data: CompileInput) -> SummaryStats:
         _write_rectification(book.add_worksheet(words.sheet), data.rectification, styles, words,
                              texts.tag_separator)  # fmt: skip
         taken.add(words.sheet)
+    if data.key_tasks is not None:
+        key_words = KEY_TASK_TEXTS[data.language]
+        _write_key_tasks(book.add_worksheet(key_words.sheet), data, styles, key_words)
+        taken.add(key_words.sheet)
     details = [
         _DetailSheet(book, styles, name, sheet, texts)
         for name, sheet in _detail_names(data.form.sheets, texts, taken)
@@ -226,6 +232,34 @@ def _write_rectification(
             else:
                 ws.write_number(row, col, rate, styles.percent)
     ws.freeze_panes(1, 2)
+
+
+def _write_key_tasks(ws: Any, data: CompileInput, styles: _Styles, words: KeyTaskTexts) -> None:
+    """重点工作推进情况: per key task, one row per unit of its chain (the lead, then the
+    partners), coloured by state like the units sheet; the units holding the task up marked."""
+    for col, width in enumerate((30, 6, 10, 24, 17, 17, 14, 10)):
+        ws.set_column(col, col, width)
+    write_header(ws, words.sheet_columns, styles.header)
+    row = 0
+    for task in data.key_tasks or ():
+        for unit in task.units:
+            row += 1
+            f = styles.for_state(unit.state.value)
+            texts = (task.task.title, words.roles[unit.role], unit.unit_id, unit.name,
+                     _due_cell(unit.due_at, data))  # fmt: skip
+            for col, text in enumerate(texts):
+                ws.write_string(row, col, text, text_format(text, f["text"], f["quoted"]))
+            if unit.received_at is None:
+                ws.write_blank(row, 5, None, f["text"])
+            else:
+                ws.write_number(row, 5, moment_serial(unit.received_at, data.zone), f["moment"])
+            ws.write_string(row, 6, state_word(unit.state.value, data.language), f["text"])
+            if task.holds(unit):
+                ws.write_string(row, 7, words.holding, f["text"])
+            else:
+                ws.write_blank(row, 7, None, f["text"])
+    ws.freeze_panes(1, 1)
+    ws.autofilter(0, 0, max(row, 1), len(words.sheet_columns) - 1)
 
 
 def _unit_row(
