@@ -159,7 +159,8 @@ def test_partners_report_to_the_lead_and_the_lead_to_the_office(
     reply(chain, notices["B18"], "B18", wrong, ON_TIME)
     chain.collect(clock_at=CORRECTED)
     assert problems(chain) == [
-        f"{SHEET}!A4: “推进营商环境”不是本单位配合的重点工作（应为：{EFFICIENCY}、{EXECUTION}）"
+        f"{SHEET}!A4: “推进营商环境”不是本单位配合的重点工作（应为：{EFFICIENCY}、{EXECUTION}）",
+        f"{SHEET}!A5: 缺少重点工作“{EXECUTION}”的行：请填写本单位承担的部分",
     ]
     reply(chain, notices["B18"], "B18",
           filled(b18, {3: part("B18：提速"), 4: part("B18：执行")}), LATE)  # fmt: skip

@@ -118,10 +118,10 @@ class PartFinding:
 def check_part(
     campaign: Campaign, chain: Chain, unit_id: str, rows: Sequence[Row], numbers: Sequence[int]
 ) -> list[PartFinding]:
-    """A partner's rows must each be about a key task it partners. ``numbers``: each row's
-    number in the sheet."""
+    """A partner's rows must each be about a key task it partners, and each such task have its
+    row: its lead counts on it. ``numbers``: each row's number in the sheet."""
     titles = [t.title for t in partnered(campaign, chain, unit_id)]
-    return [
+    found = [
         _finding(chain, n, f"“{_text(row, chain.task_column)}”不是本单位配合的重点工作"
                  f"（应为：{'、'.join(titles)}）",
                  f"“{_text(row, chain.task_column)}” is not a key task your unit partners "
@@ -129,6 +129,12 @@ def check_part(
         for n, row in zip(numbers, rows, strict=True)
         if _text(row, chain.task_column) not in titles
     ]  # fmt: skip
+    written = {_text(row, chain.task_column) for row in rows}
+    after = max(numbers, default=FIRST_DATA_ROW - 1) + 1
+    found += [_finding(chain, after, f"缺少重点工作“{title}”的行：请填写本单位承担的部分",
+                       f"no row about the key task “{title}”: fill in your unit's share")
+              for title in titles if title not in written]  # fmt: skip
+    return found
 
 
 def check_lead(
