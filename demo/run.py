@@ -42,6 +42,7 @@ from duban.settings import load_settings
 from duban.testing.botserver import LocalBotServer
 from duban.testing.mailserver import LocalSmtpServer
 
+from .evaluation import Evaluated, evaluate_year, evaluation_table
 from .inspection import Inspected, draw_table, inspect_quarter, report_round, return_sheets
 from .units import PLAN_ROLES, Reply, notices_by_unit, replies_to, send
 
@@ -77,6 +78,7 @@ class Walk:
     end: datetime | None = None
     inspected: Inspected | None = None
     reported: Reported | None = None
+    evaluated: Evaluated | None = None
 
 
 def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
@@ -107,6 +109,8 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
     if walk.inspected is not None:
         names = {u.id: u.name for u in bundle.units}
         console.print(draw_table(walk.inspected, names))
+    if walk.evaluated is not None:
+        console.print(evaluation_table(walk.evaluated))
     console.print(_timeline(bundle, engine, clock))
     console.print(_outputs(home, sent, inbox, engine, walk, bot_posts))
     engine.dispose()
@@ -196,6 +200,11 @@ def _walk_days(
     walk.reported = report_round(campaign_path, reported_at, walk.inspected)
     walk.steps.append(_step_of_report(walk.reported, reported_at))
     walk.end = reported_at
+    walk.evaluated = evaluate_year(
+        campaign_path, bundle, lambda: [(d.rcpt_tos, d.raw) for d in outgoing.messages],
+        lambda replies: send(replies, port, clock), lambda at: _collect(campaign_path, at),
+    )  # fmt: skip
+    walk.steps += walk.evaluated.steps
     return walk
 
 
@@ -451,6 +460,13 @@ def _outputs(
     if walk.reported is not None:
         table.add_row("inspection summary workbook (督查汇总表)", str(walk.reported.workbook))
         table.add_row("inspection bulletin (督查通报), .docx", str(walk.reported.docx))
+    done = walk.evaluated
+    if done is not None and done.outputs is not None:
+        table.add_row("evaluation ranking workbook (考核排名表), final", str(done.outputs.ranking))
+        table.add_row("evaluation bulletin (考核通报), .docx", str(done.outputs.docx))
+        table.add_row("evaluation score sheets (得分说明), final", str(done.sheets))
+        table.add_row("accountability list (问责名单), coordinator only",
+                      str(done.outputs.accountability))  # fmt: skip
     table.add_row("group-bot posts (escalation, bulletin)", str(posts))
     return table
 

@@ -6,10 +6,12 @@ import email
 import email.policy
 import mailbox
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
@@ -17,9 +19,14 @@ from rich.console import Console
 from sqlalchemy import create_engine, distinct, func, select
 from sqlalchemy.orm import Session
 
+from demo.evaluation import LATE, OFF_SCALE, SPOILED, TWICE
 from demo.run import MARKER, run_demo
 from demo.units import form_rows, is_percent, wrong_value
+from duban.evaluate.ballot_ledger import ballots_of
+from duban.evaluate.ballots import counted_ballots
 from duban.ledger.schema import (
+    AppealRow,
+    EvaluationRow,
     EventRow,
     InspectionAssignmentRow,
     InspectionScoreRow,
@@ -34,6 +41,7 @@ from duban.model.validation import check_cell, column_letter
 
 from .conftest import EXAMPLE, ROOT
 
+CID = "nlzf-2026"
 CAMPAIGNS = [EXAMPLE, *sorted((ROOT / "tests" / "campaigns").glob("*/campaign.yaml"))]
 
 
@@ -69,6 +77,84 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
     assert list((home / "out").rglob("progress-2026-Q1/*汇总表.xlsx"))
     _assert_the_items_were_reported_on_and_verified(home)
     _assert_the_quarter_was_inspected(home, text)
+    _assert_the_year_was_evaluated(home, text)
+
+
+def _assert_the_year_was_evaluated(home: Path, text: str) -> None:
+    """The evaluation ends the year: 15 ballots sent, 16 returned (one evaluator twice, the
+    later counting; one after the close, recorded, told and not counted; one with 很好, a
+    mark off the scale, recorded, spoiled and told); computed as of the close and published
+    to the 30 units; the appellant's reply recorded as an appeal on its timeliness line,
+    upheld (an event, the unit told), version 2 sent to the units whose sheet changed only;
+    frozen, each unit its final sheet and the bulletin, which also went to the distribution."""
+    steps = ("evaluate ballots", "evaluate compute", "evaluate decide A1", "evaluate freeze",
+             "evaluate publish", "the year's evaluation (评议考核)")  # fmt: skip
+    for step in steps:
+        assert step in text
+    engine = create_engine(f"sqlite:///{home / 'duban.sqlite3'}")
+    try:
+        with Session(engine) as session:
+            ballots = ballots_of(session, CID, "public-evaluation", "2026")
+            keys = select(MessageRow.idempotency_key, MessageRow.recipients)
+            sent = dict(session.execute(keys).tuples().all())
+            [appeal] = session.scalars(select(AppealRow)).all()
+            runs = session.scalars(select(EvaluationRow).order_by(EvaluationRow.version)).all()
+            kinds = session.scalars(
+                select(EventRow.kind).where(EventRow.kind.like("evaluation.%"))
+            ).all()
+    finally:
+        engine.dispose()
+    close = datetime(2026, 12, 8, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert [r.closes_at for r in runs] == [close, close]
+    assert sum(k.startswith(f"ballot:{CID}:") for k in sent) == 15
+    assert len(ballots) == 16
+    counted, aside = counted_ballots(ballots, close)
+    assert len(counted) == 14  # 15 evaluators, one of them late
+    assert sum(b.evaluator == TWICE for b in ballots) == 2
+    assert sorted((a.evaluator, a.reason) for a in aside) == [(TWICE, "superseded"),
+                                                              (LATE, "late")]  # fmt: skip
+    assert max((b for b in ballots if b.evaluator == TWICE), key=lambda b: b.received_at) in counted
+    [spoiled] = [b for b in counted if b.evaluator == SPOILED]
+    assert OFF_SCALE in spoiled.marks.values()
+    said = _bodies(home, lambda m: "测评表" in str(m["Subject"]))
+    assert any("下列评价不在评价档次之内，不计入测评结果" in b and OFF_SCALE in b for b in said)
+    assert any("本表晚于测评截止时间" in b and "不计入测评结果" in b for b in said)
+    assert any("本表替代您" in b for b in said)
+
+    assert appeal.state == "upheld"
+    assert appeal.correction is not None
+    assert appeal.correction["source"] == "timeliness"
+    assert appeal.line.endswith("报送及时率")
+    assert kinds.count("evaluation.appealed") == kinds.count("evaluation.appeal-upheld") == 1
+    assert f"appeal-decision:{CID}:2026:A{appeal.id}" in sent
+    first, again, final = (
+        {k.rsplit(":", 1)[1] for k in sent if k.startswith(f"evaluation-sheet:{CID}:2026:{stage}:")}
+        for stage in ("v1", "v2", "final")
+    )
+    assert len(first) == len(final) == 30
+    assert appeal.unit_id in again
+    assert 1 <= len(again) < 30  # the corrected sheets only to the units whose sheet changed
+    assert [(r.version, r.state) for r in runs] == [(1, "preliminary"), (2, "frozen")]
+    assert "evaluation.frozen" in kinds
+    assert sent[f"evaluation-bulletin:{CID}:2026:final"] == [
+        "shiweiban@jt.example", "zhengfuban@jt.example", "jiwei@jt.example"
+    ]  # fmt: skip
+    folder = home / "out" / CID / "evaluation"
+    for name in ("考核排名表-2026-final.xlsx", "考核通报-2026-final.docx",
+                 "问责名单-2026-final.xlsx"):  # fmt: skip
+        assert (folder / name).is_file()
+    assert len(list((folder / "得分说明-2026-final").glob("*.xlsx"))) == 30
+
+
+def _bodies(home: Path, wanted: Callable[[EmailMessage], bool]) -> list[str]:
+    """The plain text of the messages duban sent that ``wanted`` picks."""
+    bodies = []
+    for message in mailbox.Maildir(home / "mail" / "sent", factory=None):
+        parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+        if isinstance(parsed, EmailMessage) and wanted(parsed):
+            body = parsed.get_body(("plain",))
+            bodies.append(body.get_content() if isinstance(body, EmailMessage) else "")
+    return bodies
 
 
 def _assert_the_quarter_was_inspected(home: Path, text: str) -> None:
