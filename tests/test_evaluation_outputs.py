@@ -134,7 +134,7 @@ def test_every_point_of_a_sheet_in_words() -> None:
     r = report()
     t2 = said(r, "T2")
     assert t2[:4] == [
-        "报送及时率：《季度进展报告》2026-04 逾期报送（应于 2026-07-03 前报送，"
+        "报送及时率：《季度进展报告》（2026-04）逾期报送（应于 2026-07-03 前报送，"
         "实际 2026-07-05 报送）",
         "报送及时率：应报送 4 项，按时报送 3 项，及时率 75.00%",
         "报送及时率：折算为百分制：0.7500 × 100，计 75.00 分",
@@ -152,7 +152,7 @@ def test_every_point_of_a_sheet_in_words() -> None:
         "综合：再得 8.91 分可超过上一名（第 1 名，总分 94.80 分）",
     ]
     t3 = said(r, "T3")
-    assert "报送及时率：《季度进展报告》2026-04 未报送（应于 2026-07-03 前报送）" in t3
+    assert "报送及时率：《季度进展报告》（2026-04）未报送（应于 2026-07-03 前报送）" in t3
     assert "督查考评：考核期内未接受督查" in t3
     assert "督查考评：无原始数据，按本组平均分计 86.67 分" in t3
     assert "加分扣分：无加分扣分事项，计 0.00 分" in t3
@@ -227,7 +227,7 @@ def test_completeness_rectification_and_a_satisfaction_rate_in_words(language: L
     x2 = said(r, "X2")
     expected = {
         "zh-CN": [
-            "报送完整率：《季度进展报告》2026-Q2 未报送（应于 2026-09-04 前报送）",
+            "报送完整率：《季度进展报告》（2026-Q2）未报送（应于 2026-09-04 前报送）",
             "报送完整率：应报送 2 项，已报送 1 项，完整率 50.00%",
             "整改完成率：整改事项 ZG-X-001 未完成整改（整改时限 2026-10-31）：台账不全",
             "整改完成率：发现问题 2 个，已完成整改 1 个，整改完成率 50.00%",
@@ -240,7 +240,7 @@ def test_completeness_rectification_and_a_satisfaction_rate_in_words(language: L
             "按抽签排序（抽签签号 {ticket}）",
         ],
         "en": [
-            "报送完整率: 季度进展报告 2026-Q2 was not received (due by 2026-09-04)",
+            "报送完整率: 季度进展报告 (2026-Q2) was not received (due by 2026-09-04)",
             "报送完整率: 1 of 2 due received: completeness 50.00%",
             "整改完成率: rectification item ZG-X-001 not completed (deadline 2026-10-31): 台账不全",
             "整改完成率: 1 of 2 problems rectified: 50.00%",

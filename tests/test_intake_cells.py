@@ -48,7 +48,9 @@ ROW: list[str | int] = [
 
 
 def progress_form(bundle: CampaignBundle) -> Form:
-    return bundle.campaign.form("progress")
+    """The progress form as a key task partner's template has it (the lead's adds 报送单位)."""
+    campaign = bundle.campaign
+    return campaign.form_of(campaign.deliverable("progress-parts"))
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +58,8 @@ def template(example_bundle: CampaignBundle) -> bytes:
     campaign = example_bundle.campaign
     context = TemplateContext(
         language="zh-CN", campaign_id=campaign.id, campaign_title=campaign.title,
-        deliverable_id="progress", deliverable_title="重点工作季度进展", period="2026-Q1",
+        deliverable_id="progress-parts", deliverable_title="重点工作季度进展（配合单位报送）",
+        period="2026-Q1",
         due_text="2026年3月25日", coordinator_name="市优化办",
         coordinator_email="youhuaban@jt.example", coordinator_phone=None,
     )  # fmt: skip

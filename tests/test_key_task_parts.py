@@ -18,12 +18,16 @@ from duban.model.loader import load_campaign
 from .test_campaign_file import problems_of, replace_in
 
 PROGRESS = "    assign: {leads: all}\n    due: {every: quarter, day: 25, roll: next-working-day}\n"
-PARTNERS = "    partners: {before_working_days: 5, task_column: task}\n"
+PARTNERS = (
+    "    partners:                # 牵头汇总：配合单位先报牵头单位（提前5个工作日），"
+    "牵头单位汇总后报市优化办\n"
+    "      before_working_days: 5\n      task_column: task\n"
+)
 
 
 @pytest.fixture
 def with_partners(example_copy: Path) -> Path:
-    replace_in(example_copy, PROGRESS, PROGRESS + PARTNERS)
+    """The example: its quarterly progress is reported in two steps."""
     return example_copy
 
 
@@ -62,7 +66,7 @@ def test_the_leads_form_names_who_reported_each_row(with_partners: Path) -> None
 
 
 def test_partners_need_leads_and_a_task_column(example_copy: Path) -> None:
-    replace_in(example_copy, PROGRESS,
+    replace_in(example_copy, PROGRESS + PARTNERS,
                PROGRESS.replace("{leads: all}", "{all: true}")
                + PARTNERS.replace("task_column: task", "task_column: tasks"))  # fmt: skip
     message = problems_of(example_copy)

@@ -32,6 +32,7 @@ from duban.adapters.mail.smtp_url import parse_smtp_url
 from duban.clock import FixedClock
 from duban.compile.outputs import compile_outputs
 from duban.implement.chase import chase
+from duban.implement.leadcopy import LeadDuty, Part
 from duban.ledger.db import session_scope
 from duban.ledger.schema import InstanceRow, IntakeFileRow, SubmissionRow
 from duban.mobilize.send import NoticeRequest, plan_notices, send_notices
@@ -46,8 +47,6 @@ from .test_collect import ENV, SECRET, World, imap, make_world  # noqa: F401  (i
 SHEET = "进展情况"
 EFFICIENCY = "创新服务举措，推进提速增效工程"
 EXECUTION = "规范行政行为，推进执行力强化工程"
-PROGRESS = "    assign: {leads: all}\n    due: {every: quarter, day: 25, roll: next-working-day}\n"
-PARTNERS = "    partners: {before_working_days: 5, task_column: task}\n"
 ON_TIME = datetime(2026, 3, 16, 2, 0, tzinfo=UTC)
 CORRECTED = datetime(2026, 3, 17, 2, 0, tzinfo=UTC)
 LATE = datetime(2026, 3, 19, 2, 0, tzinfo=UTC)  # after the parts' due day (18 March)
@@ -65,7 +64,6 @@ def chain(
     ledger_url: str,
 ) -> Iterator[World]:
     """The partners' notices of the first quarter sent; nothing received yet."""
-    replace_in(example_copy, PROGRESS, PROGRESS + PARTNERS)
     replace_in(example_copy, "partners: [B02, B16]", "partners: [B02, B16, B18]")
     bundle = load_campaign(example_copy)
     with make_world(imap, bundle, tmp_path, ledger_url, "progress-parts", SHEET) as world:
@@ -314,3 +312,27 @@ def test_the_lead_is_sent_its_partners_parts_once_each_change(chain: World) -> N
     assert "请核对后重新报送" in body(updated)
     assert [r[2] for r in rows_of(attachment_of(updated)[1])][:3] == [
         "B02：窗口延时服务", "B16：更正后", "B18：提速"]  # fmt: skip
+
+
+def test_when_a_lead_copy_is_due() -> None:
+    """Pure: the partners' due day (18 March) or every part in; none of an old period that
+    nobody answered; after the lead's report, only for a part accepted since."""
+    lead_due, parts_due = local(26, 0), local(19, 0)  # the ends of 25 and 18 March
+    lead = InstanceRow(id=1, deliverable_id="progress", unit_id="B17", period="2026-Q1",
+                       due_at=lead_due, extended_to=None)  # fmt: skip
+
+    def duty(*parts: tuple[datetime | None, datetime | None], reported: datetime | None = None
+             ) -> LeadDuty:  # fmt: skip
+        made = tuple(Part(f"P{n}", parts_due, first, last) for n, (first, last) in enumerate(parts))
+        return LeadDuty(lead, made, reported)
+
+    none, early = (None, None), (local(16, 10), local(16, 10))
+    assert not duty(early, none).due_now(local(18, 9))  # before the partners' due day
+    assert duty(early, early).due_now(local(18, 9))  # every part in
+    assert duty(early, none).due_now(local(19, 9))  # the partners' due day has passed
+    assert duty(none, none).due_now(local(19, 9))  # nothing in: the lead told whom to press
+    assert not duty(none, none).due_now(local(27, 9))  # nothing in, the lead's day gone
+    assert duty(early, none).due_now(local(27, 9))  # a part in: still worth a copy
+    reported = local(20, 10)
+    assert not duty(early, early, reported=reported).due_now(local(23, 9))
+    assert duty(early, (early[0], local(21, 10)), reported=reported).due_now(local(23, 9))

@@ -51,8 +51,6 @@ from duban.model.loader import CampaignBundle, load_campaign
 
 from .test_campaign_file import replace_in
 
-PROGRESS = "    assign: {leads: all}\n    due: {every: quarter, day: 25, roll: next-working-day}\n"
-PARTNERS = "    partners: {before_working_days: 5, task_column: task}\n"
 SHEET = "进展情况"
 TRAINING = "加强教育培训，推进干部素质优化工程"
 EFFICIENCY = "创新服务举措，推进提速增效工程"
@@ -123,7 +121,6 @@ class Office:
 
 @pytest.fixture
 def office(example_copy: Path, ledger_url: str) -> Iterator[Office]:
-    replace_in(example_copy, PROGRESS, PROGRESS + PARTNERS)
     replace_in(example_copy, "partners: [B02, B16]", "partners: [B02, B16, B18]")
     bundle = load_campaign(example_copy)
     engine = make_engine(ledger_url)

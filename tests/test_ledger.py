@@ -50,10 +50,10 @@ def test_register_is_idempotent(engine: Engine, example_bundle: CampaignBundle) 
     with session_scope(engine) as session:
         second = register(session, example_bundle, CLOCK)
     assert first.campaign == "created"
-    assert first.counts == {"units_added": 30, "instances_added": 170}
+    assert first.counts == {"units_added": 30, "instances_added": 202}  # 32 partners' parts
     assert not second.changed
     with session_scope(engine) as session:
-        assert session.scalar(select(func.count()).select_from(InstanceRow)) == 170
+        assert session.scalar(select(func.count()).select_from(InstanceRow)) == 202
         kinds = session.scalars(select(EventRow.kind)).all()
     assert kinds == ["campaign.registered"]  # the second run wrote no event either
 
@@ -75,7 +75,7 @@ def test_roster_changes_update_deactivate_and_withdraw(engine: Engine, example_c
         assert t09 is not None
         assert not t09.active
         facts = instance_facts(session, "nlzf-2026")
-    assert len(facts) == 165
+    assert len(facts) == 197  # 202 duties, T09's 5 withdrawn
     assert "T09" not in {f.unit_id for f in facts}
 
 

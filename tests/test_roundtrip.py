@@ -47,6 +47,7 @@ from duban.implement.collect import collect_batch
 from duban.implement.intake.pipeline import Intake
 from duban.implement.intake.rawstore import RawStore
 from duban.implement.intake.reader import WorkbookReader
+from duban.implement.parts import chain_of, partnered
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import InstanceRow, IntakeFileRow, IntakeRow, SubmissionRow
 from duban.ledger.store import register
@@ -182,9 +183,24 @@ def item_codes(deliverable: Deliverable) -> frozenset[str]:
     return frozenset() if spec is None else frozenset({spec.columns["code"]})
 
 
-def fill(template: bytes, form: Form, blank: frozenset[str] = frozenset()) -> tuple[bytes, Rows]:
+def key_tasks(
+    bundle: CampaignBundle, deliverable: Deliverable, unit_id: str
+) -> dict[str, list[str]]:
+    """A key task partner's column of the key task, which the round trip fills with the titles
+    of the unit's key tasks in turn (pre-filled and locked in its template: they must stay)."""
+    chain = chain_of(bundle.campaign, deliverable)
+    if chain is None:
+        return {}
+    return {chain.task_column: [t.title for t in partnered(bundle.campaign, chain, unit_id)]}
+
+
+def fill(
+    template: bytes, form: Form, blank: frozenset[str] = frozenset(),
+    given: dict[str, list[str]] | None = None,
+) -> tuple[bytes, Rows]:  # fmt: skip
     """The template filled by a careful unit with openpyxl, and the rows the ledger must hold
-    (the ``blank`` columns left empty)."""
+    (the ``blank`` columns left empty, the ``given`` ones with their values in turn)."""
+    given = given or {}
     book = load_workbook(io.BytesIO(template))
     expected: Rows = {}
     for sheet in form.sheets:
@@ -196,6 +212,12 @@ def fill(template: bytes, form: Form, blank: frozenset[str] = frozenset()) -> tu
             for number, column in enumerate(sheet.columns, start=1):
                 if column.key in blank:
                     row[column.key] = None
+                    continue
+                if column.key in given:
+                    values = given[column.key]
+                    row[column.key] = ws.cell(first + index, number).value = values[
+                        index % len(values)
+                    ]
                     continue
                 cell = typed(column, index)
                 target = ws.cell(first + index, number)
@@ -281,7 +303,8 @@ def mobilize(
     campaign = bundle.campaign
     first_of: dict[str, Deliverable] = {}
     for each in campaign.deliverables:
-        first_of.setdefault(each.form, each)
+        if each.partners is None:  # a lead's form has 报送单位: its partners' is the form
+            first_of.setdefault(each.form, each)
     for form in campaign.forms:
         deliverable = first_of.get(form.id)
         if deliverable is None:
@@ -313,7 +336,8 @@ def mobilize(
         notice = email.message_from_bytes(delivery.raw, policy=email.policy.default)
         assert isinstance(notice, EmailMessage)
         filename, template = attachment_of(notice)
-        data, expected = fill(template, form, item_codes(deliverable))
+        given = key_tasks(bundle, deliverable, unit_id)
+        data, expected = fill(template, form, item_codes(deliverable), given)
         found.filled[folder, form.id] = Filled(
             folder, form.id, deliverable.id, unit_id, notice, filename, data, expected,
             arrival=due_at - timedelta(days=7),

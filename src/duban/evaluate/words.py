@@ -39,8 +39,8 @@ ZH: dict[str, str] = {
     "mark.exempt": "免于问责",
     "all-units": "全部单位",
     "separator": "、",
-    "late": "《{deliverable}》{period} 逾期报送（应于 {due} 前报送，实际 {received} 报送）",
-    "missing": "《{deliverable}》{period} 未报送（应于 {due} 前报送）",
+    "late": "《{deliverable}》{period}逾期报送（应于 {due} 前报送，实际 {received} 报送）",
+    "missing": "《{deliverable}》{period}未报送（应于 {due} 前报送）",
     "round": "{round} 得 {score} 分（满分 {of} 分）",
     "deduction": "{round} {item} 扣 {points} 分：{reason}",
     "open-item": "整改事项 {code} 未完成整改（整改时限 {due}）：{finding}",
@@ -106,8 +106,8 @@ EN: dict[str, str] = {
     "mark.exempt": "exempt",
     "all-units": "all units",
     "separator": ", ",
-    "late": "{deliverable} {period} came late (due by {due}, received {received})",
-    "missing": "{deliverable} {period} was not received (due by {due})",
+    "late": "{deliverable}{period} came late (due by {due}, received {received})",
+    "missing": "{deliverable}{period} was not received (due by {due})",
     "round": "{round}: {score} of {of}",
     "deduction": "{round}, {item}: {points} deducted: {reason}",
     "open-item": "rectification item {code} not completed (deadline {due}): {finding}",
@@ -290,10 +290,17 @@ def _duty(line: SheetLine, _: _Source, report: EvaluationReport) -> tuple[str, F
     facts = _facts(line)
     return line.what, {
         "deliverable": report.deliverables.get(deliverable, deliverable),
-        "period": period,
+        "period": _period(period, report.language),
         "due": facts.get("due", ""),
         "received": facts.get("received", ""),
     }
+
+
+def _period(period: str, language: str) -> str:
+    """A duty's period as its line says it: none for a one-off duty (``once``)."""
+    if period in ("", "once"):
+        return ""
+    return f"（{period}）" if language == "zh-CN" else f" ({period})"
 
 
 def _round_title(report: EvaluationReport, round_id: str) -> str:

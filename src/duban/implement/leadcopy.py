@@ -55,11 +55,15 @@ class LeadDuty:
 
     def due_now(self, now: datetime) -> bool:
         """Every partner in, or the partners' due day come; and, if the lead has reported,
-        a part accepted since."""
+        a part accepted since. With no part in at all, only until the lead's own due day: a
+        copy then tells the lead whom to press; after it, there is nothing to consolidate
+        and the ladder's reminders go on (no copies of old periods nobody answered)."""
         if not self.parts:
             return False
         ready = all(p.first_in for p in self.parts) or now >= min(p.due_at for p in self.parts)
         newest = max((p.last_in for p in self.parts if p.last_in), default=None)
+        if newest is None and now >= self.instance.effective_due:
+            return False
         changed = self.reported_at is None or (newest is not None and newest > self.reported_at)
         return ready and changed
 
