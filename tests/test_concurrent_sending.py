@@ -54,6 +54,9 @@ NOTICES_AT = "2026-02-10T09:00:00+08:00"
 OVERDUE_AT = "2026-03-06T10:00:00+08:00"
 # The escalation (to the coordinator and the bots) is due 3 working days after: Tue 10 Mar.
 ESCALATION_AT = "2026-03-10T10:00:00+08:00"
+# The key tasks' partners owe their first-quarter parts by Wed 18 Mar (5 working days before the
+# leads' 25 Mar): on Thu 19 Mar, none in, each lead is sent its copy naming its late partners.
+PARTS_LATE_AT = "2026-03-19T10:00:00+08:00"
 RUNS = 2
 
 
@@ -253,6 +256,21 @@ def test_two_chases_at_once_send_each_rung_once(world: World, round_: int) -> No
     assert said(runs, r"escalations (\d+)") == 1
     assert said(runs, r"bot posts (\d+)") == 1
     assert len(ledger_rows(world, "overdue-notice", "reminder", "final-notice")) == UNITS
+
+
+@pytest.mark.parametrize("round_", rounds(test=2, stress=10))
+def test_two_chases_at_once_send_each_lead_copy_once(world: World, round_: int) -> None:
+    runs = run_together(world, PARTS_LATE_AT, RUNS, "chase")
+    leads = {t.lead for t in load_campaign(world.campaign).campaign.key_tasks}
+    rows = ledger_rows(world, "lead-copy")
+    keys = {row.idempotency_key for row in rows}
+    assert {key.split(":")[4] for key in keys} == leads  # lead-copy:campaign:progress:Q:unit:…
+    copies = [d for d in world.smtp.messages if header(d, "X-Duban-Key").startswith("lead-copy:")]
+    assert_sent_once(rows, copies, keys)
+    told = [re.search(r"leads' consolidated\s+copies (\d+)", run.stdout) for run in runs]
+    assert sum(int(found.group(1)) for found in told if found) == len(leads), [
+        r.stdout for r in runs
+    ]
 
 
 @pytest.mark.parametrize("migrated", [False, True], ids=["new-ledger", "migrated-ledger"])
