@@ -33,6 +33,7 @@ from duban.clock import FixedClock
 from duban.compile.outputs import compile_outputs
 from duban.implement.chase import chase
 from duban.implement.leadcopy import LeadDuty, Part
+from duban.implement.remind import RemindRequest, remind
 from duban.ledger.db import session_scope
 from duban.ledger.schema import InstanceRow, IntakeFileRow, SubmissionRow
 from duban.mobilize.send import NoticeRequest, plan_notices, send_notices
@@ -250,6 +251,17 @@ def chase_at(world: World, when: datetime) -> list[EmailMessage]:
     return [m for m in sent if isinstance(m, EmailMessage)]
 
 
+def remind_at(world: World, when: datetime) -> list[EmailMessage]:
+    """``duban remind --deliverable progress --unit B17`` at ``when``: what it mailed."""
+    with LocalSmtpServer() as outgoing, session_scope(world.engine) as session:
+        with SmtpMailer(parse_smtp_url(outgoing.url())) as mailer:
+            remind(session, world.bundle, RemindRequest("progress", "2026-Q1", ("B17",)),
+                   mailer=mailer, clock=FixedClock(when), env=ENV, secret=SECRET)  # fmt: skip
+        sent = [email.message_from_bytes(d.raw, policy=email.policy.default)
+                for d in outgoing.messages]  # fmt: skip
+    return [m for m in sent if isinstance(m, EmailMessage)]
+
+
 def to_lead(messages: list[EmailMessage]) -> list[EmailMessage]:
     return [m for m in messages if "shenpi@jt.example" in str(m["To"])]
 
@@ -285,6 +297,8 @@ def test_the_lead_is_sent_its_partners_parts_once_each_change(chain: World) -> N
 
     [reminder] = to_lead(chase_at(chain, local(20, 9, 30)))  # the lead's own reminder
     assert "配合单位市信访局的部分逾期未报送，请督促其尽快报送" in body(reminder)
+    [asked] = to_lead(remind_at(chain, local(20, 15)))  # and the coordinator's `duban remind`
+    assert "配合单位市信访局的部分逾期未报送，请督促其尽快报送" in body(asked)
 
     b18 = attachment_of(notices["B18"])[1]
     both = filled(b18, {3: part("B18：提速"), 4: part("B18：执行")})

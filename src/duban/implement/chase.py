@@ -264,11 +264,13 @@ def reminder_draft(
     builders: dict[tuple[str, str], NoticeBuilder],
     key: str,
     kind: str,
+    late_partners: Sequence[str] = (),
 ) -> Draft:
     """One unit's reminder email (the ``reminder`` template, worded for ``rung``, the head and
     supervisor in copy when the rung says so) with a fresh workbook, as a draft keyed ``key``;
     a ladder rung and an on-demand reminder (``duban remind``) are both made here. The
-    workbook carries the unit's open items if ``with_open_items`` loaded them first."""
+    workbook carries the unit's open items if ``with_open_items`` loaded them first; a lead's
+    names its ``late_partners``."""
     campaign = bundle.campaign
     language = campaign.language
     deliverable = campaign.deliverable(facts.deliverable_id)
@@ -279,7 +281,7 @@ def reminder_draft(
         "overdue": as_of >= facts.effective_due,
         "due_text": format_due(facts.effective_due, campaign.zone, language),
         "late_days": late_days(bundle, facts, as_of), "rejected": state is State.REJECTED,
-        "coordinator": campaign.roles.coordinator,
+        "coordinator": campaign.roles.coordinator, "late_partners": list(late_partners),
         "sent_on": format_day(as_of, campaign.zone, language),
     }  # fmt: skip
     rendered = render_message(env, language, "reminder", context)

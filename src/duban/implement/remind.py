@@ -23,6 +23,7 @@ from duban.adapters.mail.mailer import Mailer
 from duban.clock import Clock
 from duban.errors import DubanError, UnknownIdError
 from duban.implement.chase import reminder_draft, with_open_items
+from duban.implement.leadcopy import late_partners
 from duban.ledger.store import append_event, instance_facts
 from duban.mobilize.notices import NoticeBuilder
 from duban.model.campaign import Rung, RungKind
@@ -188,6 +189,7 @@ def send_reminders(
                     env=env, as_of=as_of, builders=builders)  # fmt: skip
     drafts: list[Draft] = []
     subjects: dict[str, str] = {}
+    pressing = late_partners(session, bundle, as_of)
     for f, state in owed:
         unit = bundle.units_by_id[f.unit_id]
         assert f.instance_id is not None
@@ -195,6 +197,7 @@ def send_reminders(
         draft = reminder_draft(
             bundle, f, state, unit, _wording(f, state, as_of), env=env, secret=secret,
             as_of=as_of, builders=builders, key=key, kind=KIND,
+            late_partners=pressing.get(f.instance_id, ()),
         )  # fmt: skip
         drafts.append(draft)
         subjects[key] = f"{f.deliverable_id}/{f.period}/{f.unit_id}"
