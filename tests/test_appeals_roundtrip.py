@@ -236,6 +236,30 @@ def test_appeals_come_back_through_intake(world: World) -> None:
     assert len(appeals(world)) == 2
 
 
+def test_a_held_form_accepted_in_review(world: World) -> None:
+    """The coordinator vouches for a form the unit sent from another address: its appeals
+    are lodged as if from the unit's own, received when the message was; twice is once."""
+    compute_and_publish(world)
+    filled = fill(blank_form(world), {3: "该项材料已于3月4日报送，附回执"})
+    mail(world, "jinchengzhen.staff@personal.example", {JIN_FILE: filled}, "复核申请", SENT)
+    assert world.collect(COLLECT_AT) == []
+    assert appeals(world) == []
+    [(held,)] = world.rows(select(IntakeFileRow.id).where(IntakeFileRow.outcome == "held"))
+    env = {"DUBAN_DATABASE_URL": world.url, "DUBAN_HOME": str(world.home), "DUBAN_LANG": "zh-CN",
+           "DUBAN_NOW": COLLECT_AT, "DUBAN_SECRET": SECRET, "COLUMNS": "200"}  # fmt: skip
+    done = runner.invoke(app, ["review", str(EXAMPLE), "--accept", f"F{held}", "--by", "市优化办"],
+                         env=env)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert done.output.strip() == f"F{held}：已接收（复核申请已记录）"
+    [(unit, line, statement, received, state)] = appeals(world)
+    assert (unit, statement, received, state) == ("T01", "该项材料已于3月4日报送，附回执", SENT,
+                                                  "open")  # fmt: skip
+    assert line.startswith("3. ")
+    again = runner.invoke(app, ["review", str(EXAMPLE), "--accept", f"F{held}"], env=env)
+    assert again.output.strip() == f"F{held}：早已接收（复核申请已记录），没有变动"
+    assert len(appeals(world)) == 1
+
+
 def test_refused_forms_say_why(world: World) -> None:
     """Nothing filled, a pre-filled cell changed, after the close: refused and told."""
     compute_and_publish(world)

@@ -37,7 +37,7 @@ from duban.evaluate.ballotsheets import BallotBuilder
 from duban.implement.intake.reader import WorkbookReader
 from duban.implement.intake.sniff import sniff
 from duban.ledger.db import session_scope
-from duban.ledger.schema import BallotRow, EventRow, IntakeRow
+from duban.ledger.schema import BallotRow, EventRow, IntakeFileRow, IntakeRow
 from duban.model.ballotsheets import BALLOT_KEYS, ballot_form
 from duban.model.forms import FIRST_DATA_ROW
 from duban.model.loader import CampaignBundle
@@ -229,6 +229,27 @@ def test_ballots_come_back_through_intake(world: World) -> None:
     [refused] = collect(world)
     assert refused.startswith(f"{SHI} 【未记录】测评表有问题需更正（民主评议 2026）")
     assert "1) 测评表!A4: 单位编号应为“B09”（市公安局），请勿修改预填的被测评单位" in refused
+    assert len(recorded(world)) == 1
+
+
+def test_a_held_ballot_accepted_in_review(world: World) -> None:
+    """The coordinator vouches for a ballot the evaluator sent from another address: recorded
+    as the evaluator's own; accepting it again records nothing more."""
+    send(world)
+    filled = fill(ballots_sent(world)[SHI][SHI_FILE], [("满意", None), ("基本满意", None)])
+    mail(world, "shichunmei@personal.example", {SHI_FILE: filled}, "测评表", ON_TIME)
+    assert collect(world) == []
+    assert recorded(world) == []
+    [(held,)] = world.rows(select(IntakeFileRow.id).where(IntakeFileRow.outcome == "held"))
+    env = {"DUBAN_DATABASE_URL": world.url, "DUBAN_HOME": str(world.home), "DUBAN_LANG": "en",
+           "DUBAN_NOW": COLLECT_AT, "DUBAN_SECRET": SECRET, "COLUMNS": "200"}  # fmt: skip
+    done = runner.invoke(app, ["review", str(EXAMPLE), "--accept", f"F{held}", "--by", "市优化办"],
+                         env=env)  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert done.output.strip().startswith(f"F{held}: accepted (")
+    assert recorded(world) == [("E15", "服务对象", {"T08": "满意", "B09": "基本满意"}, {})]
+    again = runner.invoke(app, ["review", str(EXAMPLE), "--accept", f"F{held}"], env=env)
+    assert again.output.strip().startswith(f"F{held}: already accepted (")
     assert len(recorded(world)) == 1
 
 

@@ -378,9 +378,10 @@ def _accept(
                               deliverable_id=deliverable, period=period)  # fmt: skip
     said = verdict.describe(bundle.campaign.language)
     if verdict.detail.get("already"):
-        version = verdict.detail["version"]
-        out.print(pick(f"{parse_item(item)}: already accepted (version {version}); nothing changed",
-                       f"{parse_item(item)}：早已接收（第 {version} 版），没有变动"))  # fmt: skip
+        version = verdict.detail.get("version")
+        was = pick(f"version {version}", f"第 {version} 版") if version else escape(said)
+        out.print(pick(f"{parse_item(item)}: already accepted ({was}); nothing changed",
+                       f"{parse_item(item)}：早已接收（{was}），没有变动"))  # fmt: skip
         return
     value = verdict.outcome.value
     outcome = pick(value, _DECIDED_ZH.get(value, value))

@@ -58,6 +58,9 @@ class ReturnedAppeal:
     template_version: str | None = None
     uncomputed: Mapping[str, Collection[Position]] = field(default_factory=dict)
     intake_file_id: int | None = None
+    vouched_by: str | None = None
+    """The coordinator who accepted a held form in review, vouching that it is the unit's
+    though another address sent it: the sender is not checked."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ def _whose(
     unit = bundle.units_by_id.get(identity.unit_id)
     if unit is None:
         return Held("unknown-unit", {"unit": identity.unit_id})
-    if not unit.has_address(returned.sender):
+    if returned.vouched_by is None and not unit.has_address(returned.sender):
         detail = {"sender": returned.sender, "unit_name": unit.name, "unit": unit.id,
                   "emails": ", ".join(str(e) for e in unit.emails)}  # fmt: skip
         return Held("appeal-wrong-sender", detail)

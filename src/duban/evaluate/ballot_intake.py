@@ -56,6 +56,9 @@ class ReturnedBallot:
     template_version: str | None = None
     uncomputed: Mapping[str, Collection[Position]] = field(default_factory=dict)
     intake_file_id: int | None = None
+    vouched_by: str | None = None
+    """The coordinator who accepted a held ballot in review, vouching that it is the
+    evaluator's though another address sent it: the sender is not checked."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,8 @@ def _whose(
     evaluator = next((e for e in bundle.evaluators if e.id == identity.evaluator_id), None)
     if evaluator is None:
         return Held("unknown-evaluator", {"evaluator": identity.evaluator_id})
-    if returned.sender.strip().lower() != evaluator.email.strip().lower():
+    vouched = returned.vouched_by is not None
+    if not vouched and returned.sender.strip().lower() != evaluator.email.strip().lower():
         detail = {"sender": returned.sender, "name": evaluator.name, "evaluator": evaluator.id,
                   "email": evaluator.email}  # fmt: skip
         return Held("not-evaluator", detail)

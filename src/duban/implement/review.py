@@ -32,16 +32,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from duban.adapters.mail.mailer import Mailer
-from duban.adapters.xlsx.token import SCORESHEET, TemplateIdentity
+from duban.adapters.xlsx.token import APPEAL, BALLOT, SCORESHEET, TemplateIdentity
 from duban.clock import Clock
 from duban.errors import DubanError
 from duban.implement.duties import find_duty
 from duban.implement.intake.answers import AnswerContext, review_rejection_draft
+from duban.implement.intake.appeals import APPEAL_RECORDED, record_mailed_appeal
+from duban.implement.intake.ballots import BALLOT_RECORDED, record_mailed_ballot
 from duban.implement.intake.decide import (
     REASONS,
+    EvaluatorBallot,
     Identified,
     InspectionSheet,
     Outcome,
+    UnitAppeal,
     Verdict,
     identify,
 )
@@ -366,9 +370,9 @@ def accept_held(
     bundle = intake.bundle
     file, row = _file(session, bundle, item)
     if file.outcome != HELD:
-        if file.outcome == Outcome.ACCEPTED.value and file.reason == SCORES_RECORDED:
+        if file.outcome == Outcome.ACCEPTED.value and file.reason in _RECORDED:
             detail = dict(file.problems[0]) if file.problems else {}
-            return Verdict(Outcome.ACCEPTED, SCORES_RECORDED, {**detail, "already": True})
+            return Verdict(Outcome.ACCEPTED, file.reason, {**detail, "already": True})
         if file.outcome == Outcome.ACCEPTED.value and file.reviewed_by is not None:
             version = session.scalar(
                 select(SubmissionRow.version).where(SubmissionRow.intake_file_id == file.id)
@@ -387,8 +391,8 @@ def accept_held(
             zh=f"待核文件 {item} 无法读取："
             f"{describe_file_reason(result.code, result.detail, 'zh-CN')}",
         )
-    if (result.metadata or {}).get("kind") == SCORESHEET:
-        return _accept_scoresheet(session, intake, item, file, row, result, actor)
+    if (result.metadata or {}).get("kind") in (SCORESHEET, BALLOT, APPEAL):
+        return _accept_vouched(session, intake, item, file, row, result, actor)
     who = _identified(session, bundle, item, result.metadata or {}, unit_id, deliverable_id,
                       period)  # fmt: skip
     verdict = accept_or_reject(session, bundle, row, file, who, result,
@@ -404,7 +408,11 @@ def accept_held(
     return verdict
 
 
-def _accept_scoresheet(
+_RECORDED = (SCORES_RECORDED, BALLOT_RECORDED, APPEAL_RECORDED)
+"""The verdicts of a held scoresheet, ballot or appeal form accepted: accepting again says so."""
+
+
+def _accept_vouched(
     session: Session,
     intake: Intake,
     item: ItemId,
@@ -413,21 +421,33 @@ def _accept_scoresheet(
     parsed: ParsedWorkbook,
     actor: str,
 ) -> Verdict:
-    """A held scoresheet the coordinator vouches for (sent from an address the register does
-    not give for the team): recorded as a team member's would be, checked the same way; its
-    token must still verify."""
-    who = identify(parsed.metadata, row.sender, intake.bundle, intake.secret)
-    if not isinstance(who, InspectionSheet):
+    """A held scoresheet, ballot or appeal form the coordinator vouches for (sent from an
+    address the register or roster does not give): recorded as the team member's, the
+    evaluator's or the unit's own would be, checked the same way; its token must still
+    verify."""
+    bundle, clock = intake.bundle, intake.clock
+    who = identify(parsed.metadata, row.sender, bundle, intake.secret)
+    if isinstance(who, InspectionSheet):
+        verdict = record_mailed_scoresheet(session, bundle, clock, row, file, who, parsed,
+                                           vouched_by=actor)  # fmt: skip
+        subject = {"unit": who.identity.unit_id}
+    elif isinstance(who, EvaluatorBallot):
+        verdict = record_mailed_ballot(session, bundle, clock, row, file, who, parsed,
+                                       vouched_by=actor)  # fmt: skip
+        subject = {"evaluator": who.identity.evaluator_id}
+    elif isinstance(who, UnitAppeal):
+        verdict = record_mailed_appeal(session, bundle, clock, row, file, who, parsed,
+                                       vouched_by=actor)  # fmt: skip
+        subject = {"unit": who.unit.id}
+    else:
         raise DubanError(
-            f"held file {item} is a scoresheet whose check code does not verify; it cannot be "
-            "recorded", hint="ask the team for the scoresheet they were sent, filled in",
-            zh=f"待核文件 {item} 是校验码不符的督查评分表，不能记录",
-            zh_hint="请检查组使用下发的评分表填写后重新发送",
+            f"held file {item} is a scoresheet, ballot or appeal form whose check code does "
+            "not verify; it cannot be recorded",
+            hint="ask the sender for the form they were sent, filled in",
+            zh=f"待核文件 {item} 是校验码不符的评分表、测评表或复核申请表，不能记录",
+            zh_hint="请发件人使用下发的表格填写后重新发送",
         )  # fmt: skip
-    verdict = record_mailed_scoresheet(session, intake.bundle, intake.clock, row, file, who,
-                                       parsed, vouched_by=actor)  # fmt: skip
-    _decide_file(session, intake.clock, item, file, row, verdict, actor, note=None,
-                 payload={"unit": who.identity.unit_id})  # fmt: skip
+    _decide_file(session, clock, item, file, row, verdict, actor, note=None, payload=subject)
     return verdict
 
 

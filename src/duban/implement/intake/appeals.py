@@ -38,13 +38,15 @@ def record_mailed_appeal(
     file: IntakeFileRow,
     who: UnitAppeal,
     parsed: ParsedWorkbook,
+    vouched_by: str | None = None,
 ) -> Verdict:
-    """The form's appeals lodged (accepted), the form refused (rejected) or held."""
+    """The form's appeals lodged (accepted), the form refused (rejected) or held;
+    ``vouched_by``: the coordinator accepting a held one in review (the sender unchecked)."""
     returned = ReturnedAppeal(
         identity=who.identity, sender=row.sender or "", sha256=file.sha256,
         received_at=row.received_at, sheets=parsed.sheets,
         template_version=who.template_version, uncomputed=parsed.uncomputed,
-        intake_file_id=file.id,
+        intake_file_id=file.id, vouched_by=vouched_by,
     )  # fmt: skip
     done = record_appeal(session, bundle, clock, returned)
     named = {"unit_name": who.unit.name, "label": who.identity.label}

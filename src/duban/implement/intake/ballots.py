@@ -35,13 +35,15 @@ def record_mailed_ballot(
     file: IntakeFileRow,
     who: EvaluatorBallot,
     parsed: ParsedWorkbook,
+    vouched_by: str | None = None,
 ) -> Verdict:
-    """The ballot recorded (accepted), refused (rejected with its problems) or held."""
+    """The ballot recorded (accepted), refused (rejected with its problems) or held;
+    ``vouched_by``: the coordinator accepting a held one in review (the sender unchecked)."""
     returned = ReturnedBallot(
         identity=who.identity, sender=row.sender or "", sha256=file.sha256,
         received_at=row.received_at, sheets=parsed.sheets,
         template_version=who.template_version, uncomputed=parsed.uncomputed,
-        intake_file_id=file.id,
+        intake_file_id=file.id, vouched_by=vouched_by,
     )  # fmt: skip
     done = record_ballot(session, bundle, clock, returned)
     if isinstance(done, Held):
