@@ -95,16 +95,14 @@ def fill_own_rows(
     declarations; the task's title and the partners' rows are left as duban wrote them."""
     sheet = sheet_of(form, spec)
     keys = [c.key for c in sheet.columns]
-    kept = {keys.index(spec.task_column)} | ({keys.index(REPORTED_BY)} if REPORTED_BY in keys
-                                             else set())  # fmt: skip
+    task = keys.index(spec.task_column)
+    by = keys.index(REPORTED_BY) if REPORTED_BY in keys else None
     book = load_workbook(io.BytesIO(data))
     ws = book[sheet.name]
-    task, by = keys.index(spec.task_column) + 1, (keys.index(REPORTED_BY) + 1 if REPORTED_BY in keys
-                                                 else None)  # fmt: skip
     own = [
         n for n in range(FIRST_DATA_ROW, ws.max_row + 1)
-        if ws.cell(n, task).value not in (None, "")
-        and (by is None or ws.cell(n, by).value in (None, ""))
+        if ws.cell(n, task + 1).value not in (None, "")
+        and (by is None or ws.cell(n, by + 1).value in (None, ""))
     ]  # fmt: skip
     rows = form_rows(sheet, rng, year, len(own), percent_cells)
     if wrong and rows:
@@ -112,7 +110,7 @@ def fill_own_rows(
         rows[0][index] = value
     for number, row in zip(own, rows, strict=True):
         for index, value in enumerate(row):
-            if index not in kept:
+            if index not in (task, by):
                 put(ws.cell(number, index + 1), value)
     out = io.BytesIO()
     book.save(out)
