@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from openpyxl import load_workbook
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -44,18 +45,23 @@ from duban.testing.mailserver import LocalSmtpServer
 
 from .evaluation import Evaluated, evaluate_year, evaluation_table
 from .inspection import Inspected, draw_table, inspect_quarter, report_round, return_sheets
+from .keytasks import Copy, Mail, copies_in, key_task_table, lead_replies, part_replies
 from .units import PLAN_ROLES, Reply, notices_by_unit, replies_to, send
 
 MARKER = ".duban-demo"
 DEMO_SECRET = "duban demo secret: not for real campaigns"
 SCHEDULE = [
     ("plan", "2026-02-10"),
+    ("progress-parts", "2026-03-06"),
     ("progress", "2026-03-06"),
     ("self-check", "2026-09-01"),
     ("rectification", "2026-10-09"),
 ]
 """The deliverables whose notices the demo sends (each one's next period), and the day: every
-one is answered by the simulated units, chased, collected and compiled. The self-check's
+one is answered by the simulated units, chased, collected and compiled. The key tasks'
+quarterly progress goes in two steps: the partners' parts (``progress-parts``, compiled with
+the leads' reports) and the leads' reports, answered from the copies chase sends them
+(``keytasks``). The self-check's
 problem lists become rectification items; the September progress report (整改进展) goes out
 after the National Day holiday, each unit's template listing its open items."""
 VERIFIER = "coordinator"
@@ -79,6 +85,10 @@ class Walk:
     inspected: Inspected | None = None
     reported: Reported | None = None
     evaluated: Evaluated | None = None
+    copies: list[Copy] = field(default_factory=list)
+    """The leads' consolidated copies (牵头汇总) chase sent, in order."""
+    to_leads: list[Mail] = field(default_factory=list)
+    """Every message chase sent a key task's lead (its copies, its reminders)."""
 
 
 def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
@@ -105,6 +115,9 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
     assert walk.end is not None
     console.print(_steps_table(walk.steps))
     console.print(_replies_table(bundle, engine, walk))
+    for deliverable_id, period in walk.mobilized:
+        if bundle.campaign.deliverable(deliverable_id).partners is not None:
+            console.print(key_task_table(bundle, engine, deliverable_id, period, walk.to_leads))
     console.print(_rectification_table(bundle, engine))
     if walk.inspected is not None:
         names = {u.id: u.name for u in bundle.units}
@@ -140,6 +153,9 @@ def _walk_days(
     chases and compiles the periods due a few working days before; the units that reply that
     day send; the office collects at 18:00. The walk ends with the last compile.
 
+    The leads of key tasks answer the consolidated copies chase sends them (``_answer_copies``),
+    not their notice: their replies are planned as the copies arrive.
+
     A deployment runs chase every working day; the demo runs it on the days a rung of the
     ladder falls for the periods it sent, at the rung's time (on the other days chase finds
     nothing to send), which keeps the walk short."""
@@ -166,10 +182,14 @@ def _walk_days(
                 )
                 for at in chase_at:
                     chasing.setdefault(at.date(), set()).add(at)
-                compiling.setdefault(done, []).append((deliverable_id, period))
+                if bundle.campaign.deliverable(deliverable_id).part_of is None:
+                    compiling.setdefault(done, []).append((deliverable_id, period))
                 last = max(last, done)
             for at in sorted(chasing.get(day, set())):
+                before = len(outgoing.messages)
                 walk.steps += _chase(campaign_path, at)
+                _answer_copies(bundle, [(d.rcpt_tos, d.raw) for d in outgoing.messages[before:]],
+                               at, walk)  # fmt: skip
             for deliverable_id, period, at in reminding.get(day, []):
                 walk.steps.append(_remind(campaign_path, deliverable_id, period, at))
             for deliverable_id, period in compiling.get(day, []):
@@ -179,7 +199,7 @@ def _walk_days(
                 if bundle.campaign.deliverable(deliverable_id).rectification_progress:
                     walk.steps.append(_verify(campaign_path, morning + timedelta(hours=1)))
             walk.end = datetime.combine(day, time(18, 0), zone)
-            todays = [r for r in walk.replies if r.at.date() == day]
+            todays = sorted((r for r in walk.replies if r.at.date() == day), key=lambda r: r.at)
             if todays:
                 send(todays, port, clock)
                 walk.steps.append(_collect(campaign_path, walk.end))
@@ -253,12 +273,40 @@ def _send_notices(
     first = _first_due(bundle, deliverable_id, period)
     due = datetime.combine(first.due_date, time(9, 0), zone)
     roles = ROLES.get(deliverable_id)
-    walk.replies += replies_to(bundle, deliverable_id, period, notices, at, due, roles)
+    deliverable = campaign.deliverable(deliverable_id)
+    if deliverable.part_of is not None:
+        lead = campaign.deliverable(deliverable.part_of)
+        lead_due = _first_due(bundle, lead.id, period).due_at
+        [reminder] = [rung_time(lead_due, rung, calendar, zone).at
+                      for rung in campaign.ladder_of(lead) if rung.kind == "reminder"]  # fmt: skip
+        walk.replies += part_replies(bundle, deliverable_id, period, notices, at, due, reminder)
+    elif deliverable.partners is None:  # a lead answers its copies, not the notice
+        walk.replies += replies_to(bundle, deliverable_id, period, notices, at, due, roles)
     walk.mobilized.append((deliverable_id, period))
-    deliverable = next(d for d in campaign.deliverables if d.id == deliverable_id)
     rungs = [rung_time(first.due_at, rung, calendar, zone).at
              for rung in campaign.ladder_of(deliverable)]  # fmt: skip
     return period, rungs, calendar.add_working_days(first.due_date, COMPILE_AFTER)
+
+
+def _answer_copies(
+    bundle: CampaignBundle, raws: list[tuple[tuple[str, ...], bytes]], at: datetime, walk: Walk
+) -> None:
+    """The leads read what chase sent them: each copy holding every partner's part is answered
+    (``lead_replies``), in place of an answer to an earlier copy not sent yet."""
+    copies, mails = copies_in(bundle, raws, at)
+    walk.copies += copies
+    walk.to_leads += mails
+    for copy in copies:
+        due_day = _first_due(bundle, copy.deliverable_id, copy.period).due_date
+        answers = lead_replies(bundle, copy, due_day)
+        if not answers:
+            continue
+        walk.replies = [
+            r for r in walk.replies
+            if not (r.unit_id == copy.unit_id and r.deliverable_id == copy.deliverable_id
+                    and r.period == copy.period and r.at >= at)
+        ]  # fmt: skip
+        walk.replies += answers
 
 
 def _chase(campaign_path: Path, at: datetime) -> list[dict[str, Any]]:
@@ -450,7 +498,9 @@ def _outputs(
     table.add_row("held for review", f"{held}  (`duban review` lists them)")
     for result in walk.compiled:
         which = f"{result['deliverable']} {result['period']}"
-        table.add_row(f"summary workbook (汇总表), {which}", result["workbook"])
+        sheets = load_workbook(result["workbook"], read_only=True).sheetnames
+        chain = "，含“重点工作推进情况”表" if "重点工作推进情况" in sheets else ""
+        table.add_row(f"summary workbook (汇总表), {which}{chain}", result["workbook"])
         table.add_row(f"bulletin (通报), HTML, {which}", result["html"])
         table.add_row(f"bulletin (通报), .docx, {which}", result["docx"])
     if walk.ledger is not None:

@@ -7,7 +7,9 @@ value the form does not allow and sends a corrected file after the rejection; a 
 reply. The plan adds the rarer cases: a unit that sends another unit's template, one that sends
 a hostile file, one that sends a second version. Some units type a percentage the way Excel
 users do (50 % in a cell formatted as a percentage, which Excel stores as 0.5). Everything goes
-through SMTP to the office's mailbox, stamped with the simulated time of sending.
+through SMTP to the office's mailbox, stamped with the simulated time of sending. The key
+tasks' two steps (the partners' parts, the leads' consolidated reports) are answered in
+``keytasks``, the leads from the copies chase sends them.
 """
 
 from __future__ import annotations
@@ -196,15 +198,19 @@ def fill_form(data: bytes, form: Form, sheets: Mapping[str, Sequence[Sequence[An
         ws = book[sheet.name]
         for offset, row in enumerate(sheets.get(sheet.name, [])):
             for number, value in enumerate(row, start=1):
-                cell = ws.cell(FIRST_DATA_ROW + offset, number)
-                if isinstance(value, Percent):
-                    cell.value = value.value
-                    cell.number_format = "0%"
-                else:
-                    cell.value = value
+                put(ws.cell(FIRST_DATA_ROW + offset, number), value)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def put(cell: Any, value: Any) -> None:
+    """Type a value into a cell; a ``Percent`` as Excel stores a typed percentage."""
+    if isinstance(value, Percent):
+        cell.value = value.value
+        cell.number_format = "0%"
+    else:
+        cell.value = value
 
 
 def roles_for(unit_ids: Sequence[str], rng: random.Random) -> dict[str, str]:

@@ -7,7 +7,7 @@ import email.policy
 import mailbox
 import random
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, distinct, func, select
 from sqlalchemy.orm import Session
 
 from demo.evaluation import LATE, OFF_SCALE, SPOILED, TWICE
+from demo.keytasks import LATE_PARTNER, WRONG_LEAD
 from demo.run import MARKER, run_demo
 from demo.units import form_rows, is_percent, wrong_value
 from duban.evaluate.ballot_ledger import ballots_of
@@ -63,8 +64,9 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
     assert "every reply received (Maildir)" in text
     sent = [m["X-Duban-Key"] for m in mailbox.Maildir(home / "mail" / "sent")]
     notices = [k for k in sent if k.startswith("notice:")]
-    # plan to all, Q1 progress to the 5 leads, self-check to all, September's 整改进展 to all
-    assert len(notices) == 30 + 5 + 30 + 30
+    # plan to all, Q1 progress to the 8 partners and the 5 leads, self-check to all,
+    # September's 整改进展 to all
+    assert len(notices) == 30 + 8 + 5 + 30 + 30
     assert len(sent) > len(notices)  # answers to the units that replied
     _assert_every_deliverable_sent_was_answered(home / "duban.sqlite3")
     [summary] = (home / "out").rglob("plan-once/*汇总表.xlsx")
@@ -74,10 +76,82 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
     assert "未报送" in str(units["市农业农村局"])  # silent
     [bulletin] = (home / "out").rglob("plan-once/*通报.html")
     assert "市审计局" in bulletin.read_text(encoding="utf-8")  # B19, late
-    assert list((home / "out").rglob("progress-2026-Q1/*汇总表.xlsx"))
+    [progress] = (home / "out").rglob("progress-2026-Q1/*汇总表.xlsx")
+    assert "重点工作推进情况" in load_workbook(progress, read_only=True).sheetnames
+    _assert_the_key_tasks_were_reported_in_two_steps(home, text)
     _assert_the_items_were_reported_on_and_verified(home)
     _assert_the_quarter_was_inspected(home, text)
     _assert_the_year_was_evaluated(home, text)
+
+
+def _assert_the_key_tasks_were_reported_in_two_steps(home: Path, text: str) -> None:
+    """Issue 21 (牵头汇总、配合报送): the partners' parts all in before their due day (18 March)
+    but one, still missing when its lead was reminded (20 March, naming it) and in the next
+    working day; each lead sent its consolidated copy (【汇总】) when its parts were in or on
+    the day after the partners' due day (naming the late partner), the late partner's lead
+    again once its part was in; each lead answered its latest copy, on time, accepted, its
+    report holding every partner's rows under the partner's name (报送单位)."""
+    bundle = load_campaign(EXAMPLE)
+    names = {u.id: u.name for u in bundle.units}
+    [task] = [t for t in bundle.campaign.key_tasks if LATE_PARTNER in t.partners]
+    zone = ZoneInfo("Asia/Shanghai")
+    reminded = datetime(2026, 3, 20, 9, 0, tzinfo=zone)  # the leads' reminder rung (-3)
+    engine = create_engine(f"sqlite:///{home / 'duban.sqlite3'}")
+    try:
+        with Session(engine) as session:
+            found = session.execute(
+                select(InstanceRow.deliverable_id, InstanceRow.unit_id, SubmissionRow.version,
+                       SubmissionRow.received_at, SubmissionRow.on_time, SubmissionRow.rows)
+                .join(SubmissionRow, SubmissionRow.instance_id == InstanceRow.id)
+                .where(InstanceRow.deliverable_id.in_(["progress", "progress-parts"]),
+                       InstanceRow.period == "2026-Q1")
+                .order_by(SubmissionRow.version)
+            ).tuples().all()  # fmt: skip
+            sent = session.execute(
+                select(InstanceRow.unit_id, MessageRow.sent_at, MessageRow.subject)
+                .join(InstanceRow, InstanceRow.id == MessageRow.instance_id)
+                .where(MessageRow.kind == "lead-copy", InstanceRow.period == "2026-Q1")
+                .order_by(MessageRow.sent_at)
+            ).tuples().all()  # fmt: skip
+    finally:
+        engine.dispose()
+    copies = [(u, at.astimezone(zone), subject) for u, at, subject in sent if at is not None]
+    parts = {u: (at.astimezone(zone), on_time) for d, u, _, at, on_time, _ in found
+             if d == "progress-parts"}  # fmt: skip
+    late_at, late_on_time = parts.pop(LATE_PARTNER)
+    assert not late_on_time
+    assert late_at > reminded
+    assert all(on_time and at.date() < date(2026, 3, 18) for at, on_time in
+               parts.values())  # fmt: skip
+    leads = {t.lead for t in bundle.campaign.key_tasks}
+    assert {u for u, _, _ in copies} == leads  # every lead got its copy
+    assert all(s.startswith("【汇总】") for _, _, s in copies)  # none had reported yet
+    mine = [at for u, at, _ in copies if u == task.lead]
+    assert len(mine) == 2  # the partners' due day gone, then the late part in
+    assert mine[0] < reminded < late_at < mine[1]
+    copy_key = f"lead-copy:{CID}:progress:2026-Q1:{task.lead}:"
+    copy_texts = _bodies(home, lambda m: str(m["X-Duban-Key"]).startswith(copy_key))
+    assert sum("逾期未报送的配合单位" in b and names[LATE_PARTNER] in b
+               for b in copy_texts) == 1  # fmt: skip
+    assert sum("逾期未报送" not in b for b in copy_texts) == 1
+    [reminder] = _bodies(home, lambda m: str(m["X-Duban-Key"])
+                         == f"chase:{CID}:{task.lead}:2026-03-20")  # fmt: skip
+    assert f"配合单位{names[LATE_PARTNER]}的部分逾期未报送，请督促其尽快报送" in reminder
+
+    reports = {u: (at.astimezone(zone), on_time, rows) for d, u, _, at, on_time, rows in found
+               if d == "progress"}  # fmt: skip
+    assert set(reports) == leads
+    for lead, (at, on_time, sheets) in reports.items():
+        assert on_time, lead
+        assert at > max(c for u, c, _ in copies if u == lead)  # the latest
+        rows = [r for rs in sheets.values() for r in rs]
+        theirs = sorted((r["task"], r["reported_by"]) for r in rows if r.get("reported_by"))
+        assert theirs == sorted((t.title, names[p]) for t in bundle.campaign.key_tasks
+                                if t.lead == lead for p in t.partners)  # fmt: skip
+        assert any(not r.get("reported_by") and r.get("progress") for r in rows)  # its own
+    assert "重点工作（牵头汇总）" in text
+    assert f"naming its late partner: {names[LATE_PARTNER]}" in text
+    assert f"late partner named: {names[LATE_PARTNER]}" in text
 
 
 def _assert_the_year_was_evaluated(home: Path, text: str) -> None:
@@ -336,15 +410,18 @@ def _assert_every_deliverable_sent_was_answered(ledger: Path) -> None:
         engine.dispose()
     assert noticed == {
         ("plan", "once"),
+        ("progress-parts", "2026-Q1"),
         ("progress", "2026-Q1"),
         ("self-check", "once"),
         ("rectification", "2026-09"),
     }
     for deliverable, period in sorted(noticed):
         assert accepted.get(deliverable, 0) > 0, f"no {deliverable} {period} was accepted"
-    # plan: 30 less two silent, one held for review, one quarantined; progress: 5 less one silent;
-    # self-check and September's rectification progress: 30 less three silent (a tenth)
-    assert accepted == {"plan": 26, "progress": 4, "self-check": 27, "rectification": 27}
+    # plan: 30 less two silent, one held for review, one quarantined; progress: the 8 partners
+    # and the 5 leads, each; self-check and September's rectification progress: 30 less three
+    # silent (a tenth)
+    assert accepted == {"plan": 26, "progress-parts": 8, "progress": 5, "self-check": 27,
+                        "rectification": 27}  # fmt: skip
     assert listed == 27  # every accepted problem list became rectification items
     assert rejected
     assert rejected <= answered  # each unit told to fix a file sent one that was accepted
@@ -352,7 +429,9 @@ def _assert_every_deliverable_sent_was_answered(ledger: Path) -> None:
     assert outcomes["plan", "rejected"] == 1  # the wrong value, corrected the next day
     assert outcomes[None, "held"] == 1  # the unit that sent another unit's template
     assert outcomes[None, "quarantined"] == 1  # the hostile file
-    assert outcomes["progress", "rejected"] == 1  # 完成比例 120, corrected the next day
+    assert outcomes["progress", "rejected"] == 1  # a lead's 完成比例 120, corrected the next day
+    assert ("progress", WRONG_LEAD) in rejected
+    assert ("progress-parts", "rejected") not in outcomes
     assert outcomes["rectification", "rejected"] == 2  # a wrong state, a back-dated completion
     assert percents
     assert all(10 <= Decimal(str(v)) <= 100 for v in percents)  # 50 % typed is 50, not 0.5
