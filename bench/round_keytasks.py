@@ -40,17 +40,18 @@ accepted with its partners' rows and its own.
 Measured on 6 December 2026 at 500 units (``bench/round --units 500``, SQLite, the machine
 shared with other test runs, so read the ratios): 50 synthetic chains, 187 units in them.
 
-    stage               items          time     rate    floor  ratio  peak
-    mobilize parts        145 notices  5.86 s   24.8/s  124.8/s  0.20  129 MB
-    collect parts         137 replies  8.38 s   16.4/s   82.9/s  0.20  134 MB  (7 late)
-    chase lead copies      55 copies   4.40 s   12.5/s  164.0/s  0.08  134 MB
-    collect leads          50 replies  6.51 s    7.7/s   48.2/s  0.16  131 MB
-    key tasks phase                   25.14 s  (of the round's 199.82 s, commands alone)
+    stage               items          time     rate     floor  ratio  peak
+    mobilize parts        145 notices  3.56 s   40.8/s  174.0/s  0.23  129 MB
+    collect parts         137 replies  4.22 s   32.5/s   86.3/s  0.38  134 MB  (7 late)
+    chase lead copies      55 copies   3.50 s   15.7/s  113.5/s  0.14  134 MB
+    collect leads          50 replies  3.76 s   13.3/s   56.8/s  0.23  131 MB
+    key tasks phase                   15.04 s  (of the round's 120.26 s, commands alone)
 
-At this size each command is mostly its start-up: the chase run again, sending nothing, took
-3.88 s of the copies' 4.40 s. The chain's own arithmetic stays small at 10,000 units (1,000
-chains): duban's ``partners_of`` for every lead takes 0.07 s, ``partnered`` for every partner
-0.25 s, on the same machine.
+An earlier run, the machine busier, gave ratios 0.20, 0.20, 0.08 and 0.16 (25.14 s of
+199.82 s). At this size each command is mostly its start-up: the chase run again, sending
+nothing, took 3.47 s of the copies' 3.50 s. The chain's own arithmetic stays small at 10,000
+units (1,000 chains): duban's ``partners_of`` for every lead takes 0.07 s, ``partnered`` for
+every partner 0.25 s, on the same machine.
 
 Like bench/round_selfcheck.py, this module imports only the standard library at its top and
 reaches bench/round (its importer) as ``__main__``.
