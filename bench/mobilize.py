@@ -40,7 +40,14 @@ SECRET = b"bench secret, long enough for HMAC"
 NOW = datetime(2026, 2, 10, 1, 0, tzinfo=UTC)
 
 
-def synthetic_campaign(folder: Path, units: int) -> Path:
+KEY_TASK_EVERY = 10
+"""Synthetic units per synthetic key task (``synthetic_chains``)."""
+
+
+def synthetic_campaign(folder: Path, units: int, *, key_tasks: bool = False) -> Path:
+    """The example campaign with N synthetic units (U00000 …) beside its 20 B units; with
+    ``key_tasks``, also one synthetic key task per ``KEY_TASK_EVERY`` units
+    (``synthetic_key_tasks``), so the quarterly progress's chains grow with N."""
     shutil.copytree(ROOT / "data" / "example", folder, dirs_exist_ok=True)
     lines = ["id,name,tags,emails,head_email"]
     lines += [
@@ -52,7 +59,42 @@ def synthetic_campaign(folder: Path, units: int) -> Path:
     (folder / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (folder / "inspectors.csv").write_text(synthetic_inspectors(units), encoding="utf-8")
     (folder / "evaluators.csv").write_text(synthetic_evaluators(), encoding="utf-8")
-    return folder / "campaign.yaml"
+    campaign = folder / "campaign.yaml"
+    if key_tasks:
+        text = campaign.read_text(encoding="utf-8")
+        head, forms = text.split("\nforms:\n", 1)  # the key tasks' list ends before the forms
+        added = "".join(f"{line}\n" for line in synthetic_key_tasks(units))
+        campaign.write_text(f"{head.rstrip()}\n{added}\nforms:\n{forms}", encoding="utf-8")
+    return campaign
+
+
+def synthetic_chains(units: int) -> list[tuple[str, list[str]]]:
+    """The synthetic key tasks' lead and partners, one task per ``KEY_TASK_EVERY`` units: task
+    k led by U(10k) with partners U(10k+1), U(10k+2), U(10k+3); in every fourth task from the
+    second on, the third partner is the previous task's first instead, which then partners two
+    tasks (two rows in its own template, one in each lead's)."""
+    chains = []
+    for k in range(units // KEY_TASK_EVERY):
+        first = KEY_TASK_EVERY * k
+        partners = [first + 1, first + 2, first + 3]
+        if k % 4 == 1:
+            partners[2] = first - KEY_TASK_EVERY + 1
+        chains.append((f"U{first:05d}", [f"U{p:05d}" for p in partners]))
+    return chains
+
+
+def synthetic_task_title(k: int) -> str:
+    return f"合成重点工作{k:05d}：完善工作机制，推进重点项目"
+
+
+def synthetic_key_tasks(units: int) -> list[str]:
+    """The campaign file's lines of the synthetic key tasks (``synthetic_chains``), after the
+    example's five."""
+    lines = []
+    for k, (lead, partners) in enumerate(synthetic_chains(units)):
+        lines += [f"  - id: kt{k:05d}", f"    title: {synthetic_task_title(k)}",
+                  f"    lead: {lead}", f"    partners: [{', '.join(partners)}]"]  # fmt: skip
+    return lines
 
 
 def synthetic_evaluators(count: int = 50) -> str:

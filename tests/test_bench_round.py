@@ -1,16 +1,20 @@
 """bench/round runs a whole tiny round (20 units) and prints every stage beside its floor: the
-plan's, then the self-check phase's (problem lists, items, pre-filled progress reports, the
-item chase, the 整改台账), the inspection draw and the evaluation (computed, then published:
-every unit its score sheet, once, a second run sending nothing).
+plan's, then the key tasks' (the partners' pre-filled templates, their parts collected, each
+lead one consolidated copy, a second chase sending nothing, the leads' reports collected), the
+self-check phase's (problem lists, items, pre-filled progress reports, the item chase, the
+整改台账), the inspection draw and the evaluation (computed, then published: every unit its
+score sheet, once, a second run sending nothing).
 
 So that the benchmark cannot rot: the script exits 1 on a failed stage or a wrong count (the
 sink received other than the ledger sent, a valid reply not recorded, items or moves other than
-the replies make, a unit chased or sent its score sheet other than once), which this test
-turns into a failure. The times and ratios are the benchmark's business, never asserted here.
+the replies make, a template or a lead's copy holding other rows than its unit's, a lead sent
+its copy or a unit its score sheet other than once), which this test turns into a failure. The
+times and ratios are the benchmark's business, never asserted here.
 
-On PostgreSQL the round stops after the bulletin (``--skip-selfcheck``): the self-check stages
-double the run's time (some 45 s, mostly interpreters starting), their commands are walked on
-both ledgers by test_rectification_walk, and the benchmark's own code is the same on both.
+On PostgreSQL the round stops after the bulletin (``--skip-selfcheck``): the later phases'
+stages more than double the run's time (mostly interpreters starting), their commands are
+walked on both ledgers by test_key_task_roundtrip and test_rectification_walk, and the
+benchmark's own code is the same on both.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import pytest
 from .conftest import POSTGRES_ADMIN_URL, ROOT
 
 PLAN = ("init", "mobilize", "collect", "chase", "collect (late)", "compile", "bulletin")
+KEY_TASKS = ("mobilize parts", "collect parts", "chase lead copies", "collect leads")
 SELF_CHECK = ("mobilize lists", "collect lists", "mobilize progress", "collect progress",
               "chase items", "rectify ledger", "inspect draw", "evaluate compute",
               "evaluate publish")  # fmt: skip
@@ -45,7 +50,7 @@ def table_of(output: str) -> dict[str, list[str]]:
     table = output.split("\n=== a round at 20 units", 1)[1].splitlines()[2:]
     rows: dict[str, list[str]] = {}
     for line in table:
-        for stage in (*PLAN, *SELF_CHECK):
+        for stage in (*PLAN, *KEY_TASKS, *SELF_CHECK):
             if line.startswith(f"{stage} ") and line[len(stage) :].split()[0].isdigit():
                 rows[stage] = line[len(stage) :].split()
     return rows
@@ -60,7 +65,9 @@ def check_output(output: str, ledger: str, stages: tuple[str, ...]) -> None:
         has_floor = stage != "init"
         assert (fields[3] != "—") == has_floor, (stage, fields)
     assert ("self-check phase" in output) == (stages != PLAN)
+    assert ("key tasks phase" in output) == (stages != PLAN)
     assert ("run again at 09:30: nothing sent" in output) == (stages != PLAN)
+    assert ("run again at 10:00: nothing sent" in output) == (stages != PLAN)
     assert "whole round" in output
     assert "pandas.read_excel loop" in output
     assert "targets (issue 20):" in output
@@ -68,7 +75,7 @@ def check_output(output: str, ledger: str, stages: tuple[str, ...]) -> None:
 
 
 def test_a_tiny_round_on_sqlite() -> None:
-    check_output(run_round(), "SQLite", (*PLAN, *SELF_CHECK))
+    check_output(run_round(), "SQLite", (*PLAN, *KEY_TASKS, *SELF_CHECK))
 
 
 @pytest.mark.postgres
