@@ -369,10 +369,11 @@ def _copies(session: Any, bundle: Any) -> list[Any]:
     from sqlalchemy import select
 
     from duban.adapters.render import environment
-    from duban.implement.leadcopy import lead_copy_drafts
+    from duban.implement.leadcopy import lead_copy_drafts, lead_duties
     from duban.ledger.schema import InstanceRow, MessageRow
 
-    drafts = lead_copy_drafts(session, bundle, now=base._moment(CHASE_AT), env=environment(),
+    drafts = lead_copy_drafts(session, bundle, lead_duties(session, bundle),
+                              now=base._moment(CHASE_AT), env=environment(),
                               secret=base.SECRET.encode(), deliverable=LEAD)  # fmt: skip
     ids = dict(session.execute(select(MessageRow.idempotency_key, MessageRow.message_id)
                                .where(MessageRow.kind == COPY)).tuples().all())  # fmt: skip
@@ -458,7 +459,7 @@ def _step_floor_mail(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from duban.adapters.render import environment
-    from duban.implement.leadcopy import lead_copy_drafts
+    from duban.implement.leadcopy import lead_copy_drafts, lead_duties
     from duban.ledger.db import session_scope
     from duban.ledger.schema import MessageRow
     from duban.mobilize.notices import Builders, notice_drafts, select_instances
@@ -482,8 +483,9 @@ def _step_floor_mail(args: argparse.Namespace) -> int:
             found["listed"] = sum(len(fill.rows(i.unit_id)[0]) for i in instances
                                   if i.unit_id.startswith("U"))  # fmt: skip
         else:
-            drafts = lead_copy_drafts(session, bundle, now=base._moment(CHASE_AT), env=env,
-                                      secret=secret, deliverable=LEAD)  # fmt: skip
+            drafts = lead_copy_drafts(session, bundle, lead_duties(session, bundle),
+                                      now=base._moment(CHASE_AT), env=env, secret=secret,
+                                      deliverable=LEAD)  # fmt: skip
             sent = session.scalars(select(MessageRow.idempotency_key).where(
                 MessageRow.kind == COPY, MessageRow.status == "sent"))  # fmt: skip
             found["same"] = {d.key for d in drafts} == set(sent)

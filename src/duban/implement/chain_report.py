@@ -17,21 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from duban.implement.chain_status import chain_standing, latest_chain_period
-from duban.implement.parts import Chain, chain_of
+from duban.implement.parts import chains
 from duban.ledger.schema import CampaignRow, UnitRow
 from duban.ledger.store import instance_facts
 from duban.model.campaign import Campaign
-
-
-def chains(campaign: Campaign, deliverable: str | None = None) -> list[Chain]:
-    """The campaign's chains (one per lead's deliverable with partners); with ``deliverable``,
-    only the chain it belongs to (as the lead's or the partners' deliverable)."""
-    found = []
-    for lead in campaign.deliverables:
-        chain = chain_of(campaign, lead) if lead.partners is not None else None
-        if chain is not None and deliverable in (None, chain.lead.id, chain.parts.id):
-            found.append(chain)
-    return found
 
 
 def key_task_status(

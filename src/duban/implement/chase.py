@@ -34,7 +34,7 @@ from duban.adapters.render import (
     format_moment,
     render_message,
 )
-from duban.implement.leadcopy import late_partners, lead_copy_drafts
+from duban.implement.leadcopy import late_partners, lead_copy_drafts, lead_duties
 from duban.implement.owed import Owed, OwedItem, items_owed_now, owed_now
 from duban.implement.unit_day import (
     UNIT_SIDE,
@@ -164,7 +164,8 @@ def chase(
     duties = [(o.facts, u.unit.id) for u in report.unit_days for o in u.duties]
     with_open_items(session, bundle, duties, secret=secret, env=env, as_of=as_of,
                     builders=builders)  # fmt: skip
-    pressing = late_partners(session, bundle, as_of)
+    chained = lead_duties(session, bundle)
+    pressing = late_partners(bundle, chained, as_of)
     unit_drafts = [unit_day_draft(bundle, u, env=env, secret=secret, as_of=as_of,
                                   builders=builders, late_partners=pressing)
                    for u in report.unit_days]  # fmt: skip
@@ -174,7 +175,7 @@ def chase(
     office = [_escalation_draft(bundle, g, env, as_of) for g in report.groups if g.to_coordinator]
     office += [_item_escalation_draft(bundle, g, env, as_of)
                for g in report.item_escalations if g.to_coordinator]  # fmt: skip
-    copies = lead_copy_drafts(session, bundle, now=as_of, env=env, secret=secret,
+    copies = lead_copy_drafts(session, bundle, chained, now=as_of, env=env, secret=secret,
                               deliverable=deliverable)  # fmt: skip
     if preview is not None:
         report.previewed = _preview(session, [*unit_drafts, *office, *copies], preview)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.mail.message import Address, Attachment, OutgoingMessage
 from duban.adapters.render import format_day, format_due, render_message
-from duban.implement.parts import Chain, chain_of, led, partners_of
+from duban.implement.parts import Chain, chains, led, partners_of
 from duban.ledger.schema import InstanceRow, SubmissionRow
 from duban.mobilize.notices import XLSX_TYPE, NoticeBuilder, with_items
 from duban.mobilize.partfill import PartFill
@@ -68,9 +68,20 @@ class LeadDuty:
         return ready and changed
 
 
+ChainDuties = list[tuple[Chain, dict[str, list[LeadDuty]]]]
+"""Each chain with its open lead duties by period (``lead_duties``)."""
+
+
+def lead_duties(session: Session, bundle: CampaignBundle) -> ChainDuties:
+    """Every chain's open lead duties with their partners' parts, read once for a run's
+    copies and reminders: two queries a chain."""
+    return [(chain, _duties(session, bundle, chain)) for chain in chains(bundle.campaign)]
+
+
 def lead_copy_drafts(
     session: Session,
     bundle: CampaignBundle,
+    read: ChainDuties,
     *,
     now: datetime,
     env: Environment,
@@ -80,28 +91,22 @@ def lead_copy_drafts(
     """The copies due now, one per lead duty whose parts changed since its last copy; with
     ``deliverable``, only for its chain (the lead's or the partners' deliverable id)."""
     drafts: list[Draft] = []
-    for lead in bundle.campaign.deliverables:
-        chain = chain_of(bundle.campaign, lead)
-        if chain is None or lead.id != chain.lead.id:
-            continue
+    for chain, by_period in read:
         if deliverable is not None and deliverable not in (chain.lead.id, chain.parts.id):
             continue
-        for period, duties in _duties(session, bundle, chain).items():
+        for period, duties in by_period.items():
             due = [d for d in duties if d.due_now(now)]
             if due:
                 drafts += _drafts(session, bundle, chain, period, due, now, env, secret)
     return drafts
 
 
-def late_partners(session: Session, bundle: CampaignBundle, now: datetime) -> dict[int, list[str]]:
+def late_partners(bundle: CampaignBundle, read: ChainDuties, now: datetime) -> dict[int, list[str]]:
     """Lead duty (instance id) → the names of its partners whose parts are late now, for the
     lead's reminders: whom to press."""
     found: dict[int, list[str]] = {}
-    for lead in bundle.campaign.deliverables:
-        chain = chain_of(bundle.campaign, lead)
-        if chain is None or lead.id != chain.lead.id:
-            continue
-        for duties in _duties(session, bundle, chain).values():
+    for _chain, by_period in read:
+        for duties in by_period.values():
             for duty in duties:
                 late = [bundle.units_by_id[p.unit_id].name for p in duty.parts if p.late(now)]
                 if late:

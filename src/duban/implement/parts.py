@@ -61,6 +61,17 @@ def chain_of(campaign: Campaign, deliverable: Deliverable) -> Chain | None:
     return Chain(lead, parts, lead.partners, sheet)
 
 
+def chains(campaign: Campaign, deliverable: str | None = None) -> list[Chain]:
+    """The campaign's chains (one per lead's deliverable with partners); with ``deliverable``,
+    only the chain it belongs to (as the lead's or the partners' deliverable)."""
+    found = []
+    for lead in campaign.deliverables:
+        chain = chain_of(campaign, lead) if lead.partners is not None else None
+        if chain is not None and deliverable in (None, chain.lead.id, chain.parts.id):
+            found.append(chain)
+    return found
+
+
 def tasks_of(campaign: Campaign, lead: Deliverable) -> list[KeyTask]:
     """The key tasks the lead's deliverable reports on, in the campaign file's order."""
     named = lead.assign.leads

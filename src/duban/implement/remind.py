@@ -23,7 +23,7 @@ from duban.adapters.mail.mailer import Mailer
 from duban.clock import Clock
 from duban.errors import DubanError, UnknownIdError
 from duban.implement.chase import reminder_draft, with_open_items
-from duban.implement.leadcopy import late_partners
+from duban.implement.leadcopy import late_partners, lead_duties
 from duban.ledger.store import append_event, instance_facts
 from duban.mobilize.notices import NoticeBuilder
 from duban.model.campaign import Rung, RungKind
@@ -189,7 +189,7 @@ def send_reminders(
                     env=env, as_of=as_of, builders=builders)  # fmt: skip
     drafts: list[Draft] = []
     subjects: dict[str, str] = {}
-    pressing = late_partners(session, bundle, as_of)
+    pressing = late_partners(bundle, lead_duties(session, bundle), as_of)
     for f, state in owed:
         unit = bundle.units_by_id[f.unit_id]
         assert f.instance_id is not None
