@@ -89,6 +89,11 @@ WRONG_ARGUMENT = {
     "evaluate verify": (["evaluate", "verify", CAMPAIGN, "--label", "2025"], 1),
     "evaluate status": (["evaluate", "status", CAMPAIGN, "--labels", "2025"], 2),
     "evaluate ballots": (["evaluate", "ballots", CAMPAIGN, "--source", "nosuch"], 1),
+    "users add": (["users", "add", "ana", "--role", "chief", "--password-stdin"], 1),
+    "users passwd": (["users", "passwd", "nobody", "--password-stdin"], 1),
+    "users disable": (["users", "disable", "nobody"], 1),
+    "users enable": (["users", "enable", "nobody"], 1),
+    "users list": (["users", "list", "extra"], 2),
 }  # fmt: skip
 
 
@@ -163,6 +168,10 @@ def wrong_setting_args(command: str) -> list[str]:
                 "adjustments": ["adjustments.xlsx"], "ballots": ["--closes", "2026-12-18"],
                 "decide": ["A1", "--reason", "x"]}  # fmt: skip
         return ["evaluate", action, CAMPAIGN, *more.get(action, [])]
+    if command.startswith("users "):
+        action = command.split()[1]
+        who = {"add": ["ana", "--role", "viewer"], "list": []}.get(action, ["ana"])
+        return ["users", action, *who]
     needs = {"mobilize", "approve", "remind", "compile", "extend", "exempt"}
     extra = ["--deliverable", "plan"] if command in needs else []
     if command in ("extend", "exempt"):

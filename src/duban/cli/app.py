@@ -27,6 +27,7 @@ from duban.cli.inspect import inspect
 from duban.cli.language import pick
 from duban.cli.progress import shown, working
 from duban.cli.rectify import rectify
+from duban.cli.users import users
 from duban.errors import DubanError
 from duban.implement.chain_report import add_key_tasks
 from duban.ledger.store import register
@@ -598,6 +599,7 @@ def exempt(
 app.add_typer(rectify, name="rectify")
 app.add_typer(inspect, name="inspect")
 app.add_typer(evaluate, name="evaluate")
+app.add_typer(users, name="users")
 
 
 def main() -> None:

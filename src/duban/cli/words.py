@@ -67,6 +67,12 @@ COMMANDS_ZH = {
     "evaluate freeze": "考核结果定稿：尚有未处理的复核申请时拒绝；定稿后不再重新计算。",
     "evaluate verify": "根据台账复算最新一版，核对输入和结果的哈希（不一致时退出码 1）。",
     "evaluate status": "列出考核各版本（状态、截止时间、种子、结果哈希）和复核申请。",
+    "users": "看板账号：添加、列出、改密码、停用、启用。",
+    "users add": "添加一个看板账号并指定角色。",
+    "users passwd": "为看板账号设置新密码。",
+    "users disable": "停用看板账号：下次打开页面即退出登录，且不能再登录。",
+    "users enable": "重新启用已停用的看板账号。",
+    "users list": "列出看板账号及其角色。",
 }
 
 _LABEL = "考核名称（默认：评议考核阶段所在年份，如 2026）"
@@ -192,6 +198,15 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
     "evaluate freeze": {"label": _LABEL},
     "evaluate verify": {"label": _LABEL},
     "evaluate status": {"label": _LABEL},
+    "users": {},
+    "users add": {
+        "name": "账号的用户名",
+        "role": "coordinator（全部权限）、inspector（督查人员）或 viewer（只读，供领导查看）",
+        "password_stdin": "从标准输入读取密码",
+    },
+    "users passwd": {"name": "账号的用户名", "password_stdin": "从标准输入读取密码"},
+    "users disable": {"name": "账号的用户名"},
+    "users enable": {"name": "账号的用户名"},
     "inspect commit": {
         "inspection": _INSPECTION,
         "label": _ROUND,

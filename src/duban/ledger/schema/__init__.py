@@ -5,9 +5,10 @@
 units and deliverable instances; ``messages`` the outgoing messages; ``intake`` the intake
 records, intake files and submissions; ``events`` the append-only event log; ``bulletins`` the
 bulletins' issue numbers; ``selfcheck``, ``inspect`` (and ``inspect_results``) and
-``evaluate`` the tables of later phases. A new phase adds its own module and imports it here,
-so ``Base.metadata`` is complete (for Alembic's ``target_metadata`` and the test that the
-migrations build exactly the models) whenever this package is imported.
+``evaluate`` the tables of later phases; ``board`` the web board's accounts. A new phase adds
+its own module and imports it here, so ``Base.metadata`` is complete (for Alembic's
+``target_metadata`` and the test that the migrations build exactly the models) whenever this
+package is imported.
 
 Rows are never deleted: a unit leaving the roster becomes inactive, a duty no longer owed is
 withdrawn, and the event log is append-only (database triggers refuse UPDATE and DELETE).
@@ -16,6 +17,7 @@ withdrawn, and the event log is append-only (database triggers refuse UPDATE and
 from __future__ import annotations
 
 from duban.ledger.schema.base import ID, NAMING, Base
+from duban.ledger.schema.board import BoardUserRow
 from duban.ledger.schema.bulletins import BulletinIssueRow
 from duban.ledger.schema.campaign import CampaignRow, InstanceRow, UnitRow
 from duban.ledger.schema.evaluate import (
@@ -44,6 +46,7 @@ __all__ = [
     "AppealRow",
     "BallotRow",
     "Base",
+    "BoardUserRow",
     "BulletinIssueRow",
     "CampaignRow",
     "EvaluationRow",
