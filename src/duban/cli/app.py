@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from duban.adapters.render import environment
 from duban.cli import tables as reports
+from duban.cli.board import board
 from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
 from duban.cli.evaluate import evaluate
 from duban.cli.group import DubanGroup
@@ -600,6 +601,7 @@ app.add_typer(rectify, name="rectify")
 app.add_typer(inspect, name="inspect")
 app.add_typer(evaluate, name="evaluate")
 app.add_typer(users, name="users")
+app.command(name="board")(board)
 
 
 def main() -> None:
