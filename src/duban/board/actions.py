@@ -26,7 +26,7 @@ Token = Annotated[str, Form()]
 Text = Annotated[str, Form()]
 
 
-def _done(request: Request, bundle: CampaignBundle, url: str, act: Callable[[], str]) -> Response:
+def done(request: Request, bundle: CampaignBundle, url: str, act: Callable[[], str]) -> Response:
     """Run an action; come back to ``url`` saying what happened or why nothing did."""
     try:
         said = act()
@@ -58,7 +58,7 @@ def accept(
             verdict = _accept(board, db, bundle, item, user.name, unit, deliverable, period)
         return f"{rv.parse_item(item)}: {verdict}"
 
-    return _done(request, bundle, _return(back_to, campaign_id), act)
+    return done(request, bundle, _return(back_to, campaign_id), act)
 
 
 def _accept(board: Board, db: object, bundle: CampaignBundle, item: str, by: str,
@@ -96,7 +96,7 @@ def dismiss(
             decision = rv.dismiss(db, bundle, board.clock, item, user.name, note)
         return f"{decision.item}: {decision.outcome} ({decision.said})"
 
-    return _done(request, bundle, _return(back_to, campaign_id), act)
+    return done(request, bundle, _return(back_to, campaign_id), act)
 
 
 @router.post("/c/{campaign_id}/unit/{unit_id}/extend")
@@ -124,7 +124,7 @@ def extend_duty(
             extend(db, bundle, duty, day, reason=reason, actor=user.name, clock=board.clock)
         return f"{unit_id} {deliverable} {duty.period}: → {day.isoformat()} ({reason})"
 
-    return _done(request, bundle, f"/c/{campaign_id}/unit/{unit_id}", act)
+    return done(request, bundle, f"/c/{campaign_id}/unit/{unit_id}", act)
 
 
 @router.post("/c/{campaign_id}/unit/{unit_id}/exempt")
@@ -145,7 +145,7 @@ def exempt_duty(
             exempt(db, duty, reason=reason, actor=user.name, clock=board.clock)
         return f"{unit_id} {deliverable} {duty.period}: exempt ({reason})"
 
-    return _done(request, bundle, f"/c/{campaign_id}/unit/{unit_id}", act)
+    return done(request, bundle, f"/c/{campaign_id}/unit/{unit_id}", act)
 
 
 def _need(reason: str) -> None:

@@ -75,13 +75,19 @@ def unit_history(
                                   InstanceRow.unit_id == unit_id, InstanceRow.withdrawn.is_(False))
     ))  # fmt: skip
     replies = _replies(session, campaign_id, unit_id)
+    items = _items(session, campaign_id, unit_id)
     return UnitHistory(
         unit=unit,
         duties=_duties(instances, unit_id, matrix),
         messages=_messages(session, campaign_id, [i.id for i in instances], unit, replies),
         replies=replies,
-        events=_events(session, campaign_id, unit_id, [r.item for r in replies]),
-        items=_items(session, campaign_id, unit_id),
+        events=_events(
+            session,
+            campaign_id,
+            unit_id,
+            [f"intake/{r.item[1:]}" for r in replies] + [i.code for i in items],
+        ),
+        items=items,
         inspections=_inspections(session, campaign_id, unit_id),
         evaluations=_evaluations(session, campaign_id, unit_id),
     )
@@ -151,11 +157,14 @@ def _replies(session: Session, campaign_id: str, unit_id: str) -> list[Reply]:
     ]  # fmt: skip
 
 
-def _events(session: Session, campaign_id: str, unit_id: str, items: list[str]) -> list[EventRow]:
-    intake_subjects = [f"intake/{item[1:]}" for item in items]
+def _events(
+    session: Session, campaign_id: str, unit_id: str, subjects: list[str]
+) -> list[EventRow]:
+    """Events about the unit's duties, its replies and its rectification items, and those
+    it made itself (claims, appeals)."""
     about = or_(
         EventRow.subject.endswith(f"/{unit_id}"),
-        EventRow.subject.in_(intake_subjects),
+        EventRow.subject.in_(subjects),
         EventRow.actor == unit_id,
     )
     return list(session.scalars(

@@ -210,6 +210,7 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
         "name": "账号的用户名",
         "role": "coordinator（全部权限）、inspector（督查人员）或 viewer（只读，供领导查看）",
         "password_stdin": "从标准输入读取密码",
+        "inspector": "督查人员账号对应的督查人员名录编号（可重复）：只看分派给该编号的轮次",
     },
     "users passwd": {"name": "账号的用户名", "password_stdin": "从标准输入读取密码"},
     "users disable": {"name": "账号的用户名"},
