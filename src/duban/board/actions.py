@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from duban.board.context import Board
-from duban.board.web import back, board_of, campaign_of, may_act, must_coordinate, user_of
+from duban.board.web import back, coordinator_acting
 from duban.errors import DubanError
 from duban.implement import review as rv
 from duban.implement.duties import exempt, extend, find_duty
@@ -47,11 +47,8 @@ def accept(
     period: Text = "",
     back_to: Text = "",
 ) -> Response:
-    user = user_of(request)
-    may_act(request, user, csrf)
-    must_coordinate(request, user)
-    bundle = campaign_of(request, campaign_id)
-    board = board_of(request)
+    acting = coordinator_acting(request, campaign_id, csrf)
+    user, bundle, board = acting.user, acting.bundle, acting.board
 
     def act() -> str:
         with board.session() as db:
@@ -84,11 +81,8 @@ def dismiss(
     request: Request, campaign_id: str, item: str, csrf: Token = "", note: Text = "",
     back_to: Text = "",
 ) -> Response:  # fmt: skip
-    user = user_of(request)
-    may_act(request, user, csrf)
-    must_coordinate(request, user)
-    bundle = campaign_of(request, campaign_id)
-    board = board_of(request)
+    acting = coordinator_acting(request, campaign_id, csrf)
+    user, bundle, board = acting.user, acting.bundle, acting.board
 
     def act() -> str:
         _need(note)
@@ -104,11 +98,8 @@ def extend_duty(
     request: Request, campaign_id: str, unit_id: str, csrf: Token = "", deliverable: Text = "",
     period: Text = "", to: Text = "", reason: Text = "",
 ) -> Response:  # fmt: skip
-    user = user_of(request)
-    may_act(request, user, csrf)
-    must_coordinate(request, user)
-    bundle = campaign_of(request, campaign_id)
-    board = board_of(request)
+    acting = coordinator_acting(request, campaign_id, csrf)
+    user, bundle, board = acting.user, acting.bundle, acting.board
 
     def act() -> str:
         _need(reason)
@@ -132,11 +123,8 @@ def exempt_duty(
     request: Request, campaign_id: str, unit_id: str, csrf: Token = "", deliverable: Text = "",
     period: Text = "", reason: Text = "",
 ) -> Response:  # fmt: skip
-    user = user_of(request)
-    may_act(request, user, csrf)
-    must_coordinate(request, user)
-    bundle = campaign_of(request, campaign_id)
-    board = board_of(request)
+    acting = coordinator_acting(request, campaign_id, csrf)
+    user, bundle, board = acting.user, acting.bundle, acting.board
 
     def act() -> str:
         _need(reason)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -19,7 +18,7 @@ from sqlalchemy import select
 
 from duban.board.actions import done
 from duban.board.context import Board
-from duban.board.web import Page, board_of, campaign_of, may_act, must_coordinate, render, user_of
+from duban.board.web import Page, board_of, campaign_of, coordinator_acting, render, user_of
 from duban.errors import DubanError
 from duban.ledger.schema import EvaluationRow, EvaluationScoreRow, InspectionAssignmentRow
 from duban.runtime import Runtime
@@ -84,11 +83,8 @@ def _move(request: Request, campaign_id: str, code: str, csrf: str, action: Acti
           note: str = "", reviewer: str = "", reason: str = "") -> Response:  # fmt: skip
     from duban.selfcheck.commands import verify
 
-    user = user_of(request)
-    may_act(request, user, csrf)
-    must_coordinate(request, user)
-    bundle = campaign_of(request, campaign_id)
-    board = board_of(request)
+    acting = coordinator_acting(request, campaign_id, csrf)
+    user, bundle, board = acting.user, acting.bundle, acting.board
     move = Move(action, user.name, reason=reason or None, note=note or None,
                 reviewer=reviewer or None)  # fmt: skip
 
@@ -176,20 +172,17 @@ def decide_appeal(
     uphold: Text = "", label: Text = "",
 ) -> Response:  # fmt: skip
     """Decide an appeal: upheld with a corrected source value (``timeliness=1``), or not."""
-    from duban.evaluate.commands import decide
+    from duban.evaluate.commands import correction_of, decide
 
-    user = user_of(request)
-    may_act(request, user, csrf)
-    must_coordinate(request, user)
-    bundle = campaign_of(request, campaign_id)
-    board = board_of(request)
+    acting = coordinator_acting(request, campaign_id, csrf)
+    user, bundle, board = acting.user, acting.bundle, acting.board
 
     def act() -> str:
         if not reason.strip():
             raise DubanError("say why: the reason is sent to the unit",
                              hint="fill in the reason", zh="请写明处理意见：意见会告知单位",
                              zh_hint="填写处理意见后再提交")  # fmt: skip
-        correction = _correction(uphold) if uphold.strip() else None
+        correction = correction_of(uphold, "uphold") if uphold.strip() else None
         with runtime(board, campaign_id) as rt:
             decided = decide(rt, appeal_id, reason, correction=correction, label=label or None,
                              actor=user.name)  # fmt: skip
@@ -197,14 +190,3 @@ def decide_appeal(
         return f"A{decided.appeal_id}: {decided.state}{version}"
 
     return done(request, bundle, f"/c/{campaign_id}/evaluation", act)
-
-
-def _correction(text: str) -> tuple[str, Decimal]:
-    source, _, value = text.partition("=")
-    try:
-        return source.strip(), Decimal(value.strip())
-    except InvalidOperation:
-        raise DubanError(
-            f"{text!r}: write the source and its corrected value, e.g. timeliness=1",
-            zh=f"“{text}”：请写来源和更正后的数值，如 timeliness=1",
-        ) from None

@@ -77,6 +77,24 @@ def may_act(request: Request, user: Account, given_token: str | None) -> None:
         raise HTTPException(403, _word(request, "forbidden"))
 
 
+@dataclass(frozen=True)
+class Acting:
+    """Who acts on which campaign of which board: what every coordinator's action starts with."""
+
+    user: Account
+    bundle: CampaignBundle
+    board: Board
+
+
+def coordinator_acting(request: Request, campaign_id: str, given_token: str | None) -> Acting:
+    """A coordinator's action: signed in, the form's token, the coordinator's role, a campaign
+    of this board; anything else is refused before the use case is reached."""
+    user = user_of(request)
+    may_act(request, user, given_token)
+    must_coordinate(request, user)
+    return Acting(user, campaign_of(request, campaign_id), board_of(request))
+
+
 def must_coordinate(request: Request, user: Account) -> None:
     if not user.coordinates:
         raise HTTPException(403, _word(request, "forbidden"))
