@@ -165,6 +165,10 @@ def test_a_coordinator_finds_a_late_unit_and_accepts_its_held_file(
     assert name in page.locator("h1#unit-name").inner_text()
     held_row = page.locator(f'table#unit-held tr[data-item="{item}"]')
     assert held_row.count() == 1
+    # the coordinator's own session, without the form's token: refused, nothing changed
+    unsigned = page.request.post(f"/c/{cid}/held/{item}/accept", form={}, max_redirects=0)
+    assert unsigned.status == 403
+    assert _file_state(site, item)[0] == "held"
     with page.expect_navigation():
         held_row.locator("button.act-accept").click()
 
@@ -191,15 +195,19 @@ def test_a_coordinator_finds_a_late_unit_and_accepts_its_held_file(
 
 
 def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(page: Page, site: BoardSite) -> None:
+    """On a phone: every page fits its width (wide tables scroll inside it), no button or form
+    acts, and POSTs with the viewer's own cookie and CSRF token are refused."""
     cid, item = site.campaign_id, site.held_other
     before = _file_state(site, item)
     assert before[0] == "held"
+    page.set_viewport_size({"width": 390, "height": 844})  # a leader's phone
     open_signed_in(page, f"/c/{cid}/held", VIEWER)
     assert page.locator(f'table#held tr[data-item="{item}"]').count() == 1  # listed, to read
     for path in (f"/c/{cid}/", f"/c/{cid}/matrix", f"/c/{cid}/unit/{LATE_WITH_HELD}",
                  f"/c/{cid}/unit/{HELD_ONLY}", f"/c/{cid}/held"):  # fmt: skip
         page.goto(path)
         assert page.locator("h1").count() == 1, path
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path  # tables scroll
         assert page.locator(ACTIONS).count() == 0, path
         assert page.locator("form[method=post]").count() == 1, path  # signing out, only
         if "/unit/" in path:  # what the buttons would act on is shown, to read
