@@ -10,6 +10,7 @@ viewer's own session is refused. The matrix's screenshot is what the README show
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import struct
@@ -165,6 +166,15 @@ def test_a_coordinator_finds_a_late_unit_and_accepts_its_held_file(
     assert name in page.locator("h1#unit-name").inner_text()
     held_row = page.locator(f'table#unit-held tr[data-item="{item}"]')
     assert held_row.count() == 1
+    # its raw file downloads as received (the bytes intake stored and hashed)
+    with page.expect_download() as download:
+        held_row.locator(f'a[href="/c/{cid}/raw/{item}"]').click()
+    saved = download.value.path()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    with session_scope(site.engine) as session:
+        stored = session.get_one(IntakeFileRow, int(item[1:])).sha256
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == stored
+
     # the coordinator's own session, without the form's token: refused, nothing changed
     unsigned = page.request.post(f"/c/{cid}/held/{item}/accept", form={}, max_redirects=0)
     assert unsigned.status == 403
