@@ -29,8 +29,11 @@ $(INSTALLED): pyproject.toml
 # Debian packages the tests use: dovecot (a real IMAP server for intake tests), LibreOffice
 # (a second producer of workbooks: re-saves as xlsx, xls and ods; prints the templates, the
 # summary workbook and the bulletin to PDF) and the Chinese fonts those PDFs are set in, so
-# their page counts are the same on every machine. Installed once, if missing.
-SYSTEM_PACKAGES := dovecot-imapd libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk
+# their page counts are the same on every machine; and Chromium, the real browser the board's
+# browser tests drive (tests/test_board_browser.py, through Playwright's driver only). Installed
+# once, if missing.
+SYSTEM_PACKAGES := dovecot-imapd libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk \
+	chromium
 
 # The PostgreSQL server of this machine is started before every session; start it if not.
 services:

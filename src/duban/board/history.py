@@ -138,8 +138,12 @@ def _messages(
 
 
 def _replies(session: Session, campaign_id: str, unit_id: str) -> list[Reply]:
+    """The messages from the unit's addresses, and those from elsewhere carrying its template
+    (a liaison's personal mailbox: the message names no unit, its file does, and is held)."""
+    its_files = select(IntakeFileRow.intake_id).where(IntakeFileRow.unit_id == unit_id)
     records = list(session.scalars(
-        select(IntakeRow).where(IntakeRow.campaign_id == campaign_id, IntakeRow.unit_id == unit_id)
+        select(IntakeRow).where(IntakeRow.campaign_id == campaign_id,
+                                or_(IntakeRow.unit_id == unit_id, IntakeRow.id.in_(its_files)))
         .order_by(IntakeRow.received_at, IntakeRow.id)
     ))  # fmt: skip
     files: dict[int, list[tuple[str, str | None, str, str | None]]] = {}
