@@ -213,6 +213,9 @@ def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(page: Page, site: 
     page.set_viewport_size({"width": 390, "height": 844})  # a leader's phone
     open_signed_in(page, f"/c/{cid}/held", VIEWER)
     assert page.locator(f'table#held tr[data-item="{item}"]').count() == 1  # listed, to read
+    page.goto(f"/c/{cid}/matrix?state=held")  # its template's duty shows held, not missing
+    held_cell = page.locator(f'tr[data-unit="{HELD_ONLY}"] td[data-state="held"]')
+    assert held_cell.count() == 1
     for path in (f"/c/{cid}/", f"/c/{cid}/matrix", f"/c/{cid}/unit/{LATE_WITH_HELD}",
                  f"/c/{cid}/unit/{HELD_ONLY}", f"/c/{cid}/held"):  # fmt: skip
         page.goto(path)

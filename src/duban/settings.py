@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     campaign: Path | None = Field(
         default=None, description="the campaign YAML a flow runs when its run names none"
     )
+    prefect_api_url: str | None = Field(
+        default=None,
+        description="the Prefect server's API the board starts deployment runs on "
+        "(e.g. http://127.0.0.1:4200/api); unset: the board runs the command here",
+    )
     bots: SecretStr | None = Field(
         default=None, description="group-bot webhooks, comma or newline separated"
     )

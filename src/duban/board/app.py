@@ -11,7 +11,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from duban.board import actions, downloads, pages, phases
+from duban.board import actions, downloads, pages, phases, runs
 from duban.board.context import Board
 from duban.board.web import Page, SignInFirst, back, render
 
@@ -23,6 +23,7 @@ def create_app(board: Board) -> FastAPI:
     app.include_router(actions.router)
     app.include_router(downloads.router)
     app.include_router(phases.router)
+    app.include_router(runs.router)
 
     @app.exception_handler(SignInFirst)
     def sign_in_first(request: Request, error: SignInFirst) -> Response:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from duban.implement.review import describe
 from duban.ledger.schema import (
     EvaluationRow,
     EvaluationScoreRow,
@@ -65,8 +66,9 @@ class UnitHistory:
 
 
 def unit_history(
-    session: Session, campaign_id: str, unit_id: str, matrix: Matrix
+    session: Session, campaign_id: str, unit_id: str, matrix: Matrix, language: str = "zh-CN"
 ) -> UnitHistory | None:
+    """Everything about one unit; reasons said in ``language`` (the campaign's)."""
     unit = session.get(UnitRow, (campaign_id, unit_id))
     if unit is None:
         return None
@@ -74,7 +76,7 @@ def unit_history(
         select(InstanceRow).where(InstanceRow.campaign_id == campaign_id,
                                   InstanceRow.unit_id == unit_id, InstanceRow.withdrawn.is_(False))
     ))  # fmt: skip
-    replies = _replies(session, campaign_id, unit_id)
+    replies = _replies(session, campaign_id, unit_id, language)
     items = _items(session, campaign_id, unit_id)
     return UnitHistory(
         unit=unit,
@@ -137,7 +139,7 @@ def _messages(
     return list(rows)
 
 
-def _replies(session: Session, campaign_id: str, unit_id: str) -> list[Reply]:
+def _replies(session: Session, campaign_id: str, unit_id: str, language: str) -> list[Reply]:
     """The messages from the unit's addresses, and those from elsewhere carrying its template
     (a liaison's personal mailbox: the message names no unit, its file does, and is held)."""
     its_files = select(IntakeFileRow.intake_id).where(IntakeFileRow.unit_id == unit_id)
@@ -146,19 +148,30 @@ def _replies(session: Session, campaign_id: str, unit_id: str) -> list[Reply]:
                                 or_(IntakeRow.unit_id == unit_id, IntakeRow.id.in_(its_files)))
         .order_by(IntakeRow.received_at, IntakeRow.id)
     ))  # fmt: skip
+    by_id = {r.id: r for r in records}
     files: dict[int, list[tuple[str, str | None, str, str | None]]] = {}
     for file in session.scalars(
         select(IntakeFileRow).where(IntakeFileRow.intake_id.in_([r.id for r in records]))
         .order_by(IntakeFileRow.id)
     ):  # fmt: skip
-        files.setdefault(file.intake_id, []).append(
-            (f"F{file.id}", file.filename, file.outcome, file.reason)
-        )
+        record = by_id[file.intake_id]
+        detail = file.problems[0] if file.problems else record.detail
+        said = _said(file.reason, detail, record.sender, language)
+        files.setdefault(file.intake_id, []).append((f"F{file.id}", file.filename, file.outcome,
+                                                     said))  # fmt: skip
     return [
-        Reply(f"M{r.id}", r.received_at, r.sender, r.subject, r.status, r.reason,
-              files.get(r.id, []))
+        Reply(f"M{r.id}", r.received_at, r.sender, r.subject, r.status,
+              _said(r.reason, r.detail, r.sender, language), files.get(r.id, []))
         for r in records
     ]  # fmt: skip
+
+
+def _said(code: str | None, detail: Any, sender: str | None, language: str) -> str | None:
+    """A reason code as ``duban review`` says it, in the campaign's language."""
+    if not code or code == "accepted":  # "accepted (已受理)" says nothing more
+        return None
+    return describe(code, detail if isinstance(detail, dict) else None, sender,
+                    "zh-CN" if language.startswith("zh") else "en")  # fmt: skip
 
 
 def _events(

@@ -190,7 +190,7 @@ def unit_page(request: Request, campaign_id: str, unit_id: str) -> Response:
     board = board_of(request)
     with board.session() as db:
         matrix = board.matrix(db, campaign_id)
-        history = unit_history(db, campaign_id, unit_id, matrix)
+        history = unit_history(db, campaign_id, unit_id, matrix, bundle.campaign.language)
         if history is None:
             raise HTTPException(404, f"no unit {unit_id}")
         held = [h for h in held_items(db, bundle) if h.id in _held_of(history)]

@@ -153,6 +153,7 @@ def evaluation_page(request: Request, campaign_id: str, label: str = "") -> Resp
     names = {u.id: u.name for u in bundle.units}
     return render(request, Page("evaluation.html", {
         "user": user, "status": shown, "ranking": ranking, "names": names,
+        "groups": {g.id: g.title for g in bundle.campaign.scoring.ranking_groups},
     }), bundle=bundle)  # fmt: skip
 
 

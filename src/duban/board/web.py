@@ -20,7 +20,7 @@ from duban.adapters.render import default_templates
 from duban.board.accounts import Account, account
 from duban.board.context import Board
 from duban.board.signin import COOKIE, MAX_AGE_SECONDS, BoardSession, token_matches
-from duban.board.words import CELLS, words_for
+from duban.board.words import CELLS, names_for, words_for
 from duban.model.loader import CampaignBundle
 
 
@@ -128,8 +128,8 @@ def render(
     flash, session.flash = session.flash, None
     user = session.user
     values = {
-        "t": words_for(language), "cells": list(CELLS), "lang": language,
-        "csrf": session.csrf, "flash": flash, "user_name": user, "bundle": bundle,
+        "t": words_for(language), "named": names_for(language), "cells": list(CELLS),
+        "lang": language, "csrf": session.csrf, "flash": flash, "user_name": user, "bundle": bundle,
         "campaigns": board.bundles, "quote": quote, **page.values,
     }  # fmt: skip
     html = pages().get_template(page.template).render(values)

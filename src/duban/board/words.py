@@ -103,6 +103,17 @@ WORDS: dict[str, tuple[str, str]] = {
     "decision": ("处理意见", "Decision"),
     "uphold_hint": ("成立时：来源=数值", "upheld: source=value"),
     "decide": ("处理", "Decide"),
+    "runs": ("一键执行", "Run now"),
+    "runs_on_server": ("在 Prefect 服务器上运行：", "Runs on the Prefect server"),
+    "runs_here": ("在本机运行（未设置 Prefect 服务器）", "Runs here (no Prefect server set)"),
+    "run_collect": ("收件", "Collect replies"),
+    "run_chase": ("催办", "Chase"),
+    "run_remind": ("一键催办", "Remind now"),
+    "run_compile": ("汇总和通报", "Summary and bulletin"),
+    "run_inspect": ("督查抽取（临时）", "Inspection round (ad hoc)"),
+    "start": ("开始", "Start"),
+    "scheduled": ("接下来的定时运行", "Scheduled next"),
+    "started": ("从看板启动的运行", "Started from the board"),
 }
 
 CELLS: dict[str, tuple[str, str]] = {
@@ -116,6 +127,64 @@ CELLS: dict[str, tuple[str, str]] = {
     "due-today": ("今日截止", "due today"),
     "pending": ("未到期", "not yet due"),
 }
+
+
+NAMES: dict[str, tuple[str, str]] = {
+    # what became of a message or a file
+    "accepted": ("已接收", "accepted"),
+    "rejected": ("已退回", "rejected"),
+    "held": ("待核", "held"),
+    "ignored": ("已忽略", "ignored"),
+    "duplicate": ("重复件", "duplicate"),
+    "quarantined": ("已隔离", "quarantined"),
+    "attached": ("已归入", "attached"),
+    "dismissed": ("已搁置", "set aside"),
+    "received": ("已收到", "received"),
+    # what a message was
+    "notice": ("通知", "notice"),
+    "reminder": ("提醒", "reminder"),
+    "final-notice": ("催办", "final notice"),
+    "overdue-notice": ("督办", "overdue notice"),
+    "escalation": ("上报", "escalation"),
+    "remind": ("一键催办", "reminder (by hand)"),
+    "ack": ("回执", "acknowledgement"),
+    "rejection": ("退回通知", "rejection"),
+    "lead-copy": ("汇总副本", "lead's copy"),
+    "bulletin": ("通报", "bulletin"),
+    "bot": ("群机器人", "group bot"),
+    # whether it went out
+    "sent": ("已发送", "sent"),
+    "partial": ("部分送达", "partly delivered"),
+    "refused": ("被拒收", "refused"),
+    "failed": ("发送失败", "failed"),
+    "pending": ("待发送", "pending"),
+    "sending": ("发送中", "sending"),
+    "previewed": ("已预览", "previewed"),
+    # an evaluation's versions and its appeals
+    "preliminary": ("初步结果", "preliminary"),
+    "frozen": ("定稿", "frozen"),
+    "appeal-open": ("待处理", "open"),
+    "appeal-upheld": ("成立", "upheld"),
+    "appeal-rejected": ("不成立", "not upheld"),
+    # an inspection round
+    "committed": ("已承诺待抽取", "committed"),
+    "drawn": ("已抽取待审定", "drawn"),
+    "approved": ("已审定", "approved"),
+    "notified": ("已通知", "notified"),
+}
+
+
+def names_for(language: str) -> Callable[[str | None], str]:
+    """``named(code)`` for open vocabularies (outcomes, message kinds): a code without a name
+    yet is shown as it is, not an error."""
+    index = 0 if is_chinese(language) else 1
+
+    def named(code: str | None) -> str:
+        if code is None:
+            return ""
+        return NAMES[code][index] if code in NAMES else code
+
+    return named
 
 
 def words_for(language: str) -> Callable[[str], str]:

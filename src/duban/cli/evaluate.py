@@ -24,9 +24,9 @@ from duban.adapters.render import format_due
 from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
 from duban.cli.language import pick
 from duban.cli.tables import house_table
-from duban.evaluate.commands import correction_of
 from duban.errors import DubanError
 from duban.evaluate import commands
+from duban.evaluate.commands import correction_of
 from duban.evaluate.evaluation import Evaluation
 from duban.model.loader import CampaignBundle
 from duban.runtime import Runtime
