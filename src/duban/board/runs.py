@@ -11,7 +11,6 @@ a form sent twice (a double click, a reload) starts one run: its nonce is the ru
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 import sys
@@ -21,7 +20,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from duban.board.actions import done
@@ -174,21 +172,9 @@ def _start(settings: Settings, runnable: Runnable, asked: RunRequest, campaign_f
         subprocess.Popen(
             [sys.executable, "-m", "duban", *asked.command(campaign_file)],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=settings_env(settings),
+            start_new_session=True, env=settings.environment(),
         )  # fmt: skip
     return "local", str(log)
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment of a command run for the board: the board's own settings as the
-    ``DUBAN_*`` variables they came from (the ledger, the home, the clock, the secrets)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-        env[f"DUBAN_{name.upper()}"] = text
-    return env
 
 
 class _api:  # noqa: N801  (a context manager named for what it gives)
