@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -74,6 +74,40 @@ def _accept(board: Board, db: object, bundle: CampaignBundle, item: str, by: str
             deliverable_id=deliverable or None, period=period or None,
         )  # fmt: skip
     return f"{verdict.outcome.value} ({verdict.describe(bundle.campaign.language)})"
+
+
+@router.post("/c/{campaign_id}/held/{item}/reject")
+def reject(
+    request: Request, campaign_id: str, item: str, csrf: Token = "", note: Text = "",
+    back_to: Text = "",
+) -> Response:  # fmt: skip
+    """Reject a held file: the note goes to its sender, as ``duban review --reject`` sends it."""
+    acting = coordinator_acting(request, campaign_id, csrf)
+    user, bundle, board = acting.user, acting.bundle, acting.board
+
+    def act() -> str:
+        _need(note)
+        smtp = board.settings.smtp()  # the sender is told: a mail server before anything
+        with board.session() as db:
+            decision = rv.reject_held(db, bundle, board.clock, item, user.name, note)
+            sent = _tell_sender(board, db, bundle, item, smtp)
+        return f"{decision.item}: {decision.outcome} ({decision.said}){sent}"
+
+    return done(request, bundle, _return(back_to, campaign_id), act)
+
+
+def _tell_sender(board: Board, db: Any, bundle: CampaignBundle, item: str, smtp: str) -> str:
+    from duban.adapters.mail.mailer import SmtpMailer
+    from duban.adapters.mail.smtp_url import parse_smtp_url
+    from duban.adapters.render import environment
+
+    settings = board.settings
+    with SmtpMailer(parse_smtp_url(smtp)) as mailer:
+        sent = rv.send_rejection(db, bundle, settings.secret_key(), board.clock, mailer,
+                                 environment(settings.templates), item)  # fmt: skip
+    if sent is None:
+        return ""
+    return f" → {', '.join(sent.recipients)}: {sent.status}"
 
 
 @router.post("/c/{campaign_id}/held/{item}/dismiss")

@@ -59,6 +59,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "reject": ("退回", "Reject"),
     "dismiss": ("搁置", "Set aside"),
     "note": ("理由", "Reason"),
+    "note_to_sender": ("退回说明（发给寄件人）", "Note to the sender"),
     "extend": ("延期", "Extend"),
     "exempt": ("免报", "Exempt"),
     "new_due": ("新截止日", "New due day"),
