@@ -263,3 +263,26 @@ def _duty(board: Board, unit: str) -> InstanceRow:
         row = session.scalars(select(InstanceRow).where(*wanted)).one()
         session.expunge(row)
         return row
+
+
+def test_an_english_campaign_has_an_english_board(tmp_path: Path) -> None:
+    from duban.testing.helpers import edit_campaign
+
+    campaign = edit_campaign(copy_campaign(EXAMPLE, tmp_path / "en"),
+                             lambda data: data.update(language="en"))  # fmt: skip
+    board = open_board(tmp_path, campaign)
+    try:
+        client = signed_in(board, "coord")
+        matrix = client.get(f"/c/{CID}/matrix").text
+        assert '<html lang="en">' in matrix
+        assert "Status matrix" in matrix
+        assert "missing" in matrix
+        assert "Export to Excel" in matrix
+        for word in ("筛选", "导出", "未到期", "退出", "报送情况"):  # the interface's, not the data's
+            assert word not in matrix, word
+        bad = client.post(f"/c/{CID}/unit/T04/extend", data={
+            "csrf": token(client, f"/c/{CID}/unit/T04"), "deliverable": "plan",
+            "to": "2026-02-30", "reason": "x"})  # fmt: skip
+        assert "is not a date" in bad.text
+    finally:
+        board.engine.dispose()
