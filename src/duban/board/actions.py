@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from duban.board.context import Board
 from duban.board.web import back, coordinator_acting
@@ -58,7 +59,7 @@ def accept(
     return done(request, bundle, _return(back_to, campaign_id), act)
 
 
-def _accept(board: Board, db: object, bundle: CampaignBundle, item: str, by: str,
+def _accept(board: Board, db: Session, bundle: CampaignBundle, item: str, by: str,
             unit: str, deliverable: str, period: str) -> str:  # fmt: skip
     from duban.implement.intake.pipeline import Intake
     from duban.implement.intake.rawstore import RawStore
@@ -70,7 +71,7 @@ def _accept(board: Board, db: object, bundle: CampaignBundle, item: str, by: str
         intake = Intake(bundle, store, reader, settings.secret_key(), board.clock,
                         trusted_authserv=settings.trusted_authserv_ids)  # fmt: skip
         verdict = rv.accept_held(
-            db, intake, item, by, unit_id=unit or None,  # type: ignore[arg-type]
+            db, intake, item, by, unit_id=unit or None,
             deliverable_id=deliverable or None, period=period or None,
         )  # fmt: skip
     return f"{verdict.outcome.value} ({verdict.describe(bundle.campaign.language)})"
@@ -96,7 +97,7 @@ def reject(
     return done(request, bundle, _return(back_to, campaign_id), act)
 
 
-def _tell_sender(board: Board, db: Any, bundle: CampaignBundle, item: str, smtp: str) -> str:
+def _tell_sender(board: Board, db: Session, bundle: CampaignBundle, item: str, smtp: str) -> str:
     from duban.adapters.mail.mailer import SmtpMailer
     from duban.adapters.mail.smtp_url import parse_smtp_url
     from duban.adapters.render import environment

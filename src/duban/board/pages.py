@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from duban.board.accounts import authenticate
 from duban.board.export import matrix_workbook
-from duban.board.history import unit_history
+from duban.board.history import UnitHistory, unit_history
 from duban.board.signin import token_matches
 from duban.board.web import (
     Page,
@@ -24,6 +24,7 @@ from duban.board.web import (
 )
 from duban.board.words import words_for
 from duban.implement.review import held_items, local_time
+from duban.model.loader import CampaignBundle
 from duban.model.matrix import Cell, MatrixQuery, Sort
 from duban.model.overview import status_report
 
@@ -106,9 +107,8 @@ def overview(request: Request, campaign_id: str) -> Response:
     }), bundle=bundle)  # fmt: skip
 
 
-def _titles(bundle: object) -> dict[str, str]:
-    campaign = bundle.campaign  # type: ignore[attr-defined]
-    return {d.id: d.title for d in campaign.deliverables}
+def _titles(bundle: CampaignBundle) -> dict[str, str]:
+    return {d.id: d.title for d in bundle.campaign.deliverables}
 
 
 def _query(
@@ -201,9 +201,9 @@ def unit_page(request: Request, campaign_id: str, unit_id: str) -> Response:
         return render(request, page, bundle=bundle)
 
 
-def _held_of(history: object) -> set[str]:
+def _held_of(history: UnitHistory) -> set[str]:
     ids: set[str] = set()
-    for reply in history.replies:  # type: ignore[attr-defined]
+    for reply in history.replies:
         ids.add(reply.item)
         ids.update(file[0] for file in reply.files)
     return ids

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from duban.board.actions import done
 from duban.board.context import Board
@@ -157,14 +158,14 @@ def evaluation_page(request: Request, campaign_id: str, label: str = "") -> Resp
     }), bundle=bundle)  # fmt: skip
 
 
-def _ranking(db: object, campaign_id: str, label: str) -> list[EvaluationScoreRow]:
+def _ranking(db: Session, campaign_id: str, label: str) -> list[EvaluationScoreRow]:
     """The scores of the latest version of the evaluation, by group and rank."""
     latest = select(EvaluationRow.id).where(EvaluationRow.campaign_id == campaign_id,
                                             EvaluationRow.label == label)  # fmt: skip
     latest = latest.order_by(EvaluationRow.version.desc()).limit(1)
     query = (select(EvaluationScoreRow).where(EvaluationScoreRow.evaluation_id.in_(latest))
              .order_by(EvaluationScoreRow.group_id, EvaluationScoreRow.rank))  # fmt: skip
-    return list(db.scalars(query))  # type: ignore[attr-defined]
+    return list(db.scalars(query))
 
 
 @router.post("/c/{campaign_id}/appeals/{appeal_id}/decide")
