@@ -127,7 +127,8 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
         console.print(evaluation_table(walk.evaluated))
     console.print(_timeline(bundle, engine, clock))
     console.print(_outputs(home, sent, inbox, engine, walk, bot_posts))
-    open_board(home, engine, walk.end, DEMO_SECRET, console)
+    last = max([walk.end, *(step["at"] for step in walk.steps)])  # the evaluation's last step
+    open_board(home, engine, last, DEMO_SECRET, console)
     engine.dispose()
 
 

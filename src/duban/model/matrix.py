@@ -129,7 +129,9 @@ class Matrix:
                 if query.deliverable is None or c.deliverable == query.deliverable]  # fmt: skip
         lines = (_narrowed(line, keep) for line in self.lines)
         chosen = [line for line in lines if _matches(line, query)]
-        chosen.sort(key=_sort_key(query.sort), reverse=query.descending)
+        # most trouble first whatever ``descending`` says, ties by id
+        backwards = query.descending and query.sort is not Sort.TROUBLE
+        chosen.sort(key=_sort_key(query.sort), reverse=backwards)
         return chosen
 
     def view(self, query: MatrixQuery) -> Page:
@@ -167,7 +169,7 @@ def _sort_key(sort: Sort) -> Callable[[UnitLine], Any]:
     if sort is Sort.NAME:
         return lambda line: (line.name, line.unit_id)
     if sort is Sort.TROUBLE:
-        return lambda line: (line.trouble, line.unit_id)
+        return lambda line: (-line.trouble, line.unit_id)
     return lambda line: line.unit_id
 
 
