@@ -8,12 +8,13 @@ line's); every request borrows a database session from it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from threading import Lock
+from threading import Lock, Thread
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -28,10 +29,18 @@ from duban.model.matrix import Matrix
 from duban.model.overview import campaign_matrix
 from duban.settings import Settings
 
+_log = logging.getLogger(__name__)
 
-@dataclass
+
+STALE_SERVED = timedelta(minutes=2)
+"""How far behind the clock a matrix is still shown while the next one is built."""
+
+
+@dataclass(frozen=True)
 class _Cached:
-    stamp: tuple[object, ...]
+    campaign_id: str
+    minute: datetime
+    ledger: tuple[object, ...]
     matrix: Matrix
 
 
@@ -46,6 +55,7 @@ class Board:
     secure_cookies: bool = False
     _matrices: dict[str, _Cached] = field(default_factory=dict)
     _lock: Lock = field(default_factory=Lock)
+    _building: set[str] = field(default_factory=set)
 
     @classmethod
     def open(cls, settings: Settings, campaign_files: list[Path], *, secure: bool = False) -> Board:
@@ -82,17 +92,75 @@ class Board:
         return self.clock.now()
 
     def matrix(self, session: Session, campaign_id: str) -> Matrix:
-        """The campaign's matrix, built again only when the ledger changed (a new event,
-        duty, file or submission) or the minute turned: twenty readers at once share one."""
-        now = self.now().replace(second=0, microsecond=0)
-        stamp = (now, *_ledger_stamp(session))
+        """The campaign's matrix, built again only when the ledger changed (a new event, duty,
+        file or submission) or the minute turned: twenty readers at once share one.
+
+        A reader who needs a new one builds it under the lock, after reading the ledger's stamp
+        and the clock again there: one who read them before another reader built the new
+        matrix takes that one, and never puts an older one back. When only the clock moved, by
+        at most ``STALE_SERVED`` (states move with it: due today, overdue), the reader gets the
+        matrix there is and one thread builds the new one beside the readers: at 10,000 units
+        a build takes seconds, which every reader would otherwise wait for once a minute. A
+        clock moved further (an idle board, a simulated clock moved on) or back, or a changed
+        ledger, is waited for."""
+        cached = self._matrices.get(campaign_id)
+        if cached is not None and self._usable(cached, _ledger_stamp(session)):
+            return cached.matrix
         with self._lock:
+            ledger = _ledger_stamp(session)
             cached = self._matrices.get(campaign_id)
-            if cached is not None and cached.stamp == stamp:
-                return cached.matrix
-            matrix = campaign_matrix(session, campaign_id, self.now())
-            self._matrices[campaign_id] = _Cached(stamp, matrix)
-            return matrix
+            if cached is None or not _current(cached, ledger, self.now(), STALE_SERVED):
+                now = self.now()
+                matrix = campaign_matrix(session, campaign_id, now)
+                cached = _Cached(campaign_id, _minute(now), ledger, matrix)
+                self._matrices[campaign_id] = cached
+        self._usable(cached, ledger)  # built before the minute turned: start the next one
+        return cached.matrix
+
+    def _usable(self, cached: _Cached, ledger: tuple[object, ...]) -> bool:
+        """Whether ``cached`` may be shown now; when it is a minute or two behind, a build of
+        the current minute is started (one at a time)."""
+        now = self.now()
+        if not _current(cached, ledger, now, STALE_SERVED):
+            return False
+        if _current(cached, ledger, now, timedelta(0)):
+            return True
+        campaign_id = cached.campaign_id
+        with self._lock:
+            if campaign_id in self._building or self._matrices.get(campaign_id) is not cached:
+                return True
+            self._building.add(campaign_id)
+        Thread(target=self._rebuild, args=(campaign_id, cached), daemon=True,
+               name=f"matrix {campaign_id}").start()  # fmt: skip
+        return True
+
+    def _rebuild(self, campaign_id: str, replaced: _Cached) -> None:
+        """Build in a session of its own; kept only if nothing newer was stored meanwhile (a
+        reader who found the ledger changed builds at once, and theirs is at least as new)."""
+        try:
+            with self.session() as db:
+                ledger = _ledger_stamp(db)
+                now = self.now()
+                matrix = campaign_matrix(db, campaign_id, now)
+            with self._lock:
+                if self._matrices.get(campaign_id) is replaced:
+                    self._matrices[campaign_id] = _Cached(campaign_id, _minute(now), ledger, matrix)
+        except Exception:  # the readers keep the matrix they have; the next one tries again
+            _log.exception("building the status matrix of %s", campaign_id)
+        finally:
+            with self._lock:
+                self._building.discard(campaign_id)
+
+
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+def _current(cached: _Cached, ledger: tuple[object, ...], now: datetime,
+             behind: timedelta) -> bool:  # fmt: skip
+    """Same ledger, and its minute at most ``behind`` before now's (never after it)."""
+    late = _minute(now) - cached.minute
+    return cached.ledger == ledger and timedelta(0) <= late <= behind
 
 
 def _ledger_stamp(session: Session) -> tuple[object, ...]:
