@@ -35,12 +35,13 @@ only. ``--system-clock`` runs the board on the system clock instead, so that a l
 (``--requests 100000 --seconds 150``) sees the minute turn and the matrix rebuilt beside the
 readers (``Board.matrix``); the cells are then those of the system's date.
 
-Measured on 2026-12-06 (2 cores shared with other sessions, load average 4–7; read the
-ratios), 10,000 units, SQLite, 20 readers, 400 pages: ``duban status --json`` 10.2 s (about 3 s
-of it imports, most of the rest ``instance_facts`` loading 120,000 duties as ORM objects); the
-first matrix page 6.9 s (the same ``instance_facts``); then 62 pages/s, p50 0.25 s, p95 0.46 s,
-max 0.64 s: p95 ÷ status 0.04×, target ≤ 2×. With ``--system-clock`` over 150 s (8,784 pages,
-two minute turns): p95 0.64 s, max 1.4 s.
+Measured on 2026-12-06 (2 cores shared with other sessions, load average 4–7: read the
+ratios), 10,000 units, 20 readers, 400 pages. SQLite: ``duban status --json`` 8.6 s (about
+3 s of imports; most of the rest ``instance_facts`` loading 120,000 duties as ORM objects and
+their times through ``UTCDateTime``), the first matrix page 4.7 s (the same
+``instance_facts``), then 67 pages/s, p50 0.25 s, p95 0.43 s, max 0.60 s: p95 ÷ status
+0.05×, target ≤ 2×. PostgreSQL: status 8.3 s, first page 5.7 s, 52 pages/s, p95 0.57 s
+(0.07×). ``--system-clock`` for 150 s (9,031 pages, two minute turns): p95 0.65 s, max 1.7 s.
 """
 
 from __future__ import annotations
