@@ -34,6 +34,9 @@ matrix per campaign, kept until the ledger or the minute changes) is built by th
 only. ``--system-clock`` runs the board on the system clock instead, so that a long load
 (``--requests 100000 --seconds 150``) sees the minute turn and the matrix rebuilt beside the
 readers (``Board.matrix``); the cells are then those of the system's date.
+``--write-every 2`` adds another writer during the load (this script appending an event every
+2 s through its own connection, as a collect run records replies), so the ledger's stamp keeps
+changing: the board shows the matrix it has while it builds the next beside the readers.
 
 Measured on 2026-12-06 (2 cores shared with other sessions, load average 4–7: read the
 ratios), 10,000 units, 20 readers, 400 pages. SQLite: ``duban status --json`` 8.6 s (about
@@ -175,6 +178,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         "readers; the cells are then the system date's",
     )
     parser.add_argument(
+        "--write-every",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="during the load, another writer (this script, its own connection) appends an "
+        "event every SECONDS, as a collect run records replies: the ledger's stamp changes",
+    )
+    parser.add_argument(
         "--database",
         help="a PostgreSQL server's URL (postgresql://postgres@127.0.0.1:5432/postgres): the "
         "ledger goes in a fresh database there, dropped at the end; default SQLite",
@@ -197,9 +208,13 @@ def _run(args: argparse.Namespace, work: Path, url: str) -> int:
     with _board(served, campaign, work) as (base, server):
         cookies = _sign_in(base)
         cold = _cold(base, cookies)
-        load = _load(base, cookies, paths, args.readers, args.seconds)
+        with _writer(url, args.write_every) as writes:
+            load = _load(base, cookies, paths, args.readers, args.seconds)
         peak_mb = _peak_mb(server)
     _report(args, url, filled, setup, status_times, cold, load, peak_mb)
+    if args.write_every:
+        _say(f"another writer appended {writes[0]} events during the load "
+             f"(one every {args.write_every:g} s)")  # fmt: skip
     bad = load.bad()
     if bad or not load.answers:
         raise BenchError(f"{len(bad)} pages not 200 or without rows, e.g. {bad[:3]}")
@@ -460,6 +475,37 @@ def _paths(rng: random.Random, units: int, count: int, filled: dict[str, Any]) -
         else:
             paths.append(_matrix(tag=TAGS[unit % len(TAGS)], q=f"第{unit}", sort="name"))
     return paths
+
+
+@contextmanager
+def _writer(url: str, every: float) -> Iterator[list[int]]:
+    """With ``every`` > 0, a thread appending an event every ``every`` seconds through its own
+    engine (another writer than the board) until the load ends; yields its count."""
+    written = [0]
+    if every <= 0:
+        yield written
+        return
+    from duban.clock import SystemClock
+    from duban.ledger.db import make_engine, session_scope
+    from duban.ledger.store import append_event
+
+    engine = make_engine(url)
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.wait(every):
+            with session_scope(engine) as session:
+                append_event(session, SystemClock(), "bench.write", campaign_id=CAMPAIGN)
+            written[0] += 1
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    try:
+        yield written
+    finally:
+        stop.set()
+        thread.join()
+        engine.dispose()
 
 
 def _cold(base: str, cookies: httpx.Cookies) -> tuple[float, int]:

@@ -48,8 +48,10 @@ def check_report(output: str, ledger: str) -> None:
     assert re.search(r"ratio p95 / status --json: [\d.]+×; target ≤ 2×: (met|missed)", output)
 
 
-def test_a_tiny_load_on_sqlite() -> None:
-    check_report(run_bench(), "SQLite")
+def test_a_tiny_load_on_sqlite_with_another_writer() -> None:
+    output = run_bench("--write-every", "0.1")
+    check_report(output, "SQLite")
+    assert re.search(r"another writer appended \d+ events during the load", output)
 
 
 @pytest.mark.postgres
