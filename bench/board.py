@@ -39,12 +39,15 @@ readers (``Board.matrix``); the cells are then those of the system's date.
 changing: the board shows the matrix it has while it builds the next beside the readers.
 
 Measured on 2026-12-06 (2 cores shared with other sessions, load average 4–7: read the
-ratios), 10,000 units, 20 readers, 400 pages. SQLite: ``duban status --json`` 8.6 s (about
+ratios), 10,000 units, 20 readers, 400 pages. SQLite: ``duban status --json`` 8.2 s (about
 3 s of imports; most of the rest ``instance_facts`` loading 120,000 duties as ORM objects and
-their times through ``UTCDateTime``), the first matrix page 4.7 s (the same
-``instance_facts``), then 67 pages/s, p50 0.25 s, p95 0.43 s, max 0.60 s: p95 ÷ status
-0.05×, target ≤ 2×. PostgreSQL: status 8.3 s, first page 5.7 s, 52 pages/s, p95 0.57 s
-(0.07×). ``--system-clock`` for 150 s (9,031 pages, two minute turns): p95 0.65 s, max 1.7 s.
+their times through ``UTCDateTime``), the first matrix page 6.0 s (the same
+``instance_facts``), then 59 pages/s, p50 0.31 s, p95 0.50 s, max 0.66 s: p95 ÷ status
+0.06×, target ≤ 2×. PostgreSQL: status 8.5 s, first page 5.5 s, 65 pages/s, p95 0.45 s
+(0.05×). ``--system-clock`` for 150 s (8,867 pages, two minute turns): p95 0.58 s, max
+1.7 s. ``--write-every 2`` for 90 s (44 writes, 4,473 pages): p95 0.78 s, max 2.0 s; before
+``Board.matrix`` built beside the readers, the same load got 155 pages in 116 s, p95 60 s
+(the client's limit) and 25 failed.
 """
 
 from __future__ import annotations
