@@ -278,7 +278,7 @@ def test_an_english_campaign_has_an_english_board(tmp_path: Path) -> None:
         assert "Status matrix" in matrix
         assert "missing" in matrix
         assert "Export to Excel" in matrix
-        for word in ("筛选", "导出", "未到期", "退出", "报送情况"):  # the interface's, not the data's
+        for word in ("筛选", "导出", "未到期", "退出", "报送情况"):  # interface words
             assert word not in matrix, word
         bad = client.post(f"/c/{CID}/unit/T04/extend", data={
             "csrf": token(client, f"/c/{CID}/unit/T04"), "deliverable": "plan",

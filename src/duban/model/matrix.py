@@ -9,11 +9,15 @@ built once, so a page of 100 rows out of 10,000 units costs a slice, not a query
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cached_property
+from itertools import chain
 from math import ceil
+from threading import Lock
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -73,10 +77,16 @@ class UnitLine:
     tags: tuple[str, ...]
     cells: tuple[Cell | None, ...]
 
-    @property
+    @cached_property
     def trouble(self) -> int:
-        """Cells a coordinator must act on (missing, late, rejected, held): the default sort."""
+        """Cells a coordinator must act on (missing, late, rejected, held): the default sort.
+        Counted once a line: the board's readers sort the same lines again and again."""
         return sum(cell in _TROUBLE for cell in self.cells)
+
+    @cached_property
+    def haystack(self) -> tuple[str, str]:
+        """The id and name as a search compares them (case-folded), folded once a line."""
+        return self.unit_id.casefold(), self.name.casefold()
 
 
 class Sort(StrEnum):
@@ -109,14 +119,24 @@ class Page:
     counts: dict[Cell, int] = field(default_factory=dict)
 
 
+SELECTIONS_KEPT = 32
+"""Selections a matrix remembers (``Matrix.view``): a reader paging through a filter, or twenty
+readers on the usual filters, cost a slice, not a pass over every unit."""
+
+
 @dataclass(frozen=True)
 class Matrix:
     as_of: datetime
     columns: tuple[Column, ...]
     lines: tuple[UnitLine, ...]
+    _selections: dict[tuple[object, ...], tuple[list[UnitLine], dict[Cell, int]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _selections_lock: Lock = field(default_factory=Lock, init=False, repr=False, compare=False)
 
-    @property
+    @cached_property
     def tags(self) -> list[str]:
+        """Every tag of the roster, for the filter's list on every page: gathered once."""
         return sorted({tag for line in self.lines for tag in line.tags})
 
     @property
@@ -128,26 +148,41 @@ class Matrix:
         keep = [i for i, c in enumerate(self.columns)
                 if query.deliverable is None or c.deliverable == query.deliverable]  # fmt: skip
         lines = (_narrowed(line, keep) for line in self.lines)
-        chosen = [line for line in lines if _matches(line, query)]
+        matches = _matcher(query)
+        chosen = [line for line in lines if matches(line)]
         # most trouble first whatever ``descending`` says, ties by id
         backwards = query.descending and query.sort is not Sort.TROUBLE
         chosen.sort(key=_sort_key(query.sort), reverse=backwards)
         return chosen
 
     def view(self, query: MatrixQuery) -> Page:
-        chosen = self.select(query)
+        chosen, counts = self._selected(query)
         wanted = query.deliverable
         columns = tuple(c for c in self.columns if wanted is None or c.deliverable == wanted)
         per_page = max(1, query.per_page)
         pages = max(1, ceil(len(chosen) / per_page))
         page = min(max(1, query.page), pages)
-        counts: dict[Cell, int] = {}
-        for line in chosen:
-            for cell in line.cells:
-                if cell is not None:
-                    counts[cell] = counts.get(cell, 0) + 1
         shown = chosen[(page - 1) * per_page : page * per_page]
-        return Page(columns, tuple(shown), len(chosen), page, pages, counts)
+        return Page(columns, tuple(shown), len(chosen), page, pages, dict(counts))
+
+    def _selected(self, query: MatrixQuery) -> tuple[list[UnitLine], dict[Cell, int]]:
+        """The query's lines and their cells' counts, remembered by everything but the page
+        (the matrix never changes: the board builds a new one when the ledger does)."""
+        key = (query.search.strip().casefold(), query.tag or None, query.state,
+               query.deliverable, query.sort, query.descending)  # fmt: skip
+        with self._selections_lock:
+            found = self._selections.pop(key, None)
+            if found is not None:
+                self._selections[key] = found  # the most recently used goes last
+                return found
+        chosen = self.select(query)
+        counted = Counter(chain.from_iterable(line.cells for line in chosen))
+        counts: dict[Cell, int] = {cell: n for cell, n in counted.items() if cell is not None}
+        with self._selections_lock:
+            self._selections[key] = (chosen, counts)
+            while len(self._selections) > SELECTIONS_KEPT:
+                del self._selections[next(iter(self._selections))]
+        return chosen, counts
 
 
 def _narrowed(line: UnitLine, keep: Sequence[int]) -> UnitLine:
@@ -156,13 +191,21 @@ def _narrowed(line: UnitLine, keep: Sequence[int]) -> UnitLine:
     return UnitLine(line.unit_id, line.name, line.tags, tuple(line.cells[i] for i in keep))
 
 
-def _matches(line: UnitLine, query: MatrixQuery) -> bool:
-    if query.tag and query.tag not in line.tags:
-        return False
-    if query.state is not None and query.state not in line.cells:
-        return False
-    needle = query.search.strip().casefold()
-    return not needle or needle in line.unit_id.casefold() or needle in line.name.casefold()
+def _matcher(query: MatrixQuery) -> Callable[[UnitLine], bool]:
+    """The query's filters as one test, its search folded once rather than once a line."""
+    tag, state, needle = query.tag, query.state, query.search.strip().casefold()
+
+    def matches(line: UnitLine) -> bool:
+        if tag and tag not in line.tags:
+            return False
+        if state is not None and state not in line.cells:
+            return False
+        if not needle:
+            return True
+        unit_id, name = line.haystack
+        return needle in unit_id or needle in name
+
+    return matches
 
 
 def _sort_key(sort: Sort) -> Callable[[UnitLine], Any]:
