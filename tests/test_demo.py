@@ -461,7 +461,8 @@ def _assert_every_deliverable_sent_was_answered(ledger: Path) -> None:
     assert rejected <= answered  # each unit told to fix a file sent one that was accepted
     assert outcomes["plan", "accepted"] == 27  # one unit sent a second version
     assert outcomes["plan", "rejected"] == 1  # the wrong value, corrected the next day
-    assert outcomes[None, "held"] == 1  # the unit that sent another unit's template
+    # the unit that sent another unit's template: held, noted against the duty it claims
+    assert outcomes["plan", "held"] == 1
     assert outcomes[None, "quarantined"] == 1  # the hostile file
     assert outcomes["progress", "rejected"] == 1  # a lead's 完成比例 120, corrected the next day
     assert ("progress", WRONG_LEAD) in rejected
