@@ -311,3 +311,44 @@ def test_a_campaign_on_postgresql_archives_and_verifies(tmp_path: Path):
     code, output = verify(bag)
     assert code == 0, output
     assert len(list((bag / "data" / "sent").glob("*.eml"))) >= len(SENT_TO)
+
+
+def test_ballots_are_exported_without_their_evaluators_and_left_out_raw(tmp_path: Path):
+    """A returned ballot as intake records it (its message, its file, its row), then filed."""
+    from duban.implement.intake.rawstore import RawStore
+    from duban.ledger.db import make_engine, session_scope
+    from duban.ledger.schema import BallotRow, IntakeFileRow, IntakeRow
+
+    env = campaign_round(tmp_path, f"sqlite:///{tmp_path / 'duban.sqlite3'}")
+    store = RawStore(tmp_path / "raw")
+    ballot = store.put(b"a ballot workbook naming its evaluator")
+    carrier = store.put(b"the message that carried it, from ping@pingyi.example")
+    when = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
+    engine = make_engine(f"sqlite:///{tmp_path / 'duban.sqlite3'}")
+    with session_scope(engine) as session:
+        record = IntakeRow(campaign_id="nlzf-2026", source="test", source_ref="1",
+                           raw_sha256=carrier, sender="ping@pingyi.example", received_at=when,
+                           recorded_at=when, status="accepted")  # fmt: skip
+        session.add(record)
+        session.flush()
+        session.add(IntakeFileRow(intake_id=record.id, index=0, sha256=ballot, size=38,
+                                  filename="评议表.xlsx", outcome="accepted"))  # fmt: skip
+        session.add(BallotRow(campaign_id="nlzf-2026", source_id="public", label="2026",
+                              evaluator_id="PY-EVALUATOR-7", category="代表",
+                              sha256=ballot, sender="ping@pingyi.example", received_at=when,
+                              recorded_at=when, marks={"T01": "好"}, comments={}))  # fmt: skip
+    engine.dispose()
+    bag = tmp_path / "bag"
+    run_ok(["archive", "write", str(EXAMPLE), "--out", str(bag)], env)
+    exported = (bag / "data" / "ledger" / "evaluation_ballots.csv").read_text(encoding="utf-8-sig")
+    header, row = exported.splitlines()
+    assert header == "campaign_id,source_id,label,category,marks,comments"
+    assert "好" in row
+    assert "PY-EVALUATOR-7" not in exported
+    assert "ping@" not in exported
+    assert ballot not in exported
+    names = {p.name.split(".")[0] for p in (bag / "data").rglob("*") if p.is_file()}
+    assert ballot not in names
+    assert carrier not in names
+    assert "Duban-Ballots-Left-Out: 1" in (bag / "bag-info.txt").read_text(encoding="utf-8")
+    assert verify(bag)[0] == 0
