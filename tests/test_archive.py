@@ -352,3 +352,78 @@ def test_ballots_are_exported_without_their_evaluators_and_left_out_raw(tmp_path
     assert carrier not in names
     assert "Duban-Ballots-Left-Out: 1" in (bag / "bag-info.txt").read_text(encoding="utf-8")
     assert verify(bag)[0] == 0
+
+
+def remanifest(bag: Path) -> None:
+    """What a thorough attacker does last: the Payload-Oxum, every manifest and every tag
+    manifest written anew."""
+    payload = sorted(p for p in (bag / "data").rglob("*") if p.is_file())
+    set_info(bag, **{"Payload-Oxum": f"{sum(p.stat().st_size for p in payload)}.{len(payload)}"})
+    for algorithm in ("sha256", "sm3"):
+        lines = [f"{hashlib.new(algorithm, p.read_bytes()).hexdigest()}  "
+                 f"{p.relative_to(bag).as_posix()}\n" for p in payload]  # fmt: skip
+        (bag / f"manifest-{algorithm}.txt").write_text("".join(lines), encoding="utf-8")
+    for algorithm in ("sha256", "sm3"):
+        tags = ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sm3.txt"]
+        lines = [f"{hashlib.new(algorithm, (bag / t).read_bytes()).hexdigest()} {t}\n"
+                 for t in tags]  # fmt: skip
+        (bag / f"tagmanifest-{algorithm}.txt").write_text("".join(lines), encoding="utf-8")
+
+
+def set_info(bag: Path, **values: str) -> None:
+    path = bag / "bag-info.txt"
+    text = path.read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = re.sub(rf"(?m)^{key}: .*$", f"{key}: {value}", text)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_the_event_chain_catches_what_a_thorough_attacker_leaves(archived: Round, tmp_path: Path):
+    """Events edited and removed, bag-info.txt's count and digest and every manifest made to
+    agree: each line whose link no longer follows is named."""
+    bag = copy_of(archived, tmp_path)
+    events = bag / "data" / "events.jsonl"
+    lines = events.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert len(lines) >= 4
+    edited = lines[1].replace('"actor": "cli"', '"actor": "someone-else"')
+    assert edited != lines[1]
+    kept = [lines[0], edited, *lines[3:]]  # the third event removed
+    events.write_text("".join(kept), encoding="utf-8")
+    digest = hashlib.sha256(events.read_bytes()).hexdigest()
+    set_info(bag, **{"Duban-Event-Count": str(len(kept)), "Duban-Event-Log-SHA256": digest,
+                     "Duban-Event-Last-Id": str(json.loads(kept[-1])["id"])})  # fmt: skip
+    remanifest(bag)
+    import bagit
+
+    assert bagit.Bag(str(bag)).is_valid()
+    code, output = verify(bag)
+    assert code == 1
+    second, fourth = json.loads(lines[1])["id"], json.loads(lines[3])["id"]
+    assert (f"data/events.jsonl line 2: event {second}: changed after it was recorded"
+            in output)  # fmt: skip
+    assert f"data/events.jsonl line 3: event {fourth}: its link does not follow" in output
+    assert "manifest" not in output  # every manifest agrees: only the chain said it
+
+
+def test_the_chain_head_is_in_bag_info_and_said(archived: Round):
+    info = (archived.bag / "bag-info.txt").read_text(encoding="utf-8")
+    last = (archived.bag / "data" / "events.jsonl").read_text(encoding="utf-8").splitlines()[-1]
+    head = json.loads(last)["link"]["sha256"]
+    assert f"Duban-Event-Chain-Head: {head}" in info
+
+
+def test_a_ledger_whose_chain_breaks_is_not_filed(tmp_path: Path):
+    from duban.ledger.db import make_engine
+
+    env = campaign_round(tmp_path, f"sqlite:///{tmp_path / 'duban.sqlite3'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'duban.sqlite3'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER events_no_update")
+        connection.exec_driver_sql("UPDATE events SET actor = 'someone' WHERE id = 2")
+    engine.dispose()
+    result = runner.invoke(app, ["archive", "write", str(EXAMPLE), "--out", str(tmp_path / "b")],
+                           env=env)  # fmt: skip
+    assert result.exit_code == 1
+    assert "changed outside duban" in result.output
+    assert "event 2: changed after it was recorded" in result.output
+    assert not (tmp_path / "b").exists()

@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session
 
 from duban.ledger.schema import Base
 
-LEFT_OUT_TABLES = frozenset({"board_users", "events"})
-"""Not a campaign's: the board's accounts; the event log has its own file (``events``)."""
+LEFT_OUT_TABLES = frozenset({"board_users", "events", "event_links"})
+"""Not a campaign's: the board's accounts; the event log and its hash chain have their own
+file (``archive.events``)."""
 ANONYMOUS = {
     "evaluation_ballots": (
         "id", "evaluator_id", "sender", "sha256", "intake_file_id", "received_at", "recorded_at",

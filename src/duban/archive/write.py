@@ -39,8 +39,9 @@ from duban.archive.gather import RawRefs, raw_refs
 from duban.archive.sources import kept_versions, source_files
 from duban.archive.tables import Exported, export_ledger
 from duban.clock import Clock
-from duban.errors import DubanError
+from duban.errors import DubanError, Problem, ProblemsError
 from duban.implement.intake.rawstore import RawStore
+from duban.ledger.chain import live_breaks
 from duban.model.loader import CampaignBundle
 
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
@@ -74,6 +75,7 @@ def write_archive(
     """Write the campaign's bag to ``out`` (which must not exist, or be an empty folder)."""
     require_sm3()
     _check_target(out)
+    _check_chain(session, bundle.campaign.id)
     staging = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
     staging.mkdir(parents=True)
     try:
@@ -89,6 +91,30 @@ def write_archive(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
+
+
+class ChainBrokenError(ProblemsError):
+    """The live ledger's event chain does not hold: something changed it outside duban."""
+
+    def __init__(self, campaign_id: str, problems: list[Problem]) -> None:
+        super().__init__(
+            f"the event log of {campaign_id} was changed outside duban: its hash chain breaks "
+            f"at {len(problems)} events; no archive was written",
+            problems,
+            hint="restore the ledger from a backup taken before, or find out who changed it",
+            zh=f"活动 {campaign_id} 的事件日志在 duban 之外被改动：哈希链在 {len(problems)} "
+            "条事件处断开；未写出归档",
+            zh_hint="请从此前的备份恢复台账，或查明是谁改动了它",
+        )
+
+
+def _check_chain(session: Session, campaign_id: str) -> None:
+    """An archive files the ledger as it is: one whose chain breaks is said, not filed."""
+    breaks = live_breaks(session, campaign_id)
+    if breaks:
+        problems = [Problem(b.where, b.message, b.zh, b.where.replace("event", "事件"))
+                    for b in breaks]  # fmt: skip
+        raise ChainBrokenError(campaign_id, problems)
 
 
 def _check_target(out: Path) -> None:

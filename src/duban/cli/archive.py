@@ -54,6 +54,15 @@ def write(
     )
     for line in _lacks(report.missing, report.unkept_sent, report.ballots_left_out):
         out.print(line)
+    if report.events is not None:
+        head = report.events.head
+        out.print(
+            pick(
+                f"  the event chain's head: {head} (note it outside the archive: it "
+                "proves later that no event was changed)",
+                f"  事件哈希链末端：{head}（请另行记下：日后可凭此证明事件未被改动）",
+            )
+        )
 
 
 def _lacks(missing: list[str], unkept: int, ballots: int) -> list[str]:
