@@ -13,10 +13,11 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 # 20 s to start on a busy or slow machine; it did on 22 Nov 2026 here.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 
-.PHONY: help demo test stress lint typecheck pytest services clean
+.PHONY: help demo board test stress lint typecheck pytest services clean
 
 help:
 	@echo "make demo   run a whole simulated campaign offline (outputs under var/demo)"
+	@echo "make board  serve the demo's ledger on http://127.0.0.1:8750/ (after make demo)"
 	@echo "make test   lint, type-check and run every test (SQLite and PostgreSQL)"
 	@echo "make stress many rounds of the concurrency and crash tests (not run by CI)"
 
@@ -28,8 +29,11 @@ $(INSTALLED): pyproject.toml
 # Debian packages the tests use: dovecot (a real IMAP server for intake tests), LibreOffice
 # (a second producer of workbooks: re-saves as xlsx, xls and ods; prints the templates, the
 # summary workbook and the bulletin to PDF) and the Chinese fonts those PDFs are set in, so
-# their page counts are the same on every machine. Installed once, if missing.
-SYSTEM_PACKAGES := dovecot-imapd libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk
+# their page counts are the same on every machine; and Chromium, the real browser the board's
+# browser tests drive (tests/test_board_browser.py, through Playwright's driver only). Installed
+# once, if missing.
+SYSTEM_PACKAGES := dovecot-imapd libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk \
+	chromium
 
 # The PostgreSQL server of this machine is started before every session; start it if not.
 services:
@@ -38,6 +42,12 @@ services:
 
 demo: $(INSTALLED)
 	$(BIN)/python -m demo --home var/demo
+
+# The board (`duban board`) on the demo's ledger, as of the demo's last day; `make demo` writes
+# var/demo/board.env and prints the demo account.
+board: $(INSTALLED)
+	@test -f var/demo/board.env || { echo "error: run make demo first"; exit 1; }
+	set -a && . var/demo/board.env && set +a && $(BIN)/duban board data/example/campaign.yaml
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -43,6 +43,7 @@ from duban.settings import load_settings
 from duban.testing.botserver import LocalBotServer
 from duban.testing.mailserver import LocalSmtpServer
 
+from .board import open_board
 from .evaluation import Evaluated, evaluate_year, evaluation_table
 from .inspection import Inspected, draw_table, inspect_quarter, report_round, return_sheets
 from .keytasks import Copy, Mail, copies_in, key_task_table, lead_replies, part_replies
@@ -126,6 +127,8 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
         console.print(evaluation_table(walk.evaluated))
     console.print(_timeline(bundle, engine, clock))
     console.print(_outputs(home, sent, inbox, engine, walk, bot_posts))
+    last = max([walk.end, *(step["at"] for step in walk.steps)])  # the evaluation's last step
+    open_board(home, engine, last, DEMO_SECRET, console)
     engine.dispose()
 
 

@@ -89,6 +89,7 @@ WRONG_ARGUMENT = {
     "evaluate verify": (["evaluate", "verify", CAMPAIGN, "--label", "2025"], 1),
     "evaluate status": (["evaluate", "status", CAMPAIGN, "--labels", "2025"], 2),
     "evaluate ballots": (["evaluate", "ballots", CAMPAIGN, "--source", "nosuch"], 1),
+    "board": (["board", "nosuch.yaml"], 1),
     "users add": (["users", "add", "ana", "--role", "chief", "--password-stdin"], 1),
     "users passwd": (["users", "passwd", "nobody", "--password-stdin"], 1),
     "users disable": (["users", "disable", "nobody"], 1),

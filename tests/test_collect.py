@@ -186,14 +186,20 @@ def make_world(
             with SmtpMailer(parse_smtp_url(outgoing.url())) as mailer:
                 send_notices(session, example_bundle, plan.instance_ids, mailer=mailer,
                              clock=clock, secret=SECRET, env=ENV)  # fmt: skip
-        notices = {}
-        for delivery in outgoing.messages:
-            message = email.message_from_bytes(delivery.raw, policy=email.policy.default)
-            assert isinstance(message, EmailMessage)
-            unit = next(u for u in example_bundle.units if set(u.emails) == set(delivery.rcpt_tos))
-            notices[unit.id] = message
+        notices = notices_by_unit(example_bundle, outgoing)
         yield World(engine, example_bundle, imap, tmp_path / "raw", notices, answers, sheet=sheet)
     engine.dispose()
+
+
+def notices_by_unit(bundle: CampaignBundle, outgoing: LocalSmtpServer) -> dict[str, EmailMessage]:
+    """The notices the server caught, by the unit they went to."""
+    notices = {}
+    for delivery in outgoing.messages:
+        message = email.message_from_bytes(delivery.raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        unit = next(u for u in bundle.units if set(u.emails) == set(delivery.rcpt_tos))
+        notices[unit.id] = message
+    return notices
 
 
 def _empty_mailbox(imap: LocalImapServer) -> None:

@@ -82,6 +82,40 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
     _assert_the_items_were_reported_on_and_verified(home)
     _assert_the_quarter_was_inspected(home, text)
     _assert_the_year_was_evaluated(home, text)
+    _assert_the_board_opens_on_the_demo(home, text)
+
+
+def _assert_the_board_opens_on_the_demo(home: Path, text: str) -> None:
+    """Issue 18: the demo ends saying how to open the board, and its account signs in there
+    (the settings `make board` reads), seeing the demo's year: 市审计局 late with its plan."""
+    import re
+    import shlex
+
+    from fastapi.testclient import TestClient
+
+    from demo.board import DEMO_PASSWORD, DEMO_USER
+    from duban.board.app import create_app
+    from duban.board.context import Board
+    from duban.settings import Settings
+
+    assert "make board" in text
+    assert DEMO_PASSWORD in text
+    env = dict(shlex.split(line)[0].split("=", 1)
+               for line in (home / "board.env").read_text("utf-8").splitlines())  # fmt: skip
+    settings = Settings(home=Path(env["DUBAN_HOME"]), secret=env["DUBAN_SECRET"],
+                        now=env["DUBAN_NOW"])  # fmt: skip
+    board = Board.open(settings, [EXAMPLE])
+    try:
+        client = TestClient(create_app(board))
+        found = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)
+        assert found is not None
+        client.post("/login", data={"username": DEMO_USER, "password": DEMO_PASSWORD,
+                                    "csrf": found.group(1)})  # fmt: skip
+        late = client.get(f"/c/{CID}/matrix", params={"state": "late", "deliverable": "plan"})
+        assert late.status_code == 200
+        assert "市审计局" in late.text
+    finally:
+        board.engine.dispose()
 
 
 def _assert_the_key_tasks_were_reported_in_two_steps(home: Path, text: str) -> None:

@@ -6,6 +6,7 @@ need from them), so tests build a ``Settings`` by hand and never touch ``os.envi
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     templates: Path | None = Field(default=None, description="Jinja templates; default: shipped")
     campaign: Path | None = Field(
         default=None, description="the campaign YAML a flow runs when its run names none"
+    )
+    prefect_api_url: str | None = Field(
+        default=None,
+        description="the Prefect server's API the board starts deployment runs on "
+        "(e.g. http://127.0.0.1:4200/api); unset: the board runs the command here",
     )
     bots: SecretStr | None = Field(
         default=None, description="group-bot webhooks, comma or newline separated"
@@ -201,6 +207,16 @@ class Settings(BaseSettings):
                 zh_hint="设置 DUBAN_SMTP_URL，如 smtp+starttls://用户名:密码@mail.example:587",
             )
         return self.smtp_url.get_secret_value()
+
+    def environment(self) -> dict[str, str]:
+        """The environment of a command started for this run (the board's *Run now*): this
+        process's, with these settings as the ``DUBAN_*`` variables they come from."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
+        for name, value in self.model_dump().items():
+            if value is not None:
+                text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+                env[f"DUBAN_{name.upper()}"] = text
+        return env
 
     def clock(self) -> Clock:
         if self.now is None:

@@ -54,10 +54,24 @@ class Account:
 
 
 def add_user(
-    session: Session, clock: Clock, name: str, password: str, role: str, by: str = "coordinator"
+    session: Session,
+    clock: Clock,
+    name: str,
+    password: str,
+    role: str,
+    by: str = "coordinator",
+    inspectors: tuple[str, ...] = (),
 ) -> Account:
-    """A new account; a name already taken is an error, not an overwrite."""
+    """A new account; a name already taken is an error, not an overwrite. An inspector's
+    account names the inspector ids (of the campaign's inspector register) it stands for."""
     checked = _role(role)
+    if checked is Role.INSPECTOR and not inspectors:
+        raise DubanError(
+            "an inspector account needs --inspector: the inspector id(s) it stands for",
+            hint="e.g. --inspector I03 (the id in the inspector register)",
+            zh="督查人员账号需要 --inspector：对应督查人员名录中的编号",
+            zh_hint="如 --inspector I03",
+        )
     _check_name(name)
     _check_password(password)
     if session.get(BoardUserRow, name) is not None:
@@ -68,11 +82,15 @@ def add_user(
             zh_hint="改密码用 `duban users passwd`；新账号请换一个名字",
         )
     now = clock.now()
-    session.add(BoardUserRow(name=name, password_hash=_hasher.hash(password), role=checked.value,
-                             scope=[], active=True, created_at=now, updated_at=now))  # fmt: skip
+    row = BoardUserRow(
+        name=name, password_hash=_hasher.hash(password), role=checked.value,
+        scope=list(inspectors), active=True, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(row)
+    payload = {"role": checked.value, "inspectors": list(inspectors)}
     append_event(session, clock, "board.user_added", campaign_id=None, subject=f"user:{name}",
-                 actor=by, payload={"role": checked.value})  # fmt: skip
-    return Account(name, checked)
+                 actor=by, payload=payload)  # fmt: skip
+    return Account(name, checked, inspectors)
 
 
 def set_password(session: Session, clock: Clock, name: str, password: str, by: str) -> None:

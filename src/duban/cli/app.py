@@ -22,6 +22,7 @@ from duban.adapters.render import environment
 from duban.archive.sources import register_and_keep
 from duban.cli import tables as reports
 from duban.cli.archive import archive
+from duban.cli.board import board
 from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
 from duban.cli.evaluate import evaluate
 from duban.cli.group import DubanGroup
@@ -604,6 +605,7 @@ app.add_typer(inspect, name="inspect")
 app.add_typer(evaluate, name="evaluate")
 app.add_typer(users, name="users")
 app.add_typer(archive, name="archive")
+app.command(name="board")(board)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ of ``evaluate.commands``.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +26,7 @@ from duban.cli.language import pick
 from duban.cli.tables import house_table
 from duban.errors import DubanError
 from duban.evaluate import commands
+from duban.evaluate.commands import correction_of
 from duban.evaluate.evaluation import Evaluation
 from duban.model.loader import CampaignBundle
 from duban.runtime import Runtime
@@ -332,13 +333,4 @@ def _appeal_number(text: str) -> int:
 
 
 def _correction(text: str) -> tuple[str, Decimal]:
-    source, _, value = text.partition("=")
-    try:
-        return source.strip(), Decimal(value.strip())
-    except InvalidOperation:
-        raise DubanError(
-            f"--uphold wants SOURCE=VALUE, not {text!r}",
-            hint="e.g. --uphold timeliness=1 (a rate) or inspection=96 (points)",
-            zh=f"--uphold 应为 来源=数值，而不是 {text!r}",
-            zh_hint="例如 --uphold timeliness=1 或 inspection=96",
-        ) from None
+    return correction_of(text, "--uphold")

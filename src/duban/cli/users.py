@@ -54,6 +54,14 @@ def add(
     role: Annotated[
         str, typer.Option(help="coordinator (everything), inspector, or viewer (read-only)")
     ],
+    inspector: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--inspector",
+            help="an inspector account's id in the inspector register "
+            "(repeat for several): it sees the rounds that id is assigned to",
+        ),
+    ] = None,
     password_stdin: FromStdin = False,
     by: By = "coordinator",
 ) -> None:
@@ -61,7 +69,8 @@ def add(
     settings = settings_for(None)  # a wrong setting is said before a password is asked
     password = _password(password_stdin)
     with Runtime(settings) as rt, rt.migrated() as session:
-        made = accounts.add_user(session, rt.clock, name, password, role, by)
+        made = accounts.add_user(session, rt.clock, name, password, role, by,
+                                 tuple(inspector or ()))  # fmt: skip
     out.print(pick(f"board user {escape(made.name)} added ({made.role.value})",
                    f"已添加看板用户 {escape(made.name)}（{made.role.value}）"))  # fmt: skip
 

@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -113,6 +113,20 @@ def decide(
                 told = send_decision(session, rt.bundle, row, version, mailer=mailer,
                                      clock=rt.clock, env=rt.env)  # fmt: skip
         return Decided(row.id, row.state, version, told)
+
+
+def correction_of(text: str, field: str) -> tuple[str, Decimal]:
+    """``timeliness=1`` as (source, value): the correction an upheld appeal makes."""
+    source, _, value = text.partition("=")
+    try:
+        return source.strip(), Decimal(value.strip())
+    except InvalidOperation:
+        raise DubanError(
+            f"{field} wants SOURCE=VALUE, not {text!r}",
+            hint="e.g. timeliness=1 (a rate) or inspection=96 (points)",
+            zh=f"{field} 应为 来源=数值，而不是 {text!r}",
+            zh_hint="例如 timeliness=1 或 inspection=96",
+        ) from None
 
 
 def freeze(rt: Runtime, label: str | None = None, actor: str = "coordinator") -> tuple[int, bool]:

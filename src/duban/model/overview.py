@@ -2,7 +2,7 @@
 unit tag, and per unit when asked) the counts and rates of ``status``, and the held items.
 
 The CLI prints it as tables, the chase flow publishes it as an artifact, the board will show it:
-one query, many views.
+one query, many views. ``campaign_matrix`` is the board's units × periods view of it.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from duban.errors import UnknownIdError
-from duban.ledger.schema import CampaignRow, UnitRow
-from duban.ledger.store import held_count, instance_facts
+from duban.ledger.schema import CampaignRow, IntakeFileRow, IntakeRow, UnitRow
+from duban.ledger.store import HELD, held_count, instance_facts
+from duban.model.matrix import Matrix, UnitInfo, build_matrix
 from duban.model.status import InstanceFacts, State, by_deliverable, due_day, state_at, tally
 
 
@@ -112,3 +113,36 @@ def _by_tag(
         for tag in tags_of.get(facts.unit_id, [])
     ]
     return [t.as_dict(("deliverable", "tag")) for t in tally(expanded, by_deliverable)]
+
+
+def campaign_matrix(session: Session, campaign_id: str, as_of: datetime) -> Matrix:
+    """The status matrix of one campaign (``model.matrix``): the facts ``status`` reads, the
+    roster's names and tags, and which duties have a reply held for review."""
+    row = session.get(CampaignRow, campaign_id)
+    if row is None:
+        known = list(session.scalars(select(CampaignRow.id)))
+        raise UnknownIdError("campaign", campaign_id, known, where=" in the ledger",
+                             zh_where="台账中")  # fmt: skip
+    units = [
+        UnitInfo(uid, name, tuple(str(t) for t in tags))
+        for uid, name, tags in session.execute(
+            select(UnitRow.id, UnitRow.name, UnitRow.tags).where(
+                UnitRow.campaign_id == campaign_id, UnitRow.active.is_(True)
+            )
+        ).tuples()
+    ]
+    held = frozenset(
+        instance_id
+        for instance_id in session.scalars(
+            select(IntakeFileRow.instance_id)
+            .join(IntakeRow, IntakeRow.id == IntakeFileRow.intake_id)
+            .where(
+                IntakeRow.campaign_id == campaign_id,
+                IntakeFileRow.outcome == HELD,
+                IntakeFileRow.instance_id.is_not(None),
+            )
+        )
+        if instance_id is not None
+    )
+    zone = ZoneInfo(row.definition["timezone"])
+    return build_matrix(instance_facts(session, campaign_id), units, held, as_of, zone)

@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from duban.adapters.xlsx.errors import WorkbookError
+from duban.adapters.xlsx.metadata import identity_of
 from duban.clock import Clock
 from duban.implement.intake.appeals import record_mailed_appeal
 from duban.implement.intake.authentication import UNAUTHENTICATED
@@ -89,6 +91,8 @@ def decide_record(
         verdict = _verdict(session, bundle, clock, row, candidate, known, doubt)
         candidate.row.outcome = verdict.outcome.value
         candidate.row.reason = verdict.code
+        if verdict.outcome is Outcome.HELD:
+            _note_claimed_duty(candidate, known)
         if verdict.code != "invalid":  # an invalid file keeps its list of cell problems
             candidate.row.problems = [dict(verdict.detail)] if verdict.detail else []
     settle(bundle, row, candidates, early)
@@ -96,6 +100,22 @@ def decide_record(
         session, clock, f"intake.{row.status}", campaign_id=row.campaign_id,
         subject=f"intake/{row.id}", payload={"reason": row.reason, "sender": row.sender},
     )  # fmt: skip
+
+
+def _note_claimed_duty(candidate: Candidate, known: Known) -> None:
+    """A held workbook's duty as its template claims it, noted like its unit: the status
+    matrix then shows that duty as held (the unit did answer) rather than missing. Nothing
+    is accepted on the claim; ``duban review --accept`` decides."""
+    metadata = candidate.parsed.metadata if candidate.parsed is not None else None
+    if candidate.row.instance_id is not None or not metadata or "kind" in metadata:
+        return
+    try:
+        identity = identity_of(metadata)
+    except WorkbookError:
+        return
+    instance = known.instance(identity)
+    if instance is not None:
+        candidate.row.instance_id = instance.id
 
 
 def _early(row: IntakeRow) -> tuple[str, dict[str, Any]] | None:

@@ -59,7 +59,9 @@ class IntakeFileRow(Base):
     intake_id: Mapped[int] = mapped_column(ForeignKey("intake_records.id"))
     index: Mapped[int] = mapped_column(Integer, default=0)
     path: Mapped[list[Any]] = mapped_column(default=list)
-    unit_id: Mapped[str | None] = mapped_column(String(64))
+    # A unit's page lists the files claiming to be from it (a template sent from a stranger's
+    # address names its unit on the file only).
+    unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None]
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("deliverable_instances.id"))

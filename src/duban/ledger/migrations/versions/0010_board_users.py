@@ -1,4 +1,5 @@
-"""board users: the web board's accounts (issue 18)
+"""board users: the web board's accounts (issue 18); an index of intake files by unit (a unit's
+page)
 
 Revision ID: 0010
 Revises: 0009
@@ -32,7 +33,9 @@ def upgrade() -> None:
         sa.Column("updated_at", _WHEN, nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_board_users")),
     )
+    op.create_index(op.f("ix_intake_files_unit_id"), "intake_files", ["unit_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_intake_files_unit_id"), table_name="intake_files")
     op.drop_table("board_users")
