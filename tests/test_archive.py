@@ -28,7 +28,8 @@ from .conftest import EXAMPLE
 
 runner = CliRunner()
 SENT_TO = ("T01", "B08")
-ROWS = [["教育培训", "任务1", "具体措施1", "办公室", "张三", "13800000000", "2026-06-30"]]
+ROWS = [["教育培训", f"任务{n}", f"具体措施{n}", "办公室", "张三", "13800000000", "2026-06-30"]
+        for n in (1, 2, 3)]  # fmt: skip
 
 
 @dataclass
@@ -137,6 +138,10 @@ def test_the_bag_holds_the_campaign_received_sent_ledger_events_and_outputs(arch
     assert not (data / "sent" / "not-kept.csv").exists()
     outputs = [p for p in (data / "outputs").rglob("*") if p.is_file()]
     assert any(p.suffix == ".xlsx" for p in outputs)
+    accepted = (data / "ledger" / "submissions.csv").open(encoding="utf-8-sig")
+    [submission] = list(csv.DictReader(accepted))
+    assert (data / "received" / "files" / f"{submission['sha256']}.xlsx").is_file()
+    assert submission["row_count"] == "3"
     units = list(csv.DictReader((data / "ledger" / "units.csv").open(encoding="utf-8-sig")))
     assert {"T01", "B08"} <= {row["id"] for row in units}
     schema = json.loads((data / "ledger" / "units.schema.json").read_text(encoding="utf-8"))
