@@ -51,6 +51,22 @@ def test_each_event_links_to_the_one_before_per_campaign(ledger_url: str) -> Non
     assert len(links(ledger_url, "b")) == 3
 
 
+def test_a_session_that_committed_reads_the_head_again(ledger_url: str) -> None:
+    """The head a transaction read is its own: after its commit, another writer may move it."""
+    engine = make_engine(ledger_url)
+    migrate(engine)
+    with session_scope(engine) as first:
+        append_event(first, CLOCK, "test.one", campaign_id="d")
+        first.commit()
+        with session_scope(engine) as other:
+            append_event(other, CLOCK, "test.other", campaign_id="d")
+        append_event(first, CLOCK, "test.one", campaign_id="d")
+    with session_scope(engine) as session:
+        assert live_breaks(session, "d") == []
+    engine.dispose()
+    assert [seq for seq, *_ in links(ledger_url, "d")] == [1, 2, 3]
+
+
 @pytest.mark.parametrize("writers", [2])
 def test_two_writers_at_once_make_one_line(ledger_url: str, writers: int) -> None:
     """Each writer appends events in many short transactions, all at once: the chain is one

@@ -58,9 +58,10 @@ def row_bytes(row: EventRow) -> bytes:
 def link_event(session: Session, row: EventRow) -> EventLinkRow:
     """Give the event just added its link (see the module docstring)."""
     chain = row.campaign_id or ""
+    connection = session.connection()  # the transaction begun: the heads are this one's
     heads = _heads(session)
     if chain not in heads:
-        hold_write_lock(session.connection(), f"events:{chain}")
+        hold_write_lock(connection, f"events:{chain}")
         heads[chain] = _head(session, chain)
     session.flush([row])
     seq, prev = heads[chain]
