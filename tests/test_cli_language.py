@@ -95,6 +95,8 @@ WRONG_ARGUMENT = {
     "users disable": (["users", "disable", "nobody"], 1),
     "users enable": (["users", "enable", "nobody"], 1),
     "users list": (["users", "list", "extra"], 2),
+    "archive write": (["archive", "write", "nosuch.yaml", "--out", "bag"], 1),
+    "archive verify": (["archive", "verify", "nosuch-bag"], 1),
 }  # fmt: skip
 
 
@@ -140,6 +142,8 @@ def wrong_setting_args(command: str) -> list[str]:
     """The command at its most ordinary: the campaign, the first deliverable where needed."""
     if command == "validate":
         return ["validate", CAMPAIGN]
+    if command == "archive verify":
+        return ["archive", "verify", "bag"]
     if command in ("status", "outbox"):
         return [command]
     if command.startswith("rectify "):
@@ -169,6 +173,8 @@ def wrong_setting_args(command: str) -> list[str]:
                 "adjustments": ["adjustments.xlsx"], "ballots": ["--closes", "2026-12-18"],
                 "decide": ["A1", "--reason", "x"]}  # fmt: skip
         return ["evaluate", action, CAMPAIGN, *more.get(action, [])]
+    if command == "archive write":
+        return ["archive", "write", CAMPAIGN, "--out", "bag"]
     if command.startswith("users "):
         action = command.split()[1]
         who = {"add": ["ana", "--role", "viewer"], "list": []}.get(action, ["ana"])
@@ -184,7 +190,7 @@ def wrong_setting_args(command: str) -> list[str]:
 
 @pytest.mark.parametrize("command", sorted(WRONG_ARGUMENT))
 def test_a_wrong_setting_is_one_error_and_a_hint_in_chinese(home: Path, command: str) -> None:
-    if command == "validate":  # validate reads no setting but the language
+    if command in ("validate", "archive verify"):  # these read no setting but the language
         env = chinese_env(home, DUBAN_LANG="klingon")
     else:
         env = chinese_env(home, **WRONG_SETTING)

@@ -290,5 +290,5 @@ def test_two_inits_at_once_register_the_campaign_once(
     with session_scope(unregistered.engine) as session:
         events = session.scalars(select(EventRow.kind)).all()
         instances = session.scalar(select(func.count()).select_from(InstanceRow))
-    assert events == ["campaign.registered"]
+    assert events == ["campaign.registered", "campaign.sources_kept"]  # each once
     assert instances == 502  # with the key tasks' 32 partners' parts

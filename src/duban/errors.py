@@ -76,18 +76,13 @@ class DubanError(Exception):
         return []
 
 
-class InvalidInputError(DubanError):
-    """A campaign, roster or form file failed validation; holds every problem, not the first."""
+class ProblemsError(DubanError):
+    """An error that holds every problem found, not the first, each said on a line of its own."""
 
-    def __init__(self, source: str, problems: list[Problem]) -> None:
-        noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(
-            f"{source}: {len(problems)} {noun}",
-            hint="fix them and run `duban validate` again",
-            zh=f"{source}：{len(problems)} 处问题",
-            zh_hint="改正后再运行 `duban validate`",
-        )
-        self.source = source
+    def __init__(
+        self, message: str, problems: list[Problem], *, hint: str, zh: str, zh_hint: str
+    ) -> None:
+        super().__init__(message, hint=hint, zh=zh, zh_hint=zh_hint)
         self.problems = problems
 
     def __str__(self) -> str:
@@ -95,6 +90,21 @@ class InvalidInputError(DubanError):
 
     def details(self, language: str) -> list[str]:
         return [problem.said(language) for problem in self.problems]
+
+
+class InvalidInputError(ProblemsError):
+    """A campaign, roster or form file failed validation; holds every problem, not the first."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(
+            f"{source}: {len(problems)} {noun}",
+            problems,
+            hint="fix them and run `duban validate` again",
+            zh=f"{source}：{len(problems)} 处问题",
+            zh_hint="改正后再运行 `duban validate`",
+        )
+        self.source = source
 
 
 WHAT_ZH = {

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # each edge is imported by the run that uses it, not by every
     from duban.adapters.sources.model import Source
     from duban.implement.chase import BotPoster
     from duban.implement.intake.pipeline import Intake
+    from duban.implement.intake.rawstore import RawStore
 
 
 class Runtime:
@@ -137,8 +138,15 @@ class Runtime:
         from duban.adapters.mail.mailer import SmtpMailer
         from duban.adapters.mail.smtp_url import parse_smtp_url
 
-        with SmtpMailer(parse_smtp_url(self.settings.smtp())) as mailer:
+        with SmtpMailer(parse_smtp_url(self.settings.smtp()), keep=self.raw_store.put) as mailer:
             yield mailer
+
+    @cached_property
+    def raw_store(self) -> RawStore:
+        """Every byte received and sent, content-addressed (留痕)."""
+        from duban.implement.intake.rawstore import RawStore
+
+        return RawStore(self.settings.raw_store, self.settings.store_flush)
 
     @contextmanager
     def source(self) -> Iterator[Source]:
@@ -155,10 +163,9 @@ class Runtime:
     def intake(self, workers: int = 2) -> Iterator[Intake]:
         """The intake of this campaign: raw store, isolated readers, secret, clock."""
         from duban.implement.intake.pipeline import Intake
-        from duban.implement.intake.rawstore import RawStore
         from duban.implement.intake.reader import WorkbookReader
 
-        store = RawStore(self.settings.raw_store, self.settings.store_flush)
+        store = self.raw_store
         with WorkbookReader.for_campaign(self.bundle.campaign, workers) as reader:
             yield Intake(self.bundle, store, reader, self.secret, self.clock,
                          trusted_authserv=self.settings.trusted_authserv_ids)  # fmt: skip

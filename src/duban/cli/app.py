@@ -19,7 +19,9 @@ from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from duban.adapters.render import environment
+from duban.archive.sources import register_and_keep
 from duban.cli import tables as reports
+from duban.cli.archive import archive
 from duban.cli.board import board
 from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
 from duban.cli.evaluate import evaluate
@@ -31,7 +33,6 @@ from duban.cli.rectify import rectify
 from duban.cli.users import users
 from duban.errors import DubanError
 from duban.implement.chain_report import add_key_tasks
-from duban.ledger.store import register
 from duban.mobilize.send import NoticeRequest
 from duban.model.loader import CampaignBundle, load_campaign
 from duban.model.overview import status_report
@@ -72,7 +73,7 @@ def validate(campaign: CampaignFile) -> None:
 def init(campaign: CampaignFile, as_of: AsOf = None) -> None:
     """Create or upgrade the ledger and register the campaign and its roster (idempotent)."""
     with Runtime(settings_for(as_of), campaign) as rt, rt.migrated() as session:
-        report = register(session, rt.bundle, rt.clock)
+        report = register_and_keep(session, rt.bundle, rt.raw_store, rt.clock)
         out.print(reports.register_summary(rt.bundle, report))
 
 
@@ -396,9 +397,11 @@ def _send_rejection(
 ) -> None:
     from duban.adapters.mail.mailer import SmtpMailer
     from duban.adapters.mail.smtp_url import parse_smtp_url
+    from duban.implement.intake.rawstore import RawStore
     from duban.implement.review import send_rejection
 
-    with SmtpMailer(parse_smtp_url(settings.smtp())) as mailer:
+    keep = RawStore(settings.raw_store, settings.store_flush).put
+    with SmtpMailer(parse_smtp_url(settings.smtp()), keep=keep) as mailer:
         sent = send_rejection(session, bundle, settings.secret_key(), settings.clock(), mailer,
                               environment(settings.templates), item)  # fmt: skip
     if sent is None:
@@ -601,6 +604,7 @@ app.add_typer(rectify, name="rectify")
 app.add_typer(inspect, name="inspect")
 app.add_typer(evaluate, name="evaluate")
 app.add_typer(users, name="users")
+app.add_typer(archive, name="archive")
 app.command(name="board")(board)
 
 

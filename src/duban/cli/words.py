@@ -74,6 +74,11 @@ COMMANDS_ZH = {
     "users disable": "停用看板账号：下次打开页面即退出登录，且不能再登录。",
     "users enable": "重新启用已停用的看板账号。",
     "users list": "列出看板账号及其角色。",
+    "archive": "活动归档：把全部材料写成一个可自行核验的 BagIt 归档包，或核验一个归档包。",
+    "archive write": "写出活动归档：收到和发出的原件、台账、事件日志、全部产出，"
+    "附 SHA-256 与 SM3 清单。",
+    "archive verify": "核验归档包：每个文件齐全且未被改动（SHA-256 与 SM3），事件日志完整；"
+    "不通过时逐一列出问题文件并以退出码 1 结束。",
 }
 
 _LABEL = "考核名称（默认：评议考核阶段所在年份，如 2026）"
@@ -215,6 +220,9 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
     "users passwd": {"name": "账号的用户名", "password_stdin": "从标准输入读取密码"},
     "users disable": {"name": "账号的用户名"},
     "users enable": {"name": "账号的用户名"},
+    "archive": {},
+    "archive write": {"out_dir": "归档包写到哪个新文件夹（不得已存在或须为空）"},
+    "archive verify": {"bag": "归档包所在文件夹（BagIt 格式）"},
     "inspect commit": {
         "inspection": _INSPECTION,
         "label": _ROUND,

@@ -16,6 +16,7 @@ from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from duban.clock import Clock
+from duban.ledger.chain import link_event
 from duban.ledger.db import hold_write_lock
 from duban.ledger.schema import (
     CampaignRow,
@@ -67,16 +68,16 @@ def append_event(
     actor: str = "duban",
     payload: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        EventRow(
-            at=clock.now(),
-            campaign_id=campaign_id,
-            kind=kind,
-            subject=subject,
-            actor=actor,
-            payload=payload or {},
-        )
+    row = EventRow(
+        at=clock.now(),
+        campaign_id=campaign_id,
+        kind=kind,
+        subject=subject,
+        actor=actor,
+        payload=payload or {},
     )
+    session.add(row)
+    link_event(session, row)
 
 
 def register(

@@ -230,6 +230,7 @@ def _send_claimed(row: MessageRow, draft: Draft, mailer: Mailer, clock: Clock) -
     row.refused = [[address, code, text] for address, (code, text) in result.refused.items()]
     row.status = _status(len(result.accepted), len(result.refused))
     row.sent_at, row.error = clock.now(), None
+    row.raw_sha256 = result.kept or row.raw_sha256
     return _outcome(row, sent_now=bool(result.accepted), claimed=True)
 
 

@@ -33,7 +33,7 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses
@@ -65,6 +65,8 @@ class SendResult:
 
     accepted: tuple[str, ...]
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+    kept: str | None = None
+    """The SHA-256 under which the bytes sent were kept (the mailer's ``keep``), if any."""
 
 
 class Mailer(Protocol):
@@ -122,9 +124,18 @@ def wire_bytes(message: EmailMessage, *, keep_bcc: bool = False) -> bytes:
 class SmtpMailer:
     """One SMTP connection for a batch: ``with SmtpMailer(config) as mailer: mailer.send(m)``."""
 
-    def __init__(self, config: SmtpConfig, *, helo_name: str | None = None) -> None:
+    def __init__(
+        self,
+        config: SmtpConfig,
+        *,
+        helo_name: str | None = None,
+        keep: Callable[[bytes], str] | None = None,
+    ) -> None:
+        """``keep`` stores the exact bytes of each message durably before it is sent and
+        returns their hash (the raw store's ``put``): what the archive files as sent."""
         self.config = config
         self.helo_name = helo_name
+        self.keep = keep
         self._client: Any = None  # the yagmail client: kept, or its __del__ would QUIT
         self._smtp: smtplib.SMTP | None = None
 
@@ -176,6 +187,7 @@ class SmtpMailer:
             )
         sender, recipients = envelope(message)
         data = wire_bytes(message)
+        kept = None if self.keep is None else self.keep(data)
         options = ["BODY=8BITMIME"] if not data.isascii() and smtp.has_extn("8bitmime") else []
         try:
             refused = _decoded(smtp.sendmail(sender, list(recipients), data, options))
@@ -195,7 +207,7 @@ class SmtpMailer:
         except (smtplib.SMTPServerDisconnected, smtplib.SMTPResponseException, OSError) as error:
             raise self._lost(error) from error
         accepted = tuple(r for r in recipients if r not in refused)
-        return SendResult(accepted=accepted, refused=refused)
+        return SendResult(accepted=accepted, refused=refused, kept=kept)
 
     def _lost(self, error: BaseException) -> MailConnectionError:
         self._drop(say_quit=False)  # a QUIT could wait out the whole timeout again

@@ -3,12 +3,12 @@
 
 ``base`` holds ``Base`` (naming convention, shared column types); ``campaign`` the campaigns,
 units and deliverable instances; ``messages`` the outgoing messages; ``intake`` the intake
-records, intake files and submissions; ``events`` the append-only event log; ``bulletins`` the
-bulletins' issue numbers; ``selfcheck``, ``inspect`` (and ``inspect_results``) and
-``evaluate`` the tables of later phases; ``board`` the web board's accounts. A new phase adds
-its own module and imports it here, so ``Base.metadata`` is complete (for Alembic's
-``target_metadata`` and the test that the migrations build exactly the models) whenever this
-package is imported.
+records, intake files and submissions; ``events`` the append-only event log and its hash
+chain (``event_links``); ``bulletins`` the bulletins' issue numbers; ``selfcheck``,
+``inspect`` (and ``inspect_results``) and ``evaluate`` the tables of later phases; ``board``
+the web board's accounts. A new phase adds its own module and imports it here, so
+``Base.metadata`` is complete (for Alembic's ``target_metadata`` and the test that the
+migrations build exactly the models) whenever this package is imported.
 
 Rows are never deleted: a unit leaving the roster becomes inactive, a duty no longer owed is
 withdrawn, and the event log is append-only (database triggers refuse UPDATE and DELETE).
@@ -27,7 +27,7 @@ from duban.ledger.schema.evaluate import (
     EvaluationRow,
     EvaluationScoreRow,
 )
-from duban.ledger.schema.events import EventRow
+from duban.ledger.schema.events import EventLinkRow, EventRow
 from duban.ledger.schema.inspect import (
     InspectionAssignmentRow,
     InspectionCommitmentRow,
@@ -51,6 +51,7 @@ __all__ = [
     "CampaignRow",
     "EvaluationRow",
     "EvaluationScoreRow",
+    "EventLinkRow",
     "EventRow",
     "InspectionAssignmentRow",
     "InspectionCommitmentRow",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from duban.ledger.schema.base import ID, Base
@@ -32,3 +32,24 @@ class EventRow(Base):
     subject: Mapped[str | None] = mapped_column(String(255))
     actor: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]]
+
+
+class EventLinkRow(Base):
+    """One link of a campaign's hash chain over the event log (issue 19): the event's place
+    in its campaign's chain (``seq``, 1, 2, …), the previous link's hash and its own.
+
+    Beside the event rather than in it, so the append-only events table is never rewritten:
+    migration 0012 builds the links of an existing ledger without touching an event, and
+    refuses UPDATE and DELETE on this table as 0001 does on events. ``(chain, seq)`` is unique,
+    so two writers that ever computed the same next link could not both record it (a fork):
+    the second would fail instead. See ``duban.ledger.chain``.
+    """
+
+    __tablename__ = "event_links"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(64))
+    """The campaign's id ('' for events of no campaign)."""
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))

@@ -33,3 +33,6 @@ class MessageRow(Base):
     # The run sending it now (status 'sending') and since when; see duban.sending.dispatch.
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None]
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    """The exact bytes sent, in the raw store under this hash (kept since issue 19; a message
+    sent by an earlier duban, or a bot post, has none)."""

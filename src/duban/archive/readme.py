@@ -1,0 +1,102 @@
+"""The bag's README.txt: for a person who has never heard of duban, in Chinese and English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from duban import __version__
+from duban.model.loader import CampaignBundle
+
+if TYPE_CHECKING:
+    from duban.archive.write import ArchiveReport
+
+ZH = """\
+归档说明（{title}，活动编号 {id}）
+====================================
+
+这是一份“督办”（duban）活动的电子归档，按 BagIt 格式（RFC 8493）封装。duban 是协调办公室
+用来向众多成员单位下发通知、收取报表、催办、汇总、通报和评议的软件；本归档收录了这次活动
+“要求了什么、各单位何时报送了什么、发出了哪些通知和催办、作出了哪些决定、得出了哪些结果”。
+不需要安装 duban 即可查看和核验。
+
+目录（data/ 下）
+- campaign/          活动文件和单位名单（原样）；registered/ 为每次 duban init 登记时保存的各个版本
+- received/messages/ 收到的每封邮件原文（.eml），文件名为其 SHA-256
+- received/files/    邮件中的每个附件，文件名为其 SHA-256；原文件名见 ledger/intake_files.csv
+- received/other/    事件日志中提到的其他原件（如导入的整改、加减分表），文件名为其 SHA-256
+- sent/              duban 发出的每封邮件的原始字节（.eml），文件名为其 SHA-256
+- ledger/            本活动的台账，每张表一个 CSV 文件（UTF-8 带 BOM，可用 Excel 打开），
+                     旁边的 .schema.json 说明每一列（JSON Schema）
+- events.jsonl       事件日志（留痕）：每行一件事，按编号递增，谁、何时、做了什么
+- outputs/           活动的全部产出：汇总表、通报、整改台账、督查和评议结果等
+- duban-version.txt  生成本归档的 duban 版本（{version}）
+
+核验方法
+- 清单文件 manifest-sha256.txt 和 manifest-sm3.txt 分别列出 data/ 下每个文件的 SHA-256 和
+  SM3（GB/T 32905）杂凑值；tagmanifest-*.txt 覆盖清单本身和 bag-info.txt。
+- 任何 BagIt 工具都可核验，例如在归档目录中运行：sha256sum -c manifest-sha256.txt；
+  SM3 可用 openssl dgst -sm3 文件名 逐个核对；装有 duban 时运行 duban archive verify 本目录。
+- bag-info.txt 记录了事件日志的条数（{count} 条）、最后编号和整个文件的 SHA-256，
+  删改任何一行事件都会被发现。
+
+本归档不包含的内容
+- 民主评议的原始选票（{ballots} 份）：选票上同时有评议人和打分，为保护评议匿名不予收录；
+  ledger/evaluation_ballots.csv 只保留分数、意见和评议人类别，不含评议人、来件和时间。
+- 早于本功能的已发邮件没有保存原始字节：{unkept} 封，见 sent/not-kept.csv（如有）。
+- 原始存储中缺失或损坏的对象：{missing} 个，见 MISSING.txt（如有）。
+"""
+
+EN = """\
+About this archive ({title}, campaign id {id})
+==========================================================
+
+This is the electronic archive of a campaign run with duban, packaged as a BagIt bag (RFC 8493).
+duban is software a coordinating office uses to send notices to many member units, collect
+their spreadsheets, chase the late ones, compile results, publish bulletins and run
+evaluations. This archive holds what the campaign asked, what each unit sent and when, every
+notice and reminder sent, every decision and every result. You do not need duban to read or
+check it.
+
+Layout (under data/)
+- campaign/          the campaign file and the roster of units, as given; registered/ holds
+                     every version kept when `duban init` registered it
+- received/messages/ every message received, as it arrived (.eml), named by its SHA-256
+- received/files/    every file found in them, named by SHA-256; the original names are in
+                     ledger/intake_files.csv
+- received/other/    any other original an event names (an imported sheet), by SHA-256
+- sent/              the exact bytes of every message duban sent (.eml), named by SHA-256
+- ledger/            the campaign's ledger, one CSV file per table (UTF-8 with a byte-order
+                     mark, so Excel reads the Chinese), with a JSON Schema (.schema.json) beside
+- events.jsonl       the event log: one event a line, ids increasing: who did what, and when
+- outputs/           everything the campaign produced: summary workbooks, bulletins,
+                     rectification ledgers, inspection and evaluation results
+- duban-version.txt  the version of duban that wrote this archive ({version})
+
+How to check it
+- manifest-sha256.txt and manifest-sm3.txt list the SHA-256 and the SM3 (GB/T 32905) digest
+  of every file under data/; the tagmanifest-*.txt files cover the manifests and bag-info.txt.
+- Any BagIt tool checks it; or, in this folder, `sha256sum -c manifest-sha256.txt`; SM3 with
+  `openssl dgst -sm3 FILE`; with duban installed, `duban archive verify THIS-FOLDER`.
+- bag-info.txt records the number of events ({count}), the last id and the SHA-256 of the
+  whole event log, so removing or editing an event is found.
+
+What this archive leaves out
+- The raw ballots of public evaluation ({ballots}): a ballot names its evaluator beside the
+  marks, so to keep the evaluation anonymous they stay out. ledger/evaluation_ballots.csv keeps
+  the marks, comments and evaluator category, without the evaluator, the file or the times.
+- Sent messages whose bytes duban did not keep (sent before it kept them): {unkept}, listed in
+  sent/not-kept.csv when there are any.
+- Raw objects missing or damaged in the store: {missing}, listed in MISSING.txt when any.
+"""
+
+
+def write(path: Path, bundle: CampaignBundle, report: ArchiveReport) -> None:
+    events = report.events
+    values = {
+        "title": bundle.campaign.title, "id": bundle.campaign.id, "version": __version__,
+        "count": 0 if events is None else events.count, "ballots": report.ballots_left_out,
+        "unkept": report.unkept_sent, "missing": len(report.missing),
+    }  # fmt: skip
+    text = ZH.format(**values) + "\n\n" + EN.format(**values)
+    path.write_text(text, encoding="utf-8")

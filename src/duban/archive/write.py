@@ -1,0 +1,222 @@
+"""``duban archive write``: one campaign filed as a BagIt bag (RFC 8493), by bagit-python.
+
+The bag is built in a hidden folder beside ``out`` and renamed into place at the end, so a
+failed run never leaves something that looks like an archive. Every file is copied in a
+stream and every raw object is checked against its hash as it is copied (a damaged object is
+listed as missing rather than filed under a hash it no longer has). Layout of ``data/``:
+
+- ``README.txt``: what this is, for someone who never heard of duban (中文 and English);
+- ``campaign/``: the campaign file and its roster as given, and ``campaign/registered/`` every
+  version ``duban init`` kept;
+- ``received/messages/``, ``received/files/``: every message and file the intake recorded, named
+  by SHA-256 (the ledger's ``intake_records`` and ``intake_files`` say what each was);
+  ``received/other/``: any other raw object an event of the campaign names (an imported sheet);
+- ``sent/``: the exact bytes of every message sent, by SHA-256 (``sent/not-kept.csv``: the sent
+  messages whose bytes duban did not keep);
+- ``ledger/``: the campaign's tables, CSV and JSON Schema; ``events.jsonl``: the event log;
+- ``outputs/``: everything under ``DUBAN_HOME/out/<campaign id>/``;
+- ``duban-version.txt``; ``MISSING.txt`` when a raw object the ledger names was missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import secrets
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bagit
+from sqlalchemy.orm import Session
+
+from duban import __version__
+from duban.archive import readme
+from duban.archive.digests import ALGORITHMS, copy_checked, require_sm3
+from duban.archive.events import FILE as EVENTS
+from duban.archive.events import EventLog, export_events
+from duban.archive.gather import RawRefs, raw_refs
+from duban.archive.sources import kept_versions, source_files
+from duban.archive.tables import Exported, export_ledger
+from duban.clock import Clock
+from duban.errors import DubanError, Problem, ProblemsError
+from duban.implement.intake.rawstore import RawStore
+from duban.ledger.chain import live_breaks
+from duban.model.loader import CampaignBundle
+
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
+
+
+@dataclass
+class ArchiveReport:
+    """What went into the bag, for the summary the command prints and the README."""
+
+    path: Path
+    campaign_id: str
+    files: dict[str, int] = field(default_factory=dict)  # folder → files
+    tables: list[Exported] = field(default_factory=list)
+    events: EventLog | None = None
+    missing: list[str] = field(default_factory=list)  # "hash (what)" the raw store lacked
+    unkept_sent: int = 0
+    ballots_left_out: int = 0
+
+    def add(self, folder: str) -> None:
+        self.files[folder] = self.files.get(folder, 0) + 1
+
+
+def write_archive(
+    session: Session,
+    bundle: CampaignBundle,
+    store: RawStore,
+    outputs: Path,
+    clock: Clock,
+    out: Path,
+) -> ArchiveReport:
+    """Write the campaign's bag to ``out`` (which must not exist, or be an empty folder)."""
+    require_sm3()
+    _check_target(out)
+    _check_chain(session, bundle.campaign.id)
+    staging = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
+    staging.mkdir(parents=True)
+    try:
+        report = _fill(session, bundle, store, outputs / bundle.campaign.id, staging)
+        report.path = out
+        readme.write(staging / "README.txt", bundle, report)
+        (staging / "duban-version.txt").write_text(f"duban {__version__}\n", encoding="utf-8")
+        bagit.make_bag(str(staging), _bag_info(bundle, report, clock), checksums=list(ALGORITHMS))
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
+
+
+class ChainBrokenError(ProblemsError):
+    """The live ledger's event chain does not hold: something changed it outside duban."""
+
+    def __init__(self, campaign_id: str, problems: list[Problem]) -> None:
+        super().__init__(
+            f"the event log of {campaign_id} was changed outside duban: its hash chain breaks "
+            f"at {len(problems)} events; no archive was written",
+            problems,
+            hint="restore the ledger from a backup taken before, or find out who changed it",
+            zh=f"活动 {campaign_id} 的事件日志在 duban 之外被改动：哈希链在 {len(problems)} "
+            "条事件处断开；未写出归档",
+            zh_hint="请从此前的备份恢复台账，或查明是谁改动了它",
+        )
+
+
+def _check_chain(session: Session, campaign_id: str) -> None:
+    """An archive files the ledger as it is: one whose chain breaks is said, not filed."""
+    breaks = live_breaks(session, campaign_id)
+    if breaks:
+        problems = [Problem(b.where, b.message, b.zh, b.where.replace("event", "事件"))
+                    for b in breaks]  # fmt: skip
+        raise ChainBrokenError(campaign_id, problems)
+
+
+def _check_target(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise DubanError(
+            f"{out} already exists and is not an empty folder",
+            hint="name a new folder with --out; an archive is never written over another",
+            zh=f"{out} 已存在且不是空文件夹",
+            zh_hint="用 --out 指定一个新文件夹；归档不会覆盖已有内容",
+        )
+    if not out.parent.is_dir():
+        raise DubanError(f"no folder {out.parent} to write {out.name} in",
+                         hint="create it first", zh=f"没有文件夹 {out.parent}",
+                         zh_hint="请先建立该文件夹")  # fmt: skip
+
+
+def _fill(
+    session: Session, bundle: CampaignBundle, store: RawStore, outputs: Path, root: Path
+) -> ArchiveReport:
+    campaign_id = bundle.campaign.id
+    report = ArchiveReport(root, campaign_id)
+    _campaign_files(session, bundle, store, root / "campaign", report)
+    refs = raw_refs(session, campaign_id, store.has)
+    for sha in refs.messages:
+        _raw_one(store, sha, root, f"received/messages/{sha}.eml", report)
+    for sha, name in refs.files.items():
+        suffix = Path(name).suffix if _SUFFIX.fullmatch(Path(name).suffix) else ""
+        _raw_one(store, sha, root, f"received/files/{sha}{suffix}", report)
+    for sha in refs.sent:
+        _raw_one(store, sha, root, f"sent/{sha}.eml", report)
+    for sha in refs.others:
+        _raw_one(store, sha, root, f"received/other/{sha}", report)
+    _not_kept(refs, root / "sent" / "not-kept.csv", report)
+    report.tables = export_ledger(session, campaign_id, root / "ledger")
+    report.events = export_events(session, campaign_id, root / EVENTS)
+    if outputs.is_dir():
+        shutil.copytree(outputs, root / "outputs")
+        report.files["outputs"] = sum(1 for p in (root / "outputs").rglob("*") if p.is_file())
+    if report.missing:
+        lines = "".join(f"{item}\n" for item in report.missing)
+        (root / "MISSING.txt").write_text(lines, encoding="utf-8")
+    return report
+
+
+def _campaign_files(
+    session: Session, bundle: CampaignBundle, store: RawStore, folder: Path, report: ArchiveReport
+) -> None:
+    folder.mkdir(parents=True)
+    for path in source_files(bundle).values():
+        with path.open("rb") as source:
+            copy_checked(source, folder / path.name)
+        report.add("campaign")
+    versions = kept_versions(session, bundle.campaign.id)
+    if versions:
+        (folder / "registered").mkdir()
+    for item in versions:
+        name = f"campaign/registered/{item['sha256'][:16]}-{item['name']}"
+        _raw_one(store, item["sha256"], folder.parent, name, report)
+
+
+def _raw_one(store: RawStore, sha: str, root: Path, relative: str, report: ArchiveReport) -> None:
+    """Copy one raw object to ``root/relative``, checked against its hash; a missing or
+    damaged one is listed instead."""
+    target = root / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with store.path(sha).open("rb") as source:
+            found = copy_checked(source, target)
+    except FileNotFoundError:
+        report.missing.append(f"{sha} missing from the raw store (for {relative})")
+        return
+    if found != sha:
+        target.unlink()
+        report.missing.append(f"{sha} damaged in the raw store (for {relative})")
+        return
+    report.add(relative.rsplit("/", 1)[0])
+
+
+def _not_kept(refs: RawRefs, path: Path, report: ArchiveReport) -> None:
+    report.unkept_sent, report.ballots_left_out = len(refs.unkept_sent), refs.ballots_left_out
+    if not refs.unkept_sent:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(["message_row_id", "kind", "subject"])
+        writer.writerows(refs.unkept_sent)
+
+
+def _bag_info(bundle: CampaignBundle, report: ArchiveReport, clock: Clock) -> dict[str, str]:
+    campaign = bundle.campaign
+    assert report.events is not None
+    return {
+        "Source-Organization": campaign.roles.coordinator.name,
+        "Contact-Email": str(campaign.roles.coordinator.email),
+        "External-Identifier": campaign.id,
+        "External-Description": campaign.title,
+        "Bagging-Date": clock.now().date().isoformat(),
+        "Bag-Software-Agent": f"duban {__version__} with bagit-python {bagit.VERSION}",
+        "Duban-Version": __version__,
+        **report.events.bag_info(),
+        "Duban-Raw-Missing": str(len(report.missing)),
+        "Duban-Sent-Without-Bytes": str(report.unkept_sent),
+        "Duban-Ballots-Left-Out": str(report.ballots_left_out),
+    }

@@ -1,0 +1,107 @@
+"""``duban archive``: file a campaign as one self-verifying BagIt bag, and check one.
+
+``write CAMPAIGN.yaml --out DIR`` builds one ``Runtime`` and calls ``archive.write``;
+``verify BAG`` reads the bag alone (no ledger, no settings) through ``archive.verify``. Two
+subcommands rather than ``duban archive CAMPAIGN.yaml``: a command group cannot also take a
+file name as its first word.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from duban.archive.verify import verify_bag
+from duban.archive.write import write_archive
+from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
+from duban.cli.language import pick
+from duban.runtime import Runtime
+
+archive = typer.Typer(
+    help="The campaign archive (归档): write a BagIt bag of everything, verify one.",
+    no_args_is_help=True,
+)
+out = Console()
+
+Bag = Annotated[Path, typer.Argument(help="the archive's folder (a BagIt bag)")]
+
+
+@archive.command("write")
+@reports_errors
+def write(
+    campaign: CampaignFile,
+    out_dir: Annotated[Path, typer.Option("--out", help="a new folder for the bag")],
+    as_of: AsOf = None,
+) -> None:
+    """Write the campaign's archive: files received and sent, ledger, event log, outputs."""
+    with Runtime(settings_for(as_of), campaign) as rt, rt.session() as session:
+        report = write_archive(
+            session, rt.bundle, rt.raw_store, rt.settings.outputs, rt.clock, out_dir
+        )
+    files = sum(report.files.values())
+    events = 0 if report.events is None else report.events.count
+    out.print(
+        pick(
+            f"archive written to {escape(str(out_dir))}: {files} files, {events} events, "
+            "SHA-256 and SM3 manifests",
+            f"归档已写入 {escape(str(out_dir))}：{files} 个文件，{events} 条事件，"
+            "附 SHA-256 与 SM3 清单",
+        )
+    )
+    for line in _lacks(report.missing, report.unkept_sent, report.ballots_left_out):
+        out.print(line)
+    if report.events is not None:
+        head = report.events.head
+        out.print(
+            pick(
+                f"  the event chain's head: {head} (note it outside the archive: it "
+                "proves later that no event was changed)",
+                f"  事件哈希链末端：{head}（请另行记下：日后可凭此证明事件未被改动）",
+            )
+        )
+
+
+def _lacks(missing: list[str], unkept: int, ballots: int) -> list[str]:
+    lines = []
+    if missing:
+        lines.append(
+            pick(
+                f"  {len(missing)} raw objects missing or damaged: see MISSING.txt",
+                f"  原始存储中 {len(missing)} 个对象缺失或损坏：见 MISSING.txt",
+            )
+        )
+    if unkept:
+        lines.append(
+            pick(
+                f"  {unkept} sent messages without their bytes: see sent/not-kept.csv",
+                f"  {unkept} 封已发邮件没有保存原始字节：见 sent/not-kept.csv",
+            )
+        )
+    if ballots:
+        lines.append(
+            pick(
+                f"  {ballots} raw ballots left out (evaluators stay anonymous)",
+                f"  {ballots} 份评议原始选票未收录（评议人匿名）",
+            )
+        )
+    return lines
+
+
+@archive.command("verify")
+@reports_errors
+def verify(bag: Bag) -> None:
+    """Check an archive: every file present and unchanged (SHA-256 and SM3), the event log
+    whole; exit 1 naming each file that fails."""
+    verified = verify_bag(bag)
+    out.print(
+        pick(
+            f"{escape(str(bag))} verifies: campaign {escape(verified.campaign_id)}, "
+            f"{verified.files} files, {verified.events} events, SHA-256 and SM3",
+            f"{escape(str(bag))} 核验通过：活动 {escape(verified.campaign_id)}，"
+            f"{verified.files} 个文件，{verified.events} 条事件，SHA-256 与 SM3 均相符",
+        )
+    )
