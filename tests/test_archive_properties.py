@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +97,24 @@ def test_verify_runs_the_checks_again_and_says_the_four_properties(archived: Rou
     assert "authentic pass, complete pass, usable pass, secure pass" in said
 
 
+def cut_short(data: bytes) -> bytes:
+    return data[: len(data) // 2]  # no central directory: not a zip any more
+
+
+def flipped_inside(data: bytes) -> bytes:
+    """A byte flipped in the middle of the compressed parts: the zip opens, a part is bad."""
+    changed = bytearray(data)
+    changed[len(data) // 3] ^= 0xFF
+    return bytes(changed)
+
+
+@pytest.mark.parametrize("damage", [cut_short, flipped_inside])
 def test_an_unreadable_workbook_behind_agreeing_manifests_is_named_under_usable(
-    archived: Round, tmp_path: Path
+    archived: Round, tmp_path: Path, damage: Callable[[bytes], bytes]
 ):
     bag = copy_of(archived, tmp_path)
     workbook = received_workbook(bag)
-    data = workbook.read_bytes()
-    workbook.write_bytes(data[: len(data) // 2])  # a workbook cut short: its zip is broken
+    workbook.write_bytes(damage(workbook.read_bytes()))
     reseal(bag)
     assert bagit.Bag(str(bag)).is_valid()  # every manifest agrees
     code, output = verify(bag)
