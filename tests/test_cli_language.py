@@ -90,6 +90,7 @@ WRONG_ARGUMENT = {
     "evaluate status": (["evaluate", "status", CAMPAIGN, "--labels", "2025"], 2),
     "evaluate ballots": (["evaluate", "ballots", CAMPAIGN, "--source", "nosuch"], 1),
     "board": (["board", "nosuch.yaml"], 1),
+    "verify": (["verify", "--campaign", "nosuch"], 1),
     "users add": (["users", "add", "ana", "--role", "chief", "--password-stdin"], 1),
     "users passwd": (["users", "passwd", "nobody", "--password-stdin"], 1),
     "users disable": (["users", "disable", "nobody"], 1),
@@ -144,7 +145,7 @@ def wrong_setting_args(command: str) -> list[str]:
         return ["validate", CAMPAIGN]
     if command == "archive verify":
         return ["archive", "verify", "bag"]
-    if command in ("status", "outbox"):
+    if command in ("status", "outbox", "verify"):
         return [command]
     if command.startswith("rectify "):
         options: dict[str, list[str]] = {

@@ -44,10 +44,11 @@ from duban.archive.fourprops.bagview import LEFT_OUT
 from duban.archive.fourprops.model import Report
 from duban.archive.fourprops.run import file_report
 from duban.archive.gather import RawRefs, raw_refs
+from duban.archive.live import ChainChangedError, as_problems
 from duban.archive.sources import kept_versions, source_files
 from duban.archive.tables import Exported, export_ledger
 from duban.clock import Clock
-from duban.errors import DubanError, Problem, ProblemsError
+from duban.errors import DubanError
 from duban.implement.intake.rawstore import RawStore
 from duban.ledger.chain import live_breaks
 from duban.model.loader import CampaignBundle
@@ -103,28 +104,12 @@ def write_archive(
     return report
 
 
-class ChainBrokenError(ProblemsError):
-    """The live ledger's event chain does not hold: something changed it outside duban."""
-
-    def __init__(self, campaign_id: str, problems: list[Problem]) -> None:
-        super().__init__(
-            f"the event log of {campaign_id} was changed outside duban: its hash chain breaks "
-            f"at {len(problems)} events; no archive was written",
-            problems,
-            hint="restore the ledger from a backup taken before, or find out who changed it",
-            zh=f"活动 {campaign_id} 的事件日志在 duban 之外被改动：哈希链在 {len(problems)} "
-            "条事件处断开；未写出归档",
-            zh_hint="请从此前的备份恢复台账，或查明是谁改动了它",
-        )
-
-
 def _check_chain(session: Session, campaign_id: str) -> None:
     """An archive files the ledger as it is: one whose chain breaks is said, not filed."""
     breaks = live_breaks(session, campaign_id)
     if breaks:
-        problems = [Problem(b.where, b.message, b.zh, b.where.replace("event", "事件"))
-                    for b in breaks]  # fmt: skip
-        raise ChainBrokenError(campaign_id, problems)
+        raise ChainChangedError(campaign_id, as_problems(breaks),
+                               ("; no archive was written", "；未写出归档"))  # fmt: skip
 
 
 def _check_target(out: Path) -> None:

@@ -104,6 +104,23 @@ def status(
         out.print(table)
 
 
+@app.command(name="verify")
+@reports_errors
+def verify_command(
+    campaign: Annotated[str | None, typer.Option(help="only this campaign id")] = None,
+) -> None:
+    """Check each campaign's event log against its hash chain; print the head to note."""
+    from duban.archive.live import check_campaigns
+
+    with Runtime(settings_for(None)) as rt, rt.session() as session:
+        checked = check_campaigns(session, campaign)
+    for chain in checked:
+        out.print(pick(
+            f"{chain.campaign_id}: {chain.events:,} events, the chain holds; head {chain.head}",
+            f"{chain.campaign_id}：{chain.events:,} 条事件，哈希链完好；末端 {chain.head}",
+        ))  # fmt: skip
+
+
 Units = Annotated[
     list[str] | None,
     typer.Option("--units", help="only these unit ids (repeat, or separate with commas)"),

@@ -67,6 +67,7 @@ COMMANDS_ZH = {
     "evaluate freeze": "考核结果定稿：尚有未处理的复核申请时拒绝；定稿后不再重新计算。",
     "evaluate verify": "根据台账复算最新一版，核对输入和结果的哈希（不一致时退出码 1）。",
     "evaluate status": "列出考核各版本（状态、截止时间、种子、结果哈希）和复核申请。",
+    "verify": "按哈希链核对台账中每个活动的事件日志，并显示可另行记下的链末端。",
     "board": "启动督办看板（网页）：报送情况矩阵、单位页面、待核事项、文件下载和日常操作。",
     "users": "看板账号：添加、列出、改密码、停用、启用。",
     "users add": "添加一个看板账号并指定角色。",
@@ -204,6 +205,7 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
     "evaluate freeze": {"label": _LABEL},
     "evaluate verify": {"label": _LABEL},
     "evaluate status": {"label": _LABEL},
+    "verify": {"campaign": "只核对此活动编号"},
     "board": {
         "campaigns": "要显示的活动 YAML 文件（须已用 init 登记）",
         "host": "监听的地址",

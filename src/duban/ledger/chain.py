@@ -95,6 +95,11 @@ def _head(session: Session, chain: str) -> tuple[int, str]:
     return (0, GENESIS) if head is None else (head.seq, head.sha256)
 
 
+def chain_head(session: Session, chain: str) -> tuple[int, str]:
+    """The last link of a chain: how many events it holds and the hash to note elsewhere."""
+    return _head(session, chain)
+
+
 @dataclass(frozen=True)
 class Break:
     """Where a chain does not hold: the event (or link number) and what is wrong."""
