@@ -97,6 +97,9 @@ def _assert_the_year_was_archived(home: Path, text: str) -> None:
     assert verified.campaign_id == CID
     assert verified.events > 100
     assert set(verified.algorithms) == {"sha256", "sm3"}
+    assert all(verified.properties.values()), verified.properties  # 四性 all pass
+    posts = list((bag / "data" / "sent").glob("*.json"))  # the group-bot posts, as posted
+    assert any("【通报】" in post.read_text("utf-8") for post in posts)
     assert list(bag.rglob("*汇总表.xlsx"))
     assert list(bag.rglob("campaign.yaml"))
     assert (bag / "bagit.txt").is_file()

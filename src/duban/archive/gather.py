@@ -34,6 +34,7 @@ class RawRefs:
     messages: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # hash → a file name it came under
     sent: list[str] = field(default_factory=list)
+    posts: set[str] = field(default_factory=set)  # those of ``sent`` that are bot posts (JSON)
     unkept_sent: list[tuple[int, str, str]] = field(default_factory=list)  # id, kind, subject
     others: list[str] = field(default_factory=list)
     ballots_left_out: int = 0
@@ -107,4 +108,6 @@ def _sent(session: Session, campaign_id: str, refs: RawRefs) -> None:
             refs.unkept_sent.append((message_id, kind, subject))
         else:
             kept.setdefault(sha)
+            if kind == "bot":
+                refs.posts.add(sha)
     refs.sent = list(kept)

@@ -25,7 +25,8 @@ ZH = """\
 - received/messages/ 收到的每封邮件原文（.eml），文件名为其 SHA-256
 - received/files/    邮件中的每个附件，文件名为其 SHA-256；原文件名见 ledger/intake_files.csv
 - received/other/    事件日志中提到的其他原件（如导入的整改、加减分表），文件名为其 SHA-256
-- sent/              duban 发出的每封邮件的原始字节（.eml），文件名为其 SHA-256
+- sent/              duban 发出的每封邮件的原始字节（.eml）和群机器人消息（.json），
+                     文件名为其 SHA-256
 - ledger/            本活动的台账，每张表一个 CSV 文件（UTF-8 带 BOM，可用 Excel 打开），
                      旁边的 .schema.json 说明每一列（JSON Schema）
 - events.jsonl       事件日志（留痕）：每行一件事，按编号递增，谁、何时、做了什么
@@ -68,7 +69,8 @@ Layout (under data/)
 - received/files/    every file found in them, named by SHA-256; the original names are in
                      ledger/intake_files.csv
 - received/other/    any other original an event names (an imported sheet), by SHA-256
-- sent/              the exact bytes of every message duban sent (.eml), named by SHA-256
+- sent/              the exact bytes of every message duban sent (.eml) and bot post (.json),
+                     named by SHA-256
 - ledger/            the campaign's ledger, one CSV file per table (UTF-8 with a byte-order
                      mark, so Excel reads the Chinese), with a JSON Schema (.schema.json) beside
 - events.jsonl       the event log: one event a line, ids increasing: who did what, and when

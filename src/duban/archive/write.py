@@ -141,7 +141,8 @@ def _fill(
         suffix = Path(name).suffix if _SUFFIX.fullmatch(Path(name).suffix) else ""
         _raw_one(store, sha, root, f"received/files/{sha}{suffix}", report)
     for sha in refs.sent:
-        _raw_one(store, sha, root, f"sent/{sha}.eml", report)
+        suffix = "json" if sha in refs.posts else "eml"  # a bot post: the JSON it posted
+        _raw_one(store, sha, root, f"sent/{sha}.{suffix}", report)
     for sha in refs.others:
         _raw_one(store, sha, root, f"received/other/{sha}", report)
     _not_kept(refs, root / "sent" / "not-kept.csv", report)

@@ -97,10 +97,10 @@ def sent_bytes(view: BagView) -> Check:
 
 def _why_not_kept(row: dict[str, str]) -> tuple[str, str]:
     if row.get("kind") == "bot":
-        return ("a chat-bot post: duban keeps its subject (ledger/messages.csv), not the text "
-                "it posted (sent/not-kept.csv)",
-                "群机器人消息：duban 只保存其标题（ledger/messages.csv），未保存所发正文"
-                "（见 sent/not-kept.csv）")  # fmt: skip
+        return ("a chat-bot post from before duban kept what it posts: only its subject "
+                "(ledger/messages.csv; sent/not-kept.csv)",
+                "群机器人消息，发出时 duban 尚未保存所发正文：只有标题"
+                "（ledger/messages.csv；见 sent/not-kept.csv）")  # fmt: skip
     return ("sent before duban kept the bytes of what it sends (sent/not-kept.csv)",
             "发出时 duban 尚未保存已发邮件的原始字节（见 sent/not-kept.csv）")  # fmt: skip
 
