@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -82,28 +82,50 @@ def check_events(path: Path, info: dict[str, str], name: str) -> tuple[int, list
     if not path.is_file():
         return 0, []  # missing: the manifests' check names it
     problems: list[Problem] = []
-    hasher, count, last = hashlib.sha256(), 0, 0
-    links: list[tuple[int, str, str, bytes | None]] = []
-    lines: dict[int, int] = {}  # event id → line number
+    read = _Read()
+    # checked as the lines are read: a break is named while ``read.line`` is still its line
+    breaks = [_broken(name, read.line, b) for b in check_links(_links(path, name, read,
+                                                                      problems))]  # fmt: skip
+    problems += breaks
+    found = {COUNT: str(read.count), LAST_ID: str(read.last), HEAD: read.head,
+             DIGEST: read.hasher.hexdigest()}  # fmt: skip
+    problems += _against_info(name, info, found)
+    return read.count, problems
+
+
+@dataclass
+class _Read:
+    """What reading the log found so far: the running digest, count, last id, head, and the
+    number of the line last read."""
+
+    hasher: Any = field(default_factory=hashlib.sha256)
+    line: int = 0
+    count: int = 0
+    last: int = 0
+    head: str = GENESIS
+
+
+def _links(path: Path, name: str, read: _Read,
+           problems: list[Problem]) -> Iterator[tuple[int, str, str, bytes | None]]:  # fmt: skip
+    """Each event's link, one line at a time (never the whole log in memory), noting in
+    ``read`` and ``problems`` what the lines themselves show."""
     for number, line in _lines(path):
-        hasher.update(line)
+        read.hasher.update(line)
+        read.line = number
         event = _parsed(line)
         if event is None:
             problems.append(_at(name, number, "not an event (JSON with an integer id)",
                                 "不是一条事件（含整数 id 的 JSON）"))  # fmt: skip
             continue
         event_id = event["id"]
-        if event_id <= last:
-            message = f"event id {event_id} after {last}: ids must increase"
-            zh = f"事件编号 {event_id} 排在 {last} 之后：编号应递增"
+        if event_id <= read.last:
+            message = f"event id {event_id} after {read.last}: ids must increase"
+            zh = f"事件编号 {event_id} 排在 {read.last} 之后：编号应递增"
             problems.append(_at(name, number, message, zh))
-        count, last, lines[event_id] = count + 1, max(last, event_id), number
-        links.append(_link(event))
-    problems += [_broken(name, lines, b) for b in check_links(links)]
-    head = links[-1][2] if links else GENESIS
-    problems += _against_info(name, info, {COUNT: str(count), LAST_ID: str(last), HEAD: head,
-                                          DIGEST: hasher.hexdigest()})  # fmt: skip
-    return count, problems
+        read.count, read.last = read.count + 1, max(read.last, event_id)
+        link = _link(event)
+        read.head = link[2]
+        yield link
 
 
 def _link(event: dict[str, Any]) -> tuple[int, str, str, bytes | None]:
@@ -117,9 +139,9 @@ def _link(event: dict[str, Any]) -> tuple[int, str, str, bytes | None]:
     return event["id"], str(link.get("prev_sha256", "")), str(link.get("sha256", "")), data
 
 
-def _broken(name: str, lines: dict[int, int], found: Break) -> Problem:
+def _broken(name: str, line: int, found: Break) -> Problem:
     event_id = int(found.where.split()[-1])
-    return _at(name, lines[event_id], f"{found.where}: {found.message}",
+    return _at(name, line, f"{found.where}: {found.message}",
                f"事件 {event_id}：{found.zh}")  # fmt: skip
 
 
