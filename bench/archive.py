@@ -41,6 +41,10 @@ raw objects (663 MB), a bag of 60,047 files (710 MB), 60,000 events. SQLite:
     sha256sum (the floor)            6.31        1.00×      9.3
     cp -r of the raw store          11.53        1.83×      2.2
 
+PostgreSQL (same sizes, another run): write 57.0 s (13.7× sha256sum's 4.2 s), 204.0 MB; verify
+18.1 s (4.4×), 192.4 MB; ``cp -r`` 22.8 s. Fetching ``archive.gather``'s rows in batches
+(``yield_per``) saved 1.6 MB there and was left out.
+
 At 1,000 units (6,047 files) the same run gave write 180.0 MB and verify 180.0 MB: ten times
 the files add about 15 MB to either, over the 180 MB that starting duban takes (its imports).
 No file's bytes are ever held whole (every copy and hash reads 1 MB at a time); what grows
