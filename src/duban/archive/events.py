@@ -93,29 +93,32 @@ class EventsRead:
 
 
 def read_events(path: Path, name: str) -> EventsRead:
-    """Read the log once, in a stream, walking the hash chain."""
+    """Read the log once, in a stream, walking the hash chain as the lines are read: never
+    the whole log in memory (a break is named while its line is the one being read)."""
     if not path.is_file():
         return EventsRead(present=False)  # the manifests' check names it
-    read, hasher = EventsRead(), hashlib.sha256()
-    links: list[tuple[int, str, str, bytes | None]] = []
-    lines: dict[int, int] = {}  # event id → line number
-    for number, line in _lines(path):
-        hasher.update(line)
-        event = _parsed(line)
-        if event is None:
-            read.lines.append(_at(name, number, "not an event (JSON with an integer id)",
-                                  "不是一条事件（含整数 id 的 JSON）"))  # fmt: skip
-            continue
-        event_id = event["id"]
-        if event_id <= read.last_id:
-            message = f"event id {event_id} after {read.last_id}: ids must increase"
-            zh = f"事件编号 {event_id} 排在 {read.last_id} 之后：编号应递增"
-            read.lines.append(_at(name, number, message, zh))
-        read.count, read.last_id = read.count + 1, max(read.last_id, event_id)
-        lines[event_id] = number
-        links.append(_link(event))
-    read.chain = [_broken(name, lines, b) for b in check_links(links)]
-    read.head = links[-1][2] if links else GENESIS
+    read, hasher, at = EventsRead(), hashlib.sha256(), [0]
+
+    def links() -> Iterator[tuple[int, str, str, bytes | None]]:
+        for number, line in _lines(path):
+            hasher.update(line)
+            at[0] = number
+            event = _parsed(line)
+            if event is None:
+                read.lines.append(_at(name, number, "not an event (JSON with an integer id)",
+                                      "不是一条事件（含整数 id 的 JSON）"))  # fmt: skip
+                continue
+            event_id = event["id"]
+            if event_id <= read.last_id:
+                message = f"event id {event_id} after {read.last_id}: ids must increase"
+                zh = f"事件编号 {event_id} 排在 {read.last_id} 之后：编号应递增"
+                read.lines.append(_at(name, number, message, zh))
+            read.count, read.last_id = read.count + 1, max(read.last_id, event_id)
+            link = _link(event)
+            read.head = link[2]
+            yield link
+
+    read.chain = [_broken(name, at[0], b) for b in check_links(links())]
     read.sha256 = hasher.hexdigest()
     return read
 
@@ -131,9 +134,9 @@ def _link(event: dict[str, Any]) -> tuple[int, str, str, bytes | None]:
     return event["id"], str(link.get("prev_sha256", "")), str(link.get("sha256", "")), data
 
 
-def _broken(name: str, lines: dict[int, int], found: Break) -> Problem:
+def _broken(name: str, line: int, found: Break) -> Problem:
     event_id = int(found.where.split()[-1])
-    return _at(name, lines[event_id], f"{found.where}: {found.message}",
+    return _at(name, line, f"{found.where}: {found.message}",
                f"事件 {event_id}：{found.zh}")  # fmt: skip
 
 
