@@ -75,18 +75,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))  # run as a script or imported: its neighbours
+
+from ledger_shell import ZONE, bench_database, coordinator_env  # noqa: E402
+
 DUBAN = [sys.executable, "-m", "duban"]
-SECRET = "bench secret, long enough for HMAC"
-ZONE = "Asia/Shanghai"
-NOW = "2026-12-08T10:00"
 CAMPAIGN = "bench-archive"
 WORKBOOK = 12_000
 """Bytes of a received workbook, give or take 10 %."""
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="duban-bench-archive-") as tmp:
             work = Path(tmp)
-            with _database(work, args.database) as url:
+            with bench_database(work, args.database) as url:
                 return _run(args, work, url)
     except BenchError as error:
         _say(f"FAILED: {error}")
@@ -189,7 +189,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _run(args: argparse.Namespace, work: Path, url: str) -> int:
-    env = _env(work, url)
+    env = coordinator_env(work, url)
     campaign = _write_campaign(work / "campaign", args.units)
     started = time.perf_counter()
     _child("init", [*DUBAN, "init", str(campaign)], env)
@@ -210,29 +210,6 @@ def _run(args: argparse.Namespace, work: Path, url: str) -> int:
 
 
 # --- the ledger and the raw store ---------------------------------------------------------
-
-
-def _env(work: Path, url: str) -> dict[str, str]:
-    """A coordinator's shell on the simulated clock, in English; nothing that leaves here."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    env.update(
-        DUBAN_HOME=str(work / "home"), DUBAN_DATABASE_URL=url, DUBAN_SECRET=SECRET,
-        DUBAN_NOW=NOW, DUBAN_TIMEZONE=ZONE, DUBAN_LANG="en",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])),
-    )  # fmt: skip
-    return env
-
-
-@contextmanager
-def _database(work: Path, server: str | None) -> Iterator[str]:
-    """SQLite under DUBAN_HOME, or a fresh PostgreSQL database, dropped at the end."""
-    if server is None:
-        yield f"sqlite:///{work / 'home' / 'duban.sqlite3'}"
-        return
-    from duban.testing.helpers import temporary_postgres_database
-
-    with temporary_postgres_database(server) as url:
-        yield url
 
 
 def _write_campaign(folder: Path, units: int) -> Path:

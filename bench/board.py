@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import re
 import socket
@@ -76,10 +75,11 @@ from urllib.parse import urlencode
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))  # run as a script or imported: its neighbours
+
+from ledger_shell import NOW, ZONE, bench_database, coordinator_env  # noqa: E402
+
 DUBAN = [sys.executable, "-m", "duban"]
-SECRET = "bench secret, long enough for HMAC"
-ZONE = "Asia/Shanghai"
-NOW = "2026-12-08T10:00"
 CAMPAIGN = "bench-board"
 USER, PASSWORD = "bench-viewer", "bench-password-123"
 TAGS = ("镇区", "市级机关", "街道")
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="duban-bench-board-") as tmp:
             work = Path(tmp)
-            with _database(work, args.database) as url:
+            with bench_database(work, args.database) as url:
                 return _run(args, work, url)
     except BenchError as error:
         _say(f"FAILED: {error}")
@@ -197,7 +197,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _run(args: argparse.Namespace, work: Path, url: str) -> int:
-    env = _env(work, url)
+    env = coordinator_env(work, url, "zh-CN")
     rng = random.Random(args.seed)
     campaign = _write_campaign(work / "campaign", args.units)
     started = time.perf_counter()
@@ -225,29 +225,6 @@ def _run(args: argparse.Namespace, work: Path, url: str) -> int:
 
 
 # --- the ledger ---------------------------------------------------------------------------
-
-
-def _env(work: Path, url: str) -> dict[str, str]:
-    """A coordinator's shell on the simulated clock; nothing that could reach another machine."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUBAN_")}
-    env.update(
-        DUBAN_HOME=str(work / "home"), DUBAN_DATABASE_URL=url, DUBAN_SECRET=SECRET,
-        DUBAN_NOW=NOW, DUBAN_TIMEZONE=ZONE, DUBAN_LANG="zh-CN",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])),
-    )  # fmt: skip
-    return env
-
-
-@contextmanager
-def _database(work: Path, server: str | None) -> Iterator[str]:
-    """SQLite under DUBAN_HOME, or a fresh PostgreSQL database, dropped at the end."""
-    if server is None:
-        yield f"sqlite:///{work / 'home' / 'duban.sqlite3'}"
-        return
-    from duban.testing.helpers import temporary_postgres_database
-
-    with temporary_postgres_database(server) as url:
-        yield url
 
 
 def _write_campaign(folder: Path, units: int) -> Path:
