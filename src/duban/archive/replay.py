@@ -1,0 +1,333 @@
+"""The replay: recompute from the bag alone what the bag says was decided, and compare.
+
+A bag whose manifests were all recomputed after an edit passes the file checks; what it
+recorded must still follow from what it kept. On a ledger restored from the bag
+(``archive.restore``), with the bag's campaign file:
+
+- every evaluation version (``evaluations``): the hash of the inputs it kept against
+  ``inputs_digest``; the result recomputed from those inputs (``evaluate.runs.recomputed``)
+  against ``result_digest`` and against the ``evaluation.computed`` event of the event log;
+  and each unit's group, total, rank, flagged, commended and score-sheet lines against its
+  ``evaluation_scores`` row;
+- every inspection draw: recomputed from its commitment's registers, parameters, seed and
+  recusals (``inspect.drawing.verify_round`` for a round's latest draw, which also compares the
+  digest the event log kept; ``inspect.verify.verify`` for an earlier one);
+- every ranking workbook (考核排名表) under ``data/outputs/``: each row's unit, rank and total
+  against the recomputed placings of the version its name gives.
+
+What it does not replay is listed: the anonymous ballots (not restored, so a ballot's marks
+are not recounted into the figures: the evaluation starts from the figures it kept), the
+other outputs (bulletins, summaries, accountability lists, score sheets sent), and the figures
+an evaluation gathered from the ledger (its inputs are taken as kept, checked by their hash).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from duban.archive.restore import Restored, restored
+from duban.errors import DubanError, Problem
+from duban.evaluate.evaluation import Evaluation
+from duban.evaluate.runs import FROZEN, recomputed
+from duban.evaluate.snapshot import canonical, result_json, sha256
+from duban.evaluate.workbook import WORDS
+from duban.inspect import rounds
+from duban.inspect.drawing import verify_round
+from duban.inspect.verify import verify
+from duban.ledger.schema import (
+    EvaluationRow,
+    EvaluationScoreRow,
+    EventRow,
+    InspectionCommitmentRow,
+    InspectionDrawRow,
+    InspectionRoundRow,
+)
+from duban.model.loader import CampaignBundle
+
+LEDGER = "data/ledger"
+RANKING = re.compile(r"^(?:考核排名表|ranking)-(?P<label>.+)-(?P<stage>v\d+|final)\.xlsx$")
+SCORE_FIELDS = ("group_id", "total", "rank", "flagged", "commended", "lines")
+RESULT_KEYS = {"group_id": "group", "total": "total", "rank": "rank", "flagged": "flagged",
+               "commended": "commended", "lines": "lines"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """One thing recomputed, and how many differences it showed."""
+
+    en: str
+    zh: str
+    differences: int
+
+
+@dataclass
+class Replay:
+    done: list[Replayed] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    not_replayed: list[tuple[str, str]] = field(default_factory=list)  # (en, zh)
+
+    def add(self, en: str, zh: str, found: list[Problem]) -> None:
+        self.done.append(Replayed(en, zh, len(found)))
+        self.problems += found
+
+
+def replay_bag(bag: Path) -> Replay:
+    """Restore the bag's ledger and replay it (see the module docstring)."""
+    replay = Replay()
+    try:
+        with restored(bag) as ledger:
+            _replay(ledger, bag, replay)
+    except DubanError as error:
+        replay.problems.append(Problem("replay", f"the bag could not be replayed: {error}",
+                                       f"无法复算：{error.zh or error}", "复算"))  # fmt: skip
+    return replay
+
+
+def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
+    for table, why in ledger.skipped.items():
+        zh = "评议选票匿名" if table == "evaluation_ballots" else why
+        en = "ballots are anonymous" if table == "evaluation_ballots" else why
+        replay.not_replayed.append((f"{table}: {en}", f"{table}：{zh}"))
+    with ledger.session() as session:
+        results = _evaluations(session, ledger.bundle, replay)
+        _draws(session, ledger.bundle, replay)
+    _workbooks(bag / "data" / "outputs", results, replay)
+
+
+# ------------------------------------------------------------------------- evaluations
+
+
+def _evaluations(
+    session: Session, bundle: CampaignBundle, replay: Replay
+) -> dict[tuple[str, str], Evaluation]:
+    """Each version replayed; its recomputed result by (label, ``v<n>``), and the frozen
+    version's also by (label, ``final``)."""
+    results: dict[tuple[str, str], Evaluation] = {}
+    for row in session.scalars(select(EvaluationRow).order_by(EvaluationRow.id)):
+        name = f"evaluation {row.label} v{row.version}"
+        zh = f"考核“{row.label}”第 {row.version} 版"
+        where = (f"{LEDGER}/evaluations.csv id {row.id} ({name})",
+                 f"{LEDGER}/evaluations.csv 第 {row.id} 条（{zh}）")  # fmt: skip
+        found: list[Problem] = []
+        if sha256(row.inputs) != row.inputs_digest:
+            found.append(_differs(where, "inputs_digest", row.inputs_digest, sha256(row.inputs)))
+        try:
+            result = recomputed(bundle, row)
+            expected = result_json(result)
+        except (DubanError, KeyError, ValueError, TypeError, ArithmeticError) as error:
+            found.append(Problem(where[0], f"cannot be recomputed from its inputs: {error}",
+                                 f"无法根据其输入复算：{error}", where[1]))  # fmt: skip
+            replay.add(name, zh, found)
+            continue
+        digest = sha256(expected)
+        if digest != row.result_digest:
+            found.append(_differs(where, "result_digest", row.result_digest, digest))
+        found += _logged(session, row, where)
+        found += _scores(session, row, expected, name, zh)
+        replay.add(f"{name}: {len(expected)} units recomputed",
+                   f"{zh}：复算 {len(expected)} 个单位", found)  # fmt: skip
+        results[(row.label, f"v{row.version}")] = result
+        if row.state == FROZEN:
+            results[(row.label, "final")] = result
+    return results
+
+
+def _logged(session: Session, row: EvaluationRow, where: tuple[str, str]) -> list[Problem]:
+    """The digests the event log kept for this version, against the row's."""
+    query = select(EventRow.payload).where(
+        EventRow.campaign_id == row.campaign_id, EventRow.kind == "evaluation.computed",
+        EventRow.subject == f"evaluation:{row.label}",
+    )  # fmt: skip
+    for payload in session.scalars(query):
+        if payload.get("version") != row.version:
+            continue
+        found = []
+        for key, column in (("inputs", "inputs_digest"), ("result", "result_digest")):
+            if payload.get(key) != getattr(row, column):
+                en = (f"{column} is {getattr(row, column)}, the event log's "
+                      f"evaluation.computed records {payload.get(key)}")  # fmt: skip
+                zh = f"{column} 为 {getattr(row, column)}，事件日志记载为 {payload.get(key)}"
+                found.append(Problem(where[0], en, zh, where[1]))
+        return found
+    return []
+
+
+def _scores(
+    session: Session, row: EvaluationRow, expected: dict[str, Any], name: str, zh: str
+) -> list[Problem]:
+    found = []
+    query = select(EvaluationScoreRow).where(EvaluationScoreRow.evaluation_id == row.id)
+    seen = set()
+    for score in session.scalars(query.order_by(EvaluationScoreRow.id)):
+        where = (
+            f"{LEDGER}/evaluation_scores.csv id {score.id} ({name}, unit {score.unit_id})",
+            f"{LEDGER}/evaluation_scores.csv 第 {score.id} 条（{zh}，单位 {score.unit_id}）",
+        )
+        seen.add(score.unit_id)
+        want = expected.get(score.unit_id)
+        if want is None:
+            found.append(Problem(where[0], "a unit the recomputed result does not rank",
+                                 "复算结果中没有该单位", where[1]))  # fmt: skip
+            continue
+        for column in SCORE_FIELDS:
+            have, should = getattr(score, column), want[RESULT_KEYS[column]]
+            if not _same(have, should):
+                found.append(_differs(where, column, _shown(have), _shown(should)))
+    for unit in sorted(set(expected) - seen):
+        found.append(Problem(f"{LEDGER}/evaluation_scores.csv ({name})",
+                             f"no row for unit {unit}, which the recomputed result ranks",
+                             f"缺少单位 {unit} 的记录（复算结果中有该单位）",
+                             f"{LEDGER}/evaluation_scores.csv（{zh}）"))  # fmt: skip
+    return found
+
+
+def _same(have: Any, should: Any) -> bool:
+    if isinstance(have, Decimal) or isinstance(should, Decimal):
+        try:
+            return Decimal(str(have)) == Decimal(str(should))
+        except InvalidOperation:
+            return False
+    if isinstance(have, list | dict):
+        return canonical(have) == canonical(should)
+    return bool(have == should) and type(have) is type(should)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list | dict):
+        return "(other lines)" if value else "(none)"
+    return str(value)
+
+
+def _differs(where: tuple[str, str], column: str, have: object, should: object) -> Problem:
+    return Problem(where[0], f"{column} is {have}, recomputed {should}",
+                   f"{column} 记载为 {have}，复算为 {should}", where[1])  # fmt: skip
+
+
+# ------------------------------------------------------------------------- inspection
+
+
+def _draws(session: Session, bundle: CampaignBundle, replay: Replay) -> None:
+    query = (
+        select(InspectionDrawRow, InspectionCommitmentRow, InspectionRoundRow)
+        .join(
+            InspectionCommitmentRow, InspectionCommitmentRow.id == InspectionDrawRow.commitment_id
+        )
+        .join(InspectionRoundRow, InspectionRoundRow.id == InspectionCommitmentRow.round_id)
+        .order_by(InspectionDrawRow.id)
+    )
+    for done, commitment, round_row in session.execute(query).all():
+        name = f"inspection {round_row.inspection_id} round {round_row.label} " \
+               f"commitment {commitment.seq}"  # fmt: skip
+        zh = f"督查“{round_row.inspection_id}”第 {round_row.label} 轮第 {commitment.seq} 次承诺"
+        where = (f"{LEDGER}/inspection_draws.csv id {done.id} ({name})",
+                 f"{LEDGER}/inspection_draws.csv 第 {done.id} 条（{zh}）")  # fmt: skip
+        try:
+            latest = rounds.latest_commitment(session, round_row.id)
+            if latest is not None and latest.id == commitment.id:
+                verdict = verify_round(session, bundle, round_row.inspection_id, round_row.label)
+            else:
+                verdict = verify(
+                    rounds.inputs_of(round_row, commitment),
+                    rounds.record_bytes(done),
+                    recorded_hash=done.result_digest,
+                )
+        except (DubanError, KeyError, ValueError, TypeError) as error:
+            found = [Problem(where[0], f"cannot be recomputed: {error}", f"无法复算：{error}",
+                             where[1])]  # fmt: skip
+            replay.add(name, zh, found)
+            continue
+        found = [Problem(where[0], f.en, f.zh, where[1]) for f in verdict.findings]
+        units = 0 if verdict.recomputed is None else len(verdict.recomputed.units)
+        replay.add(f"{name}: {units} units drawn again", f"{zh}：重新抽取 {units} 个单位",
+                   found)  # fmt: skip
+
+
+# ------------------------------------------------------------------------- workbooks
+
+
+def _workbooks(outputs: Path, results: dict[tuple[str, str], Evaluation], replay: Replay) -> None:
+    if not outputs.is_dir():
+        return
+    for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+        relative = f"data/outputs/{path.relative_to(outputs).as_posix()}"
+        match = RANKING.match(path.name)
+        result = None if match is None else results.get((match["label"], match["stage"]))
+        if match is None:
+            replay.not_replayed.append((relative, relative))
+            continue
+        if result is None:
+            replay.add(relative, relative, [Problem(relative,
+                "no evaluation version of this name in the ledger to recompute it from",
+                "台账中没有与此文件名对应的考核版本，无法复算")])  # fmt: skip
+            continue
+        found = _ranking(path, relative, result)
+        replay.add(f"{relative}: rows against the recomputed ranking",
+                   f"{relative}：逐行与复算排名核对", found)  # fmt: skip
+
+
+def _ranking(path: Path, relative: str, result: Evaluation) -> list[Problem]:
+    from openpyxl import load_workbook
+
+    placings = {p.unit_id: p for p in result.placings}
+    found: list[Problem] = []
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheets = 0
+        for ws in book.worksheets:
+            rows = ws.iter_rows(values_only=True)
+            header = [str(c) if c is not None else "" for c in next(rows, ())]
+            words = next((w for w in WORDS.values() if tuple(header[:4]) == w.columns), None)
+            if words is None or words.tail[0] not in header:
+                continue
+            sheets += 1
+            total_at = header.index(words.tail[0])
+            listed = set()
+            for number, row in enumerate(rows, start=2):
+                found += _ranking_row(relative, ws.title, number, row, total_at, placings)
+                listed.add(str(row[2]))
+            if ws.title == words.overall_sheet:
+                for unit in sorted(set(placings) - listed):
+                    found.append(Problem(f"{relative} sheet {ws.title}",
+                                         f"unit {unit} missing from the ranking",
+                                         f"排名中缺少单位 {unit}"))  # fmt: skip
+        if not sheets:
+            found.append(Problem(relative, "no ranking sheet found in the workbook",
+                                 "工作簿中没有排名表"))  # fmt: skip
+    finally:
+        book.close()
+    return found
+
+
+def _ranking_row(
+    relative: str, sheet: str, number: int, row: tuple[Any, ...], total_at: int,
+    placings: dict[str, Any],
+) -> list[Problem]:  # fmt: skip
+    unit = str(row[2]) if len(row) > 2 else ""
+    where = f"{relative} sheet {sheet} row {number} (unit {unit})"
+    zh_where = f"{relative} 工作表“{sheet}”第 {number} 行（单位 {unit}）"
+    placing = placings.get(unit)
+    if placing is None:
+        return [Problem(where, "a unit the recomputed ranking does not have",
+                        "复算排名中没有该单位", zh_where)]  # fmt: skip
+    found = []
+    rank, total = row[1], row[total_at] if len(row) > total_at else None
+    if not _number_is(rank, placing.rank):
+        found.append(Problem(where, f"rank is {rank}, recomputed {placing.rank}",
+                             f"排名为 {rank}，复算为 {placing.rank}", zh_where))  # fmt: skip
+    if not _number_is(total, placing.total):
+        found.append(Problem(where, f"total is {total}, recomputed {placing.total}",
+                             f"总分为 {total}，复算为 {placing.total}", zh_where))  # fmt: skip
+    return found
+
+
+def _number_is(cell: Any, value: Decimal | int) -> bool:
+    if isinstance(cell, bool) or not isinstance(cell, int | float):
+        return False
+    return float(cell) == float(value)
