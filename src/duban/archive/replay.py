@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from duban.archive.restore import Restored, restored
@@ -84,9 +85,9 @@ def replay_bag(bag: Path) -> Replay:
     try:
         with restored(bag) as ledger:
             _replay(ledger, bag, replay)
-    except DubanError as error:
+    except (DubanError, SQLAlchemyError, OSError, ValueError) as error:
         replay.problems.append(Problem("replay", f"the bag could not be replayed: {error}",
-                                       f"无法复算：{error.zh or error}", "复算"))  # fmt: skip
+                                       f"无法复算：{error}", "复算"))  # fmt: skip
     return replay
 
 
@@ -95,6 +96,9 @@ def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
         zh = "评议选票匿名" if table == "evaluation_ballots" else why
         en = "ballots are anonymous" if table == "evaluation_ballots" else why
         replay.not_replayed.append((f"{table}: {en}", f"{table}：{zh}"))
+    for at, error in ledger.unreadable:
+        replay.problems.append(Problem(f"{LEDGER}/{at}", f"a row that cannot be read: {error}",
+                                       f"无法读取的一行：{error}"))  # fmt: skip
     with ledger.session() as session:
         results = _evaluations(session, ledger.bundle, replay)
         _draws(session, ledger.bundle, replay)

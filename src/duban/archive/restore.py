@@ -49,6 +49,7 @@ class Restored:
     bundle: CampaignBundle
     tables: dict[str, int] = field(default_factory=dict)  # table → rows restored
     skipped: dict[str, str] = field(default_factory=dict)  # table → why (English)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (file line, what)
     events: int = 0
 
     def session(self) -> Session:
@@ -138,8 +139,13 @@ def _restore_table(connection: Any, table: Table, path: Path, found: Restored) -
             return f"required columns left out of the export: {', '.join(lacking)}"
         kinds = [(_python_type(table.c[n].type), bool(table.c[n].nullable)) for n in header]
         batch, count = [], 0
-        for row in reader:
-            batch.append({n: decoded(v, *k) for n, v, k in zip(header, row, kinds, strict=True)})
+        for number, row in enumerate(reader, start=2):
+            try:
+                values = [decoded(v, *k) for v, k in zip(row, kinds, strict=True)]
+            except (ValueError, ArithmeticError, TypeError) as error:
+                found.unreadable.append((f"{path.name} line {number}", str(error)))
+                continue
+            batch.append(dict(zip(header, values, strict=True)))
             if len(batch) == BATCH:
                 connection.execute(insert(table), batch)
                 count, batch = count + len(batch), []

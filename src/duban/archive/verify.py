@@ -9,7 +9,9 @@ Three checks, each naming every file or line that fails (not the first):
 2. every manifest and tag manifest, both algorithms, checked here file by file in streams,
    plus every payload file that no manifest lists;
 3. the event log against the count, last id and digest ``bag-info.txt`` records
-   (``archive.events``).
+   (``archive.events``);
+4. unless asked not to, the replay: what the bag recorded recomputed from the bag alone
+   (``archive.replay``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import bagit
 from duban.archive.digests import ALGORITHMS, file_digests, require_sm3
 from duban.archive.events import FILE as EVENTS
 from duban.archive.events import check_events
+from duban.archive.replay import Replay, replay_bag
 from duban.errors import DubanError, Problem, ProblemsError
 
 MANIFESTS = tuple(f"{kind}-{a}.txt" for kind in ("manifest", "tagmanifest") for a in ALGORITHMS)
@@ -49,10 +52,12 @@ class Verified:
     files: int
     events: int
     algorithms: tuple[str, ...]
+    replay: Replay | None = None
 
 
-def verify_bag(bag: Path) -> Verified:
-    """Check the bag; ``BagInvalidError`` naming each problem when anything fails."""
+def verify_bag(bag: Path, replay: bool = True) -> Verified:
+    """Check the bag; ``BagInvalidError`` naming each problem when anything fails.
+    ``replay``: also recompute what the bag recorded (``archive.replay``)."""
     require_sm3()
     if not (bag / "bagit.txt").is_file():
         raise DubanError(f"{bag} is not a BagIt bag (no bagit.txt)",
@@ -65,10 +70,12 @@ def verify_bag(bag: Path) -> Verified:
     info = _bag_info(bag)
     events, found = check_events(bag / "data" / EVENTS, info, f"data/{EVENTS}")
     problems += found
+    replayed = replay_bag(bag) if replay else None
+    problems += [] if replayed is None else replayed.problems
     unique = list(dict.fromkeys(problems))
     if unique:
         raise BagInvalidError(bag, unique)
-    return Verified(info.get("External-Identifier", "?"), files, events, ALGORITHMS)
+    return Verified(info.get("External-Identifier", "?"), files, events, ALGORITHMS, replayed)
 
 
 def _bagit_problems(bag: Path) -> list[Problem]:
