@@ -1,0 +1,186 @@
+"""The archive's replay (issue 19, point 3): from the bag alone, the evaluation recomputed from
+the inputs it kept, the inspection draw drawn again, the ranking workbook compared row by row;
+an edit the attacker covered by recomputing every manifest is still named, by file, row and
+field."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import bagit
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from duban.archive.replay import replay_bag
+from duban.cli.app import app
+
+from .conftest import EXAMPLE
+from .test_archive import remanifest
+
+runner = CliRunner()
+SCORES = "data/ledger/evaluation_scores.csv"
+DRAWS = "data/ledger/inspection_draws.csv"
+RANKING = "data/outputs/evaluation/考核排名表-2026-v1.xlsx"
+
+
+def run_ok(args: list[str], env: dict[str, str]) -> str:
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ledger with an evaluation computed (its workbooks written) and an inspection round
+    drawn, filed as a bag."""
+    home = tmp_path_factory.mktemp("replay-home")
+    env = {"DUBAN_HOME": str(home), "DUBAN_DATABASE_URL": f"sqlite:///{home / 'l.sqlite3'}",
+           "DUBAN_NOW": "2026-12-10", "DUBAN_LANG": "en", "DUBAN_SECRET": "s" * 20}  # fmt: skip
+    run_ok(["init", str(EXAMPLE)], env)
+    run_ok(["evaluate", "compute", str(EXAMPLE), "--closes", "2026-12-09"], env)
+    run_ok(["inspect", "draw", str(EXAMPLE), "quarterly", "--seed", "20260501"], env)
+    run_ok(["archive", "write", str(EXAMPLE), "--out", str(home / "bag")], env)
+    return home / "bag"
+
+
+def copy_of(bag: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "bag"
+    shutil.copytree(bag, target)
+    for path in target.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+def verify(bag: Path, *flags: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["archive", "verify", str(bag), *flags],
+                           env={"DUBAN_LANG": "en", "COLUMNS": "400"})  # fmt: skip
+    return result.exit_code, result.output
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(rows)
+
+
+def edit_cell(path: Path, row_id: str, column: str, change: object) -> tuple[str, str]:
+    """Edit one cell of the row with this id; return (old, new)."""
+    rows = read_csv(path)
+    at = rows[0].index(column)
+    [row] = [r for r in rows[1:] if r[0] == row_id]
+    old = row[at]
+    row[at] = change(old) if callable(change) else str(change)
+    write_csv(path, rows)
+    return old, row[at]
+
+
+def covered(bag: Path) -> None:
+    """The attacker's last step: every manifest recomputed, so bagit passes the bag."""
+    remanifest(bag)
+    assert bagit.Bag(str(bag)).is_valid()
+
+
+# --- an untouched bag ---------------------------------------------------------------------
+
+
+def test_an_untouched_bag_replays_and_says_what_it_did_not(bag: Path):
+    code, output = verify(bag)
+    assert code == 0, output
+    assert "replayed, matches: evaluation 2026 v1: 30 units recomputed" in output
+    assert "replayed, matches: inspection quarterly round 2026-Q4 commitment 1: 8 units" in output
+    assert f"replayed, matches: {RANKING}: rows against the recomputed ranking" in output
+    assert "not replayed: evaluation_ballots: ballots are anonymous" in output
+    assert "not replayed: data/outputs/evaluation/考核通报-2026-v1.docx" in output
+
+
+def test_the_replay_reads_the_bag_alone(bag: Path, tmp_path: Path):
+    """No ledger, no settings: the bag moved elsewhere replays the same."""
+    moved = copy_of(bag, tmp_path)
+    replay = replay_bag(moved)
+    assert replay.problems == []
+    assert [d.differences for d in replay.done] == [0, 0, 0]
+
+
+# --- what an attacker who recomputed every manifest leaves ---------------------------------
+
+
+@pytest.mark.parametrize("column", ["rank", "total"])
+def test_an_edited_score_is_named_by_unit_and_field(bag: Path, tmp_path: Path, column: str):
+    target = copy_of(bag, tmp_path)
+    [unit] = [r[3] for r in read_csv(target / SCORES)[1:] if r[0] == "5"]
+    change = (lambda v: str(int(v) + 3)) if column == "rank" else (lambda v: str(Decimal(v) + 7))
+    old, new = edit_cell(target / SCORES, "5", column, change)
+    covered(target)
+    assert verify(target, "--no-replay")[0] == 0  # the files alone do not show it
+    code, output = verify(target)
+    assert code == 1
+    where = f"{SCORES} id 5 (evaluation 2026 v1, unit {unit})"
+    assert f"{where}: {column} is {new}, recomputed {old}" in output
+    assert output.count(SCORES) == 1  # that cell alone
+
+
+def test_an_edited_ranking_cell_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    path = target / RANKING
+    book = load_workbook(path)
+    sheet = book["综合排名"]
+    header = [c.value for c in sheet[1]]
+    total_at = header.index("总分") + 1
+    unit, old = sheet.cell(4, 3).value, sheet.cell(4, total_at).value
+    sheet.cell(4, total_at).value = float(old) + 12.25
+    book.save(path)
+    covered(target)
+    code, output = verify(target)
+    assert code == 1
+    where = f"{RANKING} sheet 综合排名 row 4 (unit {unit})"
+    assert f"{where}: total is {float(old) + 12.25}, recomputed {old:.2f}" in output
+    assert "rank is" not in output
+
+
+def test_an_edited_draw_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+
+    def swapped(text: str) -> str:
+        result = json.loads(text)
+        team = result["teams"][0]["inspectors"]
+        result["teams"][0]["inspectors"] = [team[1], team[0]]
+        return json.dumps(result, ensure_ascii=False, sort_keys=True)
+
+    edit_cell(target / DRAWS, "1", "result", swapped)
+    covered(target)
+    code, output = verify(target)
+    assert code == 1
+    where = f"{DRAWS} id 1 (inspection quarterly round 2026-Q4 commitment 1)"
+    assert f"{where}: the record was changed after it was recorded" in output
+    assert f"{where}: the result does not follow from the seed and the registers" in output
+
+
+def test_an_edited_result_digest_is_named_against_the_recomputation_and_the_log(
+    bag: Path, tmp_path: Path
+):
+    target = copy_of(bag, tmp_path)
+    old, new = edit_cell(target / "data/ledger/evaluations.csv", "1", "result_digest", "0" * 64)
+    covered(target)
+    code, output = verify(target)
+    assert code == 1
+    where = "data/ledger/evaluations.csv id 1 (evaluation 2026 v1)"
+    assert f"{where}: result_digest is {new}, recomputed {old}" in output
+    assert f"{where}: result_digest is {new}, the event log's evaluation.computed records" in output
+
+
+def test_an_unreadable_cell_is_named_not_a_traceback(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    edit_cell(target / SCORES, "2", "rank", "second")
+    covered(target)
+    code, output = verify(target)
+    assert code == 1
+    assert f"{SCORES} line 3: a row that cannot be read" in output
