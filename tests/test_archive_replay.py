@@ -136,6 +136,7 @@ def test_an_edited_ranking_cell_is_named(bag: Path, tmp_path: Path):
     header = [c.value for c in sheet[1]]
     total_at = header.index("总分") + 1
     unit, old = sheet.cell(4, 3).value, sheet.cell(4, total_at).value
+    assert isinstance(old, int | float)
     sheet.cell(4, total_at).value = float(old) + 12.25
     book.save(path)
     covered(target)
