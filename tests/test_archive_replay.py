@@ -10,14 +10,21 @@ import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import bagit
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from duban.archive.replay import replay_bag
+from duban.archive.restore import restored
 from duban.cli.app import app
+from duban.evaluate.runs import recomputed
+from duban.evaluate.snapshot import result_json, sha256
+from duban.ledger.schema import EvaluationRow
+from duban.testing.helpers import copy_campaign, edit_campaign
 
 from .conftest import EXAMPLE
 from .test_archive import remanifest
@@ -185,3 +192,36 @@ def test_an_unreadable_cell_is_named_not_a_traceback(bag: Path, tmp_path: Path):
     code, output = verify(target)
     assert code == 1
     assert f"{SCORES} line 3: a row that cannot be read" in output
+
+
+# --- the campaign as it stood ------------------------------------------------------------
+
+
+def test_a_version_computed_before_the_weights_changed_replays_with_its_own_files(
+    tmp_path: Path,
+):
+    home = tmp_path / "home"
+    campaign = copy_campaign(EXAMPLE, tmp_path / "campaign")
+    env = {"DUBAN_HOME": str(home), "DUBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'l.sqlite3'}",
+           "DUBAN_NOW": "2026-12-10", "DUBAN_LANG": "en", "DUBAN_SECRET": "s" * 20}  # fmt: skip
+    run_ok(["init", str(campaign)], env)
+    run_ok(["evaluate", "compute", str(campaign), "--closes", "2026-12-09"], env)
+
+    def reweighted(data: dict[str, Any]) -> None:
+        data["scoring"]["sources"][0]["weight"] = 40
+        data["scoring"]["sources"][1]["weight"] = 30
+
+    edit_campaign(campaign, reweighted)
+    later = {**env, "DUBAN_NOW": "2026-12-11"}
+    run_ok(["init", str(campaign)], later)
+    run_ok(["evaluate", "compute", str(campaign)], later)
+    run_ok(["archive", "write", str(campaign), "--out", str(tmp_path / "bag")], later)
+    replay = replay_bag(tmp_path / "bag")
+    assert replay.problems == []
+    assert [d.en.split(":")[0] for d in replay.done[:2]] == [
+        "evaluation 2026 v1", "evaluation 2026 v2"
+    ]  # fmt: skip
+    with restored(tmp_path / "bag") as ledger, ledger.session() as session:
+        first = session.scalars(select(EvaluationRow).where(EvaluationRow.version == 1)).one()
+        now = sha256(result_json(recomputed(ledger.bundle, first)))
+    assert now != first.result_digest  # the bag's current file would not give version 1

@@ -34,6 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from duban.archive.restore import Restored, restored
+from duban.archive.versions import Versions
 from duban.errors import DubanError, Problem
 from duban.evaluate.evaluation import Evaluation
 from duban.evaluate.runs import FROZEN, recomputed
@@ -100,7 +101,7 @@ def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
         replay.problems.append(Problem(f"{LEDGER}/{at}", f"a row that cannot be read: {error}",
                                        f"无法读取的一行：{error}"))  # fmt: skip
     with ledger.session() as session:
-        results = _evaluations(session, ledger.bundle, replay)
+        results = _evaluations(session, Versions(ledger), replay)
         _draws(session, ledger.bundle, replay)
     _workbooks(bag / "data" / "outputs", results, replay)
 
@@ -109,7 +110,7 @@ def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
 
 
 def _evaluations(
-    session: Session, bundle: CampaignBundle, replay: Replay
+    session: Session, versions: Versions, replay: Replay
 ) -> dict[tuple[str, str], Evaluation]:
     """Each version replayed; its recomputed result by (label, ``v<n>``), and the frozen
     version's also by (label, ``final``)."""
@@ -123,7 +124,7 @@ def _evaluations(
         if sha256(row.inputs) != row.inputs_digest:
             found.append(_differs(where, "inputs_digest", row.inputs_digest, sha256(row.inputs)))
         try:
-            result = recomputed(bundle, row)
+            result = recomputed(versions.at(session, row.campaign_id, row.computed_at), row)
             expected = result_json(result)
         except (DubanError, KeyError, ValueError, TypeError, ArithmeticError) as error:
             found.append(Problem(where[0], f"cannot be recomputed from its inputs: {error}",

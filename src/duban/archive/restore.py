@@ -47,6 +47,8 @@ class Restored:
 
     engine: Engine
     bundle: CampaignBundle
+    bag: Path
+    scratch: Path
     tables: dict[str, int] = field(default_factory=dict)  # table → rows restored
     skipped: dict[str, str] = field(default_factory=dict)  # table → why (English)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (file line, what)
@@ -65,7 +67,7 @@ def restored(bag: Path) -> Iterator[Restored]:
         engine = make_engine(f"sqlite:///{folder / 'ledger.sqlite3'}")
         try:
             migrate(engine)
-            found = Restored(engine, bundle)
+            found = Restored(engine, bundle, bag, folder)
             _restore_tables(engine, bag / "data" / "ledger", found)
             found.events = _restore_events(engine, bag / "data" / EVENTS)
             yield found
@@ -73,10 +75,10 @@ def restored(bag: Path) -> Iterator[Restored]:
             engine.dispose()
 
 
-def campaign_copy(source: Path, scratch: Path) -> Path:
-    """The bag's campaign file, with each file it names where it names it: the bag's copy
-    itself when they are there already, else a copy in ``scratch`` laid out as named."""
-    path = source / "campaign.yaml"
+def campaign_copy(source: Path, scratch: Path, name: str = "campaign.yaml") -> Path:
+    """The campaign file ``source/name``, with each file it names where it names it: the bag's
+    copy itself when they are there already, else a copy in ``scratch`` laid out as named."""
+    path = source / name
     if not path.is_file():
         found = sorted(source.glob("*.y*ml"))
         path = found[0] if found else path
