@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from duban.archive.replay import replay_bag
 from duban.archive.restore import restored
 from duban.cli.app import app
+from duban.compile.texts import WORKBOOK_TEXTS
 from duban.evaluate.runs import recomputed
 from duban.evaluate.snapshot import result_json, sha256
 from duban.ledger.schema import EvaluationRow
@@ -33,6 +34,7 @@ runner = CliRunner()
 SCORES = "data/ledger/evaluation_scores.csv"
 DRAWS = "data/ledger/inspection_draws.csv"
 RANKING = "data/outputs/evaluation/考核排名表-2026-v1.xlsx"
+SUMMARY = "data/outputs/plan-once/实施方案汇总表.xlsx"
 
 
 def run_ok(args: list[str], env: dict[str, str]) -> str:
@@ -49,6 +51,7 @@ def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = {"DUBAN_HOME": str(home), "DUBAN_DATABASE_URL": f"sqlite:///{home / 'l.sqlite3'}",
            "DUBAN_NOW": "2026-12-10", "DUBAN_LANG": "en", "DUBAN_SECRET": "s" * 20}  # fmt: skip
     run_ok(["init", str(EXAMPLE)], env)
+    run_ok(["compile", str(EXAMPLE), "--deliverable", "plan", "--as-of", "2026-03-10"], env)
     run_ok(["evaluate", "compute", str(EXAMPLE), "--closes", "2026-12-09"], env)
     run_ok(["inspect", "draw", str(EXAMPLE), "quarterly", "--seed", "20260501"], env)
     run_ok(["archive", "write", str(EXAMPLE), "--out", str(home / "bag")], env)
@@ -105,6 +108,7 @@ def test_an_untouched_bag_replays_and_says_what_it_did_not(bag: Path):
     assert "replayed, matches: evaluation 2026 v1: 30 units recomputed" in output
     assert "replayed, matches: inspection quarterly round 2026-Q4 commitment 1: 8 units" in output
     assert f"replayed, matches: {RANKING}: rows against the recomputed ranking" in output
+    assert f"replayed, matches: {SUMMARY}: figures of plan once as of 2026-03-09T16:00" in output
     assert "not replayed: evaluation_ballots: ballots are anonymous" in output
     assert "not replayed: data/outputs/evaluation/考核通报-2026-v1.docx" in output
 
@@ -114,7 +118,7 @@ def test_the_replay_reads_the_bag_alone(bag: Path, tmp_path: Path):
     moved = copy_of(bag, tmp_path)
     replay = replay_bag(moved)
     assert replay.problems == []
-    assert [d.differences for d in replay.done] == [0, 0, 0]
+    assert [d.differences for d in replay.done] == [0, 0, 0, 0]
 
 
 # --- what an attacker who recomputed every manifest leaves ---------------------------------
@@ -152,6 +156,24 @@ def test_an_edited_ranking_cell_is_named(bag: Path, tmp_path: Path):
     where = f"{RANKING} sheet 综合排名 row 4 (unit {unit})"
     assert f"{where}: total is {float(old) + 12.25}, recomputed {old:.2f}" in output
     assert "rank is" not in output
+
+
+def test_an_edited_summary_figure_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    texts = WORKBOOK_TEXTS["zh-CN"]
+    book = load_workbook(target / SUMMARY)
+    sheet = book[texts.overview_sheet]
+    [row] = [r for r in sheet.iter_rows() if r[0].value == texts.missing]
+    old = row[1].value
+    assert isinstance(old, int)
+    row[1].value = old - 1
+    book.save(target / SUMMARY)
+    covered(target)
+    code, output = verify(target)
+    assert code == 1
+    where = f"{SUMMARY} sheet {texts.overview_sheet} ({texts.missing})"
+    assert f"{where}: missing is {old - 1}, recomputed {old}" in output
+    assert output.count(SUMMARY) == 1
 
 
 def test_an_edited_draw_is_named(bag: Path, tmp_path: Path):

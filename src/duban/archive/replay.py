@@ -5,7 +5,8 @@ recorded must still follow from what it kept. On a ledger restored from the bag
 (``archive.restore``), with the bag's campaign file:
 
 - every evaluation version (``evaluations``): the hash of the inputs it kept against
-  ``inputs_digest``; the result recomputed from those inputs (``evaluate.runs.recomputed``)
+  ``inputs_digest``; the result recomputed from those inputs (``evaluate.runs.recomputed``,
+  with the campaign files kept when it was computed: ``archive.versions``)
   against ``result_digest`` and against the ``evaluation.computed`` event of the event log;
   and each unit's group, total, rank, flagged, commended and score-sheet lines against its
   ``evaluation_scores`` row;
@@ -13,12 +14,15 @@ recorded must still follow from what it kept. On a ledger restored from the bag
   recusals (``inspect.drawing.verify_round`` for a round's latest draw, which also compares the
   digest the event log kept; ``inspect.verify.verify`` for an earlier one);
 - every ranking workbook (考核排名表) under ``data/outputs/``: each row's unit, rank and total
-  against the recomputed placings of the version its name gives.
+  against the recomputed placings of the version its name gives;
+- every summary workbook (汇总表): its counts and rates recomputed for the period and moment
+  its audit sheet records (``archive.summaries``).
 
 What it does not replay is listed: the anonymous ballots (not restored, so a ballot's marks
 are not recounted into the figures: the evaluation starts from the figures it kept), the
-other outputs (bulletins, summaries, accountability lists, score sheets sent), and the figures
-an evaluation gathered from the ledger (its inputs are taken as kept, checked by their hash).
+other outputs (bulletins, accountability lists, comments, rectification ledgers), and the
+figures an evaluation gathered from the ledger (its inputs are taken as kept, checked by their
+hash).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from duban.archive.restore import Restored, restored
+from duban.archive.summaries import check_summary, is_summary
 from duban.archive.versions import Versions
 from duban.errors import DubanError, Problem
 from duban.evaluate.evaluation import Evaluation
@@ -103,7 +108,7 @@ def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
     with ledger.session() as session:
         results = _evaluations(session, Versions(ledger), replay)
         _draws(session, ledger.bundle, replay)
-    _workbooks(bag / "data" / "outputs", results, replay)
+    _workbooks(bag / "data" / "outputs", results, ledger, replay)
 
 
 # ------------------------------------------------------------------------- evaluations
@@ -257,13 +262,20 @@ def _draws(session: Session, bundle: CampaignBundle, replay: Replay) -> None:
 # ------------------------------------------------------------------------- workbooks
 
 
-def _workbooks(outputs: Path, results: dict[tuple[str, str], Evaluation], replay: Replay) -> None:
+def _workbooks(
+    outputs: Path, results: dict[tuple[str, str], Evaluation], ledger: Restored, replay: Replay
+) -> None:
     if not outputs.is_dir():
         return
     for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
         relative = f"data/outputs/{path.relative_to(outputs).as_posix()}"
         match = RANKING.match(path.name)
         result = None if match is None else results.get((match["label"], match["stage"]))
+        if match is None and is_summary(path):
+            what, found = check_summary(path, relative, ledger.engine, ledger.bundle)
+            replay.add(f"{relative}: figures of {what[0]} recomputed",
+                       f"{relative}：复算 {what[1]} 的各项数字", found)  # fmt: skip
+            continue
         if match is None:
             replay.not_replayed.append((relative, relative))
             continue
