@@ -158,6 +158,17 @@ def test_an_edited_ranking_cell_is_named(bag: Path, tmp_path: Path):
     assert "rank is" not in output
 
 
+def test_a_damaged_workbook_is_said_and_the_replay_goes_on(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    data = (target / RANKING).read_bytes()
+    (target / RANKING).write_bytes(data[: len(data) // 2])  # no zip directory left
+    covered(target)
+    code, output = verify(target)
+    assert code == 1
+    assert f"{RANKING}: cannot be read as a workbook" in output
+    assert f"{SUMMARY}" not in output  # the others were replayed, and match
+
+
 def test_an_edited_summary_figure_is_named(bag: Path, tmp_path: Path):
     target = copy_of(bag, tmp_path)
     texts = WORKBOOK_TEXTS["zh-CN"]

@@ -27,6 +27,7 @@ hash).
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -91,7 +92,7 @@ def replay_bag(bag: Path) -> Replay:
     try:
         with restored(bag) as ledger:
             _replay(ledger, bag, replay)
-    except (DubanError, SQLAlchemyError, OSError, ValueError) as error:
+    except (DubanError, SQLAlchemyError, OSError, ValueError, csv.Error) as error:
         replay.problems.append(Problem("replay", f"the bag could not be replayed: {error}",
                                        f"无法复算：{error}", "复算"))  # fmt: skip
     return replay
@@ -269,24 +270,40 @@ def _workbooks(
         return
     for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
         relative = f"data/outputs/{path.relative_to(outputs).as_posix()}"
-        match = RANKING.match(path.name)
-        result = None if match is None else results.get((match["label"], match["stage"]))
-        if match is None and is_summary(path):
-            what, found = check_summary(path, relative, ledger.engine, ledger.bundle)
-            replay.add(f"{relative}: figures of {what[0]} recomputed",
-                       f"{relative}：复算 {what[1]} 的各项数字", found)  # fmt: skip
-            continue
-        if match is None:
+        if path.suffix.lower() != ".xlsx":
             replay.not_replayed.append((relative, relative))
             continue
-        if result is None:
-            replay.add(relative, relative, [Problem(relative,
-                "no evaluation version of this name in the ledger to recompute it from",
-                "台账中没有与此文件名对应的考核版本，无法复算")])  # fmt: skip
-            continue
-        found = _ranking(path, relative, result)
+        try:
+            _workbook(path, relative, results, ledger, replay)
+        except Exception as error:
+            # openpyxl raises many kinds on a damaged file (zip, XML, a missing part): the
+            # file checks name the damage; the replay says it and goes on
+            said = f"{type(error).__name__}: {error}"
+            replay.problems.append(Problem(relative, f"cannot be read as a workbook: {said}",
+                                           f"无法作为工作簿读取：{said}"))  # fmt: skip
+
+
+def _workbook(
+    path: Path,
+    relative: str,
+    results: dict[tuple[str, str], Evaluation],
+    ledger: Restored,
+    replay: Replay,
+) -> None:
+    match = RANKING.match(path.name)
+    if match is None and is_summary(path):
+        what, found = check_summary(path, relative, ledger.engine, ledger.bundle)
+        replay.add(f"{relative}: figures of {what[0]} recomputed",
+                   f"{relative}：复算 {what[1]} 的各项数字", found)  # fmt: skip
+    elif match is None:
+        replay.not_replayed.append((relative, relative))
+    elif (result := results.get((match["label"], match["stage"]))) is None:
+        replay.add(relative, relative, [Problem(relative,
+            "no evaluation version of this name in the ledger to recompute it from",
+            "台账中没有与此文件名对应的考核版本，无法复算")])  # fmt: skip
+    else:
         replay.add(f"{relative}: rows against the recomputed ranking",
-                   f"{relative}：逐行与复算排名核对", found)  # fmt: skip
+                   f"{relative}：逐行与复算排名核对", _ranking(path, relative, result))  # fmt: skip
 
 
 def _ranking(path: Path, relative: str, result: Evaluation) -> list[Problem]:

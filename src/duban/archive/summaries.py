@@ -31,12 +31,7 @@ def is_summary(path: Path) -> bool:
     """A workbook with the compile's audit sheet."""
     from openpyxl import load_workbook
 
-    if path.suffix.lower() != ".xlsx":
-        return False
-    try:
-        book = load_workbook(path, read_only=True)
-    except (OSError, ValueError, KeyError):
-        return False
+    book = load_workbook(path, read_only=True)
     try:
         return AUDIT_SHEET in book.sheetnames
     finally:
