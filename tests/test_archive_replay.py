@@ -35,6 +35,7 @@ SCORES = "data/ledger/evaluation_scores.csv"
 DRAWS = "data/ledger/inspection_draws.csv"
 RANKING = "data/outputs/evaluation/考核排名表-2026-v1.xlsx"
 SUMMARY = "data/outputs/plan-once/实施方案汇总表.xlsx"
+ACCOUNTABILITY = "data/outputs/evaluation/问责名单-2026-v1.xlsx"
 
 
 def run_ok(args: list[str], env: dict[str, str]) -> str:
@@ -107,7 +108,7 @@ def test_an_untouched_bag_replays_and_says_what_it_did_not(bag: Path):
     assert code == 0, output
     assert "replayed, matches: evaluation 2026 v1: 30 units recomputed" in output
     assert "replayed, matches: inspection quarterly round 2026-Q4 commitment 1: 8 units" in output
-    assert f"replayed, matches: {RANKING}: rows against the recomputed ranking" in output
+    assert f"replayed, matches: {RANKING}: rows against the recomputed placings" in output
     assert f"replayed, matches: {SUMMARY}: figures of plan once as of 2026-03-09T16:00" in output
     assert "not replayed: evaluation_ballots: ballots are anonymous" in output
     assert "not replayed: data/outputs/evaluation/考核通报-2026-v1.docx" in output
@@ -118,7 +119,7 @@ def test_the_replay_reads_the_bag_alone(bag: Path, tmp_path: Path):
     moved = copy_of(bag, tmp_path)
     replay = replay_bag(moved)
     assert replay.problems == []
-    assert [d.differences for d in replay.done] == [0, 0, 0, 0]
+    assert [d.differences for d in replay.done] == [0, 0, 0, 0, 0]
 
 
 # --- what an attacker who recomputed every manifest leaves ---------------------------------
@@ -156,6 +157,22 @@ def test_an_edited_ranking_cell_is_named(bag: Path, tmp_path: Path):
     where = f"{RANKING} sheet 综合排名 row 4 (unit {unit})"
     assert f"{where}: total is {float(old) + 12.25}, recomputed {old:.2f}" in output
     assert "rank is" not in output
+
+
+def test_a_unit_swapped_in_the_accountability_list_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    book = load_workbook(target / ACCOUNTABILITY)
+    sheet = book["问责名单"]
+    listed = [str(row[2].value) for row in sheet.iter_rows(min_row=2)]
+    spared = next(u for u in ("B01", "B02", "B03", "T01", "T02") if u not in listed)
+    sheet.cell(2, 3).value = spared
+    book.save(target / ACCOUNTABILITY)
+    covered(target)
+    code, output = verify(target)
+    assert code == 1
+    where = f"{ACCOUNTABILITY} sheet 问责名单"
+    assert f"{where} row 2 (unit {spared}): a unit the recomputed result does not list" in output
+    assert f"{where}: unit {listed[0]} missing (the recomputed result lists it)" in output
 
 
 def test_a_damaged_workbook_is_said_and_the_replay_goes_on(bag: Path, tmp_path: Path):

@@ -13,14 +13,15 @@ recorded must still follow from what it kept. On a ledger restored from the bag
 - every inspection draw: recomputed from its commitment's registers, parameters, seed and
   recusals (``inspect.drawing.verify_round`` for a round's latest draw, which also compares the
   digest the event log kept; ``inspect.verify.verify`` for an earlier one);
-- every ranking workbook (考核排名表) under ``data/outputs/``: each row's unit, rank and total
-  against the recomputed placings of the version its name gives;
+- every ranking workbook (考核排名表) and accountability list (问责名单) under
+  ``data/outputs/``: each row's unit, rank and total against the recomputed placings of the
+  version its name gives (``archive.rankings``);
 - every summary workbook (汇总表): its counts and rates recomputed for the period and moment
   its audit sheet records (``archive.summaries``).
 
 What it does not replay is listed: the anonymous ballots (not restored, so a ballot's marks
 are not recounted into the figures: the evaluation starts from the figures it kept), the
-other outputs (bulletins, accountability lists, comments, rectification ledgers), and the
+other outputs (bulletins, comments, rectification ledgers), and the
 figures an evaluation gathered from the ledger (its inputs are taken as kept, checked by their
 hash).
 """
@@ -28,7 +29,6 @@ hash).
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -38,6 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from duban.archive.rankings import NAMED, check_ranking
 from duban.archive.restore import Restored, restored
 from duban.archive.summaries import check_summary, is_summary
 from duban.archive.versions import Versions
@@ -45,7 +46,6 @@ from duban.errors import DubanError, Problem
 from duban.evaluate.evaluation import Evaluation
 from duban.evaluate.runs import FROZEN, recomputed
 from duban.evaluate.snapshot import canonical, result_json, sha256
-from duban.evaluate.workbook import WORDS
 from duban.inspect import rounds
 from duban.inspect.drawing import verify_round
 from duban.inspect.verify import verify
@@ -60,7 +60,6 @@ from duban.ledger.schema import (
 from duban.model.loader import CampaignBundle
 
 LEDGER = "data/ledger"
-RANKING = re.compile(r"^(?:考核排名表|ranking)-(?P<label>.+)-(?P<stage>v\d+|final)\.xlsx$")
 SCORE_FIELDS = ("group_id", "total", "rank", "flagged", "commended", "lines")
 RESULT_KEYS = {"group_id": "group", "total": "total", "rank": "rank", "flagged": "flagged",
                "commended": "commended", "lines": "lines"}  # fmt: skip
@@ -290,7 +289,7 @@ def _workbook(
     ledger: Restored,
     replay: Replay,
 ) -> None:
-    match = RANKING.match(path.name)
+    match = NAMED.match(path.name)
     if match is None and is_summary(path):
         what, found = check_summary(path, relative, ledger.engine, ledger.bundle)
         replay.add(f"{relative}: figures of {what[0]} recomputed",
@@ -302,66 +301,6 @@ def _workbook(
             "no evaluation version of this name in the ledger to recompute it from",
             "台账中没有与此文件名对应的考核版本，无法复算")])  # fmt: skip
     else:
-        replay.add(f"{relative}: rows against the recomputed ranking",
-                   f"{relative}：逐行与复算排名核对", _ranking(path, relative, result))  # fmt: skip
-
-
-def _ranking(path: Path, relative: str, result: Evaluation) -> list[Problem]:
-    from openpyxl import load_workbook
-
-    placings = {p.unit_id: p for p in result.placings}
-    found: list[Problem] = []
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        sheets = 0
-        for ws in book.worksheets:
-            rows = ws.iter_rows(values_only=True)
-            header = [str(c) if c is not None else "" for c in next(rows, ())]
-            words = next((w for w in WORDS.values() if tuple(header[:4]) == w.columns), None)
-            if words is None or words.tail[0] not in header:
-                continue
-            sheets += 1
-            total_at = header.index(words.tail[0])
-            listed = set()
-            for number, row in enumerate(rows, start=2):
-                found += _ranking_row(relative, ws.title, number, row, total_at, placings)
-                listed.add(str(row[2]))
-            if ws.title == words.overall_sheet:
-                for unit in sorted(set(placings) - listed):
-                    found.append(Problem(f"{relative} sheet {ws.title}",
-                                         f"unit {unit} missing from the ranking",
-                                         f"排名中缺少单位 {unit}"))  # fmt: skip
-        if not sheets:
-            found.append(Problem(relative, "no ranking sheet found in the workbook",
-                                 "工作簿中没有排名表"))  # fmt: skip
-    finally:
-        book.close()
-    return found
-
-
-def _ranking_row(
-    relative: str, sheet: str, number: int, row: tuple[Any, ...], total_at: int,
-    placings: dict[str, Any],
-) -> list[Problem]:  # fmt: skip
-    unit = str(row[2]) if len(row) > 2 else ""
-    where = f"{relative} sheet {sheet} row {number} (unit {unit})"
-    zh_where = f"{relative} 工作表“{sheet}”第 {number} 行（单位 {unit}）"
-    placing = placings.get(unit)
-    if placing is None:
-        return [Problem(where, "a unit the recomputed ranking does not have",
-                        "复算排名中没有该单位", zh_where)]  # fmt: skip
-    found = []
-    rank, total = row[1], row[total_at] if len(row) > total_at else None
-    if not _number_is(rank, placing.rank):
-        found.append(Problem(where, f"rank is {rank}, recomputed {placing.rank}",
-                             f"排名为 {rank}，复算为 {placing.rank}", zh_where))  # fmt: skip
-    if not _number_is(total, placing.total):
-        found.append(Problem(where, f"total is {total}, recomputed {placing.total}",
-                             f"总分为 {total}，复算为 {placing.total}", zh_where))  # fmt: skip
-    return found
-
-
-def _number_is(cell: Any, value: Decimal | int) -> bool:
-    if isinstance(cell, bool) or not isinstance(cell, int | float):
-        return False
-    return float(cell) == float(value)
+        replay.add(f"{relative}: rows against the recomputed placings",
+                   f"{relative}：逐行与复算名次核对",
+                   check_ranking(path, relative, result, match["book"]))  # fmt: skip
