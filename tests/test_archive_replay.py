@@ -100,6 +100,14 @@ def covered(bag: Path) -> None:
     assert bagit.Bag(str(bag)).is_valid()
 
 
+def rejected(bag: Path) -> str:
+    """The manifests covered, then verify: it must fail; what it said."""
+    covered(bag)
+    code, output = verify(bag)
+    assert code == 1, output
+    return output
+
+
 # --- an untouched bag ---------------------------------------------------------------------
 
 
@@ -151,9 +159,7 @@ def test_an_edited_ranking_cell_is_named(bag: Path, tmp_path: Path):
     assert isinstance(old, int | float)
     sheet.cell(4, total_at).value = float(old) + 12.25
     book.save(path)
-    covered(target)
-    code, output = verify(target)
-    assert code == 1
+    output = rejected(target)
     where = f"{RANKING} sheet 综合排名 row 4 (unit {unit})"
     assert f"{where}: total is {float(old) + 12.25}, recomputed {old:.2f}" in output
     assert "rank is" not in output
@@ -167,9 +173,7 @@ def test_a_unit_swapped_in_the_accountability_list_is_named(bag: Path, tmp_path:
     spared = next(u for u in ("B01", "B02", "B03", "T01", "T02") if u not in listed)
     sheet.cell(2, 3).value = spared
     book.save(target / ACCOUNTABILITY)
-    covered(target)
-    code, output = verify(target)
-    assert code == 1
+    output = rejected(target)
     where = f"{ACCOUNTABILITY} sheet 问责名单"
     assert f"{where} row 2 (unit {spared}): a unit the recomputed result does not list" in output
     assert f"{where}: unit {listed[0]} missing (the recomputed result lists it)" in output
@@ -179,9 +183,7 @@ def test_a_damaged_workbook_is_said_and_the_replay_goes_on(bag: Path, tmp_path: 
     target = copy_of(bag, tmp_path)
     data = (target / RANKING).read_bytes()
     (target / RANKING).write_bytes(data[: len(data) // 2])  # no zip directory left
-    covered(target)
-    code, output = verify(target)
-    assert code == 1
+    output = rejected(target)
     assert f"{RANKING}: cannot be read as a workbook" in output
     assert f"{SUMMARY}" not in output  # the others were replayed, and match
 
@@ -196,9 +198,7 @@ def test_an_edited_summary_figure_is_named(bag: Path, tmp_path: Path):
     assert isinstance(old, int)
     row[1].value = old - 1
     book.save(target / SUMMARY)
-    covered(target)
-    code, output = verify(target)
-    assert code == 1
+    output = rejected(target)
     where = f"{SUMMARY} sheet {texts.overview_sheet} ({texts.missing})"
     assert f"{where}: missing is {old - 1}, recomputed {old}" in output
     assert output.count(SUMMARY) == 1
@@ -214,9 +214,7 @@ def test_an_edited_draw_is_named(bag: Path, tmp_path: Path):
         return json.dumps(result, ensure_ascii=False, sort_keys=True)
 
     edit_cell(target / DRAWS, "1", "result", swapped)
-    covered(target)
-    code, output = verify(target)
-    assert code == 1
+    output = rejected(target)
     where = f"{DRAWS} id 1 (inspection quarterly round 2026-Q4 commitment 1)"
     assert f"{where}: the record was changed after it was recorded" in output
     assert f"{where}: the result does not follow from the seed and the registers" in output
@@ -227,9 +225,7 @@ def test_an_edited_result_digest_is_named_against_the_recomputation_and_the_log(
 ):
     target = copy_of(bag, tmp_path)
     old, new = edit_cell(target / "data/ledger/evaluations.csv", "1", "result_digest", "0" * 64)
-    covered(target)
-    code, output = verify(target)
-    assert code == 1
+    output = rejected(target)
     where = "data/ledger/evaluations.csv id 1 (evaluation 2026 v1)"
     assert f"{where}: result_digest is {new}, recomputed {old}" in output
     assert f"{where}: result_digest is {new}, the event log's evaluation.computed records" in output
@@ -238,9 +234,7 @@ def test_an_edited_result_digest_is_named_against_the_recomputation_and_the_log(
 def test_an_unreadable_cell_is_named_not_a_traceback(bag: Path, tmp_path: Path):
     target = copy_of(bag, tmp_path)
     edit_cell(target / SCORES, "2", "rank", "second")
-    covered(target)
-    code, output = verify(target)
-    assert code == 1
+    output = rejected(target)
     assert f"{SCORES} line 3: a row that cannot be read" in output
 
 
