@@ -132,6 +132,22 @@ def _replayed(replay: Replay) -> list[str]:
     ]
     lines += [
         pick(f"  not replayed: {escape(en)}", f"  未复算：{escape(zh)}")
-        for en, zh in replay.not_replayed
+        for en, zh in _grouped(replay.not_replayed)
     ]
     return lines
+
+
+def _grouped(items: list[tuple[str, str]], most: int = 3) -> list[tuple[str, str]]:
+    """A folder of more than ``most`` files not replayed (one score sheet a unit) said once."""
+    folders: dict[str, list[tuple[str, str]]] = {}
+    for item in items:
+        folders.setdefault(item[0].rpartition("/")[0] if "/" in item[0] else item[0], []).append(
+            item
+        )
+    said: list[tuple[str, str]] = []
+    for folder, found in folders.items():
+        if len(found) > most:
+            said.append((f"{len(found)} files in {folder}/", f"{folder}/ 中的 {len(found)} 个文件"))
+        else:
+            said += found
+    return said
