@@ -235,7 +235,7 @@ def test_an_unreadable_cell_is_named_not_a_traceback(bag: Path, tmp_path: Path):
     target = copy_of(bag, tmp_path)
     edit_cell(target / SCORES, "2", "rank", "second")
     output = rejected(target)
-    assert f"{SCORES} line 3: a row that cannot be read" in output
+    assert f"{SCORES} line 3: cannot be read" in output
 
 
 # --- the campaign as it stood ------------------------------------------------------------
@@ -269,3 +269,24 @@ def test_a_version_computed_before_the_weights_changed_replays_with_its_own_file
         first = session.scalars(select(EvaluationRow).where(EvaluationRow.version == 1)).one()
         now = sha256(result_json(recomputed(ledger.bundle, first)))
     assert now != first.result_digest  # the bag's current file would not give version 1
+
+
+# --- what was removed, not edited --------------------------------------------------------
+
+
+def test_a_whole_evaluation_removed_is_named_by_the_event_log(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    for table in ("evaluations", "evaluation_scores"):
+        path = target / "data" / "ledger" / f"{table}.csv"
+        write_csv(path, read_csv(path)[:1])
+    shutil.rmtree(target / "data" / "outputs" / "evaluation")
+    output = rejected(target)
+    assert "records evaluation 2026 v1 computed; data/ledger/evaluations.csv has no such" in output
+
+
+def test_a_removed_ledger_file_is_named_not_skipped(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    (target / DRAWS).unlink()
+    output = rejected(target)
+    assert f"{DRAWS}: cannot be read: missing" in output
+    assert "records a draw of inspection:quarterly/2026-Q4; " in output

@@ -17,7 +17,9 @@ recorded must still follow from what it kept. On a ledger restored from the bag
   ``data/outputs/``: each row's unit, rank and total against the recomputed placings of the
   version its name gives (``archive.rankings``);
 - every summary workbook (汇总表): its counts and rates recomputed for the period and moment
-  its audit sheet records (``archive.summaries``).
+  its audit sheet records (``archive.summaries``);
+- every evaluation version and inspection draw the event log records, against the rows the
+  bag still has (``archive.logged``).
 
 What it does not replay is listed: the anonymous ballots (not restored, so a ballot's marks
 are not recounted into the figures: the evaluation starts from the figures it kept), the
@@ -38,6 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from duban.archive.logged import logged_but_missing
 from duban.archive.rankings import NAMED, check_ranking
 from duban.archive.restore import Restored, restored
 from duban.archive.summaries import check_summary, is_summary
@@ -103,11 +106,12 @@ def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
         en = "ballots are anonymous" if table == "evaluation_ballots" else why
         replay.not_replayed.append((f"{table}: {en}", f"{table}：{zh}"))
     for at, error in ledger.unreadable:
-        replay.problems.append(Problem(f"{LEDGER}/{at}", f"a row that cannot be read: {error}",
-                                       f"无法读取的一行：{error}"))  # fmt: skip
+        replay.problems.append(Problem(f"{LEDGER}/{at}", f"cannot be read: {error}",
+                                       f"无法读取：{error}"))  # fmt: skip
     with ledger.session() as session:
         results = _evaluations(session, Versions(ledger), replay)
         _draws(session, ledger.bundle, replay)
+        replay.problems += logged_but_missing(session)
     _workbooks(bag / "data" / "outputs", results, ledger, replay)
 
 

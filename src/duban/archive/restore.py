@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from duban.archive.events import FILE as EVENTS
-from duban.archive.tables import LEFT_OUT_TABLES, _python_type
+from duban.archive.tables import ANONYMOUS, LEFT_OUT_TABLES, _python_type
 from duban.ledger.db import make_engine, migrate
 from duban.ledger.schema import Base, EventLinkRow, EventRow
 from duban.model.loader import CampaignBundle, load_campaign
@@ -50,8 +50,8 @@ class Restored:
     bag: Path
     scratch: Path
     tables: dict[str, int] = field(default_factory=dict)  # table → rows restored
-    skipped: dict[str, str] = field(default_factory=dict)  # table → why (English)
-    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (file line, what)
+    skipped: dict[str, str] = field(default_factory=dict)  # anonymous table → why (English)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (file [line], what)
     events: int = 0
 
     def session(self) -> Session:
@@ -120,11 +120,13 @@ def _restore_tables(engine: Engine, folder: Path, found: Restored) -> None:
                     continue
                 path = folder / f"{table.name}.csv"
                 if not path.is_file():
-                    found.skipped[table.name] = f"no {path.name} in the bag"
+                    found.unreadable.append((path.name, "missing: the table was not restored"))
                     continue
                 why = _restore_table(connection, table, path, found)
-                if why:
+                if why and table.name in ANONYMOUS:
                     found.skipped[table.name] = why
+                elif why:
+                    found.unreadable.append((path.name, f"not restored: {why}"))
 
 
 def _restore_table(connection: Any, table: Table, path: Path, found: Restored) -> str | None:
