@@ -24,12 +24,13 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
+from duban.archive.sources import register_and_keep
 from duban.cli import tables as reports
 from duban.clock import FixedClock
+from duban.implement.intake.rawstore import RawStore
 from duban.inspect.commands import Reported
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import InstanceRow, IntakeFileRow, MessageRow, SubmissionRow
-from duban.ledger.store import register
 from duban.model.assignment import InstanceSpec
 from duban.model.ladder import rung_time
 from duban.model.loader import CampaignBundle, load_campaign
@@ -43,6 +44,7 @@ from duban.settings import load_settings
 from duban.testing.botserver import LocalBotServer
 from duban.testing.mailserver import LocalSmtpServer
 
+from .archive import archive_year
 from .board import open_board
 from .evaluation import Evaluated, evaluate_year, evaluation_table
 from .inspection import Inspected, draw_table, inspect_quarter, report_round, return_sheets
@@ -102,7 +104,7 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
     engine = make_engine(f"sqlite:///{(home / 'duban.sqlite3').resolve()}")
     migrate(engine)
     with session_scope(engine) as session:
-        report = register(session, bundle, clock, actor="demo")
+        report = register_and_keep(session, bundle, RawStore(home / "raw"), clock, actor="demo")
     console.print(reports.register_summary(bundle, report))
     sent, inbox = home / "mail" / "sent", home / "mail" / "inbox"
     with (
@@ -128,6 +130,7 @@ def run_demo(campaign_path: Path, home: Path, console: Console) -> None:
     console.print(_timeline(bundle, engine, clock))
     console.print(_outputs(home, sent, inbox, engine, walk, bot_posts))
     last = max([walk.end, *(step["at"] for step in walk.steps)])  # the evaluation's last step
+    archive_year(bundle, home, engine, last, console)
     open_board(home, engine, last, DEMO_SECRET, console)
     engine.dispose()
 

@@ -318,18 +318,18 @@ def test_a_campaign_on_postgresql_archives_and_verifies(tmp_path: Path):
     assert len(list((bag / "data" / "sent").glob("*.eml"))) >= len(SENT_TO)
 
 
-def test_ballots_are_exported_without_their_evaluators_and_left_out_raw(tmp_path: Path):
-    """A returned ballot as intake records it (its message, its file, its row), then filed."""
+def add_a_ballot(home: Path) -> tuple[str, str]:
+    """A returned ballot as intake records it (its message, its file, its row); the hashes of
+    the ballot and of the message that carried it."""
     from duban.implement.intake.rawstore import RawStore
     from duban.ledger.db import make_engine, session_scope
     from duban.ledger.schema import BallotRow, IntakeFileRow, IntakeRow
 
-    env = campaign_round(tmp_path, f"sqlite:///{tmp_path / 'duban.sqlite3'}")
-    store = RawStore(tmp_path / "raw")
+    store = RawStore(home / "raw")
     ballot = store.put(b"a ballot workbook naming its evaluator")
     carrier = store.put(b"the message that carried it, from ping@pingyi.example")
     when = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
-    engine = make_engine(f"sqlite:///{tmp_path / 'duban.sqlite3'}")
+    engine = make_engine(f"sqlite:///{home / 'duban.sqlite3'}")
     with session_scope(engine) as session:
         record = IntakeRow(campaign_id="nlzf-2026", source="test", source_ref="1",
                            raw_sha256=carrier, sender="ping@pingyi.example", received_at=when,
@@ -343,6 +343,12 @@ def test_ballots_are_exported_without_their_evaluators_and_left_out_raw(tmp_path
                               sha256=ballot, sender="ping@pingyi.example", received_at=when,
                               recorded_at=when, marks={"T01": "好"}, comments={}))  # fmt: skip
     engine.dispose()
+    return ballot, carrier
+
+
+def test_ballots_are_exported_without_their_evaluators_and_left_out_raw(tmp_path: Path):
+    env = campaign_round(tmp_path, f"sqlite:///{tmp_path / 'duban.sqlite3'}")
+    ballot, carrier = add_a_ballot(tmp_path)
     bag = tmp_path / "bag"
     run_ok(["archive", "write", str(EXAMPLE), "--out", str(bag)], env)
     exported = (bag / "data" / "ledger" / "evaluation_ballots.csv").read_text(encoding="utf-8-sig")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import signal
 import subprocess
 import sys
@@ -296,7 +297,14 @@ def test_escalation_reaches_the_group_bots_once(office: Office) -> None:
             sender = BotSender(
                 client, clock, sleep=lambda seconds: clock.advance(timedelta(seconds=seconds))
             )
-            poster = ledger_bot_poster(sender, specs, clock, office.bundle)
+            kept: dict[str, bytes] = {}
+
+            def keep(data: bytes) -> str:  # the raw store's put, in memory
+                digest = hashlib.sha256(data).hexdigest()
+                kept[digest] = data
+                return digest
+
+            poster = ledger_bot_poster(sender, specs, clock, office.bundle, keep)
             walk(office, last=date(2026, 9, 21))
             assert bots.requests == []  # no escalation before its day
             for _ in range(2):  # the same moment twice: posted once
@@ -309,6 +317,9 @@ def test_escalation_reaches_the_group_bots_once(office: Office) -> None:
     assert "直溪镇" in text
     assert "金城镇" not in text
     assert sum(len(r.bot_posts) for r in reports) == 0  # the second run posted nothing
+    # what was posted is kept (for the archive), before the signature, each post's own bytes
+    assert len(kept) == 2
+    assert any("直溪镇" in data.decode("utf-8") for data in kept.values())
 
 
 def test_the_escalation_subject_is_not_the_overdue_notice_s(office: Office) -> None:

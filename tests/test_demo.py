@@ -83,6 +83,26 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
     _assert_the_quarter_was_inspected(home, text)
     _assert_the_year_was_evaluated(home, text)
     _assert_the_board_opens_on_the_demo(home, text)
+    _assert_the_year_was_archived(home, text)
+
+
+def _assert_the_year_was_archived(home: Path, text: str) -> None:
+    """Issue 19: the demo ends by filing the year as a bag, verified from the bag alone; the bag
+    holds the campaign file, the replies received, the outputs and the event log."""
+    from duban.archive.verify import verify_bag
+
+    assert "The archive (归档)" in text
+    bag = home / "archive"
+    verified = verify_bag(bag)
+    assert verified.campaign_id == CID
+    assert verified.events > 100
+    assert set(verified.algorithms) == {"sha256", "sm3"}
+    assert all(verified.properties.values()), verified.properties  # 四性 all pass
+    posts = list((bag / "data" / "sent").glob("*.json"))  # the group-bot posts, as posted
+    assert any("【通报】" in post.read_text("utf-8") for post in posts)
+    assert list(bag.rglob("*汇总表.xlsx"))
+    assert list(bag.rglob("campaign.yaml"))
+    assert (bag / "bagit.txt").is_file()
 
 
 def _assert_the_board_opens_on_the_demo(home: Path, text: str) -> None:

@@ -196,4 +196,4 @@ class Runtime:
             from duban.sending.escalate import ledger_bot_poster
 
             sender, specs = bots
-            yield ledger_bot_poster(sender, specs, self.clock, self.bundle)
+            yield ledger_bot_poster(sender, specs, self.clock, self.bundle, self.raw_store.put)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -75,35 +75,49 @@ def _event(row: EventRow, link: EventLinkRow | None) -> dict[str, Any]:
             "payload": row.payload, "link": linked}  # fmt: skip
 
 
-def check_events(path: Path, info: dict[str, str], name: str) -> tuple[int, list[Problem]]:
-    """The number of events read and what is wrong: a line that is not an event, ids not
-    increasing, a chain that does not hold, and a count, last id, head or digest that differs
-    from ``bag-info.txt``'s."""
+@dataclass
+class EventsRead:
+    """What reading an archived event log found, before comparing with ``bag-info.txt``."""
+
+    present: bool = True
+    count: int = 0
+    last_id: int = 0
+    head: str = GENESIS
+    sha256: str = ""
+    lines: list[Problem] = field(default_factory=list)  # a line not an event, ids not increasing
+    chain: list[Problem] = field(default_factory=list)  # links that do not follow
+
+    def found(self) -> dict[str, str]:
+        return {COUNT: str(self.count), LAST_ID: str(self.last_id), HEAD: self.head,
+                DIGEST: self.sha256}  # fmt: skip
+
+
+def read_events(path: Path, name: str) -> EventsRead:
+    """Read the log once, in a stream, walking the hash chain."""
     if not path.is_file():
-        return 0, []  # missing: the manifests' check names it
-    problems: list[Problem] = []
-    hasher, count, last = hashlib.sha256(), 0, 0
+        return EventsRead(present=False)  # the manifests' check names it
+    read, hasher = EventsRead(), hashlib.sha256()
     links: list[tuple[int, str, str, bytes | None]] = []
     lines: dict[int, int] = {}  # event id → line number
     for number, line in _lines(path):
         hasher.update(line)
         event = _parsed(line)
         if event is None:
-            problems.append(_at(name, number, "not an event (JSON with an integer id)",
-                                "不是一条事件（含整数 id 的 JSON）"))  # fmt: skip
+            read.lines.append(_at(name, number, "not an event (JSON with an integer id)",
+                                  "不是一条事件（含整数 id 的 JSON）"))  # fmt: skip
             continue
         event_id = event["id"]
-        if event_id <= last:
-            message = f"event id {event_id} after {last}: ids must increase"
-            zh = f"事件编号 {event_id} 排在 {last} 之后：编号应递增"
-            problems.append(_at(name, number, message, zh))
-        count, last, lines[event_id] = count + 1, max(last, event_id), number
+        if event_id <= read.last_id:
+            message = f"event id {event_id} after {read.last_id}: ids must increase"
+            zh = f"事件编号 {event_id} 排在 {read.last_id} 之后：编号应递增"
+            read.lines.append(_at(name, number, message, zh))
+        read.count, read.last_id = read.count + 1, max(read.last_id, event_id)
+        lines[event_id] = number
         links.append(_link(event))
-    problems += [_broken(name, lines, b) for b in check_links(links)]
-    head = links[-1][2] if links else GENESIS
-    problems += _against_info(name, info, {COUNT: str(count), LAST_ID: str(last), HEAD: head,
-                                          DIGEST: hasher.hexdigest()})  # fmt: skip
-    return count, problems
+    read.chain = [_broken(name, lines, b) for b in check_links(links)]
+    read.head = links[-1][2] if links else GENESIS
+    read.sha256 = hasher.hexdigest()
+    return read
 
 
 def _link(event: dict[str, Any]) -> tuple[int, str, str, bytes | None]:
@@ -138,7 +152,7 @@ def _parsed(line: bytes) -> dict[str, Any] | None:
     return value if ok else None
 
 
-def _against_info(name: str, info: dict[str, str], found: dict[str, str]) -> list[Problem]:
+def against_info(name: str, info: dict[str, str], found: dict[str, str]) -> list[Problem]:
     problems = []
     for key, value in found.items():
         recorded = info.get(key)

@@ -21,6 +21,8 @@ from duban.ledger.schema import BallotRow, EventRow, IntakeFileRow, IntakeRow, M
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
+BALLOT, CARRIER = "ballot", "message carrying a ballot"
+"""Why a raw object the ledger names stays out of the bag (``data/left-out.csv``)."""
 SENT = ("sent", "partial", "refused")
 """A message that went to the server (refused by it for some or all recipients included)."""
 
@@ -32,9 +34,11 @@ class RawRefs:
     messages: list[str] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)  # hash → a file name it came under
     sent: list[str] = field(default_factory=list)
+    posts: set[str] = field(default_factory=set)  # those of ``sent`` that are bot posts (JSON)
     unkept_sent: list[tuple[int, str, str]] = field(default_factory=list)  # id, kind, subject
     others: list[str] = field(default_factory=list)
     ballots_left_out: int = 0
+    left_out: dict[str, str] = field(default_factory=dict)  # hash → why (ballots, carriers)
 
 
 def raw_refs(session: Session, campaign_id: str, stored: Callable[[str], bool]) -> RawRefs:
@@ -60,6 +64,9 @@ def raw_refs(session: Session, campaign_id: str, stored: Callable[[str], bool]) 
     for intake_id, sha in session.execute(records.order_by(IntakeRow.id)):
         if intake_id not in carrying and sha not in ballots:
             messages.setdefault(sha)
+        elif sha not in ballots:
+            refs.left_out.setdefault(sha, CARRIER)
+    refs.left_out.update(dict.fromkeys(ballots, BALLOT))
     refs.messages = list(messages)
     refs.ballots_left_out = len(ballots)
     _sent(session, campaign_id, refs)
@@ -101,4 +108,6 @@ def _sent(session: Session, campaign_id: str, refs: RawRefs) -> None:
             refs.unkept_sent.append((message_id, kind, subject))
         else:
             kept.setdefault(sha)
+            if kind == "bot":
+                refs.posts.add(sha)
     refs.sent = list(kept)

@@ -25,12 +25,16 @@ ZH = """\
 - received/messages/ 收到的每封邮件原文（.eml），文件名为其 SHA-256
 - received/files/    邮件中的每个附件，文件名为其 SHA-256；原文件名见 ledger/intake_files.csv
 - received/other/    事件日志中提到的其他原件（如导入的整改、加减分表），文件名为其 SHA-256
-- sent/              duban 发出的每封邮件的原始字节（.eml），文件名为其 SHA-256
+- sent/              duban 发出的每封邮件的原始字节（.eml）和群机器人消息（.json），
+                     文件名为其 SHA-256
 - ledger/            本活动的台账，每张表一个 CSV 文件（UTF-8 带 BOM，可用 Excel 打开），
                      旁边的 .schema.json 说明每一列（JSON Schema）
 - events.jsonl       事件日志（留痕）：每行一件事，按编号递增，谁、何时、做了什么
 - outputs/           活动的全部产出：汇总表、通报、整改台账、督查和评议结果等
 - duban-version.txt  生成本归档的 duban 版本（{version}）
+- left-out.csv       按设计不收录的原件（民主评议选票及其来件）的 SHA-256（如有）
+- 归档包根目录下的 四性检测报告.txt 和 four-properties.json：按 DA/T 70-2018 对真实性、完整性、
+  可用性、安全性的检测结果（检测了什么、多少项、哪些未通过）
 
 核验方法
 - 清单文件 manifest-sha256.txt 和 manifest-sm3.txt 分别列出 data/ 下每个文件的 SHA-256 和
@@ -65,13 +69,19 @@ Layout (under data/)
 - received/files/    every file found in them, named by SHA-256; the original names are in
                      ledger/intake_files.csv
 - received/other/    any other original an event names (an imported sheet), by SHA-256
-- sent/              the exact bytes of every message duban sent (.eml), named by SHA-256
+- sent/              the exact bytes of every message duban sent (.eml) and bot post (.json),
+                     named by SHA-256
 - ledger/            the campaign's ledger, one CSV file per table (UTF-8 with a byte-order
                      mark, so Excel reads the Chinese), with a JSON Schema (.schema.json) beside
 - events.jsonl       the event log: one event a line, ids increasing: who did what, and when
 - outputs/           everything the campaign produced: summary workbooks, bulletins,
                      rectification ledgers, inspection and evaluation results
 - duban-version.txt  the version of duban that wrote this archive ({version})
+- left-out.csv       the SHA-256 of the originals left out by design (ballots and the messages
+                     carrying them), when there are any
+- beside data/, 四性检测报告.txt and four-properties.json: the four-properties report
+  (DA/T 70-2018: authentic, complete, usable, secure): what was checked, on how many items,
+  which failed
 
 How to check it
 - manifest-sha256.txt and manifest-sm3.txt list the SHA-256 and the SM3 (GB/T 32905) digest

@@ -148,6 +148,7 @@ def json_schema(
         "required": [n for n in names if not table.c[n].nullable],
         "x-primary-key": [c.name for c in table.primary_key.columns],
         "x-left-out": list(left_out),
+        "x-rows": rows,
         "x-csv": "UTF-8 with BOM, CRLF; empty cell = null; JSON for arrays and objects",
     }
 

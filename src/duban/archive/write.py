@@ -15,7 +15,12 @@ listed as missing rather than filed under a hash it no longer has). Layout of ``
   messages whose bytes duban did not keep);
 - ``ledger/``: the campaign's tables, CSV and JSON Schema; ``events.jsonl``: the event log;
 - ``outputs/``: everything under ``DUBAN_HOME/out/<campaign id>/``;
-- ``duban-version.txt``; ``MISSING.txt`` when a raw object the ledger names was missing.
+- ``duban-version.txt``; ``MISSING.txt`` when a raw object the ledger names was missing;
+  ``left-out.csv`` the raw objects left out by design (ballots and the messages carrying them).
+
+Beside ``data/``, the four-properties report (四性检测报告, ``archive.fourprops``):
+``four-properties.json`` and ``四性检测报告.txt``, run on the finished bag and covered by the
+tag manifests.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from duban.archive import readme
 from duban.archive.digests import ALGORITHMS, copy_checked, require_sm3
 from duban.archive.events import FILE as EVENTS
 from duban.archive.events import EventLog, export_events
+from duban.archive.fourprops.bagview import LEFT_OUT
+from duban.archive.fourprops.model import Report
+from duban.archive.fourprops.run import file_report
 from duban.archive.gather import RawRefs, raw_refs
 from duban.archive.live import ChainChangedError, as_problems
 from duban.archive.sources import kept_versions, source_files
@@ -60,6 +68,7 @@ class ArchiveReport:
     missing: list[str] = field(default_factory=list)  # "hash (what)" the raw store lacked
     unkept_sent: int = 0
     ballots_left_out: int = 0
+    properties: Report | None = None
 
     def add(self, folder: str) -> None:
         self.files[folder] = self.files.get(folder, 0) + 1
@@ -85,6 +94,7 @@ def write_archive(
         readme.write(staging / "README.txt", bundle, report)
         (staging / "duban-version.txt").write_text(f"duban {__version__}\n", encoding="utf-8")
         bagit.make_bag(str(staging), _bag_info(bundle, report, clock), checksums=list(ALGORITHMS))
+        report.properties = file_report(staging)
         if out.exists():
             out.rmdir()
         staging.rename(out)
@@ -123,16 +133,20 @@ def _fill(
     report = ArchiveReport(root, campaign_id)
     _campaign_files(session, bundle, store, root / "campaign", report)
     refs = raw_refs(session, campaign_id, store.has)
+    registered = {item["sha256"] for item in kept_versions(session, campaign_id)}
+    refs.others = [sha for sha in refs.others if sha not in registered]  # filed under campaign/
     for sha in refs.messages:
         _raw_one(store, sha, root, f"received/messages/{sha}.eml", report)
     for sha, name in refs.files.items():
         suffix = Path(name).suffix if _SUFFIX.fullmatch(Path(name).suffix) else ""
         _raw_one(store, sha, root, f"received/files/{sha}{suffix}", report)
     for sha in refs.sent:
-        _raw_one(store, sha, root, f"sent/{sha}.eml", report)
+        suffix = "json" if sha in refs.posts else "eml"  # a bot post: the JSON it posted
+        _raw_one(store, sha, root, f"sent/{sha}.{suffix}", report)
     for sha in refs.others:
         _raw_one(store, sha, root, f"received/other/{sha}", report)
     _not_kept(refs, root / "sent" / "not-kept.csv", report)
+    _left_out(refs, root / LEFT_OUT)
     report.tables = export_ledger(session, campaign_id, root / "ledger")
     report.events = export_events(session, campaign_id, root / EVENTS)
     if outputs.is_dir():
@@ -187,6 +201,18 @@ def _not_kept(refs: RawRefs, path: Path, report: ArchiveReport) -> None:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(["message_row_id", "kind", "subject"])
         writer.writerows(refs.unkept_sent)
+
+
+def _left_out(refs: RawRefs, path: Path) -> None:
+    """The raw objects the ledger names that stay out by design, so the completeness check
+    can tell them from missing ones (a ballot's hash says nothing of its marks: the ballot
+    export leaves the hash out)."""
+    if not refs.left_out:
+        return
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(["sha256", "reason"])
+        writer.writerows(sorted(refs.left_out.items()))
 
 
 def _bag_info(bundle: CampaignBundle, report: ArchiveReport, clock: Clock) -> dict[str, str]:

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from duban.archive.fourprops.model import JSON_FILE, PROPERTIES, TEXT_FILE
 from duban.archive.replay import Replay
 from duban.archive.verify import verify_bag
 from duban.archive.write import write_archive
@@ -56,6 +57,9 @@ def write(
     )
     for line in _lacks(report.missing, report.unkept_sent, report.ballots_left_out):
         out.print(line)
+    if report.properties is not None:
+        passed = {p: report.properties.passed(p) for p in report.properties.checks}
+        out.print(f"  {properties_line(passed)}")
     if report.events is not None:
         head = report.events.head
         out.print(
@@ -118,9 +122,19 @@ def verify(
             f"{verified.files} 个文件，{verified.events} 条事件，SHA-256 与 SM3 均相符",
         )
     )
+    out.print(f"  {properties_line(verified.properties)}")
     if verified.replay is not None:
         for line in _replayed(verified.replay):
             out.print(line)
+
+
+def properties_line(passed: dict[str, bool]) -> str:
+    """The four properties' results in a line (the report in the bag says which items)."""
+    zh = "，".join(f"{PROPERTIES[p][0]}{'通过' if ok else '未通过'}" for p, ok in passed.items())
+    en = ", ".join(f"{PROPERTIES[p][1]} {'pass' if ok else 'FAIL'}" for p, ok in passed.items())
+    return pick(
+        f"four properties (四性, see {JSON_FILE}): {en}", f"四性检测（见 {TEXT_FILE}）：{zh}"
+    )
 
 
 def _replayed(replay: Replay) -> list[str]:

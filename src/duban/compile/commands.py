@@ -38,7 +38,7 @@ def compile_one(rt: Runtime, deliverable: str, period: str | None, send: bool) -
                 if bots is not None:
                     sender, specs = bots
                     posted = len(post_bulletin(session, compiled, sender=sender, specs=specs,
-                                               clock=rt.clock))  # fmt: skip
+                                               clock=rt.clock, keep=rt.raw_store.put))  # fmt: skip
     t = compiled.data.totals
     return {
         "deliverable": deliverable, "period": compiled.data.period, "issue": compiled.issue,

@@ -28,7 +28,7 @@ from duban.ledger.db import session_scope
 from duban.ledger.store import append_event
 from duban.model.loader import CampaignBundle
 from duban.sending.dispatch import Draft, Outcome, dispatch
-from duban.sending.escalate import post_once
+from duban.sending.escalate import Keep, post_once
 
 _UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -164,6 +164,7 @@ def post_bulletin(
     sender: BotSender,
     specs: Sequence[BotSpec],
     clock: Clock,
+    keep: Keep | None = None,
 ) -> list[BotResult]:
     """The bulletin's short form to the group bots: the figures and who is late or missing."""
     d = compiled.data
@@ -182,7 +183,7 @@ def post_bulletin(
     results = []
     for number, spec in enumerate(specs, start=1):
         result = post_once(session, sender, spec, f"bot:bulletin:{compiled.key}:{number}",
-                           d.campaign_id, message, clock)  # fmt: skip
+                           d.campaign_id, message, clock, keep)  # fmt: skip
         if result is not None:
             results.append(result)
     return results

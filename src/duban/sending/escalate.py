@@ -12,7 +12,8 @@ committed posts it again on the next run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -20,12 +21,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from duban.adapters.bots import BotConnectionError, BotMessage, BotResult, BotSender, BotSpec
+from duban.adapters.bots.render import render
 from duban.clock import Clock
 from duban.implement.chase import BotPoster, EscalationGroup, ItemEscalation
 from duban.ledger.schema import MessageRow
 from duban.model.forms import display_title
 from duban.model.loader import CampaignBundle
 from duban.sending.dispatch import DONE, claim, new_run_id
+
+Keep = Callable[[bytes], str]
+"""Stores bytes durably and returns their SHA-256 (the raw store's ``put``)."""
 
 STATE_ZH = {"overdue": "未报送", "rejected": "退回待重报"}
 
@@ -58,7 +63,11 @@ def _period(period: str) -> str:
 
 
 def ledger_bot_poster(
-    sender: BotSender, specs: Sequence[BotSpec], clock: Clock, bundle: CampaignBundle
+    sender: BotSender,
+    specs: Sequence[BotSpec],
+    clock: Clock,
+    bundle: CampaignBundle,
+    keep: Keep | None = None,
 ) -> BotPoster:
     def post(session: Session, groups: Sequence[EscalationGroup | ItemEscalation]) -> list[Any]:
         results: list[BotResult] = []
@@ -71,7 +80,7 @@ def ledger_bot_poster(
             campaign_id = group.key.split(":")[1]
             for number, spec in enumerate(specs, start=1):
                 key = f"bot:{group.key}:{number}"
-                result = post_once(session, sender, spec, key, campaign_id, message, clock)
+                result = post_once(session, sender, spec, key, campaign_id, message, clock, keep)
                 if result is not None:
                     results.append(result)
         return results
@@ -87,13 +96,16 @@ def post_once(
     campaign_id: str,
     message: BotMessage,
     clock: Clock,
+    keep: Keep | None = None,
 ) -> BotResult | None:
-    """Post ``message`` to one bot unless the ledger says it was posted under ``key``."""
+    """Post ``message`` to one bot unless the ledger says it was posted under ``key``.
+    ``keep`` stores what is posted (the bot's JSON bodies, before any signature, which
+    changes with the time) and the intent records its SHA-256, as the mailer keeps mail."""
     row = session.scalars(select(MessageRow).where(MessageRow.idempotency_key == key)).first()
     if row is not None and row.status in DONE:
         return None
     if row is None:
-        _record_intent(session, spec, key, campaign_id, message, clock)
+        _record_intent(session, spec, key, campaign_id, message, clock, keep)
     row = claim(session, [key], new_run_id(), clock).get(key)
     if row is None:  # posted, or being posted by another run
         return None
@@ -111,13 +123,23 @@ def post_once(
 
 
 def _record_intent(
-    session: Session, spec: BotSpec, key: str, campaign_id: str, message: BotMessage, clock: Clock
+    session: Session,
+    spec: BotSpec,
+    key: str,
+    campaign_id: str,
+    message: BotMessage,
+    clock: Clock,
+    keep: Keep | None,
 ) -> None:
     """Insert the pending row; if another run inserted it first, its row is the one claimed."""
+    kept = None
+    if keep is not None:
+        bodies = json.dumps(render(spec.kind, message), ensure_ascii=False, sort_keys=True)
+        kept = keep(bodies.encode("utf-8"))
     row = MessageRow(
         idempotency_key=key, campaign_id=campaign_id, instance_id=None, kind="bot",
         recipients=[spec.label], subject=message.title, message_id=None,
-        status="pending", refused=[], created_at=clock.now(),
+        status="pending", refused=[], created_at=clock.now(), raw_sha256=kept,
     )  # fmt: skip
     session.add(row)
     try:
