@@ -12,7 +12,9 @@ Four checks, each naming every file or line that fails (not the first):
 3. the event log against the count, last id and digest ``bag-info.txt`` records
    (``archive.events``);
 4. the four-properties report (``archive.fourprops``) run again from the bag alone, and each
-   result that differs from the filed report named (a file steps 1-3 already named is said once).
+   result that differs from the filed report named (a file steps 1-3 already named is said once);
+5. unless asked not to, the replay: what the bag recorded recomputed from the bag alone
+   (``archive.replay``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from duban.archive.events import against_info, read_events
 from duban.archive.fourprops.bagview import BagView
 from duban.archive.fourprops.run import compare_report
 from duban.archive.manifests import bag_info, check_manifests, missing, unlisted
+from duban.archive.replay import Replay, replay_bag
 from duban.errors import DubanError, Problem, ProblemsError
 
 
@@ -53,10 +56,12 @@ class Verified:
     events: int
     algorithms: tuple[str, ...]
     properties: dict[str, bool]  # the four properties' results, as filed and found again
+    replay: Replay | None = None
 
 
-def verify_bag(bag: Path) -> Verified:
-    """Check the bag; ``BagInvalidError`` naming each problem when anything fails."""
+def verify_bag(bag: Path, replay: bool = True) -> Verified:
+    """Check the bag; ``BagInvalidError`` naming each problem when anything fails.
+    ``replay``: also recompute what the bag recorded (``archive.replay``)."""
     require_sm3()
     if not (bag / "bagit.txt").is_file():
         raise DubanError(f"{bag} is not a BagIt bag (no bagit.txt)",
@@ -74,12 +79,15 @@ def verify_bag(bag: Path) -> Verified:
     named = {p.where for p in problems}
     report, differ = compare_report(bag, BagView(bag, info, manifests, read))
     problems += [p for p in differ if p.where not in named]  # each file said once
+    replayed = replay_bag(bag) if replay else None
+    problems += [] if replayed is None else replayed.problems
     unique = list(dict.fromkeys(problems))
     if unique:
         raise BagInvalidError(bag, unique)
     files = sum(1 for p in manifests.listed if p.startswith("data/"))
     passed = {prop: report.passed(prop) for prop in report.checks}
-    return Verified(info.get("External-Identifier", "?"), files, read.count, ALGORITHMS, passed)
+    return Verified(info.get("External-Identifier", "?"), files, read.count, ALGORITHMS, passed,
+                    replayed)  # fmt: skip
 
 
 def _bagit_problems(bag: Path) -> list[Problem]:

@@ -1,7 +1,8 @@
 """``duban archive``: file a campaign as one self-verifying BagIt bag, and check one.
 
 ``write CAMPAIGN.yaml --out DIR`` builds one ``Runtime`` and calls ``archive.write``;
-``verify BAG`` reads the bag alone (no ledger, no settings) through ``archive.verify``. Two
+``verify BAG`` reads the bag alone (no ledger, no settings) through ``archive.verify``, and
+replays it (``archive.replay``: a few seconds) unless ``--no-replay``. Two
 subcommands rather than ``duban archive CAMPAIGN.yaml``: a command group cannot also take a
 file name as its first word.
 """
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from duban.archive.fourprops.model import JSON_FILE, PROPERTIES, TEXT_FILE
+from duban.archive.replay import Replay
 from duban.archive.verify import verify_bag
 from duban.archive.write import write_archive
 from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
@@ -97,10 +99,21 @@ def _lacks(missing: list[str], unkept: int, ballots: int) -> list[str]:
 
 @archive.command("verify")
 @reports_errors
-def verify(bag: Bag) -> None:
+def verify(
+    bag: Bag,
+    replay: Annotated[
+        bool,
+        typer.Option(
+            "--replay/--no-replay",
+            help="also recompute from the bag alone what it recorded (evaluations, inspection "
+            "draws, ranking workbooks) and compare",
+        ),
+    ] = True,
+) -> None:
     """Check an archive: every file present and unchanged (SHA-256 and SM3), the event log
-    whole; exit 1 naming each file that fails."""
-    verified = verify_bag(bag)
+    whole, and (unless --no-replay) what it recorded recomputed from it; exit 1 naming each
+    file, row and field that fails."""
+    verified = verify_bag(bag, replay=replay)
     out.print(
         pick(
             f"{escape(str(bag))} verifies: campaign {escape(verified.campaign_id)}, "
@@ -110,6 +123,9 @@ def verify(bag: Bag) -> None:
         )
     )
     out.print(f"  {properties_line(verified.properties)}")
+    if verified.replay is not None:
+        for line in _replayed(verified.replay):
+            out.print(line)
 
 
 def properties_line(passed: dict[str, bool]) -> str:
@@ -119,3 +135,33 @@ def properties_line(passed: dict[str, bool]) -> str:
     return pick(
         f"four properties (四性, see {JSON_FILE}): {en}", f"四性检测（见 {TEXT_FILE}）：{zh}"
     )
+
+
+def _replayed(replay: Replay) -> list[str]:
+    """What the replay recomputed (each matched, or the bag would have failed) and what it
+    did not."""
+    lines = [
+        pick(f"  replayed, matches: {escape(d.en)}", f"  复算一致：{escape(d.zh)}")
+        for d in replay.done
+    ]
+    lines += [
+        pick(f"  not replayed: {escape(en)}", f"  未复算：{escape(zh)}")
+        for en, zh in _grouped(replay.not_replayed)
+    ]
+    return lines
+
+
+def _grouped(items: list[tuple[str, str]], most: int = 3) -> list[tuple[str, str]]:
+    """A folder of more than ``most`` files not replayed (one score sheet a unit) said once."""
+    folders: dict[str, list[tuple[str, str]]] = {}
+    for item in items:
+        folders.setdefault(item[0].rpartition("/")[0] if "/" in item[0] else item[0], []).append(
+            item
+        )
+    said: list[tuple[str, str]] = []
+    for folder, found in folders.items():
+        if len(found) > most:
+            said.append((f"{len(found)} files in {folder}/", f"{folder}/ 中的 {len(found)} 个文件"))
+        else:
+            said += found
+    return said

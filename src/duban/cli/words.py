@@ -78,8 +78,9 @@ COMMANDS_ZH = {
     "archive": "活动归档：把全部材料写成一个可自行核验的 BagIt 归档包，或核验一个归档包。",
     "archive write": "写出活动归档：收到和发出的原件、台账、事件日志、全部产出，"
     "附 SHA-256 与 SM3 清单。",
-    "archive verify": "核验归档包：每个文件齐全且未被改动（SHA-256 与 SM3），事件日志完整；"
-    "不通过时逐一列出问题文件并以退出码 1 结束。",
+    "archive verify": "核验归档包：每个文件齐全且未被改动（SHA-256 与 SM3），事件日志完整，"
+    "并（除非 --no-replay）仅凭归档包复算其记载的结果；不通过时逐一列出问题文件、行与字段，"
+    "并以退出码 1 结束。",
 }
 
 _LABEL = "考核名称（默认：评议考核阶段所在年份，如 2026）"
@@ -224,7 +225,10 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
     "users enable": {"name": "账号的用户名"},
     "archive": {},
     "archive write": {"out_dir": "归档包写到哪个新文件夹（不得已存在或须为空）"},
-    "archive verify": {"bag": "归档包所在文件夹（BagIt 格式）"},
+    "archive verify": {
+        "bag": "归档包所在文件夹（BagIt 格式）",
+        "replay": "同时仅凭归档包复算考核、督查抽取、排名表与汇总表并核对",
+    },
     "inspect commit": {
         "inspection": _INSPECTION,
         "label": _ROUND,

@@ -1,0 +1,310 @@
+"""The replay: recompute from the bag alone what the bag says was decided, and compare.
+
+A bag whose manifests were all recomputed after an edit passes the file checks; what it
+recorded must still follow from what it kept. On a ledger restored from the bag
+(``archive.restore``), with the bag's campaign file:
+
+- every evaluation version (``evaluations``): the hash of the inputs it kept against
+  ``inputs_digest``; the result recomputed from those inputs (``evaluate.runs.recomputed``,
+  with the campaign files kept when it was computed: ``archive.versions``)
+  against ``result_digest`` and against the ``evaluation.computed`` event of the event log;
+  and each unit's group, total, rank, flagged, commended and score-sheet lines against its
+  ``evaluation_scores`` row;
+- every inspection draw: recomputed from its commitment's registers, parameters, seed and
+  recusals (``inspect.drawing.verify_round`` for a round's latest draw, which also compares the
+  digest the event log kept; ``inspect.verify.verify`` for an earlier one);
+- every ranking workbook (考核排名表) and accountability list (问责名单) under
+  ``data/outputs/``: each row's unit, rank and total against the recomputed placings of the
+  version its name gives (``archive.rankings``);
+- every summary workbook (汇总表): its counts and rates recomputed for the period and moment
+  its audit sheet records (``archive.summaries``);
+- every evaluation version and inspection draw the event log records, against the rows the
+  bag still has (``archive.logged``).
+
+What it does not replay is listed: the anonymous ballots (not restored, so a ballot's marks
+are not recounted into the figures: the evaluation starts from the figures it kept), the
+other outputs (bulletins, comments, rectification ledgers), and the
+figures an evaluation gathered from the ledger (its inputs are taken as kept, checked by their
+hash).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from duban.archive.logged import logged_but_missing
+from duban.archive.rankings import NAMED, check_ranking
+from duban.archive.restore import Restored, restored
+from duban.archive.summaries import check_summary, is_summary
+from duban.archive.versions import Versions
+from duban.errors import DubanError, Problem
+from duban.evaluate.evaluation import Evaluation
+from duban.evaluate.runs import FROZEN, recomputed
+from duban.evaluate.snapshot import canonical, result_json, sha256
+from duban.inspect import rounds
+from duban.inspect.drawing import verify_round
+from duban.inspect.verify import verify
+from duban.ledger.schema import (
+    EvaluationRow,
+    EvaluationScoreRow,
+    EventRow,
+    InspectionCommitmentRow,
+    InspectionDrawRow,
+    InspectionRoundRow,
+)
+from duban.model.loader import CampaignBundle
+
+LEDGER = "data/ledger"
+SCORE_FIELDS = ("group_id", "total", "rank", "flagged", "commended", "lines")
+RESULT_KEYS = {"group_id": "group", "total": "total", "rank": "rank", "flagged": "flagged",
+               "commended": "commended", "lines": "lines"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """One thing recomputed, and how many differences it showed."""
+
+    en: str
+    zh: str
+    differences: int
+
+
+@dataclass
+class Replay:
+    done: list[Replayed] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    not_replayed: list[tuple[str, str]] = field(default_factory=list)  # (en, zh)
+
+    def add(self, en: str, zh: str, found: list[Problem]) -> None:
+        self.done.append(Replayed(en, zh, len(found)))
+        self.problems += found
+
+
+def replay_bag(bag: Path) -> Replay:
+    """Restore the bag's ledger and replay it (see the module docstring)."""
+    replay = Replay()
+    try:
+        with restored(bag) as ledger:
+            _replay(ledger, bag, replay)
+    except (DubanError, SQLAlchemyError, OSError, ValueError, csv.Error) as error:
+        replay.problems.append(Problem("replay", f"the bag could not be replayed: {error}",
+                                       f"无法复算：{error}", "复算"))  # fmt: skip
+    return replay
+
+
+def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
+    for table, why in ledger.skipped.items():
+        zh = "评议选票匿名" if table == "evaluation_ballots" else why
+        en = "ballots are anonymous" if table == "evaluation_ballots" else why
+        replay.not_replayed.append((f"{table}: {en}", f"{table}：{zh}"))
+    for at, error in ledger.unreadable:
+        replay.problems.append(Problem(f"{LEDGER}/{at}", f"cannot be read: {error}",
+                                       f"无法读取：{error}"))  # fmt: skip
+    with ledger.session() as session:
+        results = _evaluations(session, Versions(ledger), replay)
+        _draws(session, ledger.bundle, replay)
+        replay.problems += logged_but_missing(session)
+    _workbooks(bag / "data" / "outputs", results, ledger, replay)
+
+
+# ------------------------------------------------------------------------- evaluations
+
+
+def _evaluations(
+    session: Session, versions: Versions, replay: Replay
+) -> dict[tuple[str, str], Evaluation]:
+    """Each version replayed; its recomputed result by (label, ``v<n>``), and the frozen
+    version's also by (label, ``final``)."""
+    results: dict[tuple[str, str], Evaluation] = {}
+    for row in session.scalars(select(EvaluationRow).order_by(EvaluationRow.id)):
+        name = f"evaluation {row.label} v{row.version}"
+        zh = f"考核“{row.label}”第 {row.version} 版"
+        where = (f"{LEDGER}/evaluations.csv id {row.id} ({name})",
+                 f"{LEDGER}/evaluations.csv 第 {row.id} 条（{zh}）")  # fmt: skip
+        found: list[Problem] = []
+        if sha256(row.inputs) != row.inputs_digest:
+            found.append(_differs(where, "inputs_digest", row.inputs_digest, sha256(row.inputs)))
+        try:
+            result = recomputed(versions.at(session, row.campaign_id, row.computed_at), row)
+            expected = result_json(result)
+        except (DubanError, KeyError, ValueError, TypeError, ArithmeticError) as error:
+            found.append(Problem(where[0], f"cannot be recomputed from its inputs: {error}",
+                                 f"无法根据其输入复算：{error}", where[1]))  # fmt: skip
+            replay.add(name, zh, found)
+            continue
+        digest = sha256(expected)
+        if digest != row.result_digest:
+            found.append(_differs(where, "result_digest", row.result_digest, digest))
+        found += _logged(session, row, where)
+        found += _scores(session, row, expected, name, zh)
+        replay.add(f"{name}: {len(expected)} units recomputed",
+                   f"{zh}：复算 {len(expected)} 个单位", found)  # fmt: skip
+        results[(row.label, f"v{row.version}")] = result
+        if row.state == FROZEN:
+            results[(row.label, "final")] = result
+    return results
+
+
+def _logged(session: Session, row: EvaluationRow, where: tuple[str, str]) -> list[Problem]:
+    """The digests the event log kept for this version, against the row's."""
+    query = select(EventRow.payload).where(
+        EventRow.campaign_id == row.campaign_id, EventRow.kind == "evaluation.computed",
+        EventRow.subject == f"evaluation:{row.label}",
+    )  # fmt: skip
+    for payload in session.scalars(query):
+        if payload.get("version") != row.version:
+            continue
+        found = []
+        for key, column in (("inputs", "inputs_digest"), ("result", "result_digest")):
+            if payload.get(key) != getattr(row, column):
+                en = (f"{column} is {getattr(row, column)}, the event log's "
+                      f"evaluation.computed records {payload.get(key)}")  # fmt: skip
+                zh = f"{column} 为 {getattr(row, column)}，事件日志记载为 {payload.get(key)}"
+                found.append(Problem(where[0], en, zh, where[1]))
+        return found
+    return []
+
+
+def _scores(
+    session: Session, row: EvaluationRow, expected: dict[str, Any], name: str, zh: str
+) -> list[Problem]:
+    found = []
+    query = select(EvaluationScoreRow).where(EvaluationScoreRow.evaluation_id == row.id)
+    seen = set()
+    for score in session.scalars(query.order_by(EvaluationScoreRow.id)):
+        where = (
+            f"{LEDGER}/evaluation_scores.csv id {score.id} ({name}, unit {score.unit_id})",
+            f"{LEDGER}/evaluation_scores.csv 第 {score.id} 条（{zh}，单位 {score.unit_id}）",
+        )
+        seen.add(score.unit_id)
+        want = expected.get(score.unit_id)
+        if want is None:
+            found.append(Problem(where[0], "a unit the recomputed result does not rank",
+                                 "复算结果中没有该单位", where[1]))  # fmt: skip
+            continue
+        for column in SCORE_FIELDS:
+            have, should = getattr(score, column), want[RESULT_KEYS[column]]
+            if not _same(have, should):
+                found.append(_differs(where, column, _shown(have), _shown(should)))
+    for unit in sorted(set(expected) - seen):
+        found.append(Problem(f"{LEDGER}/evaluation_scores.csv ({name})",
+                             f"no row for unit {unit}, which the recomputed result ranks",
+                             f"缺少单位 {unit} 的记录（复算结果中有该单位）",
+                             f"{LEDGER}/evaluation_scores.csv（{zh}）"))  # fmt: skip
+    return found
+
+
+def _same(have: Any, should: Any) -> bool:
+    if isinstance(have, Decimal) or isinstance(should, Decimal):
+        try:
+            return Decimal(str(have)) == Decimal(str(should))
+        except InvalidOperation:
+            return False
+    if isinstance(have, list | dict):
+        return canonical(have) == canonical(should)
+    return bool(have == should) and type(have) is type(should)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list | dict):
+        return "(other lines)" if value else "(none)"
+    return str(value)
+
+
+def _differs(where: tuple[str, str], column: str, have: object, should: object) -> Problem:
+    return Problem(where[0], f"{column} is {have}, recomputed {should}",
+                   f"{column} 记载为 {have}，复算为 {should}", where[1])  # fmt: skip
+
+
+# ------------------------------------------------------------------------- inspection
+
+
+def _draws(session: Session, bundle: CampaignBundle, replay: Replay) -> None:
+    query = (
+        select(InspectionDrawRow, InspectionCommitmentRow, InspectionRoundRow)
+        .join(
+            InspectionCommitmentRow, InspectionCommitmentRow.id == InspectionDrawRow.commitment_id
+        )
+        .join(InspectionRoundRow, InspectionRoundRow.id == InspectionCommitmentRow.round_id)
+        .order_by(InspectionDrawRow.id)
+    )
+    for done, commitment, round_row in session.execute(query).all():
+        name = f"inspection {round_row.inspection_id} round {round_row.label} " \
+               f"commitment {commitment.seq}"  # fmt: skip
+        zh = f"督查“{round_row.inspection_id}”第 {round_row.label} 轮第 {commitment.seq} 次承诺"
+        where = (f"{LEDGER}/inspection_draws.csv id {done.id} ({name})",
+                 f"{LEDGER}/inspection_draws.csv 第 {done.id} 条（{zh}）")  # fmt: skip
+        try:
+            latest = rounds.latest_commitment(session, round_row.id)
+            if latest is not None and latest.id == commitment.id:
+                verdict = verify_round(session, bundle, round_row.inspection_id, round_row.label)
+            else:
+                verdict = verify(
+                    rounds.inputs_of(round_row, commitment),
+                    rounds.record_bytes(done),
+                    recorded_hash=done.result_digest,
+                )
+        except (DubanError, KeyError, ValueError, TypeError) as error:
+            found = [Problem(where[0], f"cannot be recomputed: {error}", f"无法复算：{error}",
+                             where[1])]  # fmt: skip
+            replay.add(name, zh, found)
+            continue
+        found = [Problem(where[0], f.en, f.zh, where[1]) for f in verdict.findings]
+        units = 0 if verdict.recomputed is None else len(verdict.recomputed.units)
+        replay.add(f"{name}: {units} units drawn again", f"{zh}：重新抽取 {units} 个单位",
+                   found)  # fmt: skip
+
+
+# ------------------------------------------------------------------------- workbooks
+
+
+def _workbooks(
+    outputs: Path, results: dict[tuple[str, str], Evaluation], ledger: Restored, replay: Replay
+) -> None:
+    if not outputs.is_dir():
+        return
+    for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+        relative = f"data/outputs/{path.relative_to(outputs).as_posix()}"
+        if path.suffix.lower() != ".xlsx":
+            replay.not_replayed.append((relative, relative))
+            continue
+        try:
+            _workbook(path, relative, results, ledger, replay)
+        except Exception as error:
+            # openpyxl raises many kinds on a damaged file (zip, XML, a missing part): the
+            # file checks name the damage; the replay says it and goes on
+            said = f"{type(error).__name__}: {error}"
+            replay.problems.append(Problem(relative, f"cannot be read as a workbook: {said}",
+                                           f"无法作为工作簿读取：{said}"))  # fmt: skip
+
+
+def _workbook(
+    path: Path,
+    relative: str,
+    results: dict[tuple[str, str], Evaluation],
+    ledger: Restored,
+    replay: Replay,
+) -> None:
+    match = NAMED.match(path.name)
+    if match is None and is_summary(path):
+        what, found = check_summary(path, relative, ledger.engine, ledger.bundle)
+        replay.add(f"{relative}: figures of {what[0]} recomputed",
+                   f"{relative}：复算 {what[1]} 的各项数字", found)  # fmt: skip
+    elif match is None:
+        replay.not_replayed.append((relative, relative))
+    elif (result := results.get((match["label"], match["stage"]))) is None:
+        replay.add(relative, relative, [Problem(relative,
+            "no evaluation version of this name in the ledger to recompute it from",
+            "台账中没有与此文件名对应的考核版本，无法复算")])  # fmt: skip
+    else:
+        replay.add(f"{relative}: rows against the recomputed placings",
+                   f"{relative}：逐行与复算名次核对",
+                   check_ranking(path, relative, result, match["book"]))  # fmt: skip
