@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 
 def rounds(test: int, stress: int) -> range:
     """``range(test)`` normally, ``range(stress)`` under ``make stress``."""
     return range(stress if os.environ.get("DUBAN_STRESS") == "1" else test)
+
+
+only_in_stress = pytest.mark.skipif(
+    os.environ.get("DUBAN_STRESS") != "1",
+    reason="a benchmark's second smoke run (on PostgreSQL): `make stress` runs it, so that "
+    "`make test` stays under 30 minutes",
+)
+"""A test only ``make stress`` runs (marked ``stress`` too, which ``make stress`` selects)."""

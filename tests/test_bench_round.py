@@ -25,6 +25,7 @@ import sys
 import pytest
 
 from .conftest import POSTGRES_ADMIN_URL, ROOT
+from .rounds import only_in_stress
 
 PLAN = ("init", "mobilize", "collect", "chase", "collect (late)", "compile", "bulletin")
 KEY_TASKS = ("mobilize parts", "collect parts", "chase lead copies", "collect leads")
@@ -79,6 +80,8 @@ def test_a_tiny_round_on_sqlite() -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.stress
+@only_in_stress
 def test_a_tiny_round_on_postgresql() -> None:
     output = run_round("--database", POSTGRES_ADMIN_URL, "--skip-selfcheck")
     check_output(output, "PostgreSQL", PLAN)
