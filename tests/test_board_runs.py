@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,6 +90,31 @@ def test_without_a_server_the_board_runs_the_command_here_once(local_board: Boar
             break
         time.sleep(0.1)
     assert list(workbook.rglob("*汇总表.xlsx")), log.read_text("utf-8", errors="replace")
+
+
+def test_one_form_sent_from_two_sessions_at_once_starts_one_run(local_board: Board) -> None:
+    """The same form (its nonce) sent twice at the same moment, as a double click that two
+    connections carry, or a reload racing the first post: one run, one event."""
+    first, tokens = signed_in(local_board, "coord")
+    second, other = signed_in(local_board, "coord")
+    nonce = tokens.split()[1]
+    barrier = threading.Barrier(2)
+    said: list[str] = []
+
+    def post(client: TestClient, csrf: str) -> None:
+        form = {"csrf": csrf, "nonce": nonce, "deployment": "chase"}
+        barrier.wait(timeout=30)
+        said.append(client.post(f"/c/{CID}/runs", data=form).text)
+
+    threads = [threading.Thread(target=post, args=(first, tokens.split()[0])),
+               threading.Thread(target=post, args=(second, other.split()[0]))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sum("already started" in text for text in said) == 1
+    assert sum("chase: local" in text for text in said) == 1
+    assert len(started(local_board)) == 1, [t[-300:] for t in said]
 
 
 def test_a_wrong_run_is_named_and_a_viewer_cannot_start_one(local_board: Board) -> None:

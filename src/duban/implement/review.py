@@ -57,6 +57,7 @@ from duban.implement.intake.reasons import describe as describe_file_reason
 from duban.implement.intake.scoresheets import SCORES_RECORDED, record_mailed_scoresheet
 from duban.implement.intake.sniff import sniff
 from duban.implement.intake.submitting import accept_or_reject
+from duban.ledger.db import hold_write_lock
 from duban.ledger.schema import IntakeFileRow, IntakeRow, SubmissionRow
 from duban.ledger.store import HELD, append_event, held_files, held_messages
 from duban.model.campaign import Language
@@ -216,6 +217,14 @@ def describe(
 # ------------------------------------------------------------------------------ finding items
 
 
+def _one_decision_at_a_time(session: Session, bundle: CampaignBundle) -> None:
+    """Decide under the campaign's review lock, reading afresh: two coordinators deciding one
+    item at once (two browsers on the board, the board and a terminal) would otherwise both
+    find it held and both decide it (two events, and a file both accepted and set aside)."""
+    hold_write_lock(session.connection(), f"review:{bundle.campaign.id}")
+    session.expire_all()
+
+
 def _file(
     session: Session, bundle: CampaignBundle, item: ItemId
 ) -> tuple[IntakeFileRow, IntakeRow]:
@@ -368,6 +377,7 @@ def accept_held(
     item = parse_item(value)
     _want_file(item, "accepted")
     bundle = intake.bundle
+    _one_decision_at_a_time(session, bundle)
     file, row = _file(session, bundle, item)
     if file.outcome != HELD:
         if file.outcome == Outcome.ACCEPTED.value and file.reason in _RECORDED:
@@ -522,6 +532,7 @@ def reject_held(
     item = parse_item(value)
     _want_file(item, "rejected")
     note = _needs_note(note, "reject it (its sender reads the note)")
+    _one_decision_at_a_time(session, bundle)
     file, row = _file(session, bundle, item)
     if file.outcome == Outcome.REJECTED.value and file.reason == "reviewed-rejected":
         return _already(bundle, item, file.outcome, file.reason, file.problems, row, file)
@@ -578,6 +589,7 @@ def attach_message(
     item = parse_item(value)
     _want_message(item, "attached to a unit")
     note = _needs_note(note, "attach it")
+    _one_decision_at_a_time(session, bundle)
     row = _message(session, bundle, item)
     unit = bundle.units_by_id.get(unit_id)
     if unit is None:
@@ -609,6 +621,7 @@ def dismiss(
     note = _needs_note(note, "dismiss it")
     detail = {"note": note}
     language = bundle.campaign.language
+    _one_decision_at_a_time(session, bundle)
     if item.kind == FILE:
         file, row = _file(session, bundle, item)
         if file.outcome == DISMISSED:
