@@ -52,6 +52,18 @@ class Runtime:
         self.campaign_file = None if campaign_file is None else Path(campaign_file)
         self.clock: Clock = settings.clock()
         self.on_wait = on_wait
+        self._owns_engine = True
+
+    @classmethod
+    def sharing(
+        cls, settings: Settings, bundle: CampaignBundle, engine: Engine, clock: Clock
+    ) -> Runtime:
+        """A runtime over a campaign, ledger and clock another owner opened and keeps (the
+        board's, shared by every request): ``close`` leaves the engine to that owner."""
+        rt = cls(settings, bundle.path)
+        rt.clock, rt._owns_engine = clock, False
+        rt.__dict__.update(bundle=bundle, engine=engine)  # the cached properties, already open
+        return rt
 
     def __enter__(self) -> Runtime:
         return self
@@ -60,7 +72,7 @@ class Runtime:
         self.close()
 
     def close(self) -> None:
-        if "engine" in self.__dict__:
+        if self._owns_engine and "engine" in self.__dict__:
             self.engine.dispose()
 
     @cached_property

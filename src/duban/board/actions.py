@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from duban.board.context import Board
-from duban.board.web import back, coordinator_acting
+from duban.board.web import Acting, back, coordinator_acting
 from duban.errors import DubanError
 from duban.implement import review as rv
 from duban.implement.duties import exempt, extend, find_duty
@@ -27,12 +27,16 @@ Token = Annotated[str, Form()]
 Text = Annotated[str, Form()]
 
 
-def done(request: Request, bundle: CampaignBundle, url: str, act: Callable[[], str]) -> Response:
-    """Run an action; come back to ``url`` saying what happened or why nothing did."""
+def acted(
+    request: Request, campaign_id: str, csrf: str, url: str, act: Callable[[Acting], str]
+) -> Response:
+    """A coordinator's action (refused before ``act`` unless signed in, with the form's token
+    and the role); come back to ``url`` saying what happened or why nothing did."""
+    acting = coordinator_acting(request, campaign_id, csrf)
     try:
-        said = act()
+        said = act(acting)
     except DubanError as error:
-        message, hint = error.said(bundle.campaign.language)
+        message, hint = error.said(acting.bundle.campaign.language)
         said = message + (f" — {hint}" if hint else "")
     return back(request, url, said)
 
@@ -48,15 +52,13 @@ def accept(
     period: Text = "",
     back_to: Text = "",
 ) -> Response:
-    acting = coordinator_acting(request, campaign_id, csrf)
-    user, bundle, board = acting.user, acting.bundle, acting.board
 
-    def act() -> str:
-        with board.session() as db:
-            verdict = _accept(board, db, bundle, item, user.name, unit, deliverable, period)
+    def act(a: Acting) -> str:
+        with a.board.session() as db:
+            verdict = _accept(a.board, db, a.bundle, item, a.user.name, unit, deliverable, period)
         return f"{rv.parse_item(item)}: {verdict}"
 
-    return done(request, bundle, _return(back_to, campaign_id), act)
+    return acted(request, campaign_id, csrf, _return(back_to, campaign_id), act)
 
 
 def _accept(board: Board, db: Session, bundle: CampaignBundle, item: str, by: str,
@@ -83,18 +85,16 @@ def reject(
     back_to: Text = "",
 ) -> Response:  # fmt: skip
     """Reject a held file: the note goes to its sender, as ``duban review --reject`` sends it."""
-    acting = coordinator_acting(request, campaign_id, csrf)
-    user, bundle, board = acting.user, acting.bundle, acting.board
 
-    def act() -> str:
+    def act(a: Acting) -> str:
         _need(note)
-        smtp = board.settings.smtp()  # the sender is told: a mail server before anything
-        with board.session() as db:
-            decision = rv.reject_held(db, bundle, board.clock, item, user.name, note)
-            sent = _tell_sender(board, db, bundle, item, smtp)
+        smtp = a.board.settings.smtp()  # the sender is told: a mail server before anything
+        with a.board.session() as db:
+            decision = rv.reject_held(db, a.bundle, a.board.clock, item, a.user.name, note)
+            sent = _tell_sender(a.board, db, a.bundle, item, smtp)
         return f"{decision.item}: {decision.outcome} ({decision.said}){sent}"
 
-    return done(request, bundle, _return(back_to, campaign_id), act)
+    return acted(request, campaign_id, csrf, _return(back_to, campaign_id), act)
 
 
 def _tell_sender(board: Board, db: Session, bundle: CampaignBundle, item: str, smtp: str) -> str:
@@ -116,16 +116,14 @@ def dismiss(
     request: Request, campaign_id: str, item: str, csrf: Token = "", note: Text = "",
     back_to: Text = "",
 ) -> Response:  # fmt: skip
-    acting = coordinator_acting(request, campaign_id, csrf)
-    user, bundle, board = acting.user, acting.bundle, acting.board
 
-    def act() -> str:
+    def act(a: Acting) -> str:
         _need(note)
-        with board.session() as db:
-            decision = rv.dismiss(db, bundle, board.clock, item, user.name, note)
+        with a.board.session() as db:
+            decision = rv.dismiss(db, a.bundle, a.board.clock, item, a.user.name, note)
         return f"{decision.item}: {decision.outcome} ({decision.said})"
 
-    return done(request, bundle, _return(back_to, campaign_id), act)
+    return acted(request, campaign_id, csrf, _return(back_to, campaign_id), act)
 
 
 @router.post("/c/{campaign_id}/unit/{unit_id}/extend")
@@ -133,10 +131,8 @@ def extend_duty(
     request: Request, campaign_id: str, unit_id: str, csrf: Token = "", deliverable: Text = "",
     period: Text = "", to: Text = "", reason: Text = "",
 ) -> Response:  # fmt: skip
-    acting = coordinator_acting(request, campaign_id, csrf)
-    user, bundle, board = acting.user, acting.bundle, acting.board
 
-    def act() -> str:
+    def act(a: Acting) -> str:
         _need(reason)
         try:
             day = date.fromisoformat(to)
@@ -145,12 +141,12 @@ def extend_duty(
                 f"{to!r} is not a date", hint="write it as 2026-03-12",
                 zh=f"{to!r} 不是有效日期", zh_hint="请写成 2026-03-12 这样",
             ) from None  # fmt: skip
-        with board.session() as db:
-            duty = find_duty(db, bundle, deliverable, unit_id, period or None)
-            extend(db, bundle, duty, day, reason=reason, actor=user.name, clock=board.clock)
+        with a.board.session() as db:
+            duty = find_duty(db, a.bundle, deliverable, unit_id, period or None)
+            extend(db, a.bundle, duty, day, reason=reason, actor=a.user.name, clock=a.board.clock)
         return f"{unit_id} {deliverable} {duty.period}: → {day.isoformat()} ({reason})"
 
-    return done(request, bundle, f"/c/{campaign_id}/unit/{unit_id}", act)
+    return acted(request, campaign_id, csrf, f"/c/{campaign_id}/unit/{unit_id}", act)
 
 
 @router.post("/c/{campaign_id}/unit/{unit_id}/exempt")
@@ -158,17 +154,15 @@ def exempt_duty(
     request: Request, campaign_id: str, unit_id: str, csrf: Token = "", deliverable: Text = "",
     period: Text = "", reason: Text = "",
 ) -> Response:  # fmt: skip
-    acting = coordinator_acting(request, campaign_id, csrf)
-    user, bundle, board = acting.user, acting.bundle, acting.board
 
-    def act() -> str:
+    def act(a: Acting) -> str:
         _need(reason)
-        with board.session() as db:
-            duty = find_duty(db, bundle, deliverable, unit_id, period or None)
-            exempt(db, duty, reason=reason, actor=user.name, clock=board.clock)
+        with a.board.session() as db:
+            duty = find_duty(db, a.bundle, deliverable, unit_id, period or None)
+            exempt(db, duty, reason=reason, actor=a.user.name, clock=a.board.clock)
         return f"{unit_id} {deliverable} {duty.period}: exempt ({reason})"
 
-    return done(request, bundle, f"/c/{campaign_id}/unit/{unit_id}", act)
+    return acted(request, campaign_id, csrf, f"/c/{campaign_id}/unit/{unit_id}", act)
 
 
 def _need(reason: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from duban.board.accounts import authenticate
@@ -111,9 +111,17 @@ def _titles(bundle: CampaignBundle) -> dict[str, str]:
     return {d.id: d.title for d in bundle.campaign.deliverables}
 
 
-def _query(
-    q: str, tag: str, state: str, deliverable: str, sort: str, desc: bool, page: int
+def matrix_query(
+    q: str = "",
+    tag: str = "",
+    state: str = "",
+    deliverable: str = "",
+    sort: str = "",
+    desc: bool = False,
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> MatrixQuery:
+    """The matrix's filters from the URL, for the page and its export alike (the export
+    takes every row the filters keep, whatever the page)."""
     try:
         chosen_state = Cell(state) if state else None
         chosen_sort = Sort(sort) if sort else Sort.UNIT
@@ -123,22 +131,14 @@ def _query(
                        max(1, page))  # fmt: skip
 
 
+Filters = Annotated[MatrixQuery, Depends(matrix_query)]
+
+
 @router.get("/c/{campaign_id}/matrix")
-def matrix_page(
-    request: Request,
-    campaign_id: str,
-    q: str = "",
-    tag: str = "",
-    state: str = "",
-    deliverable: str = "",
-    sort: str = "",
-    desc: bool = False,
-    page: Annotated[int, Query(ge=1)] = 1,
-) -> Response:
+def matrix_page(request: Request, campaign_id: str, query: Filters) -> Response:
     user = user_of(request)
     bundle = campaign_of(request, campaign_id)
     board = board_of(request)
-    query = _query(q, tag, state, deliverable, sort, desc, page)
     with board.session() as db:
         matrix = board.matrix(db, campaign_id)
     shown = matrix.view(query)
@@ -149,20 +149,10 @@ def matrix_page(
 
 
 @router.get("/c/{campaign_id}/matrix.xlsx")
-def matrix_export(
-    request: Request,
-    campaign_id: str,
-    q: str = "",
-    tag: str = "",
-    state: str = "",
-    deliverable: str = "",
-    sort: str = "",
-    desc: bool = False,
-) -> Response:
+def matrix_export(request: Request, campaign_id: str, query: Filters) -> Response:
     user_of(request)
     bundle = campaign_of(request, campaign_id)
     board = board_of(request)
-    query = _query(q, tag, state, deliverable, sort, desc, 1)
     with board.session() as db:
         matrix = board.matrix(db, campaign_id)
     data = matrix_workbook(matrix, query, bundle.campaign.language, _titles(bundle))

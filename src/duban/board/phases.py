@@ -17,9 +17,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from duban.board.actions import done
+from duban.board.actions import acted
 from duban.board.context import Board
-from duban.board.web import Page, board_of, campaign_of, coordinator_acting, render, user_of
+from duban.board.web import Acting, Page, board_of, campaign_of, render, user_of
 from duban.errors import DubanError
 from duban.ledger.schema import EvaluationRow, EvaluationScoreRow, InspectionAssignmentRow
 from duban.runtime import Runtime
@@ -32,14 +32,9 @@ Text = Annotated[str, Form()]
 @contextmanager
 def runtime(board: Board, campaign_id: str) -> Iterator[Runtime]:
     """A ``Runtime`` for one use case: the campaign's bundle, the board's engine and clock."""
-    bundle = board.bundles[campaign_id]
-    rt = Runtime(board.settings, bundle.path)
-    rt.clock = board.clock
-    rt.__dict__.update(engine=board.engine, bundle=bundle)
-    try:
+    with Runtime.sharing(board.settings, board.bundles[campaign_id], board.engine,
+                         board.clock) as rt:  # fmt: skip
         yield rt
-    finally:
-        rt.__dict__.pop("engine", None)  # the board's, not this runtime's to dispose of
 
 
 @router.get("/c/{campaign_id}/items")
@@ -84,18 +79,15 @@ def _move(request: Request, campaign_id: str, code: str, csrf: str, action: Acti
           note: str = "", reviewer: str = "", reason: str = "") -> Response:  # fmt: skip
     from duban.selfcheck.commands import verify
 
-    acting = coordinator_acting(request, campaign_id, csrf)
-    user, bundle, board = acting.user, acting.bundle, acting.board
-    move = Move(action, user.name, reason=reason or None, note=note or None,
-                reviewer=reviewer or None)  # fmt: skip
-
-    def act() -> str:
-        with runtime(board, campaign_id) as rt:
+    def act(a: Acting) -> str:
+        move = Move(action, a.user.name, reason=reason or None, note=note or None,
+                    reviewer=reviewer or None)  # fmt: skip
+        with runtime(a.board, campaign_id) as rt:
             verdict = verify(rt, code, move)
         already = " (already)" if verdict.already else ""
         return f"{verdict.item.code}: {verdict.item.state}{already}"
 
-    return done(request, bundle, f"/c/{campaign_id}/items", act)
+    return acted(request, campaign_id, csrf, f"/c/{campaign_id}/items", act)
 
 
 @router.get("/c/{campaign_id}/inspections")
@@ -176,19 +168,16 @@ def decide_appeal(
     """Decide an appeal: upheld with a corrected source value (``timeliness=1``), or not."""
     from duban.evaluate.commands import correction_of, decide
 
-    acting = coordinator_acting(request, campaign_id, csrf)
-    user, bundle, board = acting.user, acting.bundle, acting.board
-
-    def act() -> str:
+    def act(a: Acting) -> str:
         if not reason.strip():
             raise DubanError("say why: the reason is sent to the unit",
                              hint="fill in the reason", zh="请写明处理意见：意见会告知单位",
                              zh_hint="填写处理意见后再提交")  # fmt: skip
         correction = correction_of(uphold, "uphold") if uphold.strip() else None
-        with runtime(board, campaign_id) as rt:
+        with runtime(a.board, campaign_id) as rt:
             decided = decide(rt, appeal_id, reason, correction=correction, label=label or None,
-                             actor=user.name)  # fmt: skip
+                             actor=a.user.name)  # fmt: skip
         version = f", v{decided.version}" if decided.version else ""
         return f"A{decided.appeal_id}: {decided.state}{version}"
 
-    return done(request, bundle, f"/c/{campaign_id}/evaluation", act)
+    return acted(request, campaign_id, csrf, f"/c/{campaign_id}/evaluation", act)

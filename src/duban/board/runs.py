@@ -22,8 +22,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from duban.board.actions import done
-from duban.board.web import Page, board_of, campaign_of, coordinator_acting, render, user_of
+from duban.board.actions import acted
+from duban.board.web import Acting, Page, board_of, campaign_of, render, user_of
 from duban.errors import DubanError
 from duban.ledger.locks import exclusive
 from duban.ledger.schema import EventRow
@@ -135,12 +135,11 @@ def start_run(
     request: Request, campaign_id: str, csrf: Text = "", deployment: Text = "",
     deliverable: Text = "", period: Text = "", inspection: Text = "", nonce: Text = "",
 ) -> Response:  # fmt: skip
-    acting = coordinator_acting(request, campaign_id, csrf)
-    user, bundle, board = acting.user, acting.bundle, acting.board
-    asked = RunRequest(deployment, deliverable.strip(), period.strip(), inspection.strip(),
-                       user.name)  # fmt: skip
 
-    def act() -> str:
+    def act(a: Acting) -> str:
+        board, bundle = a.board, a.bundle
+        asked = RunRequest(deployment, deliverable.strip(), period.strip(), inspection.strip(),
+                           a.user.name)  # fmt: skip
         runnable = check(asked, bundle)
         key = f"board-run:{campaign_id}:{nonce or secrets.token_urlsafe(12)}"
         with exclusive(board.engine, key), board.session() as db:
@@ -148,12 +147,12 @@ def start_run(
                 return f"{deployment}: already started"
             where, ref = _start(board.settings, runnable, asked, bundle.path, key)
             append_event(db, board.clock, "board.run_started", campaign_id=campaign_id,
-                         subject=key, actor=user.name, payload={
+                         subject=key, actor=a.user.name, payload={
                              "deployment": deployment, "where": where, "ref": ref,
                              "parameters": asked.parameters(bundle.path)})  # fmt: skip
         return f"{deployment}: {where} {ref}"
 
-    return done(request, bundle, f"/c/{campaign_id}/runs", act)
+    return acted(request, campaign_id, csrf, f"/c/{campaign_id}/runs", act)
 
 
 def _start(settings: Settings, runnable: Runnable, asked: RunRequest, campaign_file: Path,
