@@ -229,13 +229,19 @@ def test_a_ballot_tampered_inside_is_named_though_the_manifests_agree(
     assert filed.carrier not in output  # the message is whole: not named
 
 
-def test_the_wrong_key_or_no_key_file_is_said(filed: Filed, office: Office, tmp_path: Path):
-    code, output = verify(filed.bag, "--office-key", str(office.public), "--no-replay")
+def test_the_wrong_key_no_key_file_or_no_gpg_is_said_first(office: Office, tmp_path: Path):
+    """Before the bag is read (here there is none): a verify takes a while."""
+    bag = tmp_path / "nosuch-bag"
+    code, output = verify(bag, "--office-key", str(office.public))
     assert code == 1
-    assert "no OpenPGP secret key in it" in output
-    code, output = verify(filed.bag, "--office-key", str(tmp_path / "nosuch.asc"))
+    assert f"--office-key {office.public}: no OpenPGP secret key in it" in output
+    code, output = verify(bag, "--office-key", str(tmp_path / "nosuch.asc"))
     assert code == 1
     assert "--office-key: no file" in output
+    (tmp_path / "bin").mkdir()
+    code, output = verify(bag, "--office-key", str(office.secret), PATH=str(tmp_path / "bin"))
+    assert code == 1
+    assert "GnuPG (gpg) is not installed" in output
 
 
 # --- wrong settings and a missing gpg ------------------------------------------------------

@@ -60,6 +60,13 @@ def check_sealed(bag: Path, left_out: dict[str, str], key: Path) -> Opened:
     return opened
 
 
+def check_secret_key(key: Path) -> None:
+    """Said before the bag is read (verify takes a while): gpg is there and ``key`` holds a
+    secret key."""
+    with gnupg() as gpg:
+        _import_secret(gpg, key)
+
+
 def _import_secret(gpg: GnuPG, key: Path) -> None:
     imported = gpg.run("--import", str(key))
     listed = gpg.run("--with-colons", "--list-secret-keys")

@@ -34,7 +34,7 @@ from duban.archive.fourprops.run import compare_report
 from duban.archive.gather import SEALED
 from duban.archive.manifests import bag_info, check_manifests, missing, unlisted
 from duban.archive.replay import Replay, replay_bag
-from duban.archive.sealed import check_sealed
+from duban.archive.sealed import check_sealed, check_secret_key
 from duban.errors import DubanError, Problem, ProblemsError
 
 
@@ -104,11 +104,14 @@ def verify_bag(bag: Path, replay: bool = True, office_key: Path | None = None) -
 
 def _check_key_file(office_key: Path | None) -> None:
     """Said before the bag is read: a mistyped key file should not wait for the replay."""
-    if office_key is not None and not office_key.is_file():
+    if office_key is None:
+        return
+    if not office_key.is_file():
         raise DubanError(f"--office-key: no file {office_key}",
                          hint="name the office's secret key file (gpg --export-secret-keys)",
                          zh=f"--office-key：找不到文件 {office_key}",
                          zh_hint="请指定办公室的私钥文件（gpg --export-secret-keys）")  # fmt: skip
+    check_secret_key(office_key)
 
 
 def _bagit_problems(bag: Path) -> list[Problem]:
