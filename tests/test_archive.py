@@ -45,7 +45,7 @@ def run_ok(args: list[str], env: dict[str, str]) -> str:
     return result.output
 
 
-def campaign_round(home: Path, ledger_url: str) -> dict[str, str]:
+def campaign_round(home: Path, ledger_url: str, campaign: Path = EXAMPLE) -> dict[str, str]:
     """init, mobilize two units over SMTP, one replies into a Maildir, collect, compile."""
     maildir = home / "inbox"
     mailbox.Maildir(maildir, create=True)
@@ -53,8 +53,8 @@ def campaign_round(home: Path, ledger_url: str) -> dict[str, str]:
         env = {"DUBAN_HOME": str(home), "DUBAN_DATABASE_URL": ledger_url,
                "DUBAN_SECRET": "s" * 20, "DUBAN_SMTP_URL": server.url(),
                "DUBAN_INTAKE": f"maildir:{maildir}", "DUBAN_NOW": "2026-02-10T09:00"}  # fmt: skip
-        run_ok(["init", str(EXAMPLE)], env)
-        run_ok(["mobilize", str(EXAMPLE), "--deliverable", "plan", "--units", ",".join(SENT_TO)],
+        run_ok(["init", str(campaign)], env)
+        run_ok(["mobilize", str(campaign), "--deliverable", "plan", "--units", ",".join(SENT_TO)],
                env)  # fmt: skip
         notices = [email.message_from_bytes(m.raw, policy=email.policy.default)
                    for m in server.messages]  # fmt: skip
@@ -65,8 +65,8 @@ def campaign_round(home: Path, ledger_url: str) -> dict[str, str]:
         raw = reply_to_notice(notice, sender, [(name, fill_workbook(template, "实施方案", ROWS))],
                               when=datetime(2026, 3, 4, 10, 0, tzinfo=UTC))  # fmt: skip
         mailbox.Maildir(maildir).add(raw)
-        run_ok(["collect", str(EXAMPLE), "--as-of", "2026-03-04T12:00"], env)
-        run_ok(["compile", str(EXAMPLE), "--deliverable", "plan", "--as-of", "2026-03-10"], env)
+        run_ok(["collect", str(campaign), "--as-of", "2026-03-04T12:00"], env)
+        run_ok(["compile", str(campaign), "--deliverable", "plan", "--as-of", "2026-03-10"], env)
     return env
 
 
@@ -361,7 +361,10 @@ def test_ballots_are_exported_without_their_evaluators_and_left_out_raw(tmp_path
     names = {p.name.split(".")[0] for p in (bag / "data").rglob("*") if p.is_file()}
     assert ballot not in names
     assert carrier not in names
-    assert "Duban-Ballots-Left-Out: 1" in (bag / "bag-info.txt").read_text(encoding="utf-8")
+    info = (bag / "bag-info.txt").read_text(encoding="utf-8")
+    assert "Duban-Ballots-Left-Out: 1" in info
+    assert "Duban-Ballots-Mode: leave-out" in info  # the default: nothing encrypted
+    assert not (bag / "data" / "ballots").exists()
     assert verify(bag)[0] == 0
 
 

@@ -136,6 +136,22 @@ def test_a_wrong_argument_is_one_error_and_a_hint(home: Path, command: str, lang
     assert_one_error(result.output, chinese=language == "zh-CN")
 
 
+WRONG_OPTION = {
+    "archive verify --office-key": ["archive", "verify", "nosuch-bag", "--office-key", "no.asc"],
+}
+"""An option that names a file, wrong: said before anything else is read."""
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_OPTION))
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_a_wrong_option_is_one_error_and_a_hint(home: Path, case: str, language: str) -> None:
+    env = chinese_env(home, DUBAN_LANG=language) if language == "en" else chinese_env(home)
+    result = runner.invoke(app, WRONG_OPTION[case], env=env)
+    assert result.exit_code == 1, result.output
+    assert_one_error(result.output, chinese=language == "zh-CN")
+    assert case.rsplit(" ", 1)[1] in result.output
+
+
 WRONG_SETTING = {"DUBAN_TIMEZONE": "Mars/Olympus", "DUBAN_DATABASE_URL": "mysql://db/duban"}
 
 

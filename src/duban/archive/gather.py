@@ -3,8 +3,10 @@
 Received: the raw bytes of every message the campaign's intake recorded and every file found in
 them. Sent: the exact bytes of every message duban sent, kept since issue 19 (older messages,
 and bot posts, have none: listed so the archive says what it lacks). Public-evaluation ballots
-stay out: the files whose hash a ballot records, and the messages that carried them, since the
-raw ballot names its evaluator beside the marks.
+never go in the clear: the files whose hash a ballot records, and the messages that carried
+them, since the raw ballot names its evaluator beside the marks; they stay out, or go in
+encrypted to the office's key (module ``archive.ballots``, by the campaign's setting
+``archive: ballots:``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from sqlalchemy import select
@@ -20,9 +23,15 @@ from sqlalchemy.orm import Session
 from duban.ledger.schema import BallotRow, EventRow, IntakeFileRow, IntakeRow, MessageRow
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
 BALLOT, CARRIER = "ballot", "message carrying a ballot"
 """Why a raw object the ledger names stays out of the bag (``data/left-out.csv``)."""
+SEALED = "ballots/ballots.tar.gpg"
+"""The encrypted ballots, under ``data/``, with ``archive.ballots: encrypt`` (``ballots``)."""
+_INSIDE = f"inside {SEALED}, encrypted to the office's key"
+ENCRYPTED_BALLOT, ENCRYPTED_CARRIER = f"{BALLOT}, {_INSIDE}", f"{CARRIER}, {_INSIDE}"
+"""Why ``left-out.csv`` lists an encrypted ballot or message: not in the bag in the clear."""
 SENT = ("sent", "partial", "refused")
 """A message that went to the server (refused by it for some or all recipients included)."""
 
@@ -39,6 +48,17 @@ class RawRefs:
     others: list[str] = field(default_factory=list)
     ballots_left_out: int = 0
     left_out: dict[str, str] = field(default_factory=dict)  # hash → why (ballots, carriers)
+    ballot_files: dict[str, str] = field(default_factory=dict)  # hash → a name it came under
+
+    def carriers(self) -> list[str]:
+        """The messages that carried a ballot (left out with it, or encrypted with it)."""
+        return sorted(sha for sha, why in self.left_out.items() if why == CARRIER)
+
+
+def safe_suffix(name: str) -> str:
+    """A file name's suffix to keep on a file named by its hash (``.xlsx``), or none."""
+    suffix = PurePosixPath(name).suffix
+    return suffix if _SUFFIX.fullmatch(suffix) else ""
 
 
 def raw_refs(session: Session, campaign_id: str, stored: Callable[[str], bool]) -> RawRefs:
@@ -57,6 +77,7 @@ def raw_refs(session: Session, campaign_id: str, stored: Callable[[str], bool]) 
     for intake_id, sha, name in session.execute(files):
         if sha in ballots:
             carrying.add(intake_id)
+            refs.ballot_files.setdefault(sha, name or "")
         else:
             refs.files.setdefault(sha, name or "")
     records = select(IntakeRow.id, IntakeRow.raw_sha256).where(IntakeRow.campaign_id == campaign_id)
@@ -67,6 +88,7 @@ def raw_refs(session: Session, campaign_id: str, stored: Callable[[str], bool]) 
         elif sha not in ballots:
             refs.left_out.setdefault(sha, CARRIER)
     refs.left_out.update(dict.fromkeys(ballots, BALLOT))
+    refs.ballot_files.update({sha: "" for sha in ballots if sha not in refs.ballot_files})
     refs.messages = list(messages)
     refs.ballots_left_out = len(ballots)
     _sent(session, campaign_id, refs)

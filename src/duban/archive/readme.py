@@ -32,7 +32,9 @@ ZH = """\
 - events.jsonl       事件日志（留痕）：每行一件事，按编号递增，谁、何时、做了什么
 - outputs/           活动的全部产出：汇总表、通报、整改台账、督查和评议结果等
 - duban-version.txt  生成本归档的 duban 版本（{version}）
-- left-out.csv       按设计不收录的原件（民主评议选票及其来件）的 SHA-256（如有）
+- left-out.csv       按设计不以明文收录的原件（民主评议选票及其来件）的 SHA-256（如有）
+- ballots/           加密的原始选票及其来件（ballots.tar.gpg），仅当活动设置
+                     archive.ballots: encrypt
 - 归档包根目录下的 四性检测报告.txt 和 four-properties.json：按 DA/T 70-2018 对真实性、完整性、
   可用性、安全性的检测结果（检测了什么、多少项、哪些未通过）
 
@@ -45,8 +47,7 @@ ZH = """\
   删改任何一行事件都会被发现。
 
 本归档不包含的内容
-- 民主评议的原始选票（{ballots} 份）：选票上同时有评议人和打分，为保护评议匿名不予收录；
-  ledger/evaluation_ballots.csv 只保留分数、意见和评议人类别，不含评议人、来件和时间。
+{ballots_zh}
 - 早于本功能的已发邮件没有保存原始字节：{unkept} 封，见 sent/not-kept.csv（如有）。
 - 原始存储中缺失或损坏的对象：{missing} 个，见 MISSING.txt（如有）。
 """
@@ -77,8 +78,10 @@ Layout (under data/)
 - outputs/           everything the campaign produced: summary workbooks, bulletins,
                      rectification ledgers, inspection and evaluation results
 - duban-version.txt  the version of duban that wrote this archive ({version})
-- left-out.csv       the SHA-256 of the originals left out by design (ballots and the messages
-                     carrying them), when there are any
+- left-out.csv       the SHA-256 of the originals not filed in the clear by design (ballots and
+                     the messages carrying them), when there are any
+- ballots/           the raw ballots and their messages, encrypted (ballots.tar.gpg), only when
+                     the campaign sets archive.ballots: encrypt
 - beside data/, 四性检测报告.txt and four-properties.json: the four-properties report
   (DA/T 70-2018: authentic, complete, usable, secure): what was checked, on how many items,
   which failed
@@ -92,13 +95,36 @@ How to check it
   whole event log, so removing or editing an event is found.
 
 What this archive leaves out
-- The raw ballots of public evaluation ({ballots}): a ballot names its evaluator beside the
-  marks, so to keep the evaluation anonymous they stay out. ledger/evaluation_ballots.csv keeps
-  the marks, comments and evaluator category, without the evaluator, the file or the times.
+{ballots_en}
 - Sent messages whose bytes duban did not keep (sent before it kept them): {unkept}, listed in
   sent/not-kept.csv when there are any.
 - Raw objects missing or damaged in the store: {missing}, listed in MISSING.txt when any.
 """
+
+
+LEFT_OUT_ZH = """\
+- 民主评议的原始选票（{ballots} 份）：选票上同时有评议人和打分，为保护评议匿名不予收录
+  （活动设置 archive.ballots: leave-out）；ledger/evaluation_ballots.csv 只保留分数、意见和
+  评议人类别，不含评议人、来件和时间。"""
+SEALED_ZH = """\
+- 民主评议的原始选票（{sealed} 份）及其来件不以明文收录：按活动设置 archive.ballots: encrypt，
+  它们装在 ballots/ballots.tar.gpg 中，用办公室的 OpenPGP 公钥（campaign/ 下的公钥文件）加密，
+  只有持有对应私钥者能打开：gpg --decrypt ballots.tar.gpg | tar -x（解出 files/ 下的选票和
+  messages/ 下的来件，文件名为其 SHA-256；left-out.csv 列出每一件）。其余文件中没有评议人与
+  打分的对应：ledger/evaluation_ballots.csv 只保留分数、意见和评议人类别。"""
+LEFT_OUT_EN = """\
+- The raw ballots of public evaluation ({ballots}): a ballot names its evaluator beside the
+  marks, so to keep the evaluation anonymous they stay out (the campaign sets archive.ballots:
+  leave-out). ledger/evaluation_ballots.csv keeps the marks, comments and evaluator category,
+  without the evaluator, the file or the times."""
+SEALED_EN = """\
+- The raw ballots of public evaluation ({sealed}) and the messages that carried them are not
+  filed in the clear: the campaign sets archive.ballots: encrypt, so they are inside
+  ballots/ballots.tar.gpg, encrypted with OpenPGP to the office's public key (its file is
+  under campaign/). Only the holder of the matching secret key opens it:
+  `gpg --decrypt ballots.tar.gpg | tar -x` gives files/ (the ballots) and messages/ (the
+  messages), named by SHA-256; left-out.csv lists each. Nothing else here puts an evaluator
+  beside marks: ledger/evaluation_ballots.csv keeps the marks, comments and evaluator category."""
 
 
 def write(path: Path, bundle: CampaignBundle, report: ArchiveReport) -> None:
@@ -107,6 +133,10 @@ def write(path: Path, bundle: CampaignBundle, report: ArchiveReport) -> None:
         "title": bundle.campaign.title, "id": bundle.campaign.id, "version": __version__,
         "count": 0 if events is None else events.count, "ballots": report.ballots_left_out,
         "unkept": report.unkept_sent, "missing": len(report.missing),
+        "sealed": report.ballots_sealed,
     }  # fmt: skip
+    sealed = report.ballots == "encrypt"
+    values["ballots_zh"] = (SEALED_ZH if sealed else LEFT_OUT_ZH).format(**values)
+    values["ballots_en"] = (SEALED_EN if sealed else LEFT_OUT_EN).format(**values)
     text = ZH.format(**values) + "\n\n" + EN.format(**values)
     path.write_text(text, encoding="utf-8")

@@ -104,7 +104,9 @@ def _named_files(path: Path) -> list[str]:
         return []  # load_campaign says what is wrong with it
     if not isinstance(data, dict):
         return []
-    return [str(data[key]) for key in CAMPAIGN_FILES if data.get(key)]
+    archive = data.get("archive")
+    key = archive.get("office_key") if isinstance(archive, dict) else None
+    return [str(data[k]) for k in CAMPAIGN_FILES if data.get(k)] + ([str(key)] if key else [])
 
 
 # ---------------------------------------------------------------------------- tables

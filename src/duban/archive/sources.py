@@ -1,4 +1,5 @@
-"""The campaign's own files (campaign YAML, roster, inspectors, evaluators), kept as bytes.
+"""The campaign's own files (campaign YAML, roster, inspectors, evaluators, the office's public
+key), kept as bytes.
 
 The ledger records the campaign as parsed (``campaigns.definition``); an archive must also hold
 the files as the office wrote them. ``register_and_keep`` (what ``duban init`` runs) registers
@@ -31,6 +32,8 @@ def source_files(bundle: CampaignBundle) -> dict[str, Path]:
     for role, name in (("inspectors", campaign.inspectors), ("evaluators", campaign.evaluators)):
         if name:
             found[role] = (folder / name).resolve()
+    if campaign.archive.office_key:  # filed so an archivist knows which key opens the ballots
+        found["office_key"] = (folder / campaign.archive.office_key).resolve()
     return found
 
 

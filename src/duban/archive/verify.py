@@ -14,7 +14,9 @@ Four checks, each naming every file or line that fails (not the first):
 4. the four-properties report (``archive.fourprops``) run again from the bag alone, and each
    result that differs from the filed report named (a file steps 1-3 already named is said once);
 5. unless asked not to, the replay: what the bag recorded recomputed from the bag alone
-   (``archive.replay``).
+   (``archive.replay``);
+6. given the office's secret key, the encrypted ballots opened and checked against
+   ``left-out.csv`` (``archive.sealed``); without it they are checked as bytes only (step 2).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from duban.archive.events import FILE as EVENTS
 from duban.archive.events import against_info, read_events
 from duban.archive.fourprops.bagview import BagView
 from duban.archive.fourprops.run import compare_report
+from duban.archive.gather import SEALED
 from duban.archive.manifests import bag_info, check_manifests, missing, unlisted
 from duban.archive.replay import Replay, replay_bag
+from duban.archive.sealed import check_sealed, check_secret_key
 from duban.errors import DubanError, Problem, ProblemsError
 
 
@@ -57,12 +61,16 @@ class Verified:
     algorithms: tuple[str, ...]
     properties: dict[str, bool]  # the four properties' results, as filed and found again
     replay: Replay | None = None
+    sealed: bool = False  # the bag holds encrypted ballots (data/ballots/ballots.tar.gpg)
+    opened: int | None = None  # ballots and messages found inside, when opened with the key
 
 
-def verify_bag(bag: Path, replay: bool = True) -> Verified:
+def verify_bag(bag: Path, replay: bool = True, office_key: Path | None = None) -> Verified:
     """Check the bag; ``BagInvalidError`` naming each problem when anything fails.
-    ``replay``: also recompute what the bag recorded (``archive.replay``)."""
+    ``replay``: also recompute what the bag recorded (``archive.replay``); ``office_key``:
+    the office's secret key, to open the encrypted ballots (``archive.sealed``)."""
     require_sm3()
+    _check_key_file(office_key)
     if not (bag / "bagit.txt").is_file():
         raise DubanError(f"{bag} is not a BagIt bag (no bagit.txt)",
                          hint="name the folder `duban archive write` made",
@@ -77,17 +85,33 @@ def verify_bag(bag: Path, replay: bool = True) -> Verified:
         problems += [*read.lines, *read.chain]
         problems += against_info(f"data/{EVENTS}", info, read.found())
     named = {p.where for p in problems}
-    report, differ = compare_report(bag, BagView(bag, info, manifests, read))
+    view = BagView(bag, info, manifests, read)
+    report, differ = compare_report(bag, view)
     problems += [p for p in differ if p.where not in named]  # each file said once
     replayed = replay_bag(bag) if replay else None
     problems += [] if replayed is None else replayed.problems
+    opened = None if office_key is None else check_sealed(bag, view.left_out(), office_key)
+    problems += [] if opened is None else opened.problems
     unique = list(dict.fromkeys(problems))
     if unique:
         raise BagInvalidError(bag, unique)
     files = sum(1 for p in manifests.listed if p.startswith("data/"))
     passed = {prop: report.passed(prop) for prop in report.checks}
     return Verified(info.get("External-Identifier", "?"), files, read.count, ALGORITHMS, passed,
-                    replayed)  # fmt: skip
+                    replayed, f"data/{SEALED}" in manifests.listed,
+                    None if opened is None else len(opened.inside))  # fmt: skip
+
+
+def _check_key_file(office_key: Path | None) -> None:
+    """Said before the bag is read: a mistyped key file should not wait for the replay."""
+    if office_key is None:
+        return
+    if not office_key.is_file():
+        raise DubanError(f"--office-key: no file {office_key}",
+                         hint="name the office's secret key file (gpg --export-secret-keys)",
+                         zh=f"--office-key：找不到文件 {office_key}",
+                         zh_hint="请指定办公室的私钥文件（gpg --export-secret-keys）")  # fmt: skip
+    check_secret_key(office_key)
 
 
 def _bagit_problems(bag: Path) -> list[Problem]:

@@ -16,7 +16,9 @@ listed as missing rather than filed under a hash it no longer has). Layout of ``
 - ``ledger/``: the campaign's tables, CSV and JSON Schema; ``events.jsonl``: the event log;
 - ``outputs/``: everything under ``DUBAN_HOME/out/<campaign id>/``;
 - ``duban-version.txt``; ``MISSING.txt`` when a raw object the ledger names was missing;
-  ``left-out.csv`` the raw objects left out by design (ballots and the messages carrying them).
+  ``left-out.csv`` the raw objects left out by design (ballots and the messages carrying them);
+- ``ballots/ballots.tar.gpg`` with ``archive.ballots: encrypt``: those ballots and messages,
+  encrypted to the office's key (``archive.ballots``); ``left-out.csv`` then says so.
 
 Beside ``data/``, the four-properties report (四性检测报告, ``archive.fourprops``):
 ``four-properties.json`` and ``四性检测报告.txt``, run on the finished bag and covered by the
@@ -26,7 +28,6 @@ tag manifests.
 from __future__ import annotations
 
 import csv
-import re
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -37,13 +38,14 @@ from sqlalchemy.orm import Session
 
 from duban import __version__
 from duban.archive import readme
+from duban.archive.ballots import Sealed, office_key, seal
 from duban.archive.digests import ALGORITHMS, copy_checked, require_sm3
 from duban.archive.events import FILE as EVENTS
 from duban.archive.events import EventLog, export_events
 from duban.archive.fourprops.bagview import LEFT_OUT
 from duban.archive.fourprops.model import Report
 from duban.archive.fourprops.run import file_report
-from duban.archive.gather import RawRefs, raw_refs
+from duban.archive.gather import ENCRYPTED_BALLOT, SEALED, RawRefs, raw_refs, safe_suffix
 from duban.archive.live import ChainChangedError, as_problems
 from duban.archive.sources import kept_versions, source_files
 from duban.archive.tables import Exported, export_ledger
@@ -52,8 +54,6 @@ from duban.errors import DubanError
 from duban.implement.intake.rawstore import RawStore
 from duban.ledger.chain import live_breaks
 from duban.model.loader import CampaignBundle
-
-_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}")
 
 
 @dataclass
@@ -67,7 +67,9 @@ class ArchiveReport:
     events: EventLog | None = None
     missing: list[str] = field(default_factory=list)  # "hash (what)" the raw store lacked
     unkept_sent: int = 0
-    ballots_left_out: int = 0
+    ballots_left_out: int = 0  # raw ballots not filed at all
+    ballots: str = "leave-out"  # archive.ballots: "leave-out" or "encrypt"
+    ballots_sealed: int = 0  # raw ballots filed encrypted (SEALED)
     properties: Report | None = None
 
     def add(self, folder: str) -> None:
@@ -130,7 +132,7 @@ def _fill(
     session: Session, bundle: CampaignBundle, store: RawStore, outputs: Path, root: Path
 ) -> ArchiveReport:
     campaign_id = bundle.campaign.id
-    report = ArchiveReport(root, campaign_id)
+    report = ArchiveReport(root, campaign_id, ballots=bundle.campaign.archive.ballots)
     _campaign_files(session, bundle, store, root / "campaign", report)
     refs = raw_refs(session, campaign_id, store.has)
     registered = {item["sha256"] for item in kept_versions(session, campaign_id)}
@@ -138,13 +140,15 @@ def _fill(
     for sha in refs.messages:
         _raw_one(store, sha, root, f"received/messages/{sha}.eml", report)
     for sha, name in refs.files.items():
-        suffix = Path(name).suffix if _SUFFIX.fullmatch(Path(name).suffix) else ""
-        _raw_one(store, sha, root, f"received/files/{sha}{suffix}", report)
+        _raw_one(store, sha, root, f"received/files/{sha}{safe_suffix(name)}", report)
     for sha in refs.sent:
         suffix = "json" if sha in refs.posts else "eml"  # a bot post: the JSON it posted
         _raw_one(store, sha, root, f"sent/{sha}.{suffix}", report)
     for sha in refs.others:
         _raw_one(store, sha, root, f"received/other/{sha}", report)
+    key = office_key(bundle)
+    if key is not None and refs.left_out:
+        _sealed(seal(store, refs, key, root / SEALED), refs, report)
     _not_kept(refs, root / "sent" / "not-kept.csv", report)
     _left_out(refs, root / LEFT_OUT)
     report.tables = export_ledger(session, campaign_id, root / "ledger")
@@ -192,8 +196,19 @@ def _raw_one(store: RawStore, sha: str, root: Path, relative: str, report: Archi
     report.add(relative.rsplit("/", 1)[0])
 
 
+def _sealed(sealed: Sealed, refs: RawRefs, report: ArchiveReport) -> None:
+    """The raw ballots and their messages now inside ``SEALED``: ``left-out.csv`` says so;
+    those the raw store lacked are said missing (MISSING.txt), not left out by design."""
+    report.ballots_sealed = sum(1 for why in sealed.filed.values() if why == ENCRYPTED_BALLOT)
+    report.missing += sealed.missing
+    refs.left_out = {sha: why for sha, why in refs.left_out.items() if sha in sealed.filed}
+    refs.left_out.update(sealed.filed)
+    report.add("ballots")
+
+
 def _not_kept(refs: RawRefs, path: Path, report: ArchiveReport) -> None:
-    report.unkept_sent, report.ballots_left_out = len(refs.unkept_sent), refs.ballots_left_out
+    report.unkept_sent = len(refs.unkept_sent)
+    report.ballots_left_out = refs.ballots_left_out - report.ballots_sealed
     if not refs.unkept_sent:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,4 +245,6 @@ def _bag_info(bundle: CampaignBundle, report: ArchiveReport, clock: Clock) -> di
         "Duban-Raw-Missing": str(len(report.missing)),
         "Duban-Sent-Without-Bytes": str(report.unkept_sent),
         "Duban-Ballots-Left-Out": str(report.ballots_left_out),
+        "Duban-Ballots-Mode": bundle.campaign.archive.ballots,
+        "Duban-Ballots-Encrypted": str(report.ballots_sealed),
     }

@@ -57,6 +57,12 @@ def write(
     )
     for line in _lacks(report.missing, report.unkept_sent, report.ballots_left_out):
         out.print(line)
+    if report.ballots_sealed:
+        out.print(pick(
+            f"  {report.ballots_sealed} raw ballots filed encrypted to the office's key "
+            "(data/ballots/ballots.tar.gpg)",
+            f"  {report.ballots_sealed} 份评议原始选票已用办公室公钥加密收录"
+            "（data/ballots/ballots.tar.gpg）"))  # fmt: skip
     if report.properties is not None:
         passed = {p: report.properties.passed(p) for p in report.properties.checks}
         out.print(f"  {properties_line(passed)}")
@@ -109,11 +115,19 @@ def verify(
             "draws, ranking workbooks) and compare",
         ),
     ] = True,
+    office_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--office-key",
+            help="the office's OpenPGP secret key file: open the encrypted ballots and check "
+            "each one inside against its hash",
+        ),
+    ] = None,
 ) -> None:
     """Check an archive: every file present and unchanged (SHA-256 and SM3), the event log
     whole, and (unless --no-replay) what it recorded recomputed from it; exit 1 naming each
     file, row and field that fails."""
-    verified = verify_bag(bag, replay=replay)
+    verified = verify_bag(bag, replay=replay, office_key=office_key)
     out.print(
         pick(
             f"{escape(str(bag))} verifies: campaign {escape(verified.campaign_id)}, "
@@ -126,6 +140,19 @@ def verify(
     if verified.replay is not None:
         for line in _replayed(verified.replay):
             out.print(line)
+    if verified.sealed:
+        out.print(_sealed_line(verified.opened))
+
+
+def _sealed_line(opened: int | None) -> str:
+    if opened is None:
+        return pick("  the encrypted ballots (data/ballots/ballots.tar.gpg) were checked as "
+                    "bytes, not opened: give --office-key to check each ballot inside",
+                    "  加密的选票（data/ballots/ballots.tar.gpg）只核对了文件本身，未解密："
+                    "用 --office-key 可逐一核对其中的选票")  # fmt: skip
+    return pick(f"  the encrypted ballots opened with the office's key: {opened} ballots and "
+                "messages inside, each matching its hash",
+                f"  已用办公室私钥解密选票：其中 {opened} 份选票和来件，杂凑值均相符")  # fmt: skip
 
 
 def properties_line(passed: dict[str, bool]) -> str:

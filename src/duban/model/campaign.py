@@ -338,6 +338,41 @@ class Roles(Strict):
     inspectors: list[Person] = Field(default_factory=list)
 
 
+BallotsKept = Literal["leave-out", "encrypt"]
+
+
+class ArchiveSpec(Strict):
+    """What ``duban archive write`` does with the public evaluation's raw ballots.
+
+    A raw ballot names its evaluator beside the marks, so it never goes into the bag in the
+    clear: ``leave-out`` (the default) files only the marks, anonymised (the ledger's export);
+    ``encrypt`` also files the raw ballots and the messages that carried them, in one OpenPGP
+    file encrypted to the office's public key, which only the holder of its secret key can open.
+    """
+
+    ballots: BallotsKept = Field(
+        default="leave-out",
+        description="leave-out: raw ballots stay out of the archive; encrypt: they go in "
+        "encrypted to office_key",
+    )
+    office_key: str | None = Field(
+        default=None,
+        description="the office's OpenPGP public key (an exported .asc or .gpg file), relative "
+        "to this file; required with ballots: encrypt",
+    )
+
+    @model_validator(mode="after")
+    def _key_to_encrypt_to(self) -> Self:
+        if self.ballots == "encrypt" and not self.office_key:
+            raise WordedValueError(
+                "ballots: encrypt needs office_key: the office's OpenPGP public key file "
+                "(e.g. keys/office-public.asc)",
+                "ballots: encrypt 须写 office_key：办公室的 OpenPGP 公钥文件"
+                "（如 keys/office-public.asc）",
+            )
+        return self
+
+
 class Campaign(Strict):
     id: Identifier
     title: str = Field(min_length=1, max_length=200)
@@ -367,6 +402,10 @@ class Campaign(Strict):
         default=False, description="hold every send until the coordinator approves its preview"
     )
     office_hours: OfficeHours = Field(default_factory=OfficeHours)
+    archive: ArchiveSpec = Field(
+        default_factory=ArchiveSpec,
+        description="what the campaign's archive files of the raw ballots (归档时原始选票的处理)",
+    )
 
     @field_validator("timezone")
     @classmethod

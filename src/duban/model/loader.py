@@ -115,12 +115,24 @@ def load_campaign(path: Path | str) -> CampaignBundle:
     roster_path = (path.parent / campaign.roster).resolve()
     units = _roster(roster_path)
     calendar = calendar_of(campaign)
-    problems = list(cross_check(campaign, units, calendar))
+    problems = [*cross_check(campaign, units, calendar), *_office_key(path, campaign)]
     if problems:
         raise InvalidInputError(str(path), [_with_line(p, root, path.name) for p in problems])
     inspectors = _inspectors(path, campaign, units)
     evaluators = _evaluators(path, campaign, units)
     return CampaignBundle(path.resolve(), campaign, units, calendar, inspectors, evaluators)
+
+
+def _office_key(path: Path, campaign: Campaign) -> Iterator[Problem]:
+    """The office's public key must be where the campaign says; what it holds is checked when
+    the archive is written (by GnuPG, which a campaign that never archives need not have)."""
+    name = campaign.archive.office_key
+    if name and not (path.parent / name).is_file():
+        yield Problem("archive.office_key",
+                      f"no file {name} (the office's OpenPGP public key, relative to the "
+                      "campaign file)",
+                      zh=f"找不到文件 {name}"
+                      "（办公室的 OpenPGP 公钥，路径相对于活动文件）")  # fmt: skip
 
 
 def _evaluators(path: Path, campaign: Campaign, units: Sequence[Unit]) -> tuple[Evaluator, ...]:

@@ -56,6 +56,8 @@ def identify(path: Path) -> str:
             return "xls" if kind == "ole2" and suffix == ".xls" else kind
     if suffix in OFFICE or suffix == ".xls":
         return suffix.lstrip(".")  # named so, but not that format: the reader says why
+    if suffix == ".gpg" and head[:1] and head[0] & 0x80:  # an OpenPGP packet's tag byte
+        return "openpgp"
     return TEXT.get(suffix) or _sniffed(path)
 
 
@@ -74,7 +76,7 @@ def read(path: Path, columns: list[str] | None = None) -> Reading:
     """Identify and read one file; ``columns``: the header a CSV must have (its schema's)."""
     kind = identify(path)
     try:
-        if kind in ("pdf", "image", "ole2"):
+        if kind in ("pdf", "image", "ole2", "openpgp"):  # nothing here opens it
             return Reading(kind, "identified")
         if kind == "unknown":
             return Reading(kind, "unreadable", "format not identified", "无法识别格式")

@@ -14,6 +14,7 @@ from duban.archive.digests import ALGORITHMS, CHUNK
 from duban.archive.fourprops.bagview import BagView
 from duban.archive.fourprops.formats import CONTENT_TYPES, OFFICE, identify
 from duban.archive.fourprops.model import Check
+from duban.archive.gather import BALLOT, ENCRYPTED_BALLOT
 from duban.archive.manifests import MANIFESTS
 from duban.archive.tables import ANONYMOUS
 
@@ -105,7 +106,7 @@ def ballots(view: BagView) -> Check:
     named = [c for c in ANONYMOUS["evaluation_ballots"] if header and c in header]
     if named:
         check.fail(BALLOTS, f"has the columns {', '.join(named)}", f"含有列 {'、'.join(named)}")
-    left = {sha for sha, why in view.left_out().items() if why == "ballot"}
+    left = {sha for sha, why in view.left_out().items() if why in (BALLOT, ENCRYPTED_BALLOT)}
     check.counts["ballots left out"] = len(left)
     for relative in view.payload():
         if view.sha256(relative) in left:
