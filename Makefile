@@ -30,9 +30,10 @@ $(INSTALLED): pyproject.toml
 # (a second producer of workbooks: re-saves as xlsx, xls and ods; prints the templates, the
 # summary workbook and the bulletin to PDF) and the Chinese fonts those PDFs are set in, so
 # their page counts are the same on every machine; and Chromium, the real browser the board's
-# browser tests drive (tests/test_board_browser.py, through Playwright's driver only). Installed
-# once, if missing.
-SYSTEM_PACKAGES := dovecot-imapd libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk \
+# browser tests drive (tests/test_board_browser.py, through Playwright's driver only); GnuPG, which
+# files an archive's ballots encrypted to the office's key (tests/test_archive_ballots.py).
+# Installed once, if missing.
+SYSTEM_PACKAGES := dovecot-imapd libreoffice-calc-nogui libreoffice-writer-nogui fonts-noto-cjk gnupg \
 	chromium
 
 # The PostgreSQL server of this machine is started before every session; start it if not.
