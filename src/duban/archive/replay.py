@@ -40,11 +40,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from duban.archive.bulletins import bulletin_of, check_bulletin
+from duban.archive.inspections import check_inspection
+from duban.archive.ledgers import check_ledger
 from duban.archive.logged import logged_but_missing
 from duban.archive.rankings import NAMED, check_ranking
 from duban.archive.restore import Restored, restored
 from duban.archive.summaries import check_summary, is_summary
 from duban.archive.versions import Versions
+from duban.archive.written import Written, written_by
+from duban.compile.model import CompileInput
 from duban.errors import DubanError, Problem
 from duban.evaluate.evaluation import Evaluation
 from duban.evaluate.runs import FROZEN, recomputed
@@ -61,9 +66,20 @@ from duban.ledger.schema import (
     InspectionRoundRow,
 )
 from duban.model.loader import CampaignBundle
+from duban.selfcheck.commands import LEDGER_WRITTEN
 
 LEDGER = "data/ledger"
 SCORE_FIELDS = ("group_id", "total", "rank", "flagged", "commended", "lines")
+UNREPLAYED = (
+    (".html", "rendered from templates the bag does not keep; the figures are compared in the "
+     "workbook or .docx written with it", "由归档包未保存的模板生成；其数字在同时生成的工作簿或 "
+     ".docx 中核对"),
+    (".docx", "a document the replay does not write again", "复算不重新生成的文档"),
+    (".xlsx", "a workbook the replay does not recognise or write again",
+     "复算不识别或不重新生成的工作簿"),
+)  # fmt: skip
+"""Why a file under ``data/outputs`` is not replayed, by its kind."""
+READ_AS = {".xlsx": ("a workbook", "工作簿"), ".docx": ("a document", "文档")}
 RESULT_KEYS = {"group_id": "group", "total": "total", "rank": "rank", "flagged": "flagged",
                "commended": "commended", "lines": "lines"}  # fmt: skip
 
@@ -108,11 +124,13 @@ def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
     for at, error in ledger.unreadable:
         replay.problems.append(Problem(f"{LEDGER}/{at}", f"cannot be read: {error}",
                                        f"无法读取：{error}"))  # fmt: skip
+    versions = Versions(ledger)
     with ledger.session() as session:
-        results = _evaluations(session, Versions(ledger), replay)
+        results = _evaluations(session, versions, replay)
         _draws(session, ledger.bundle, replay)
         replay.problems += logged_but_missing(session)
-    _workbooks(bag / "data" / "outputs", results, ledger, replay)
+        written = written_by(session, ledger.bundle.campaign.id)
+    _outputs(bag / "data" / "outputs", Outputs(results, ledger, versions, written), replay)
 
 
 # ------------------------------------------------------------------------- evaluations
@@ -263,44 +281,72 @@ def _draws(session: Session, bundle: CampaignBundle, replay: Replay) -> None:
                    found)  # fmt: skip
 
 
-# ------------------------------------------------------------------------- workbooks
+# ------------------------------------------------------------------------- outputs
 
 
-def _workbooks(
-    outputs: Path, results: dict[tuple[str, str], Evaluation], ledger: Restored, replay: Replay
-) -> None:
+@dataclass
+class Outputs:
+    """What replaying one bag's outputs needs: the recomputed evaluations, the restored ledger,
+    the campaign as it stood, which event wrote each file, and the figures of each summary by
+    the bulletin made with it."""
+
+    results: dict[tuple[str, str], Evaluation]
+    ledger: Restored
+    versions: Versions
+    written: dict[tuple[str, ...], Written]
+    bulletins: dict[str, CompileInput] = field(default_factory=dict)
+
+
+def _outputs(outputs: Path, done: Outputs, replay: Replay) -> None:
+    """Every file under ``data/outputs``, the workbooks first (a summary before its
+    bulletin)."""
     if not outputs.is_dir():
         return
-    for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+    files = sorted(p for p in outputs.rglob("*") if p.is_file())
+    for path in sorted(files, key=lambda p: p.suffix.lower() != ".xlsx"):
         relative = f"data/outputs/{path.relative_to(outputs).as_posix()}"
-        if path.suffix.lower() != ".xlsx":
-            replay.not_replayed.append((relative, relative))
-            continue
         try:
-            _workbook(path, relative, results, ledger, replay)
+            _output(path, relative, done, replay)
         except Exception as error:
-            # openpyxl raises many kinds on a damaged file (zip, XML, a missing part): the
-            # file checks name the damage; the replay says it and goes on
+            # openpyxl and python-docx raise many kinds on a damaged file (zip, XML, a missing
+            # part): the file checks name the damage; the replay says it and goes on
             said = f"{type(error).__name__}: {error}"
-            replay.problems.append(Problem(relative, f"cannot be read as a workbook: {said}",
-                                           f"无法作为工作簿读取：{said}"))  # fmt: skip
+            en, zh = READ_AS.get(path.suffix.lower(), ("a file", "文件"))
+            replay.problems.append(Problem(relative, f"cannot be read as {en}: {said}",
+                                           f"无法作为{zh}读取：{said}"))  # fmt: skip
 
 
-def _workbook(
-    path: Path,
-    relative: str,
-    results: dict[tuple[str, str], Evaluation],
-    ledger: Restored,
-    replay: Replay,
-) -> None:
+def _output(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
+    written = done.written.get(tuple(relative.split("/")[2:]))
+    suffix = path.suffix.lower()
+    if written is not None and suffix in (".xlsx", ".docx"):
+        check = check_ledger if written.kind == LEDGER_WRITTEN else check_inspection
+        what, found = check(path, relative, written, done.ledger, done.versions)
+        replay.add(f"{relative}: {what[0]}, written again and compared",
+                   f"{relative}：{what[1]}，重新生成并逐项核对", found)  # fmt: skip
+    elif relative in done.bulletins:
+        replay.add(f"{relative}: written again from its summary's recomputed figures",
+                   f"{relative}：按汇总表的复算数字重新生成并核对",
+                   check_bulletin(path, relative, done.bulletins.pop(relative),
+                                  done.ledger))  # fmt: skip
+    elif suffix == ".xlsx":
+        _workbook(path, relative, done, replay)
+    else:
+        replay.not_replayed.append(_unreplayed(relative))
+
+
+def _workbook(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
     match = NAMED.match(path.name)
     if match is None and is_summary(path):
-        what, found = check_summary(path, relative, ledger.engine, ledger.bundle)
+        ledger = done.ledger
+        what, found, data = check_summary(path, relative, ledger.engine, ledger.bundle)
         replay.add(f"{relative}: figures of {what[0]} recomputed",
                    f"{relative}：复算 {what[1]} 的各项数字", found)  # fmt: skip
+        if data is not None:
+            done.bulletins[bulletin_of(relative, data)] = data
     elif match is None:
-        replay.not_replayed.append((relative, relative))
-    elif (result := results.get((match["label"], match["stage"]))) is None:
+        replay.not_replayed.append(_unreplayed(relative))
+    elif (result := done.results.get((match["label"], match["stage"]))) is None:
         replay.add(relative, relative, [Problem(relative,
             "no evaluation version of this name in the ledger to recompute it from",
             "台账中没有与此文件名对应的考核版本，无法复算")])  # fmt: skip
@@ -308,3 +354,11 @@ def _workbook(
         replay.add(f"{relative}: rows against the recomputed placings",
                    f"{relative}：逐行与复算名次核对",
                    check_ranking(path, relative, result, match["book"]))  # fmt: skip
+
+
+def _unreplayed(relative: str) -> tuple[str, str]:
+    """A file the replay does not recompute, and why (by its kind)."""
+    for suffixes, en, zh in UNREPLAYED:
+        if relative.lower().endswith(suffixes):
+            return f"{relative} ({en})", f"{relative}（{zh}）"
+    return relative, relative

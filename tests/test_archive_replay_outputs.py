@@ -1,0 +1,143 @@
+"""The replay of the outputs other than the evaluation's (issue 19, point 3): the rectification
+ledger (整改台账), the inspection round's summary workbook (督查汇总表) and bulletin (督查通报),
+the deliverable's bulletin (通报), each written again from the bag alone and compared; one cell
+or figure edited, every manifest recomputed after it, is named by file, sheet and cell."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import docx
+import pytest
+from openpyxl import load_workbook
+
+from duban.clock import FixedClock
+from duban.ledger.db import make_engine, session_scope
+from duban.selfcheck.items import NewItem
+from duban.selfcheck.ledger import apply_move, create_items
+from duban.selfcheck.states import Action, Move
+
+from .conftest import EXAMPLE
+from .test_archive_replay import copy_of, rejected, run_ok, verify
+
+ZONE = ZoneInfo("Asia/Shanghai")
+CID = "nlzf-2026"
+EARLY = "data/outputs/rectification/整改台账（2026-10-09）.xlsx"
+LEDGER = "data/outputs/rectification/整改台账（2026-10-20）.xlsx"
+SUMMARY = "data/outputs/inspections/督查汇总表-季度常规督查-2026-Q4.xlsx"
+NOTICE = "data/outputs/inspections/督查通报-季度常规督查-2026-Q4.docx"
+BULLETIN = "data/outputs/plan-once/实施方案通报.docx"
+
+
+@pytest.fixture(scope="module")
+def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three rectification items, a ledger written on 9 October, one item moved on the 12th,
+    a ledger written on the 20th; a summary and bulletin compiled; an inspection round drawn,
+    approved and reported; all filed as a bag."""
+    home = tmp_path_factory.mktemp("replay-outputs")
+    url = f"sqlite:///{home / 'l.sqlite3'}"
+    env = {"DUBAN_HOME": str(home), "DUBAN_DATABASE_URL": url, "DUBAN_NOW": "2026-12-10",
+           "DUBAN_LANG": "en", "DUBAN_SECRET": "s" * 20}  # fmt: skip
+    run_ok(["init", str(EXAMPLE)], env)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        create_items(session, FixedClock(datetime(2026, 9, 19, 10, tzinfo=ZONE)), CID, [
+            NewItem("B03", "学习制度落实不到位", measure="建立周学习制度",
+                    deadline=date(2026, 9, 30)),
+            NewItem("T01", "值班纪律松弛", measure="严格值班", deadline=date(2026, 9, 30)),
+            NewItem("T02", "制度执行不严", measure="加强督查", deadline=date(2026, 12, 31)),
+        ], actor="coordinator")  # fmt: skip
+    run_ok(["rectify", "ledger", str(EXAMPLE), "--as-of", "2026-10-09"], env)
+    with session_scope(engine) as session:
+        apply_move(session, FixedClock(datetime(2026, 10, 12, 10, tzinfo=ZONE)), CID,
+                   "ZG-B03-001", Move(Action.PROGRESS, "x", role="unit", note="正在修订"),
+                   zone=ZONE)  # fmt: skip
+    engine.dispose()
+    run_ok(["rectify", "ledger", str(EXAMPLE), "--as-of", "2026-10-20"], env)
+    run_ok(["compile", str(EXAMPLE), "--deliverable", "plan", "--as-of", "2026-03-10"], env)
+    run_ok(["inspect", "draw", str(EXAMPLE), "quarterly", "--seed", "20260501"], env)
+    run_ok(["inspect", "approve", str(EXAMPLE), "quarterly"], env)
+    run_ok(["inspect", "report", str(EXAMPLE), "quarterly"], env)
+    run_ok(["archive", "write", str(EXAMPLE), "--out", str(home / "bag")], env)
+    return home / "bag"
+
+
+def edit_cell(path: Path, sheet: str, cell: str, change: object) -> object:
+    """Set one cell of a workbook; return what it held."""
+    book = load_workbook(path)
+    old = book[sheet][cell].value
+    book[sheet][cell].value = change
+    book.save(path)
+    return old
+
+
+def test_every_output_of_an_untouched_bag_is_replayed(bag: Path):
+    code, output = verify(bag)
+    assert code == 0, output
+    for path in (LEDGER, SUMMARY, NOTICE):
+        assert f"replayed, matches: {path}: " in output
+    assert f"replayed, matches: {EARLY}: 3 items as of 2026-10-08T16:00:00+00:00 (1 moved " \
+           "since: their fixed columns only" in output  # fmt: skip
+    assert f"replayed, matches: {BULLETIN}: written again from its summary's" in output
+    assert "not replayed: data/outputs/plan-once/实施方案通报.html (rendered from" in output
+
+
+def test_an_edited_ledger_cell_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    old = edit_cell(target / LEDGER, "汇总", "E10", 1)  # overdue, in the total line
+    output = rejected(target)
+    assert f"{LEDGER} sheet 汇总 cell E10: is 1, recomputed {old}" in output
+    assert output.count(f"{LEDGER} sheet") == 1
+
+
+def test_an_item_moved_since_is_compared_on_what_never_changes(bag: Path, tmp_path: Path):
+    """The 9 October ledger: the moved item's state is not compared, its finding is."""
+    target = copy_of(bag, tmp_path)
+    book = load_workbook(target / EARLY)
+    [sheet] = [ws for ws in book.worksheets if ws["B2"].value == "ZG-B03-001"][:1]
+    sheet["I2"].value = "已销号"  # its state then: not kept, not compared
+    sheet["D2"].value = "另一个问题"  # its finding: never changes
+    book.save(target / EARLY)
+    output = rejected(target)
+    assert f"{EARLY} sheet {sheet.title} cell D2: is 另一个问题, recomputed 学习制度落实不到位" \
+        in output  # fmt: skip
+    assert "cell I2" not in output
+
+
+def test_an_edited_inspection_score_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    old = edit_cell(target / SUMMARY, "说明", "B9", 7)  # units drawn
+    output = rejected(target)
+    assert f"{SUMMARY} sheet 说明 cell B9: is 7, recomputed {old}" in output
+    assert old == 8
+
+
+def edit_paragraph(path: Path, number: int, old: str, new: str) -> str:
+    """Replace ``old`` by ``new`` in one paragraph of a .docx; return the paragraph's text."""
+    document = docx.Document(str(path))
+    paragraph = document.paragraphs[number - 1]
+    text = paragraph.text
+    assert old in text
+    for run in paragraph.runs:
+        run.text = run.text.replace(old, new)
+    document.save(str(path))
+    return text
+
+
+def test_an_edited_count_in_the_inspection_bulletin_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    edit_paragraph(target / NOTICE, 9, "收回评分表0份", "收回评分表6份")
+    output = rejected(target)
+    assert f"{NOTICE} paragraph 9: reads “本次共抽查8个单位，收回评分表6份" in output
+    assert "recomputed “本次共抽查8个单位，收回评分表0份" in output
+
+
+def test_an_edited_count_in_the_bulletin_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    edit_paragraph(target / BULLETIN, 12, "（30个）", "（29个）")
+    output = rejected(target)
+    assert f"{BULLETIN} paragraph 12: reads “三、未报送的单位（29个）”, recomputed " \
+           "“三、未报送的单位（30个）”" in output  # fmt: skip
+    assert output.count(BULLETIN) == 1
