@@ -12,9 +12,14 @@ from zoneinfo import ZoneInfo
 import docx
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from duban.clock import FixedClock
+from duban.evaluate.commands import report_of, score_sheet_name, sheets_folder
+from duban.evaluate.workbook import write_score_sheet
 from duban.ledger.db import make_engine, session_scope
+from duban.ledger.schema import EvaluationRow
+from duban.model.loader import load_campaign
 from duban.selfcheck.items import NewItem
 from duban.selfcheck.ledger import apply_move, create_items
 from duban.selfcheck.states import Action, Move
@@ -29,6 +34,8 @@ LEDGER = "data/outputs/rectification/整改台账（2026-10-20）.xlsx"
 SUMMARY = "data/outputs/inspections/督查汇总表-季度常规督查-2026-Q4.xlsx"
 NOTICE = "data/outputs/inspections/督查通报-季度常规督查-2026-Q4.docx"
 BULLETIN = "data/outputs/plan-once/实施方案通报.docx"
+SHEET = "data/outputs/evaluation/得分说明-2026-v1/得分说明-市委组织部.xlsx"
+EVALUATION_BULLETIN = "data/outputs/evaluation/考核通报-2026-v1.docx"
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +67,24 @@ def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run_ok(["inspect", "draw", str(EXAMPLE), "quarterly", "--seed", "20260501"], env)
     run_ok(["inspect", "approve", str(EXAMPLE), "quarterly"], env)
     run_ok(["inspect", "report", str(EXAMPLE), "quarterly"], env)
+    run_ok(["evaluate", "compute", str(EXAMPLE), "--closes", "2026-12-09"], env)
+    score_sheets(home, url, ["B03", "T01"])
     run_ok(["archive", "write", str(EXAMPLE), "--out", str(home / "bag")], env)
     return home / "bag"
+
+
+def score_sheets(home: Path, url: str, units: list[str]) -> None:
+    """Two units' score sheets where publication writes them (publication also mails them,
+    which these tests need not)."""
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        row = session.scalars(select(EvaluationRow)).one()
+        report = report_of(load_campaign(EXAMPLE), row)
+    engine.dispose()
+    folder = home / "out" / CID / "evaluation" / sheets_folder(report, "v1")
+    folder.mkdir(parents=True)
+    for unit in units:
+        write_score_sheet(report, unit, folder / score_sheet_name(report, unit))
 
 
 def edit_cell(path: Path, sheet: str, cell: str, change: object) -> object:
@@ -76,8 +99,9 @@ def edit_cell(path: Path, sheet: str, cell: str, change: object) -> object:
 def test_every_output_of_an_untouched_bag_is_replayed(bag: Path):
     code, output = verify(bag)
     assert code == 0, output
-    for path in (LEDGER, SUMMARY, NOTICE):
+    for path in (LEDGER, SUMMARY, NOTICE, SHEET, SHEET.replace("市委组织部", "金城镇")):
         assert f"replayed, matches: {path}: " in output
+    assert f"replayed, matches: {EVALUATION_BULLETIN}: written again" in output
     assert f"replayed, matches: {EARLY}: 3 items as of 2026-10-08T16:00:00+00:00 (1 moved " \
            "since: their fixed columns only" in output  # fmt: skip
     assert f"replayed, matches: {BULLETIN}: written again from its summary's" in output
@@ -141,3 +165,21 @@ def test_an_edited_count_in_the_bulletin_is_named(bag: Path, tmp_path: Path):
     assert f"{BULLETIN} paragraph 12: reads “三、未报送的单位（29个）”, recomputed " \
            "“三、未报送的单位（30个）”" in output  # fmt: skip
     assert output.count(BULLETIN) == 1
+
+
+def test_an_edited_score_sheet_cell_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    old = edit_cell(target / SHEET, "得分说明", "C6", 95)  # the unit's total
+    output = rejected(target)
+    assert f"{SHEET} sheet 得分说明 cell C6: is 95, recomputed {old}" in output
+    assert output.count(f"{SHEET} sheet") == 1
+
+
+def test_an_edited_evaluation_bulletin_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    document = docx.Document(str(target / EVALUATION_BULLETIN))
+    [number] = [n for n, p in enumerate(document.paragraphs, start=1) if "市委组织部" in p.text][:1]
+    text = edit_paragraph(target / EVALUATION_BULLETIN, number, "市委组织部", "市委办公室")
+    output = rejected(target)
+    assert f"{EVALUATION_BULLETIN} paragraph {number}: reads" in output
+    assert text[:20] in output

@@ -31,6 +31,7 @@ hash).
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -41,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from duban.archive.bulletins import bulletin_of, check_bulletin
+from duban.archive.evaluations import Version, check_evaluation_output, named_version
 from duban.archive.inspections import check_inspection
 from duban.archive.ledgers import check_ledger
 from duban.archive.logged import logged_but_missing
@@ -51,7 +53,6 @@ from duban.archive.versions import Versions
 from duban.archive.written import Written, written_by
 from duban.compile.model import CompileInput
 from duban.errors import DubanError, Problem
-from duban.evaluate.evaluation import Evaluation
 from duban.evaluate.runs import FROZEN, recomputed
 from duban.evaluate.snapshot import canonical, result_json, sha256
 from duban.inspect import rounds
@@ -71,11 +72,15 @@ from duban.selfcheck.commands import LEDGER_WRITTEN
 LEDGER = "data/ledger"
 SCORE_FIELDS = ("group_id", "total", "rank", "flagged", "commended", "lines")
 UNREPLAYED = (
-    (".html", "rendered from templates the bag does not keep; the figures are compared in the "
-     "workbook or .docx written with it", "由归档包未保存的模板生成；其数字在同时生成的工作簿或 "
-     ".docx 中核对"),
-    (".docx", "a document the replay does not write again", "复算不重新生成的文档"),
-    (".xlsx", "a workbook the replay does not recognise or write again",
+    (r"^(意见建议汇总|comments)-.+\.xlsx$", "the ballots' comments: the ballots are not "
+     "restored", "评议选票中的意见建议：选票未恢复"),
+    (r"^(核验销号表|verification sheet)", "a form of the items awaiting verification, to fill "
+     "in; no event records its moment", "待核验事项的填报表，没有事件记载其生成时刻"),
+    (r"\.html$", "rendered from templates the bag does not keep; what it shows is replayed from "
+     "the ledger or in the .docx or workbook written with it", "由归档包未保存的模板生成；其内容"
+     "根据台账复算，或在同时生成的 .docx 或工作簿中核对"),
+    (r"\.docx$", "a document the replay does not write again", "复算不重新生成的文档"),
+    (r"\.xlsx$", "a workbook the replay does not recognise or write again",
      "复算不识别或不重新生成的工作簿"),
 )  # fmt: skip
 """Why a file under ``data/outputs`` is not replayed, by its kind."""
@@ -138,10 +143,10 @@ def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
 
 def _evaluations(
     session: Session, versions: Versions, replay: Replay
-) -> dict[tuple[str, str], Evaluation]:
+) -> dict[tuple[str, str], Version]:
     """Each version replayed; its recomputed result by (label, ``v<n>``), and the frozen
     version's also by (label, ``final``)."""
-    results: dict[tuple[str, str], Evaluation] = {}
+    results: dict[tuple[str, str], Version] = {}
     for row in session.scalars(select(EvaluationRow).order_by(EvaluationRow.id)):
         name = f"evaluation {row.label} v{row.version}"
         zh = f"考核“{row.label}”第 {row.version} 版"
@@ -151,7 +156,8 @@ def _evaluations(
         if sha256(row.inputs) != row.inputs_digest:
             found.append(_differs(where, "inputs_digest", row.inputs_digest, sha256(row.inputs)))
         try:
-            result = recomputed(versions.at(session, row.campaign_id, row.computed_at), row)
+            bundle = versions.at(session, row.campaign_id, row.computed_at)
+            result = recomputed(bundle, row)
             expected = result_json(result)
         except (DubanError, KeyError, ValueError, TypeError, ArithmeticError) as error:
             found.append(Problem(where[0], f"cannot be recomputed from its inputs: {error}",
@@ -165,9 +171,9 @@ def _evaluations(
         found += _scores(session, row, expected, name, zh)
         replay.add(f"{name}: {len(expected)} units recomputed",
                    f"{zh}：复算 {len(expected)} 个单位", found)  # fmt: skip
-        results[(row.label, f"v{row.version}")] = result
+        results[(row.label, f"v{row.version}")] = Version(row, bundle, result)
         if row.state == FROZEN:
-            results[(row.label, "final")] = result
+            results[(row.label, "final")] = Version(row, bundle, result)
     return results
 
 
@@ -290,7 +296,7 @@ class Outputs:
     the campaign as it stood, which event wrote each file, and the figures of each summary by
     the bulletin made with it."""
 
-    results: dict[tuple[str, str], Evaluation]
+    results: dict[tuple[str, str], Version]
     ledger: Restored
     versions: Versions
     written: dict[tuple[str, ...], Written]
@@ -319,7 +325,9 @@ def _outputs(outputs: Path, done: Outputs, replay: Replay) -> None:
 def _output(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
     written = done.written.get(tuple(relative.split("/")[2:]))
     suffix = path.suffix.lower()
-    if written is not None and suffix in (".xlsx", ".docx"):
+    if (named := named_version(path)) is not None:
+        _evaluation_output(path, relative, named, done, replay)
+    elif written is not None and suffix in (".xlsx", ".docx"):
         check = check_ledger if written.kind == LEDGER_WRITTEN else check_inspection
         what, found = check(path, relative, written, done.ledger, done.versions)
         replay.add(f"{relative}: {what[0]}, written again and compared",
@@ -346,19 +354,37 @@ def _workbook(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
             done.bulletins[bulletin_of(relative, data)] = data
     elif match is None:
         replay.not_replayed.append(_unreplayed(relative))
-    elif (result := done.results.get((match["label"], match["stage"]))) is None:
+    elif version := _version(done, (match["label"], match["stage"]), relative, replay):
+        replay.add(f"{relative}: rows against the recomputed placings",
+                   f"{relative}：逐行与复算名次核对",
+                   check_ranking(path, relative, version.result, match["book"]))  # fmt: skip
+
+
+def _evaluation_output(
+    path: Path, relative: str, named: tuple[str, str], done: Outputs, replay: Replay
+) -> None:
+    if version := _version(done, named, relative, replay):
+        found = check_evaluation_output(path, relative, version, named[1], done.ledger.scratch)
+        replay.add(f"{relative}: written again from the recomputed version",
+                   f"{relative}：按复算的考核版本重新生成并核对", found)  # fmt: skip
+
+
+def _version(
+    done: Outputs, named: tuple[str, str], relative: str, replay: Replay
+) -> Version | None:
+    """The recomputed version a file's name gives; None (and said) when there is none."""
+    version = done.results.get(named)
+    if version is None:
         replay.add(relative, relative, [Problem(relative,
             "no evaluation version of this name in the ledger to recompute it from",
             "台账中没有与此文件名对应的考核版本，无法复算")])  # fmt: skip
-    else:
-        replay.add(f"{relative}: rows against the recomputed placings",
-                   f"{relative}：逐行与复算名次核对",
-                   check_ranking(path, relative, result, match["book"]))  # fmt: skip
+    return version
 
 
 def _unreplayed(relative: str) -> tuple[str, str]:
     """A file the replay does not recompute, and why (by its kind)."""
-    for suffixes, en, zh in UNREPLAYED:
-        if relative.lower().endswith(suffixes):
+    name = relative.rsplit("/", 1)[-1]
+    for pattern, en, zh in UNREPLAYED:
+        if re.search(pattern, name, re.IGNORECASE):
             return f"{relative} ({en})", f"{relative}（{zh}）"
     return relative, relative
