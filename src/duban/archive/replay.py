@@ -301,6 +301,7 @@ class Outputs:
     versions: Versions
     written: dict[tuple[str, ...], Written]
     bulletins: dict[str, CompileInput] = field(default_factory=dict)
+    sheets: dict[str, list[list[Problem]]] = field(default_factory=dict)  # folder → found
 
 
 def _outputs(outputs: Path, done: Outputs, replay: Replay) -> None:
@@ -320,6 +321,7 @@ def _outputs(outputs: Path, done: Outputs, replay: Replay) -> None:
             en, zh = READ_AS.get(path.suffix.lower(), ("a file", "文件"))
             replay.problems.append(Problem(relative, f"cannot be read as {en}: {said}",
                                            f"无法作为{zh}读取：{said}"))  # fmt: skip
+    _sheets(done, replay)
 
 
 def _output(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
@@ -365,8 +367,18 @@ def _evaluation_output(
 ) -> None:
     if version := _version(done, named, relative, replay):
         found = check_evaluation_output(path, relative, version, named[1], done.ledger.scratch)
-        replay.add(f"{relative}: written again from the recomputed version",
-                   f"{relative}：按复算的考核版本重新生成并核对", found)  # fmt: skip
+        if path.suffix.lower() == ".docx":
+            replay.add(f"{relative}: written again from the recomputed version",
+                       f"{relative}：按复算的考核版本重新生成并核对", found)  # fmt: skip
+        else:  # one score sheet a unit: said once per folder
+            done.sheets.setdefault(relative.rpartition("/")[0], []).append(found)
+
+
+def _sheets(done: Outputs, replay: Replay) -> None:
+    for folder, found in done.sheets.items():
+        replay.add(f"{folder}/: {len(found)} score sheets written again from the recomputed "
+                   "version", f"{folder}/：按复算的考核版本重新生成并核对 {len(found)} 份得分说明",
+                   [problem for each in found for problem in each])  # fmt: skip
 
 
 def _version(
