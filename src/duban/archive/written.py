@@ -10,7 +10,7 @@ wrote what the bag holds (the same day again replaces the file).
 
 from __future__ import annotations
 
-from pathlib import PurePath
+from pathlib import PurePosixPath, PureWindowsPath
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from duban.ledger.schema import EventRow
 from duban.selfcheck.commands import LEDGER_WRITTEN
 
+OUT = "out"
+"""``Settings.outputs``: ``DUBAN_HOME/out``."""
 REPORTED = "inspection.reported"
 PATH_KEYS = {LEDGER_WRITTEN: ("path",), REPORTED: ("workbook", "docx")}
 Written = EventRow
@@ -34,8 +36,21 @@ def written_by(session: Session, campaign_id: str) -> dict[tuple[str, ...], Writ
     found: dict[tuple[str, ...], Written] = {}
     for event in session.scalars(query):
         for key in PATH_KEYS[event.kind]:
-            parts = PurePath(str((event.payload or {}).get(key, ""))).parts
-            if campaign_id in parts:
-                at = len(parts) - 1 - parts[::-1].index(campaign_id)
+            parts = _parts(str((event.payload or {}).get(key, "")))
+            at = _campaign_folder(parts, campaign_id)
+            if at is not None:
                 found[parts[at + 1 :]] = event
     return found
+
+
+def _campaign_folder(parts: tuple[str, ...], campaign_id: str) -> int | None:
+    """Where ``out/<campaign>`` ends in a path (None: written elsewhere, with ``--out``)."""
+    for at in range(len(parts) - 2, 0, -1):
+        if parts[at] == campaign_id and parts[at - 1] == OUT:
+            return at
+    return None
+
+
+def _parts(path: str) -> tuple[str, ...]:
+    """A path's parts, as written on a POSIX machine or on Windows."""
+    return (PurePosixPath if "/" in path else PureWindowsPath)(path).parts
