@@ -17,15 +17,28 @@ recorded must still follow from what it kept. On a ledger restored from the bag
   ``data/outputs/``: each row's unit, rank and total against the recomputed placings of the
   version its name gives (``archive.rankings``);
 - every summary workbook (汇总表): its counts and rates recomputed for the period and moment
-  its audit sheet records (``archive.summaries``);
+  its audit sheet records (``archive.summaries``), and the bulletin (通报 .docx) beside it
+  written again from those figures and compared by text (``archive.bulletins``);
+- every other output a command wrote and can write again, written again by the same writer on
+  the restored ledger for the moment the output belongs to, and compared cell by cell
+  (``archive.cells``) or, for a .docx, paragraph by paragraph (``archive.documents``): the
+  rectification ledgers (整改台账, as of their ``rectification.ledger-written`` event:
+  ``archive.ledgers``), an inspection round's summary workbook and bulletin (督查汇总表,
+  督查通报, as of their ``inspection.reported`` event: ``archive.inspections``), and an
+  evaluation version's bulletin (考核通报) and per-unit score sheets (得分说明, as of the
+  version's own moment: ``archive.evaluations``); ``archive.written`` finds the event that
+  wrote each file;
 - every evaluation version and inspection draw the event log records, against the rows the
   bag still has (``archive.logged``).
 
-What it does not replay is listed: the anonymous ballots (not restored, so a ballot's marks
-are not recounted into the figures: the evaluation starts from the figures it kept), the
-other outputs (bulletins, comments, rectification ledgers), and the
-figures an evaluation gathered from the ledger (its inputs are taken as kept, checked by their
-hash).
+What it does not replay is listed, with why: the anonymous ballots (not restored, so a
+ballot's marks are not recounted into the figures: the evaluation starts from the figures it
+kept) and the comments workbook made from them; the HTML pages (rendered from templates the
+bag does not keep; what they show is compared in the .docx or workbook written with them, or
+replayed from the ledger, as a draw's publication page); the verification forms (核验销号表:
+no event records their moment); any other file; and the figures an evaluation gathered from
+the ledger (its inputs are taken as kept, checked by their hash). A rectification item moved
+after a ledger was written is compared on what never changes only (``archive.ledgers``).
 """
 
 from __future__ import annotations
