@@ -1,7 +1,8 @@
-"""The replay of the outputs other than the evaluation's (issue 19, point 3): the rectification
-ledger (整改台账), the inspection round's summary workbook (督查汇总表) and bulletin (督查通报),
-the deliverable's bulletin (通报), each written again from the bag alone and compared; one cell
-or figure edited, every manifest recomputed after it, is named by file, sheet and cell."""
+"""The replay of the outputs beyond the rankings and summaries (issue 19, point 3): the
+rectification ledger (整改台账), the inspection round's summary workbook (督查汇总表) and bulletin
+(督查通报), the deliverable's bulletin (通报), the evaluation's bulletin (考核通报) and score
+sheets (得分说明), each written again from the bag alone and compared; one cell or figure
+edited, every manifest recomputed after it, is named by file, sheet and cell or paragraph."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from duban.selfcheck.states import Action, Move
 
 from .conftest import EXAMPLE
 from .test_archive_replay import copy_of, rejected, run_ok, verify
+from .test_archive_replay import edit_cell as edit_csv
 
 ZONE = ZoneInfo("Asia/Shanghai")
 CID = "nlzf-2026"
@@ -36,6 +38,7 @@ NOTICE = "data/outputs/inspections/督查通报-季度常规督查-2026-Q4.docx"
 BULLETIN = "data/outputs/plan-once/实施方案通报.docx"
 SHEET = "data/outputs/evaluation/得分说明-2026-v1/得分说明-市委组织部.xlsx"
 EVALUATION_BULLETIN = "data/outputs/evaluation/考核通报-2026-v1.docx"
+ITEMS = "data/ledger/rectification_items.csv"
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +189,19 @@ def test_an_edited_evaluation_bulletin_is_named(bag: Path, tmp_path: Path):
     output = rejected(target)
     assert f"{EVALUATION_BULLETIN} paragraph {number}: reads" in output
     assert text[:20] in output
+
+
+def test_an_edited_item_in_the_ledger_table_is_named_in_the_workbook(bag: Path, tmp_path: Path):
+    """The table edited, not the workbook: the workbook no longer follows from it."""
+    target = copy_of(bag, tmp_path)
+    edit_csv(target / ITEMS, "3", "finding", "制度执行到位")
+    output = rejected(target)
+    assert f"{LEDGER} sheet 镇区 cell D3: is 制度执行不严, recomputed 制度执行到位" in output
+
+
+def test_an_output_the_ledger_cannot_give_is_said(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    edit_csv(target / "data/ledger/inspection_rounds.csv", "1", "state", "drawn")
+    output = rejected(target)
+    assert f"{SUMMARY}: cannot be recomputed: round 2026-Q4 is drawn" in output
+    assert "cannot be read as" not in output

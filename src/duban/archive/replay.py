@@ -327,6 +327,9 @@ def _outputs(outputs: Path, done: Outputs, replay: Replay) -> None:
         relative = f"data/outputs/{path.relative_to(outputs).as_posix()}"
         try:
             _output(path, relative, done, replay)
+        except DubanError as error:  # the ledger cannot give it (a round not approved …)
+            replay.problems.append(Problem(relative, f"cannot be recomputed: {error.message}",
+                                           f"无法复算：{error.zh or error.message}"))  # fmt: skip
         except Exception as error:
             # openpyxl and python-docx raise many kinds on a damaged file (zip, XML, a missing
             # part): the file checks name the damage; the replay says it and goes on
