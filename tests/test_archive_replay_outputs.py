@@ -108,7 +108,7 @@ def test_every_output_of_an_untouched_bag_is_replayed(bag: Path):
     assert f"replayed, matches: {folder}/: 2 score sheets written again from the recomputed " \
         "version" in output  # fmt: skip
     assert f"replayed, matches: {EVALUATION_BULLETIN}: written again" in output
-    assert f"replayed, matches: {EARLY}: 3 items as of 2026-10-08T16:00:00+00:00 (1 moved " \
+    assert f"replayed, matches: {EARLY}: 3 items as of 2026-10-09T00:00+08:00 (1 moved " \
            "since: their fixed columns only" in output  # fmt: skip
     assert f"replayed, matches: {BULLETIN}: written again from its summary's" in output
     assert "not replayed: data/outputs/plan-once/实施方案通报.html (rendered from" in output

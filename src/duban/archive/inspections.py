@@ -18,7 +18,7 @@ from duban.archive.cells import compare_workbooks
 from duban.archive.documents import compare_documents
 from duban.archive.restore import Restored
 from duban.archive.versions import Versions
-from duban.archive.written import Written
+from duban.archive.written import Written, moment
 from duban.errors import Problem
 from duban.inspect.bulletin import write_bulletin_docx
 from duban.inspect.gather import gather_report
@@ -35,7 +35,7 @@ def check_inspection(
         report = gather_report(session, bundle, inspection_id, label, written.at)
     again = ledger.scratch / "inspections" / path.name
     again.parent.mkdir(exist_ok=True)
-    at = written.at.isoformat(timespec="seconds")
+    at = moment(written, bundle.campaign.zone)
     what = (f"round {inspection_id} {label} as of {at}", f"督查“{inspection_id}”第 {label} 轮"
             f"（截至 {at}）")  # fmt: skip
     if path.suffix.lower() == ".docx":

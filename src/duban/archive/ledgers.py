@@ -22,7 +22,7 @@ from typing import Any
 from duban.archive.cells import Scope, compare_workbooks
 from duban.archive.restore import Restored
 from duban.archive.versions import Versions
-from duban.archive.written import Written
+from duban.archive.written import Written, moment
 from duban.errors import Problem
 from duban.selfcheck.commands import ledger_book, rules_at
 from duban.selfcheck.ledger import list_items
@@ -44,7 +44,7 @@ def check_ledger(
     again = ledger.scratch / "ledgers" / path.name
     again.parent.mkdir(exist_ok=True)
     ledger_book(again, bundle, items, rules_at(bundle, written.at))
-    at = written.at.isoformat(timespec="seconds")
+    at = moment(written, bundle.campaign.zone)
     what = (f"{len(items)} items as of {at}", f"截至 {at} 的 {len(items)} 项")
     scope = Scope()
     if moved:

@@ -11,6 +11,7 @@ wrote what the bag holds (the same day again replaces the file).
 from __future__ import annotations
 
 from pathlib import PurePosixPath, PureWindowsPath
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +25,11 @@ REPORTED = "inspection.reported"
 PATH_KEYS = {LEDGER_WRITTEN: ("path",), REPORTED: ("workbook", "docx")}
 Written = EventRow
 """The event that wrote a file (read, then left detached from its session)."""
+
+
+def moment(event: Written, zone: ZoneInfo) -> str:
+    """When the event wrote its file, in the campaign's zone (the day the file shows)."""
+    return event.at.astimezone(zone).isoformat(timespec="minutes")
 
 
 def written_by(session: Session, campaign_id: str) -> dict[tuple[str, ...], Written]:
