@@ -67,6 +67,10 @@ def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine.dispose()
     run_ok(["rectify", "ledger", str(EXAMPLE), "--as-of", "2026-10-20"], env)
     run_ok(["compile", str(EXAMPLE), "--deliverable", "plan", "--as-of", "2026-03-10"], env)
+    run_ok(["compile", str(EXAMPLE), "--deliverable", "rectification", "--period", "2026-09",
+            "--as-of", "2026-10-11"], env)  # fmt: skip
+    run_ok(["compile", str(EXAMPLE), "--deliverable", "rectification", "--period", "2026-10",
+            "--as-of", "2026-11-10"], env)  # fmt: skip
     run_ok(["inspect", "draw", str(EXAMPLE), "quarterly", "--seed", "20260501"], env)
     run_ok(["inspect", "approve", str(EXAMPLE), "quarterly"], env)
     run_ok(["inspect", "report", str(EXAMPLE), "quarterly"], env)
@@ -112,6 +116,18 @@ def test_every_output_of_an_untouched_bag_is_replayed(bag: Path):
            "since: their fixed columns only" in output  # fmt: skip
     assert f"replayed, matches: {BULLETIN}: written again from its summary's" in output
     assert "not replayed: data/outputs/plan-once/实施方案通报.html (rendered from" in output
+
+
+def test_a_bulletin_counting_items_moved_since_is_not_compared_and_says_why(bag: Path):
+    code, output = verify(bag)
+    assert code == 0, output
+    [line] = [x for x in output.splitlines() if "rectification-2026-09/" in x and "通报.docx" in x]
+    assert line.startswith("  not replayed: ")
+    assert line.endswith(".docx (1 rectification items it counted have moved since: their state "
+                         "then is not kept)")  # fmt: skip
+    assert "replayed, matches: data/outputs/rectification-2026-09/" in output  # its summary
+    october = "data/outputs/rectification-2026-10/整改进展月报（2026年10月）通报.docx"
+    assert f"replayed, matches: {october}: written again from its summary's" in output
 
 
 def test_an_edited_ledger_cell_is_named(bag: Path, tmp_path: Path):

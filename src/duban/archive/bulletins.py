@@ -8,13 +8,18 @@ it, is written again from those figures with the same writer and its number, and
 its text (``archive.documents``): the counts, the rates, the late and missing units it names.
 The HTML (as mailed) is not compared: it is rendered from the templates of the version that
 sent it, which the bag does not keep.
+
+A bulletin with rectification figures (整改进展) counted the items as they stood when it was
+compiled; the ledger keeps each item as it stands now. When an item recorded by then has moved
+since, those figures cannot be recomputed, and the bulletin is not compared (its summary's
+counts and rates still are): the replay says so and how many items moved.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from duban.archive.documents import compare_documents
 from duban.archive.restore import Restored
@@ -23,7 +28,7 @@ from duban.compile.model import CompileInput
 from duban.compile.outputs import file_names
 from duban.compile.texts import BULLETIN_TEXTS
 from duban.errors import Problem
-from duban.ledger.schema import BulletinIssueRow
+from duban.ledger.schema import BulletinIssueRow, RectificationRow
 
 
 def bulletin_of(summary: str, data: CompileInput) -> str:
@@ -46,3 +51,16 @@ def check_bulletin(
     again.parent.mkdir(exist_ok=True)
     write_bulletin_docx(data, again, number=number)
     return compare_documents(path, again, relative)
+
+
+def moved_since(data: CompileInput, ledger: Restored) -> int:
+    """How many rectification items the bulletin counted have moved since (none when it
+    counts none)."""
+    if data.rectification is None:
+        return 0
+    with ledger.session() as session:
+        return session.scalar(select(func.count()).where(
+            RectificationRow.campaign_id == data.campaign_id,
+            RectificationRow.created_at <= data.as_of,
+            RectificationRow.updated_at > data.as_of,
+        )) or 0  # fmt: skip

@@ -18,7 +18,8 @@ recorded must still follow from what it kept. On a ledger restored from the bag
   version its name gives (``archive.rankings``);
 - every summary workbook (汇总表): its counts and rates recomputed for the period and moment
   its audit sheet records (``archive.summaries``), and the bulletin (通报 .docx) beside it
-  written again from those figures and compared by text (``archive.bulletins``);
+  written again from those figures and compared by text (``archive.bulletins``; not when
+  rectification items it counted have moved since);
 - every other output a command wrote and can write again, written again by the same writer on
   the restored ledger for the moment the output belongs to, and compared cell by cell
   (``archive.cells``) or, for a .docx, paragraph by paragraph (``archive.documents``): the
@@ -54,7 +55,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from duban.archive.bulletins import bulletin_of, check_bulletin
+from duban.archive.bulletins import bulletin_of, check_bulletin, moved_since
 from duban.archive.evaluations import Version, check_evaluation_output, named_version
 from duban.archive.inspections import check_inspection
 from duban.archive.ledgers import check_ledger
@@ -351,14 +352,26 @@ def _output(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
         replay.add(f"{relative}: {what[0]}, written again and compared",
                    f"{relative}：{what[1]}，重新生成并逐项核对", found)  # fmt: skip
     elif relative in done.bulletins:
-        replay.add(f"{relative}: written again from its summary's recomputed figures",
-                   f"{relative}：按汇总表的复算数字重新生成并核对",
-                   check_bulletin(path, relative, done.bulletins.pop(relative),
-                                  done.ledger))  # fmt: skip
+        _bulletin(path, relative, done.bulletins.pop(relative), done.ledger, replay)
     elif suffix == ".xlsx":
         _workbook(path, relative, done, replay)
     else:
         replay.not_replayed.append(_unreplayed(relative))
+
+
+def _bulletin(
+    path: Path, relative: str, data: CompileInput, ledger: Restored, replay: Replay
+) -> None:
+    if moved := moved_since(data, ledger):
+        replay.not_replayed.append((
+            f"{relative} ({moved} rectification items it counted have moved since: their "
+            "state then is not kept)", f"{relative}（其统计的 {moved} 项整改事项此后有变动，"
+            "当时的状态未保存）",
+        ))  # fmt: skip
+        return
+    replay.add(f"{relative}: written again from its summary's recomputed figures",
+               f"{relative}：按汇总表的复算数字重新生成并核对",
+               check_bulletin(path, relative, data, ledger))  # fmt: skip
 
 
 def _workbook(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
