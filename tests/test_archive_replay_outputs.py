@@ -26,7 +26,7 @@ from duban.selfcheck.ledger import apply_move, create_items
 from duban.selfcheck.states import Action, Move
 
 from .conftest import EXAMPLE
-from .test_archive_replay import copy_of, rejected, run_ok, verify
+from .test_archive_replay import copy_of, covered, rejected, run_ok, verify
 from .test_archive_replay import edit_cell as edit_csv
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -221,3 +221,14 @@ def test_an_output_the_ledger_cannot_give_is_said(bag: Path, tmp_path: Path):
     output = rejected(target)
     assert f"{SUMMARY}: cannot be recomputed: round 2026-Q4 is drawn" in output
     assert "cannot be read as" not in output
+
+
+def test_a_ledger_no_event_wrote_is_said_not_replayed(bag: Path, tmp_path: Path):
+    """Renamed to a day no ledger was written on: its moment is unknown, and said."""
+    target = copy_of(bag, tmp_path)
+    renamed = EARLY.replace("2026-10-09", "2026-10-10")
+    (target / EARLY).rename(target / renamed)
+    covered(target)
+    code, output = verify(target)
+    assert code == 0, output
+    assert f"not replayed: {renamed} (no event of the log says it wrote this file" in output

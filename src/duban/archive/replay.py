@@ -90,6 +90,9 @@ UNREPLAYED = (
      "restored", "评议选票中的意见建议：选票未恢复"),
     (r"^(核验销号表|verification sheet)", "a form of the items awaiting verification, to fill "
      "in; no event records its moment", "待核验事项的填报表，没有事件记载其生成时刻"),
+    (r"^(整改台账|rectification ledger|督查汇总表|督查通报|inspection summary|inspection bulletin)"
+     r".*\.(xlsx|docx)$", "no event of the log says it wrote this file, so its moment is unknown",
+     "事件日志中没有生成此文件的记载，无从得知其时刻"),
     (r"\.html$", "rendered from templates the bag does not keep; what it shows is replayed from "
      "the ledger or in the .docx or workbook written with it", "由归档包未保存的模板生成；其内容"
      "根据台账复算，或在同时生成的 .docx 或工作簿中核对"),
