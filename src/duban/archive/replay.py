@@ -17,20 +17,35 @@ recorded must still follow from what it kept. On a ledger restored from the bag
   ``data/outputs/``: each row's unit, rank and total against the recomputed placings of the
   version its name gives (``archive.rankings``);
 - every summary workbook (汇总表): its counts and rates recomputed for the period and moment
-  its audit sheet records (``archive.summaries``);
+  its audit sheet records (``archive.summaries``), and the bulletin (通报 .docx) beside it
+  written again from those figures and compared by text (``archive.bulletins``; not when
+  rectification items it counted have moved since);
+- every other output a command wrote and can write again, written again by the same writer on
+  the restored ledger for the moment the output belongs to, and compared cell by cell
+  (``archive.cells``) or, for a .docx, paragraph by paragraph (``archive.documents``): the
+  rectification ledgers (整改台账, as of their ``rectification.ledger-written`` event:
+  ``archive.ledgers``), an inspection round's summary workbook and bulletin (督查汇总表,
+  督查通报, as of their ``inspection.reported`` event: ``archive.inspections``), and an
+  evaluation version's bulletin (考核通报) and per-unit score sheets (得分说明, as of the
+  version's own moment: ``archive.evaluations``); ``archive.written`` finds the event that
+  wrote each file;
 - every evaluation version and inspection draw the event log records, against the rows the
   bag still has (``archive.logged``).
 
-What it does not replay is listed: the anonymous ballots (not restored, so a ballot's marks
-are not recounted into the figures: the evaluation starts from the figures it kept), the
-other outputs (bulletins, comments, rectification ledgers), and the
-figures an evaluation gathered from the ledger (its inputs are taken as kept, checked by their
-hash).
+What it does not replay is listed, with why: the anonymous ballots (not restored, so a
+ballot's marks are not recounted into the figures: the evaluation starts from the figures it
+kept) and the comments workbook made from them; the HTML pages (rendered from templates the
+bag does not keep; what they show is compared in the .docx or workbook written with them, or
+replayed from the ledger, as a draw's publication page); the verification forms (核验销号表:
+no event records their moment); any other file; and the figures an evaluation gathered from
+the ledger (its inputs are taken as kept, checked by their hash). A rectification item moved
+after a ledger was written is compared on what never changes only (``archive.ledgers``).
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -40,13 +55,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from duban.archive.bulletins import bulletin_of, check_bulletin, moved_since
+from duban.archive.evaluations import Version, check_evaluation_output, named_version
+from duban.archive.inspections import check_inspection
+from duban.archive.ledgers import check_ledger
 from duban.archive.logged import logged_but_missing
 from duban.archive.rankings import NAMED, check_ranking
 from duban.archive.restore import Restored, restored
 from duban.archive.summaries import check_summary, is_summary
 from duban.archive.versions import Versions
+from duban.archive.written import Written, written_by
+from duban.compile.model import CompileInput
 from duban.errors import DubanError, Problem
-from duban.evaluate.evaluation import Evaluation
 from duban.evaluate.runs import FROZEN, recomputed
 from duban.evaluate.snapshot import canonical, result_json, sha256
 from duban.inspect import rounds
@@ -61,9 +81,27 @@ from duban.ledger.schema import (
     InspectionRoundRow,
 )
 from duban.model.loader import CampaignBundle
+from duban.selfcheck.commands import LEDGER_WRITTEN
 
 LEDGER = "data/ledger"
 SCORE_FIELDS = ("group_id", "total", "rank", "flagged", "commended", "lines")
+UNREPLAYED = (
+    (r"^(意见建议汇总|comments)-.+\.xlsx$", "the ballots' comments: the ballots are not "
+     "restored", "评议选票中的意见建议：选票未恢复"),
+    (r"^(核验销号表|verification sheet)", "a form of the items awaiting verification, to fill "
+     "in; no event records its moment", "待核验事项的填报表，没有事件记载其生成时刻"),
+    (r"^(整改台账|rectification ledger|督查汇总表|督查通报|inspection summary|inspection bulletin)"
+     r".*\.(xlsx|docx)$", "no event of the log says it wrote this file, so its moment is unknown",
+     "事件日志中没有生成此文件的记载，无从得知其时刻"),
+    (r"\.html$", "rendered from templates the bag does not keep; what it shows is replayed from "
+     "the ledger or in the .docx or workbook written with it", "由归档包未保存的模板生成；其内容"
+     "根据台账复算，或在同时生成的 .docx 或工作簿中核对"),
+    (r"\.docx$", "a document the replay does not write again", "复算不重新生成的文档"),
+    (r"\.xlsx$", "a workbook the replay does not recognise or write again",
+     "复算不识别或不重新生成的工作簿"),
+)  # fmt: skip
+"""Why a file under ``data/outputs`` is not replayed, by its kind."""
+READ_AS = {".xlsx": ("a workbook", "工作簿"), ".docx": ("a document", "文档")}
 RESULT_KEYS = {"group_id": "group", "total": "total", "rank": "rank", "flagged": "flagged",
                "commended": "commended", "lines": "lines"}  # fmt: skip
 
@@ -108,11 +146,13 @@ def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
     for at, error in ledger.unreadable:
         replay.problems.append(Problem(f"{LEDGER}/{at}", f"cannot be read: {error}",
                                        f"无法读取：{error}"))  # fmt: skip
+    versions = Versions(ledger)
     with ledger.session() as session:
-        results = _evaluations(session, Versions(ledger), replay)
+        results = _evaluations(session, versions, replay)
         _draws(session, ledger.bundle, replay)
         replay.problems += logged_but_missing(session)
-    _workbooks(bag / "data" / "outputs", results, ledger, replay)
+        written = written_by(session, ledger.bundle.campaign.id)
+    _outputs(bag / "data" / "outputs", Outputs(results, ledger, versions, written), replay)
 
 
 # ------------------------------------------------------------------------- evaluations
@@ -120,10 +160,10 @@ def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
 
 def _evaluations(
     session: Session, versions: Versions, replay: Replay
-) -> dict[tuple[str, str], Evaluation]:
+) -> dict[tuple[str, str], Version]:
     """Each version replayed; its recomputed result by (label, ``v<n>``), and the frozen
     version's also by (label, ``final``)."""
-    results: dict[tuple[str, str], Evaluation] = {}
+    results: dict[tuple[str, str], Version] = {}
     for row in session.scalars(select(EvaluationRow).order_by(EvaluationRow.id)):
         name = f"evaluation {row.label} v{row.version}"
         zh = f"考核“{row.label}”第 {row.version} 版"
@@ -133,7 +173,8 @@ def _evaluations(
         if sha256(row.inputs) != row.inputs_digest:
             found.append(_differs(where, "inputs_digest", row.inputs_digest, sha256(row.inputs)))
         try:
-            result = recomputed(versions.at(session, row.campaign_id, row.computed_at), row)
+            bundle = versions.at(session, row.campaign_id, row.computed_at)
+            result = recomputed(bundle, row)
             expected = result_json(result)
         except (DubanError, KeyError, ValueError, TypeError, ArithmeticError) as error:
             found.append(Problem(where[0], f"cannot be recomputed from its inputs: {error}",
@@ -147,9 +188,9 @@ def _evaluations(
         found += _scores(session, row, expected, name, zh)
         replay.add(f"{name}: {len(expected)} units recomputed",
                    f"{zh}：复算 {len(expected)} 个单位", found)  # fmt: skip
-        results[(row.label, f"v{row.version}")] = result
+        results[(row.label, f"v{row.version}")] = Version(row, bundle, result)
         if row.state == FROZEN:
-            results[(row.label, "final")] = result
+            results[(row.label, "final")] = Version(row, bundle, result)
     return results
 
 
@@ -263,48 +304,131 @@ def _draws(session: Session, bundle: CampaignBundle, replay: Replay) -> None:
                    found)  # fmt: skip
 
 
-# ------------------------------------------------------------------------- workbooks
+# ------------------------------------------------------------------------- outputs
 
 
-def _workbooks(
-    outputs: Path, results: dict[tuple[str, str], Evaluation], ledger: Restored, replay: Replay
-) -> None:
+@dataclass
+class Outputs:
+    """What replaying one bag's outputs needs: the recomputed evaluations, the restored ledger,
+    the campaign as it stood, which event wrote each file, and the figures of each summary by
+    the bulletin made with it."""
+
+    results: dict[tuple[str, str], Version]
+    ledger: Restored
+    versions: Versions
+    written: dict[tuple[str, ...], Written]
+    bulletins: dict[str, CompileInput] = field(default_factory=dict)
+    sheets: dict[str, list[list[Problem]]] = field(default_factory=dict)  # folder → found
+
+
+def _outputs(outputs: Path, done: Outputs, replay: Replay) -> None:
+    """Every file under ``data/outputs``, the workbooks first (a summary before its
+    bulletin)."""
     if not outputs.is_dir():
         return
-    for path in sorted(p for p in outputs.rglob("*") if p.is_file()):
+    files = sorted(p for p in outputs.rglob("*") if p.is_file())
+    for path in sorted(files, key=lambda p: p.suffix.lower() != ".xlsx"):
         relative = f"data/outputs/{path.relative_to(outputs).as_posix()}"
-        if path.suffix.lower() != ".xlsx":
-            replay.not_replayed.append((relative, relative))
-            continue
         try:
-            _workbook(path, relative, results, ledger, replay)
+            _output(path, relative, done, replay)
+        except DubanError as error:  # the ledger cannot give it (a round not approved …)
+            replay.problems.append(Problem(relative, f"cannot be recomputed: {error.message}",
+                                           f"无法复算：{error.zh or error.message}"))  # fmt: skip
         except Exception as error:
-            # openpyxl raises many kinds on a damaged file (zip, XML, a missing part): the
-            # file checks name the damage; the replay says it and goes on
+            # openpyxl and python-docx raise many kinds on a damaged file (zip, XML, a missing
+            # part): the file checks name the damage; the replay says it and goes on
             said = f"{type(error).__name__}: {error}"
-            replay.problems.append(Problem(relative, f"cannot be read as a workbook: {said}",
-                                           f"无法作为工作簿读取：{said}"))  # fmt: skip
+            en, zh = READ_AS.get(path.suffix.lower(), ("a file", "文件"))
+            replay.problems.append(Problem(relative, f"cannot be read as {en}: {said}",
+                                           f"无法作为{zh}读取：{said}"))  # fmt: skip
+    _sheets(done, replay)
 
 
-def _workbook(
-    path: Path,
-    relative: str,
-    results: dict[tuple[str, str], Evaluation],
-    ledger: Restored,
-    replay: Replay,
+def _output(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
+    written = done.written.get(tuple(relative.split("/")[2:]))
+    suffix = path.suffix.lower()
+    if (named := named_version(path)) is not None:
+        _evaluation_output(path, relative, named, done, replay)
+    elif written is not None and suffix in (".xlsx", ".docx"):
+        check = check_ledger if written.kind == LEDGER_WRITTEN else check_inspection
+        what, found = check(path, relative, written, done.ledger, done.versions)
+        replay.add(f"{relative}: {what[0]}, written again and compared",
+                   f"{relative}：{what[1]}，重新生成并逐项核对", found)  # fmt: skip
+    elif relative in done.bulletins:
+        _bulletin(path, relative, done.bulletins.pop(relative), done.ledger, replay)
+    elif suffix == ".xlsx":
+        _workbook(path, relative, done, replay)
+    else:
+        replay.not_replayed.append(_unreplayed(relative))
+
+
+def _bulletin(
+    path: Path, relative: str, data: CompileInput, ledger: Restored, replay: Replay
 ) -> None:
+    if moved := moved_since(data, ledger):
+        replay.not_replayed.append((
+            f"{relative} ({moved} rectification items it counted have moved since: their "
+            "state then is not kept)", f"{relative}（其统计的 {moved} 项整改事项此后有变动，"
+            "当时的状态未保存）",
+        ))  # fmt: skip
+        return
+    replay.add(f"{relative}: written again from its summary's recomputed figures",
+               f"{relative}：按汇总表的复算数字重新生成并核对",
+               check_bulletin(path, relative, data, ledger))  # fmt: skip
+
+
+def _workbook(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
     match = NAMED.match(path.name)
     if match is None and is_summary(path):
-        what, found = check_summary(path, relative, ledger.engine, ledger.bundle)
+        ledger = done.ledger
+        what, found, data = check_summary(path, relative, ledger.engine, ledger.bundle)
         replay.add(f"{relative}: figures of {what[0]} recomputed",
                    f"{relative}：复算 {what[1]} 的各项数字", found)  # fmt: skip
+        if data is not None:
+            done.bulletins[bulletin_of(relative, data)] = data
     elif match is None:
-        replay.not_replayed.append((relative, relative))
-    elif (result := results.get((match["label"], match["stage"]))) is None:
+        replay.not_replayed.append(_unreplayed(relative))
+    elif version := _version(done, (match["label"], match["stage"]), relative, replay):
+        replay.add(f"{relative}: rows against the recomputed placings",
+                   f"{relative}：逐行与复算名次核对",
+                   check_ranking(path, relative, version.result, match["book"]))  # fmt: skip
+
+
+def _evaluation_output(
+    path: Path, relative: str, named: tuple[str, str], done: Outputs, replay: Replay
+) -> None:
+    if version := _version(done, named, relative, replay):
+        found = check_evaluation_output(path, relative, version, named[1], done.ledger.scratch)
+        if path.suffix.lower() == ".docx":
+            replay.add(f"{relative}: written again from the recomputed version",
+                       f"{relative}：按复算的考核版本重新生成并核对", found)  # fmt: skip
+        else:  # one score sheet a unit: said once per folder
+            done.sheets.setdefault(relative.rpartition("/")[0], []).append(found)
+
+
+def _sheets(done: Outputs, replay: Replay) -> None:
+    for folder, found in done.sheets.items():
+        replay.add(f"{folder}/: {len(found)} score sheets written again from the recomputed "
+                   "version", f"{folder}/：按复算的考核版本重新生成并核对 {len(found)} 份得分说明",
+                   [problem for each in found for problem in each])  # fmt: skip
+
+
+def _version(
+    done: Outputs, named: tuple[str, str], relative: str, replay: Replay
+) -> Version | None:
+    """The recomputed version a file's name gives; None (and said) when there is none."""
+    version = done.results.get(named)
+    if version is None:
         replay.add(relative, relative, [Problem(relative,
             "no evaluation version of this name in the ledger to recompute it from",
             "台账中没有与此文件名对应的考核版本，无法复算")])  # fmt: skip
-    else:
-        replay.add(f"{relative}: rows against the recomputed placings",
-                   f"{relative}：逐行与复算名次核对",
-                   check_ranking(path, relative, result, match["book"]))  # fmt: skip
+    return version
+
+
+def _unreplayed(relative: str) -> tuple[str, str]:
+    """A file the replay does not recompute, and why (by its kind)."""
+    name = relative.rsplit("/", 1)[-1]
+    for pattern, en, zh in UNREPLAYED:
+        if re.search(pattern, name, re.IGNORECASE):
+            return f"{relative} ({en})", f"{relative}（{zh}）"
+    return relative, relative

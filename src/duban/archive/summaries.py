@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from duban.compile.gather import gather
-from duban.compile.model import Totals
+from duban.compile.model import CompileInput, Totals
 from duban.compile.texts import WORKBOOK_TEXTS
 from duban.compile.workbook import AUDIT_SHEET
 from duban.errors import DubanError, Problem
@@ -40,9 +40,10 @@ def is_summary(path: Path) -> bool:
 
 def check_summary(
     path: Path, relative: str, engine: Engine, bundle: CampaignBundle
-) -> tuple[tuple[str, str], list[Problem]]:
-    """What was replayed (the period and moment, English and Chinese) and each figure that
-    differs."""
+) -> tuple[tuple[str, str], list[Problem], CompileInput | None]:
+    """What was replayed (the period and moment, English and Chinese), each figure that
+    differs, and the figures recomputed (None: they could not be), which the bulletin made
+    with the summary is compared with (``archive.bulletins``)."""
     from openpyxl import load_workbook
 
     book = load_workbook(path, read_only=True, data_only=True)
@@ -64,8 +65,8 @@ def check_summary(
                       as_of)  # fmt: skip
     except (DubanError, ValueError, TypeError) as error:
         return what, [Problem(relative, f"cannot be recomputed ({what[0]}): {error}",
-                              f"无法复算（{what[1]}）：{error}")]  # fmt: skip
-    return what, _compared(relative, texts, shown, data.totals)
+                              f"无法复算（{what[1]}）：{error}")], None  # fmt: skip
+    return what, _compared(relative, texts, shown, data.totals), data
 
 
 def _compared(relative: str, texts: Any, shown: dict[str, Any], totals: Totals) -> list[Problem]:

@@ -356,16 +356,13 @@ def _sheet_files(
     """Each unit's score sheet: its file name, and its bytes, written (when first asked) into
     the evaluation's folder, where the coordinator finds what each unit was sent."""
     from duban.adapters.outfiles import writing
-    from duban.compile.outputs import safe_name
     from duban.evaluate.workbook import write_score_sheet
 
-    zh = report.language == "zh-CN"
     folder = rt.settings.outputs / report.campaign_id / "evaluation"
-    folder /= f"得分说明-{report.label}-{stage}" if zh else f"score-sheets-{report.label}-{stage}"
+    folder /= sheets_folder(report, stage)
 
     def name(unit_id: str) -> str:
-        unit = report.name(unit_id)
-        return safe_name(f"得分说明-{unit}.xlsx" if zh else f"score-sheet-{unit}.xlsx")
+        return score_sheet_name(report, unit_id)
 
     def made(unit_id: str) -> bytes:
         path = folder / name(unit_id)
@@ -374,3 +371,20 @@ def _sheet_files(
         return path.read_bytes()
 
     return name, made
+
+
+def sheets_folder(report: EvaluationReport, stage: str) -> str:
+    """The folder of a version's score sheets, under the evaluation's outputs (``stage``:
+    ``v<version>`` or ``final``)."""
+    zh = report.language == "zh-CN"
+    return f"得分说明-{report.label}-{stage}" if zh else f"score-sheets-{report.label}-{stage}"
+
+
+def score_sheet_name(report: EvaluationReport, unit_id: str) -> str:
+    """A unit's score sheet's file name, as sent and as kept (the archive's replay finds the
+    unit by it)."""
+    from duban.compile.outputs import safe_name
+
+    unit = report.name(unit_id)
+    zh = report.language == "zh-CN"
+    return safe_name(f"得分说明-{unit}.xlsx" if zh else f"score-sheet-{unit}.xlsx")

@@ -27,6 +27,7 @@ from duban.errors import DubanError, UnknownIdError
 from duban.ledger.schema import RectificationRow
 from duban.ledger.store import append_event
 from duban.model.campaign import Campaign, ItemSource
+from duban.model.loader import CampaignBundle
 from duban.selfcheck import ledger
 from duban.selfcheck.importing import ImportPlan, plan_import, read_grid
 from duban.selfcheck.items import Item, NewItem
@@ -309,9 +310,15 @@ class LedgerWritten:
 
 def rules_of(rt: Runtime) -> Rules:
     """Overdue and on time as of the runtime's clock, by the campaign's calendar and zone."""
-    campaign = rt.bundle.campaign
-    day = rt.clock.now().astimezone(campaign.zone).date()
-    return Rules(day, rt.bundle.calendar, campaign.zone, roll_of(campaign))
+    return rules_at(rt.bundle, rt.clock.now())
+
+
+def rules_at(bundle: CampaignBundle, moment: datetime) -> Rules:
+    """Overdue and on time as of ``moment`` (the archive's replay gives the moment a ledger
+    was written)."""
+    campaign = bundle.campaign
+    day = moment.astimezone(campaign.zone).date()
+    return Rules(day, bundle.calendar, campaign.zone, roll_of(campaign))
 
 
 def default_ledger_path(rt: Runtime, day: date) -> Path:
@@ -332,10 +339,7 @@ def write_ledger(rt: Runtime, out: Path | None = None) -> LedgerWritten:
     with rt.session() as session:
         items = ledger.list_items(session, bundle.campaign.id)
         with writing(target):
-            stats = write_rectification_ledger(
-                target, items, bundle.units, rules=rules, language=bundle.campaign.language,
-                title=bundle.campaign.title,
-            )  # fmt: skip
+            stats = ledger_book(target, bundle, items, rules)
         total = stats.total
         append_event(session, rt.clock, LEDGER_WRITTEN, campaign_id=bundle.campaign.id,
                      subject=f"ledger:{rules.day.isoformat()}",
@@ -343,6 +347,16 @@ def write_ledger(rt: Runtime, out: Path | None = None) -> LedgerWritten:
                               "found": total.found, "closed": total.closed,
                               "overdue": total.overdue})  # fmt: skip
     return LedgerWritten(target, rules.day, stats)
+
+
+def ledger_book(
+    path: Path, bundle: CampaignBundle, items: Iterable[Item], rules: Rules
+) -> LedgerStats:
+    """The 整改台账 of ``items`` written to ``path`` with the campaign's roster, language and
+    title: what ``write_ledger`` writes, and what the archive's replay writes again."""
+    return write_rectification_ledger(path, items, bundle.units, rules=rules,
+                                      language=bundle.campaign.language,
+                                      title=bundle.campaign.title)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- verification

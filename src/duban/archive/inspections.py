@@ -1,0 +1,45 @@
+"""An inspection round's outputs in the bag, written again from the restored ledger.
+
+``duban inspect report`` gathers the round's report as of its clock and writes the summary
+workbook (督查汇总表) and the bulletin (督查通报, .docx); its ``inspection.reported`` event
+names both files and records the moment (``archive.written``). The replay gathers the report
+of that round as of that moment (``inspect.gather.gather_report``: the sheets recorded by then)
+with the campaign files kept by then, writes both again with the same writers, and compares the
+workbook cell by cell (``archive.cells``) and the bulletin by its text (``archive.documents``).
+The bulletin's HTML (as mailed) is not compared: it is rendered from the templates of the
+version that sent it, which the bag does not keep; the .docx carries the same figures.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from duban.archive.cells import compare_workbooks
+from duban.archive.documents import compare_documents
+from duban.archive.restore import Restored
+from duban.archive.versions import Versions
+from duban.archive.written import Written, moment
+from duban.errors import Problem
+from duban.inspect.bulletin import write_bulletin_docx
+from duban.inspect.gather import gather_report
+from duban.inspect.summary import write_inspection_summary
+
+
+def check_inspection(
+    path: Path, relative: str, written: Written, ledger: Restored, versions: Versions
+) -> tuple[tuple[str, str], list[Problem]]:
+    """What was replayed (English, Chinese) and each cell or passage that differs."""
+    inspection_id, _, label = str(written.subject).removeprefix("inspection:").partition("/")
+    with ledger.session() as session:
+        bundle = versions.at(session, ledger.bundle.campaign.id, written.at)
+        report = gather_report(session, bundle, inspection_id, label, written.at)
+    again = ledger.scratch / "inspections" / path.name
+    again.parent.mkdir(exist_ok=True)
+    at = moment(written, bundle.campaign.zone)
+    what = (f"round {inspection_id} {label} as of {at}", f"督查“{inspection_id}”第 {label} 轮"
+            f"（截至 {at}）")  # fmt: skip
+    if path.suffix.lower() == ".docx":
+        write_bulletin_docx(report, again)
+        return what, compare_documents(path, again, relative)
+    write_inspection_summary(report, again)
+    return what, compare_workbooks(path, again, relative)

@@ -1,0 +1,234 @@
+"""The replay of the outputs beyond the rankings and summaries (issue 19, point 3): the
+rectification ledger (整改台账), the inspection round's summary workbook (督查汇总表) and bulletin
+(督查通报), the deliverable's bulletin (通报), the evaluation's bulletin (考核通报) and score
+sheets (得分说明), each written again from the bag alone and compared; one cell or figure
+edited, every manifest recomputed after it, is named by file, sheet and cell or paragraph."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import docx
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from duban.clock import FixedClock
+from duban.evaluate.commands import report_of, score_sheet_name, sheets_folder
+from duban.evaluate.workbook import write_score_sheet
+from duban.ledger.db import make_engine, session_scope
+from duban.ledger.schema import EvaluationRow
+from duban.model.loader import load_campaign
+from duban.selfcheck.items import NewItem
+from duban.selfcheck.ledger import apply_move, create_items
+from duban.selfcheck.states import Action, Move
+
+from .conftest import EXAMPLE
+from .test_archive_replay import copy_of, covered, rejected, run_ok, verify
+from .test_archive_replay import edit_cell as edit_csv
+
+ZONE = ZoneInfo("Asia/Shanghai")
+CID = "nlzf-2026"
+EARLY = "data/outputs/rectification/整改台账（2026-10-09）.xlsx"
+LEDGER = "data/outputs/rectification/整改台账（2026-10-20）.xlsx"
+SUMMARY = "data/outputs/inspections/督查汇总表-季度常规督查-2026-Q4.xlsx"
+NOTICE = "data/outputs/inspections/督查通报-季度常规督查-2026-Q4.docx"
+BULLETIN = "data/outputs/plan-once/实施方案通报.docx"
+SHEET = "data/outputs/evaluation/得分说明-2026-v1/得分说明-市委组织部.xlsx"
+EVALUATION_BULLETIN = "data/outputs/evaluation/考核通报-2026-v1.docx"
+ITEMS = "data/ledger/rectification_items.csv"
+
+
+@pytest.fixture(scope="module")
+def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three rectification items, a ledger written on 9 October, one item moved on the 12th,
+    a ledger written on the 20th; a summary and bulletin compiled; an inspection round drawn,
+    approved and reported; all filed as a bag."""
+    home = tmp_path_factory.mktemp("replay-outputs")
+    url = f"sqlite:///{home / 'l.sqlite3'}"
+    env = {"DUBAN_HOME": str(home), "DUBAN_DATABASE_URL": url, "DUBAN_NOW": "2026-12-10",
+           "DUBAN_LANG": "en", "DUBAN_SECRET": "s" * 20}  # fmt: skip
+    run_ok(["init", str(EXAMPLE)], env)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        create_items(session, FixedClock(datetime(2026, 9, 19, 10, tzinfo=ZONE)), CID, [
+            NewItem("B03", "学习制度落实不到位", measure="建立周学习制度",
+                    deadline=date(2026, 9, 30)),
+            NewItem("T01", "值班纪律松弛", measure="严格值班", deadline=date(2026, 9, 30)),
+            NewItem("T02", "制度执行不严", measure="加强督查", deadline=date(2026, 12, 31)),
+        ], actor="coordinator")  # fmt: skip
+    run_ok(["rectify", "ledger", str(EXAMPLE), "--as-of", "2026-10-09"], env)
+    with session_scope(engine) as session:
+        apply_move(session, FixedClock(datetime(2026, 10, 12, 10, tzinfo=ZONE)), CID,
+                   "ZG-B03-001", Move(Action.PROGRESS, "x", role="unit", note="正在修订"),
+                   zone=ZONE)  # fmt: skip
+    engine.dispose()
+    run_ok(["rectify", "ledger", str(EXAMPLE), "--as-of", "2026-10-20"], env)
+    run_ok(["compile", str(EXAMPLE), "--deliverable", "plan", "--as-of", "2026-03-10"], env)
+    run_ok(["compile", str(EXAMPLE), "--deliverable", "rectification", "--period", "2026-09",
+            "--as-of", "2026-10-11"], env)  # fmt: skip
+    run_ok(["compile", str(EXAMPLE), "--deliverable", "rectification", "--period", "2026-10",
+            "--as-of", "2026-11-10"], env)  # fmt: skip
+    run_ok(["inspect", "draw", str(EXAMPLE), "quarterly", "--seed", "20260501"], env)
+    run_ok(["inspect", "approve", str(EXAMPLE), "quarterly"], env)
+    run_ok(["inspect", "report", str(EXAMPLE), "quarterly"], env)
+    run_ok(["evaluate", "compute", str(EXAMPLE), "--closes", "2026-12-09"], env)
+    score_sheets(home, url, ["B03", "T01"])
+    run_ok(["archive", "write", str(EXAMPLE), "--out", str(home / "bag")], env)
+    return home / "bag"
+
+
+def score_sheets(home: Path, url: str, units: list[str]) -> None:
+    """Two units' score sheets where publication writes them (publication also mails them,
+    which these tests need not)."""
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        row = session.scalars(select(EvaluationRow)).one()
+        report = report_of(load_campaign(EXAMPLE), row)
+    engine.dispose()
+    folder = home / "out" / CID / "evaluation" / sheets_folder(report, "v1")
+    folder.mkdir(parents=True)
+    for unit in units:
+        write_score_sheet(report, unit, folder / score_sheet_name(report, unit))
+
+
+def edit_cell(path: Path, sheet: str, cell: str, change: object) -> object:
+    """Set one cell of a workbook; return what it held."""
+    book = load_workbook(path)
+    old = book[sheet][cell].value
+    book[sheet][cell].value = change
+    book.save(path)
+    return old
+
+
+def test_every_output_of_an_untouched_bag_is_replayed(bag: Path):
+    code, output = verify(bag)
+    assert code == 0, output
+    for path in (LEDGER, SUMMARY, NOTICE):
+        assert f"replayed, matches: {path}: " in output
+    folder = SHEET.rpartition("/")[0]
+    assert f"replayed, matches: {folder}/: 2 score sheets written again from the recomputed " \
+        "version" in output  # fmt: skip
+    assert f"replayed, matches: {EVALUATION_BULLETIN}: written again" in output
+    assert f"replayed, matches: {EARLY}: 3 items as of 2026-10-09T00:00+08:00 (1 moved " \
+           "since: their fixed columns only" in output  # fmt: skip
+    assert f"replayed, matches: {BULLETIN}: written again from its summary's" in output
+    assert "not replayed: data/outputs/plan-once/实施方案通报.html (rendered from" in output
+
+
+def test_a_bulletin_counting_items_moved_since_is_not_compared_and_says_why(bag: Path):
+    code, output = verify(bag)
+    assert code == 0, output
+    [line] = [x for x in output.splitlines() if "rectification-2026-09/" in x and "通报.docx" in x]
+    assert line.startswith("  not replayed: ")
+    assert line.endswith(".docx (1 rectification items it counted have moved since: their state "
+                         "then is not kept)")  # fmt: skip
+    assert "replayed, matches: data/outputs/rectification-2026-09/" in output  # its summary
+    october = "data/outputs/rectification-2026-10/整改进展月报（2026年10月）通报.docx"
+    assert f"replayed, matches: {october}: written again from its summary's" in output
+
+
+def test_an_edited_ledger_cell_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    old = edit_cell(target / LEDGER, "汇总", "E10", 1)  # overdue, in the total line
+    output = rejected(target)
+    assert f"{LEDGER} sheet 汇总 cell E10: is 1, recomputed {old}" in output
+    assert output.count(f"{LEDGER} sheet") == 1
+
+
+def test_an_item_moved_since_is_compared_on_what_never_changes(bag: Path, tmp_path: Path):
+    """The 9 October ledger: the moved item's state is not compared, its finding is."""
+    target = copy_of(bag, tmp_path)
+    book = load_workbook(target / EARLY)
+    [sheet] = [ws for ws in book.worksheets if ws["B2"].value == "ZG-B03-001"][:1]
+    sheet["I2"].value = "已销号"  # its state then: not kept, not compared
+    sheet["D2"].value = "另一个问题"  # its finding: never changes
+    book.save(target / EARLY)
+    output = rejected(target)
+    assert f"{EARLY} sheet {sheet.title} cell D2: is 另一个问题, recomputed 学习制度落实不到位" \
+        in output  # fmt: skip
+    assert "cell I2" not in output
+
+
+def test_an_edited_inspection_score_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    old = edit_cell(target / SUMMARY, "说明", "B9", 7)  # units drawn
+    output = rejected(target)
+    assert f"{SUMMARY} sheet 说明 cell B9: is 7, recomputed {old}" in output
+    assert old == 8
+
+
+def edit_paragraph(path: Path, number: int, old: str, new: str) -> str:
+    """Replace ``old`` by ``new`` in one paragraph of a .docx; return the paragraph's text."""
+    document = docx.Document(str(path))
+    paragraph = document.paragraphs[number - 1]
+    text = paragraph.text
+    assert old in text
+    for run in paragraph.runs:
+        run.text = run.text.replace(old, new)
+    document.save(str(path))
+    return text
+
+
+def test_an_edited_count_in_the_inspection_bulletin_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    edit_paragraph(target / NOTICE, 9, "收回评分表0份", "收回评分表6份")
+    output = rejected(target)
+    assert f"{NOTICE} paragraph 9: reads “本次共抽查8个单位，收回评分表6份" in output
+    assert "recomputed “本次共抽查8个单位，收回评分表0份" in output
+
+
+def test_an_edited_count_in_the_bulletin_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    edit_paragraph(target / BULLETIN, 12, "（30个）", "（29个）")
+    output = rejected(target)
+    assert f"{BULLETIN} paragraph 12: reads “三、未报送的单位（29个）”, recomputed " \
+           "“三、未报送的单位（30个）”" in output  # fmt: skip
+    assert output.count(BULLETIN) == 1
+
+
+def test_an_edited_score_sheet_cell_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    old = edit_cell(target / SHEET, "得分说明", "C6", 95)  # the unit's total
+    output = rejected(target)
+    assert f"{SHEET} sheet 得分说明 cell C6: is 95, recomputed {old}" in output
+    assert output.count(f"{SHEET} sheet") == 1
+
+
+def test_an_edited_evaluation_bulletin_is_named(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    document = docx.Document(str(target / EVALUATION_BULLETIN))
+    [number] = [n for n, p in enumerate(document.paragraphs, start=1) if "市委组织部" in p.text][:1]
+    text = edit_paragraph(target / EVALUATION_BULLETIN, number, "市委组织部", "市委办公室")
+    output = rejected(target)
+    assert f"{EVALUATION_BULLETIN} paragraph {number}: reads" in output
+    assert text[:20] in output
+
+
+def test_an_edited_item_in_the_ledger_table_is_named_in_the_workbook(bag: Path, tmp_path: Path):
+    """The table edited, not the workbook: the workbook no longer follows from it."""
+    target = copy_of(bag, tmp_path)
+    edit_csv(target / ITEMS, "3", "finding", "制度执行到位")
+    output = rejected(target)
+    assert f"{LEDGER} sheet 镇区 cell D3: is 制度执行不严, recomputed 制度执行到位" in output
+
+
+def test_an_output_the_ledger_cannot_give_is_said(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    edit_csv(target / "data/ledger/inspection_rounds.csv", "1", "state", "drawn")
+    output = rejected(target)
+    assert f"{SUMMARY}: cannot be recomputed: round 2026-Q4 is drawn" in output
+    assert "cannot be read as" not in output
+
+
+def test_a_ledger_no_event_wrote_is_said_not_replayed(bag: Path, tmp_path: Path):
+    """Renamed to a day no ledger was written on: its moment is unknown, and said."""
+    target = copy_of(bag, tmp_path)
+    renamed = EARLY.replace("2026-10-09", "2026-10-10")
+    (target / EARLY).rename(target / renamed)
+    covered(target)
+    code, output = verify(target)
+    assert code == 0, output
+    assert f"not replayed: {renamed} (no event of the log says it wrote this file" in output
