@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from duban.archive.events import FILE as EVENTS
-from duban.archive.tables import ANONYMOUS, LEFT_OUT_TABLES, _python_type
+from duban.archive.tables import ANONYMOUS, LEFT_OUT_TABLES, python_type
 from duban.ledger.db import make_engine, migrate
 from duban.ledger.schema import Base, EventLinkRow, EventRow
 from duban.model.loader import CampaignBundle, load_campaign
@@ -143,7 +143,7 @@ def _restore_table(connection: Any, table: Table, path: Path, found: Restored) -
                    and not (c.primary_key and c.autoincrement is not False)]  # fmt: skip
         if lacking:
             return f"required columns left out of the export: {', '.join(lacking)}"
-        kinds = [(_python_type(table.c[n].type), bool(table.c[n].nullable)) for n in header]
+        kinds = [(python_type(table.c[n].type), bool(table.c[n].nullable)) for n in header]
         batch, count = [], 0
         for number, row in enumerate(reader, start=2):
             try:

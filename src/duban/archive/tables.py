@@ -135,7 +135,7 @@ def json_schema(
     properties = {}
     for name in names:
         column = table.c[name]
-        kind = _json_type(_python_type(column.type))
+        kind = _json_type(python_type(column.type))
         if column.nullable:
             kind = {**kind, "type": [*_listed(kind["type"]), "null"]}
         properties[name] = {**kind, "x-sql-type": str(column.type)}
@@ -153,8 +153,9 @@ def json_schema(
     }
 
 
-def _python_type(kind: Any) -> type:
-    """The Python type a column's values have (a decorated type's underlying one)."""
+def python_type(kind: Any) -> type:
+    """The Python type a column's values have (a decorated type's underlying one): what the
+    export writes a column as and what the restore reads it back as."""
     kind = getattr(kind, "impl", kind)
     try:
         found: type = kind.python_type
