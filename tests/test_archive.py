@@ -318,15 +318,22 @@ def test_a_campaign_on_postgresql_archives_and_verifies(tmp_path: Path):
     assert len(list((bag / "data" / "sent").glob("*.eml"))) >= len(SENT_TO)
 
 
-def add_a_ballot(home: Path) -> tuple[str, str]:
+def add_a_ballot(
+    home: Path,
+    workbook: bytes = b"a ballot workbook naming its evaluator",
+    marks: dict[str, str] | None = None,
+    comments: dict[str, str] | None = None,
+    source: str = "public",
+    category: str = "代表",
+) -> tuple[str, str]:
     """A returned ballot as intake records it (its message, its file, its row); the hashes of
-    the ballot and of the message that carried it."""
+    the ballot and of the message that carried it (the file need not be a workbook)."""
     from duban.implement.intake.rawstore import RawStore
     from duban.ledger.db import make_engine, session_scope
     from duban.ledger.schema import BallotRow, IntakeFileRow, IntakeRow
 
     store = RawStore(home / "raw")
-    ballot = store.put(b"a ballot workbook naming its evaluator")
+    ballot = store.put(workbook)
     carrier = store.put(b"the message that carried it, from ping@pingyi.example")
     when = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
     engine = make_engine(f"sqlite:///{home / 'duban.sqlite3'}")
@@ -336,12 +343,14 @@ def add_a_ballot(home: Path) -> tuple[str, str]:
                            recorded_at=when, status="accepted")  # fmt: skip
         session.add(record)
         session.flush()
-        session.add(IntakeFileRow(intake_id=record.id, index=0, sha256=ballot, size=38,
-                                  filename="评议表.xlsx", outcome="accepted"))  # fmt: skip
-        session.add(BallotRow(campaign_id="nlzf-2026", source_id="public", label="2026",
-                              evaluator_id="PY-EVALUATOR-7", category="代表",
+        session.add(IntakeFileRow(intake_id=record.id, index=0, sha256=ballot,
+                                  size=len(workbook), filename="评议表.xlsx",
+                                  outcome="accepted"))  # fmt: skip
+        session.add(BallotRow(campaign_id="nlzf-2026", source_id=source, label="2026",
+                              evaluator_id="PY-EVALUATOR-7", category=category,
                               sha256=ballot, sender="ping@pingyi.example", received_at=when,
-                              recorded_at=when, marks={"T01": "好"}, comments={}))  # fmt: skip
+                              recorded_at=when, marks=marks or {"T01": "好"},
+                              comments=comments or {}))  # fmt: skip
     engine.dispose()
     return ballot, carrier
 

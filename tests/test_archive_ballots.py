@@ -19,6 +19,7 @@ import subprocess
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +31,25 @@ from duban.archive.gather import BALLOT, ENCRYPTED_BALLOT, ENCRYPTED_CARRIER, Ra
 from duban.archive.gnupg import check_public_key, gnupg
 from duban.cli.app import app
 from duban.errors import DubanError, InvalidInputError
+from duban.evaluate.ballotsheets import BallotBuilder
 from duban.implement.intake.rawstore import RawStore
 from duban.model.loader import load_campaign
 from duban.testing.helpers import copy_campaign, edit_campaign
 
 from .conftest import EXAMPLE
 from .test_archive import add_a_ballot, campaign_round, remanifest, run_ok
+from .test_ballots_roundtrip import fill
 
 runner = CliRunner()
 SEALED = Path("data/ballots/ballots.tar.gpg")
 EVALUATOR = "PY-EVALUATOR-7"
 """The evaluator ``add_a_ballot`` records beside the marks."""
 KEY = "keys/office-public.asc"
+CATEGORY = "服务对象"
+SOURCE = "public-evaluation"
+MARKS = ("满意", "基本满意", "不满意")
+SECRET = b"s" * 20
+"""``campaign_round``'s ``DUBAN_SECRET``, which signs the ballot."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +95,11 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
 
 
 def encrypting(folder: Path, key: Path) -> Path:
-    """A copy of the example campaign that files its ballots encrypted to ``key``."""
+    """A copy of the example campaign that files its ballots encrypted to ``key``, its
+    register holding the evaluator ``add_a_ballot`` records."""
     campaign = copy_campaign(EXAMPLE, folder)
+    with (folder / "evaluators.csv").open("a", encoding="utf-8") as register:
+        register.write(f"{EVALUATOR},平易,{CATEGORY},,全部,ping@pingyi.example\n")
     (folder / KEY).parent.mkdir()
     shutil.copyfile(key, folder / KEY)
     archive = {"ballots": "encrypt", "office_key": KEY}
@@ -100,12 +111,25 @@ def filed(tmp_path_factory: pytest.TempPathFactory, office: Office) -> Filed:
     home = tmp_path_factory.mktemp("sealed-home")
     campaign = encrypting(home / "campaign", office.public)
     env = campaign_round(home, f"sqlite:///{home / 'duban.sqlite3'}", campaign)
-    ballot, carrier = add_a_ballot(home)
+    ballot, carrier = add_a_ballot(home, *a_ballot(campaign), source=SOURCE, category=CATEGORY)
     said = run_ok(["archive", "write", str(campaign), "--out", str(home / "bag")],
                   {**env, "DUBAN_LANG": "en"})  # fmt: skip
     assert "1 raw ballots filed encrypted to the office's key" in said
     assert "left out" not in said
     return Filed(env, home, campaign, home / "bag", ballot, carrier)
+
+
+def a_ballot(campaign: Path) -> tuple[bytes, dict[str, str], dict[str, str]]:
+    """The evaluator's signed ballot with three units marked (one with a comment), and the
+    marks and comments intake reads from it."""
+    bundle = load_campaign(campaign)
+    source = next(s for s in bundle.campaign.scoring.sources if s.id == SOURCE)
+    evaluator = next(e for e in bundle.evaluators if e.id == EVALUATOR)
+    builder = BallotBuilder(bundle, source, "2026", datetime(2026, 12, 20, tzinfo=UTC), SECRET)
+    units = [u.id for u in builder.rated(evaluator)[: len(MARKS)]]
+    data = fill(builder.workbook(evaluator), [(m, "办事快" if m == MARKS[0] else None)
+                                               for m in MARKS])  # fmt: skip
+    return data, dict(zip(units, MARKS, strict=True)), {units[0]: "办事快"}
 
 
 def verify(bag: Path, *flags: str, **env: str) -> tuple[int, str]:
@@ -179,7 +203,10 @@ def test_left_out_bag_info_and_readme_say_the_ballots_are_inside(filed: Filed):
 def test_nothing_else_in_the_bag_names_the_evaluator_or_holds_a_ballot(filed: Filed):
     raw = RawStore(filed.home / "raw")
     ballot, carrier = raw.path(filed.ballot).read_bytes(), raw.path(filed.carrier).read_bytes()
-    files = [p for p in filed.bag.rglob("*") if p.is_file()]
+    campaign = filed.bag / "data" / "campaign"  # the register (and its kept versions): names
+    files = [p for p in filed.bag.rglob("*")
+             if p.is_file() and not (p.is_relative_to(campaign) and p.name.endswith(
+                 "evaluators.csv"))]  # fmt: skip
     assert len(files) > 20
     for path in files:
         data = path.read_bytes()
@@ -306,3 +333,62 @@ def test_a_ballot_the_raw_store_lacks_is_said_missing_not_sealed(office: Office,
     assert sealed.filed == {kept: ENCRYPTED_BALLOT}
     assert sealed.missing == [f"{lost} missing or damaged in the raw store (for files/{lost}.xlsx)"]
     assert sorted(unsealed(office, tmp_path / "bag" / "ballots.tar.gpg")) == [f"files/{kept}.xlsx"]
+
+
+# --- the recount ---------------------------------------------------------------------------
+
+
+def test_the_recount_matches_on_an_untouched_bag(filed: Filed, office: Office):
+    code, output = verify(filed.bag, "--office-key", str(office.secret), "--no-replay")
+    assert code == 0, output
+    assert "recounted, matches: 1 raw ballots read again" in output
+    code, output = verify(filed.bag, "--no-replay")
+    assert "not opened nor recounted" in output
+    assert "recounted, matches" not in output
+
+
+def edited(bag: Path, change: Any) -> None:
+    """``change`` the exported ballot rows (a list of rows, header first), then its schema's
+    count of rows and every manifest made to agree."""
+    path = bag / "data" / "ledger" / "evaluation_ballots.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    before = len(rows) - 1
+    change(rows)
+    path.chmod(0o644)
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle, lineterminator="\r\n").writerows(rows)
+    schema = path.with_name("evaluation_ballots.schema.json")
+    schema.chmod(0o644)
+    text = schema.read_text(encoding="utf-8")
+    text = text.replace(f'"x-rows": {before}', f'"x-rows": {len(rows) - 1}')
+    schema.write_text(text.replace(f"({before} rows", f"({len(rows) - 1} rows"), "utf-8")
+    remanifest(bag)
+
+
+@pytest.mark.parametrize("tamper", ["mark edited", "row deleted"])
+def test_a_ballot_row_edited_or_deleted_is_named_by_the_recount(
+    filed: Filed, office: Office, tmp_path: Path, tamper: str
+):
+    bag = copy_of(filed, tmp_path)
+    units = sorted(a_ballot(filed.campaign)[1])
+
+    def change(rows: list[list[str]]) -> None:
+        [row] = [r for r in rows[1:] if r[1] == SOURCE]
+        if tamper == "row deleted":
+            rows.remove(row)
+        else:
+            row[4] = row[4].replace("不满意", "满意")
+
+    edited(bag, change)
+    code, output = verify(bag, "--no-replay")
+    assert code == 0, output  # the ballots are anonymous: only the key tells
+    code, output = verify(bag, "--office-key", str(office.secret), "--no-replay")
+    assert code == 1, output
+    assert f"ballot {filed.ballot}: its marks (source {SOURCE} round 2026) are in no row" in output
+    edited_unit = next(u for u, m in a_ballot(filed.campaign)[1].items() if m == "不满意")
+    named = [u for u in units if f"source {SOURCE} round 2026 unit {u}: marks" in output]
+    assert named == (units if tamper == "row deleted" else [edited_unit])
+    if tamper == "mark edited":
+        assert "marks 1 × 满意 (服务对象), the raw ballots hold 1 × 不满意 (服务对象)" in output
+        assert "no raw ballot holds this row's marks" in output

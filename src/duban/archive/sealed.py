@@ -5,7 +5,8 @@ manifests list it) and says the ballots were not opened. With it, the file is de
 GnuPG in a temporary home into a stream read as a tar, one member at a time (nothing is
 written to disk, memory stays flat), and every ballot and message ``left-out.csv`` says is
 inside must be there, its bytes hashing to its name; each one missing, changed or not listed
-is named.
+is named. Each whole ballot is then read again as it comes (``archive.recount``), and its
+marks compared with the exported rows once the stream ends.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from typing import IO
 from duban.archive.digests import CHUNK
 from duban.archive.gather import ENCRYPTED_BALLOT, ENCRYPTED_CARRIER, SEALED
 from duban.archive.gnupg import GnuPG, gnupg, said
+from duban.archive.recount import Recount, Recounter, recounter
 from duban.errors import DubanError, Problem
 
 WHERE = f"data/{SEALED}"
+BALLOTS = "files/"
+"""The ballots' folder in the tar (``archive.ballots``); ``messages/`` holds what carried them."""
 
 
 @dataclass
@@ -32,6 +36,7 @@ class Opened:
 
     inside: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    recount: Recount | None = None
 
 
 def check_sealed(bag: Path, left_out: dict[str, str], key: Path) -> Opened:
@@ -46,7 +51,7 @@ def check_sealed(bag: Path, left_out: dict[str, str], key: Path) -> Opened:
         return Opened(problems=said_missing if expected else [])
     with gnupg() as gpg:
         _import_secret(gpg, key)
-        opened = _read(gpg, path)
+        opened = _recounted(gpg, bag)
     for sha, why in expected.items():
         if sha not in opened.inside:
             what = "ballot" if why == ENCRYPTED_BALLOT else "message carrying a ballot"
@@ -80,7 +85,16 @@ def _import_secret(gpg: GnuPG, key: Path) -> None:
         )
 
 
-def _read(gpg: GnuPG, path: Path) -> Opened:
+def _recounted(gpg: GnuPG, bag: Path) -> Opened:
+    """The members checked and the ballots recounted (the bag's campaign loaded first)."""
+    with recounter(bag) as counter:
+        opened = _read(gpg, bag / WHERE, counter)
+        opened.recount = counter.finish()
+    opened.problems += opened.recount.problems
+    return opened
+
+
+def _read(gpg: GnuPG, path: Path, counter: Recounter | None) -> Opened:
     """Decrypt into a stream and hash each member as it comes; gpg's failure said first
     (a tar cut short by it is no second problem)."""
     opened = Opened()
@@ -90,7 +104,7 @@ def _read(gpg: GnuPG, path: Path) -> Opened:
         assert process.stdout is not None
         broken = None
         try:
-            _members(process.stdout, opened)
+            _members(process.stdout, opened, counter)
         except (tarfile.TarError, OSError) as error:
             broken = Problem(WHERE, f"not a whole tar inside: {error}",
                              f"解密后不是完整的 tar：{error}")  # fmt: skip
@@ -110,18 +124,24 @@ def _undecrypted(gpg_said: str) -> Problem:
                    f"{gpg_said}")  # fmt: skip
 
 
-def _members(stream: IO[bytes], opened: Opened) -> None:
+def _members(stream: IO[bytes], opened: Opened, counter: Recounter | None) -> None:
+    """Each member hashed; a ballot (``files/``) whole in memory, one at a time, for the
+    recount when it is what its name says."""
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
             handle = tar.extractfile(member) if member.isfile() else None
             if handle is None:
                 continue
-            hasher = hashlib.sha256()
+            ballot = counter is not None and member.name.startswith(BALLOTS)
+            hasher, kept = hashlib.sha256(), bytearray()
             while chunk := handle.read(CHUNK):
                 hasher.update(chunk)
+                kept += chunk if ballot else b""
             named = PurePosixPath(member.name).name.split(".", 1)[0]
             if hasher.hexdigest() != named:
                 opened.problems.append(Problem(f"{WHERE}: {member.name}",
                                                "content differs from its name (SHA-256)",
                                                "内容与其文件名（SHA-256）不符"))  # fmt: skip
+            elif counter is not None and ballot:
+                counter.add(named, member.name, bytes(kept))
             opened.inside[named] = member.name

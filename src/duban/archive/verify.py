@@ -16,7 +16,9 @@ Four checks, each naming every file or line that fails (not the first):
 5. unless asked not to, the replay: what the bag recorded recomputed from the bag alone
    (``archive.replay``);
 6. given the office's secret key, the encrypted ballots opened and checked against
-   ``left-out.csv`` (``archive.sealed``); without it they are checked as bytes only (step 2).
+   ``left-out.csv`` (``archive.sealed``), each raw ballot read again and its marks compared
+   with ``ledger/evaluation_ballots.csv`` (``archive.recount``); without it they are checked
+   as bytes only (step 2), not recounted.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from duban.archive.fourprops.bagview import BagView
 from duban.archive.fourprops.run import compare_report
 from duban.archive.gather import SEALED
 from duban.archive.manifests import bag_info, check_manifests, missing, unlisted
+from duban.archive.recount import Recount
 from duban.archive.replay import Replay, replay_bag
 from duban.archive.sealed import check_sealed, check_secret_key
 from duban.errors import DubanError, Problem, ProblemsError
@@ -63,6 +66,7 @@ class Verified:
     replay: Replay | None = None
     sealed: bool = False  # the bag holds encrypted ballots (data/ballots/ballots.tar.gpg)
     opened: int | None = None  # ballots and messages found inside, when opened with the key
+    recount: Recount | None = None  # the raw ballots read again, when opened with the key
 
 
 def verify_bag(bag: Path, replay: bool = True, office_key: Path | None = None) -> Verified:
@@ -99,7 +103,8 @@ def verify_bag(bag: Path, replay: bool = True, office_key: Path | None = None) -
     passed = {prop: report.passed(prop) for prop in report.checks}
     return Verified(info.get("External-Identifier", "?"), files, read.count, ALGORITHMS, passed,
                     replayed, f"data/{SEALED}" in manifests.listed,
-                    None if opened is None else len(opened.inside))  # fmt: skip
+                    None if opened is None else len(opened.inside),
+                    None if opened is None else opened.recount)  # fmt: skip
 
 
 def _check_key_file(office_key: Path | None) -> None:

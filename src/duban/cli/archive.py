@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from duban.archive.fourprops.model import JSON_FILE, PROPERTIES, TEXT_FILE
+from duban.archive.recount import Recount
 from duban.archive.replay import Replay
 from duban.archive.verify import verify_bag
 from duban.archive.write import write_archive
@@ -142,17 +143,30 @@ def verify(
             out.print(line)
     if verified.sealed:
         out.print(_sealed_line(verified.opened))
+        if verified.recount is not None:
+            out.print(_recount_line(verified.recount))
 
 
 def _sealed_line(opened: int | None) -> str:
     if opened is None:
         return pick("  the encrypted ballots (data/ballots/ballots.tar.gpg) were checked as "
-                    "bytes, not opened: give --office-key to check each ballot inside",
-                    "  加密的选票（data/ballots/ballots.tar.gpg）只核对了文件本身，未解密："
-                    "用 --office-key 可逐一核对其中的选票")  # fmt: skip
+                    "bytes, not opened nor recounted: give --office-key to check each ballot "
+                    "inside and recount its marks",
+                    "  加密的选票（data/ballots/ballots.tar.gpg）只核对了文件本身，未解密，"
+                    "未重新计票：用 --office-key 可逐一核对其中的选票并重新计票")  # fmt: skip
     return pick(f"  the encrypted ballots opened with the office's key: {opened} ballots and "
                 "messages inside, each matching its hash",
                 f"  已用办公室私钥解密选票：其中 {opened} 份选票和来件，杂凑值均相符")  # fmt: skip
+
+
+def _recount_line(recount: Recount) -> str:
+    """Said only when the bag verified: every recounted ballot matched."""
+    return pick(f"  recounted, matches: {recount.ballots} raw ballots read again, their marks "
+                "as in ledger/evaluation_ballots.csv; "
+                f"{recount.figures} public-evaluation figures computed again from them",
+                f"  重新计票一致：重新读取 {recount.ballots} 份原始选票，打分与 "
+                f"ledger/evaluation_ballots.csv 相符；据此复算民主评议得分 "
+                f"{recount.figures} 项")  # fmt: skip
 
 
 def properties_line(passed: dict[str, bool]) -> str:

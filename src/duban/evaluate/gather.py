@@ -90,7 +90,7 @@ def _column(
         return {u: rectification_figure(i) for u, i in _items(session, bundle, closes_at).items()}
     if kind == "adjustments":
         return {u: adjustments_figure(a) for u, a in _adjustments(session, bundle, closes_at)}
-    return _public(session, bundle, source, label, closes_at)
+    return public_figures(session, bundle, source, label, closes_at)
 
 
 def _duties(session: Session, bundle: CampaignBundle, closes_at: datetime) -> dict[str, list[Duty]]:
@@ -157,9 +157,11 @@ def _adjustments(
     return found.items()
 
 
-def _public(
+def public_figures(
     session: Session, bundle: CampaignBundle, source: ScoreSource, label: str, closes_at: datetime
 ) -> dict[str, Figure]:
+    """The public-evaluation figure of each unit rated on the ballots that count (the
+    archive's recount computes them again from the raw ballots with this)."""
     spec = source.ballot_spec
     counted = _counted(session, bundle, source, label, closes_at)
     return {u: public_figure(t, spec) for u, t in tally_units(counted, spec).items()}
