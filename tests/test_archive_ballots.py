@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import shutil
 import subprocess
 import tarfile
@@ -112,6 +113,8 @@ def filed(tmp_path_factory: pytest.TempPathFactory, office: Office) -> Filed:
     campaign = encrypting(home / "campaign", office.public)
     env = campaign_round(home, f"sqlite:///{home / 'duban.sqlite3'}", campaign)
     ballot, carrier = add_a_ballot(home, *a_ballot(campaign), source=SOURCE, category=CATEGORY)
+    run_ok(["evaluate", "compute", str(campaign), "--closes", "2026-12-20"],
+           {**env, "DUBAN_NOW": "2026-12-21"})  # fmt: skip
     said = run_ok(["archive", "write", str(campaign), "--out", str(home / "bag")],
                   {**env, "DUBAN_LANG": "en"})  # fmt: skip
     assert "1 raw ballots filed encrypted to the office's key" in said
@@ -342,15 +345,16 @@ def test_the_recount_matches_on_an_untouched_bag(filed: Filed, office: Office):
     code, output = verify(filed.bag, "--office-key", str(office.secret), "--no-replay")
     assert code == 0, output
     assert "recounted, matches: 1 raw ballots read again" in output
+    assert "30 public-evaluation figures computed again from them" in output
     code, output = verify(filed.bag, "--no-replay")
     assert "not opened nor recounted" in output
     assert "recounted, matches" not in output
 
 
-def edited(bag: Path, change: Any) -> None:
-    """``change`` the exported ballot rows (a list of rows, header first), then its schema's
-    count of rows and every manifest made to agree."""
-    path = bag / "data" / "ledger" / "evaluation_ballots.csv"
+def edited(bag: Path, change: Any, table: str = "evaluation_ballots") -> None:
+    """``change`` the exported rows of ``table`` (a list of rows, header first), then its
+    schema's count of rows and every manifest made to agree."""
+    path = bag / "data" / "ledger" / f"{table}.csv"
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     before = len(rows) - 1
@@ -358,7 +362,7 @@ def edited(bag: Path, change: Any) -> None:
     path.chmod(0o644)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         csv.writer(handle, lineterminator="\r\n").writerows(rows)
-    schema = path.with_name("evaluation_ballots.schema.json")
+    schema = path.with_name(f"{table}.schema.json")
     schema.chmod(0o644)
     text = schema.read_text(encoding="utf-8")
     text = text.replace(f'"x-rows": {before}', f'"x-rows": {len(rows) - 1}')
@@ -392,3 +396,26 @@ def test_a_ballot_row_edited_or_deleted_is_named_by_the_recount(
     if tamper == "mark edited":
         assert "marks 1 × 满意 (服务对象), the raw ballots hold 1 × 不满意 (服务对象)" in output
         assert "no raw ballot holds this row's marks" in output
+
+
+def test_a_kept_figure_the_recounted_ballots_do_not_give_is_named(
+    filed: Filed, office: Office, tmp_path: Path
+):
+    bag = copy_of(filed, tmp_path)
+    unit = next(u for u, m in a_ballot(filed.campaign)[1].items() if m == "不满意")
+
+    def change(rows: list[list[str]]) -> None:
+        column = rows[0].index("inputs")
+        inputs = json.loads(rows[1][column])
+        inputs[unit][SOURCE]["evidence"][0]["points"] = "100.00"  # its pool's mean
+        rows[1][column] = json.dumps(inputs, ensure_ascii=False, sort_keys=True)
+
+    edited(bag, change, "evaluations")
+    code, output = verify(bag, "--office-key", str(office.secret), "--no-replay")
+    assert code == 1, output
+    said = (
+        f"data/ledger/evaluations.csv id 1 (evaluation 2026 v1, unit {unit}, source {SOURCE}):"
+        " kept figure missing, the recounted ballots give missing (its evidence differs)"
+    )
+    assert said in output
+    assert "evaluation_ballots.csv" not in output  # the marks are as exported

@@ -111,7 +111,9 @@ SEALED_ZH = """\
   它们装在 ballots/ballots.tar.gpg 中，用办公室的 OpenPGP 公钥（campaign/ 下的公钥文件）加密，
   只有持有对应私钥者能打开：gpg --decrypt ballots.tar.gpg | tar -x（解出 files/ 下的选票和
   messages/ 下的来件，文件名为其 SHA-256；left-out.csv 列出每一件）。其余文件中没有评议人与
-  打分的对应：ledger/evaluation_ballots.csv 只保留分数、意见和评议人类别。"""
+  打分的对应：ledger/evaluation_ballots.csv 只保留分数、意见和评议人类别。持有私钥者运行
+  duban archive verify 本目录 --office-key 私钥文件，可逐份核对选票的杂凑值，并重新计票：
+  重新读取每份选票，与 evaluation_ballots.csv 的打分及考核所记的民主评议得分逐一核对。"""
 LEFT_OUT_EN = """\
 - The raw ballots of public evaluation ({ballots}): a ballot names its evaluator beside the
   marks, so to keep the evaluation anonymous they stay out (the campaign sets archive.ballots:
@@ -124,7 +126,10 @@ SEALED_EN = """\
   under campaign/). Only the holder of the matching secret key opens it:
   `gpg --decrypt ballots.tar.gpg | tar -x` gives files/ (the ballots) and messages/ (the
   messages), named by SHA-256; left-out.csv lists each. Nothing else here puts an evaluator
-  beside marks: ledger/evaluation_ballots.csv keeps the marks, comments and evaluator category."""
+  beside marks: ledger/evaluation_ballots.csv keeps the marks, comments and evaluator category.
+  With the secret key, `duban archive verify THIS-FOLDER --office-key SECRET-KEY-FILE` checks
+  each one against its hash and recounts: it reads every ballot again and compares its marks
+  with evaluation_ballots.csv and the evaluations' public-evaluation figures."""
 
 
 def write(path: Path, bundle: CampaignBundle, report: ArchiveReport) -> None:

@@ -341,6 +341,17 @@ def _differs(
     name = f"evaluation {row.label} v{row.version}"
     where = f"data/ledger/evaluations.csv id {row.id} ({name}, unit {unit}, source {source_id})"
     zh_where = f"data/ledger/evaluations.csv 第 {row.id} 条（单位 {unit}，来源 {source_id}）"
-    return Problem(where, f"kept figure {had.raw}, the recounted ballots give {found.raw}"
-                   f"{'' if had.raw != found.raw else ' (its evidence differs)'}",
-                   f"记载的得分为 {had.raw}，按重新计票为 {found.raw}", zh_where)  # fmt: skip
+    same = had.raw == found.raw
+    en = (
+        f"kept figure {_raw(had, 'missing')}, the recounted ballots give "
+        f"{_raw(found, 'missing')}{' (its evidence differs)' if same else ''}"
+    )
+    zh = (
+        f"记载的得分为 {_raw(had, '缺失')}，按重新计票为 {_raw(found, '缺失')}"
+        f"{'（得分依据不同）' if same else ''}"
+    )
+    return Problem(where, en, zh, zh_where)
+
+
+def _raw(figure: Figure, none: str) -> str:
+    return none if figure.raw is None else str(figure.raw)
