@@ -325,20 +325,28 @@ def add_a_ballot(
     comments: dict[str, str] | None = None,
     source: str = "public",
     category: str = "代表",
+    received: datetime = datetime(2026, 12, 10, 2, 0, tzinfo=UTC),
+    recorded: datetime | None = None,
 ) -> tuple[str, str]:
     """A returned ballot as intake records it (its message, its file, its row); the hashes of
-    the ballot and of the message that carried it (the file need not be a workbook)."""
+    the ballot and of the message that carried it (the file need not be a workbook);
+    ``recorded``: when its row was (held, then accepted in review, its event written then),
+    if later than received."""
+    from duban.clock import FixedClock
+    from duban.evaluate.ballot_intake import RECORDED_EVENT
     from duban.implement.intake.rawstore import RawStore
     from duban.ledger.db import make_engine, session_scope
     from duban.ledger.schema import BallotRow, IntakeFileRow, IntakeRow
+    from duban.ledger.store import append_event
 
     store = RawStore(home / "raw")
     ballot = store.put(workbook)
-    carrier = store.put(b"the message that carried it, from ping@pingyi.example")
-    when = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
+    carrier = store.put(f"the message of {received} that carried it, from ping@pingyi.example"
+                        .encode())  # fmt: skip
+    when, later = received, recorded or received
     engine = make_engine(f"sqlite:///{home / 'duban.sqlite3'}")
     with session_scope(engine) as session:
-        record = IntakeRow(campaign_id="nlzf-2026", source="test", source_ref="1",
+        record = IntakeRow(campaign_id="nlzf-2026", source="test", source_ref=str(when),
                            raw_sha256=carrier, sender="ping@pingyi.example", received_at=when,
                            recorded_at=when, status="accepted")  # fmt: skip
         session.add(record)
@@ -349,8 +357,11 @@ def add_a_ballot(
         session.add(BallotRow(campaign_id="nlzf-2026", source_id=source, label="2026",
                               evaluator_id="PY-EVALUATOR-7", category=category,
                               sha256=ballot, sender="ping@pingyi.example", received_at=when,
-                              recorded_at=when, marks=marks or {"T01": "好"},
+                              recorded_at=later, marks=marks or {"T01": "好"},
                               comments=comments or {}))  # fmt: skip
+        if recorded is not None:
+            append_event(session, FixedClock(recorded), RECORDED_EVENT, campaign_id="nlzf-2026",
+                         actor="PY-EVALUATOR-7", payload={"sha256": ballot})  # fmt: skip
     engine.dispose()
     return ballot, carrier
 

@@ -122,17 +122,19 @@ def filed(tmp_path_factory: pytest.TempPathFactory, office: Office) -> Filed:
     return Filed(env, home, campaign, home / "bag", ballot, carrier)
 
 
-def a_ballot(campaign: Path) -> tuple[bytes, dict[str, str], dict[str, str]]:
-    """The evaluator's signed ballot with three units marked (one with a comment), and the
-    marks and comments intake reads from it."""
+def a_ballot(
+    campaign: Path, marks: tuple[str, ...] = MARKS
+) -> tuple[bytes, dict[str, str], dict[str, str]]:
+    """The evaluator's signed ballot with the first units marked (the first with a comment),
+    and the marks and comments intake reads from it."""
     bundle = load_campaign(campaign)
     source = next(s for s in bundle.campaign.scoring.sources if s.id == SOURCE)
     evaluator = next(e for e in bundle.evaluators if e.id == EVALUATOR)
     builder = BallotBuilder(bundle, source, "2026", datetime(2026, 12, 20, tzinfo=UTC), SECRET)
-    units = [u.id for u in builder.rated(evaluator)[: len(MARKS)]]
-    data = fill(builder.workbook(evaluator), [(m, "办事快" if m == MARKS[0] else None)
-                                               for m in MARKS])  # fmt: skip
-    return data, dict(zip(units, MARKS, strict=True)), {units[0]: "办事快"}
+    units = [u.id for u in builder.rated(evaluator)[: len(marks)]]
+    data = fill(builder.workbook(evaluator), [(m, None if n else "办事快")
+                                               for n, m in enumerate(marks)])  # fmt: skip
+    return data, dict(zip(units, marks, strict=True)), {units[0]: "办事快"}
 
 
 def verify(bag: Path, *flags: str, **env: str) -> tuple[int, str]:
@@ -419,3 +421,38 @@ def test_a_kept_figure_the_recounted_ballots_do_not_give_is_named(
     )
     assert said in output
     assert "evaluation_ballots.csv" not in output  # the marks are as exported
+
+
+@pytest.fixture(scope="module")
+def twice(filed: Filed, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``filed``'s ledger, then the evaluator's second ballot (other marks), received before
+    the close but recorded after version 1 was computed (held, accepted in review), and
+    version 2 computed with it: the bag."""
+    home = tmp_path_factory.mktemp("twice-home")
+    shutil.copytree(filed.home, home, dirs_exist_ok=True, ignore=shutil.ignore_patterns("bag"))
+    env = {**filed.env, "DUBAN_HOME": str(home), "DUBAN_LANG": "en",
+           "DUBAN_DATABASE_URL": f"sqlite:///{home / 'duban.sqlite3'}"}  # fmt: skip
+    campaign = home / filed.campaign.relative_to(filed.home)
+    add_a_ballot(home, *a_ballot(campaign, ("不满意", "不满意", "满意")), source=SOURCE,
+                 category=CATEGORY, received=datetime(2026, 12, 11, tzinfo=UTC),
+                 recorded=datetime(2026, 12, 21, 12, tzinfo=UTC))  # fmt: skip
+    run_ok(["evaluate", "compute", str(campaign)], {**env, "DUBAN_NOW": "2026-12-22"})
+    run_ok(["archive", "write", str(campaign), "--out", str(home / "bag")], env)
+    return home / "bag"
+
+
+def test_the_recount_counts_as_each_version_did_the_later_ballot_superseding(
+    twice: Path, office: Office
+):
+    """Version 1 counted the first ballot alone, version 2 the second in its place: the
+    recount gives both (it would not if it put the second back before version 1, or
+    counted both for version 2)."""
+    with (twice / "data" / "ledger" / "evaluations.csv").open(encoding="utf-8-sig") as handle:
+        kept = [json.loads(row["inputs"]) for row in csv.DictReader(handle)]
+    pools = [[e for e in k["T01"][SOURCE]["evidence"] if e["kind"] == "pool"] for k in kept]
+    assert [p[0]["points"] for p in pools] == ["100.00", "0.00"]  # 满意, then 不满意
+    assert [p[0]["facts"][0] for p in pools] == [["count", "1"], ["count", "1"]]
+    code, output = verify(twice, "--office-key", str(office.secret), "--no-replay")
+    assert code == 0, output
+    assert "recounted, matches: 2 raw ballots read again" in output
+    assert "60 public-evaluation figures computed again" in output

@@ -12,7 +12,9 @@ rows: each raw ballot no row holds, each row no raw ballot holds, and per source
 unit, where the marks (categories, comments) differ.
 
 Then, on the ledger restored from the bag (``archive.restore``) with the recounted ballots put
-back where the export left them out, each evaluation version's kept public-evaluation figures
+back where the export left them out (those recorded before the version was computed, when
+their ``evaluation.ballot-recorded`` events say, in that order: a row's id orders ballots
+received at the same instant), each evaluation version's kept public-evaluation figures
 are computed again with the evaluation's own code (``evaluate.gather.public_figures``: the
 round's close, the latest ballot per evaluator, late and superseded ones set aside, the
 trimmed means) and compared; a figure an upheld appeal corrected is not compared (the appeal's
@@ -41,6 +43,7 @@ from duban.adapters.xlsx.token import BALLOT
 from duban.archive.restore import Restored, restored
 from duban.archive.versions import Versions
 from duban.errors import DubanError, Problem
+from duban.evaluate.ballot_intake import RECORDED_EVENT
 from duban.evaluate.ballotcheck import read_ballot
 from duban.evaluate.ballots import public_figure
 from duban.evaluate.figures import Figure
@@ -49,7 +52,7 @@ from duban.evaluate.snapshot import canonical, figures_from_json, figures_json
 from duban.implement.intake.reader import WorkbookReader
 from duban.implement.intake.reasons import FileRejected
 from duban.implement.intake.sniff import sniff
-from duban.ledger.schema import BallotRow, EvaluationRow, IntakeFileRow, IntakeRow
+from duban.ledger.schema import BallotRow, EvaluationRow, EventRow, IntakeFileRow, IntakeRow
 from duban.model.ballotsheets import ballot_form
 from duban.model.loader import CampaignBundle
 from duban.model.scoring import ScoreSource
@@ -71,10 +74,21 @@ class Counted:
     marks: tuple[tuple[str, str], ...]
     comments: tuple[tuple[str, str], ...]
     evaluator: str = ""
-    received: tuple[datetime, int] | None = None  # and its intake file's id
+    came: Came | None = None
 
     def key(self) -> tuple[object, ...]:
         return (self.source_id, self.label, self.category, self.marks, self.comments)
+
+
+@dataclass(frozen=True, order=True)
+class Came:
+    """When a raw ballot was recorded (its ``evaluation.ballot-recorded`` event, or else its
+    intake record's), received, and its intake file's id: ballots are put back in the order
+    they were recorded, as their ids were."""
+
+    recorded_at: datetime
+    received_at: datetime
+    file_id: int
 
 
 @dataclass
@@ -95,6 +109,7 @@ class _Ledger:
     restored: Restored
     session: Session
     versions: Versions
+    recorded: dict[str, datetime]  # a ballot's hash → when its event says it was recorded
 
 
 class Recounter:
@@ -121,10 +136,10 @@ class Recounter:
             self.recount.raw.append(counted)
 
     def _read(self, ledger: _Ledger, sha: str, name: str, data: bytes) -> Counted | str:
-        received = _received(ledger.session, sha)
+        came = _came(ledger, sha)
         campaign_id = ledger.restored.bundle.campaign.id
-        bundle = ledger.restored.bundle if received is None else \
-            ledger.versions.at(ledger.session, campaign_id, received[0])  # fmt: skip
+        bundle = ledger.restored.bundle if came is None else \
+            ledger.versions.at(ledger.session, campaign_id, came.received_at)  # fmt: skip
         parsed = self.reader.read(data, sniff(data, name))
         meta = parsed.metadata or {}
         if meta.get("kind") != BALLOT or meta.get("campaign") != campaign_id:
@@ -143,7 +158,7 @@ class Recounter:
             return f"does not read as a valid ballot: {reading.problems[0].describe('en')}"
         return Counted(sha, source.id, meta["round"], evaluator.category,
                        _pairs(reading.marks), _pairs(reading.comments), evaluator.id,
-                       received)  # fmt: skip
+                       came)  # fmt: skip
 
     def finish(self) -> Recount:
         """The raw ballots against the exported rows, then the figures computed again (see
@@ -153,9 +168,7 @@ class Recounter:
         rows = list(_exported(self.ledger.restored.bag / CSV, self.recount.problems))
         self.recount.problems += _unmatched(self.recount.raw, rows)
         self.recount.problems += _by_unit(self.recount.raw, rows)
-        session = self.ledger.session
-        if _put_back(session, self.ledger.restored.bundle.campaign.id, self.recount):
-            _figures(session, self.ledger.versions, self.recount)
+        _figures(self.ledger.session, self.ledger.versions, self.recount)
         return self.recount
 
 
@@ -167,7 +180,8 @@ def recounter(bag: Path) -> Iterator[Recounter]:
         try:
             found = stack.enter_context(restored(bag))
             session = stack.enter_context(found.session())
-            ledger: _Ledger | Problem = _Ledger(found, session, Versions(found))
+            ledger: _Ledger | Problem = _Ledger(found, session, Versions(found),
+                                                _recorded(session))  # fmt: skip
         except (DubanError, SQLAlchemyError, OSError, ValueError, csv.Error) as error:
             said = error.message if isinstance(error, DubanError) else str(error)
             ledger = Problem(SEALED_AT, f"the ballots could not be recounted: {said}",
@@ -180,18 +194,31 @@ def _public_source(bundle: CampaignBundle, source_id: str | None) -> ScoreSource
                  if s.id == source_id and s.kind == "public-evaluation"), None)  # fmt: skip
 
 
-def _received(session: Session, sha: str) -> tuple[datetime, int] | None:
-    """When the ballot was first received, and its intake file's id (its place in the
-    order recorded), by the intake records the bag restored."""
+def _recorded(session: Session) -> dict[str, datetime]:
+    """When each ballot was recorded, by the restored event log."""
+    query = select(EventRow.at, EventRow.payload).where(EventRow.kind == RECORDED_EVENT)
+    found: dict[str, datetime] = {}
+    for at, payload in session.execute(query.order_by(EventRow.id)):
+        sha = payload.get("sha256") if isinstance(payload, dict) else None
+        if isinstance(sha, str):
+            found.setdefault(sha, at)
+    return found
+
+
+def _came(ledger: _Ledger, sha: str) -> Came | None:
+    """When the ballot was first received, by the intake records the bag restored."""
     query = (
-        select(IntakeRow.received_at, IntakeFileRow.id)
+        select(IntakeRow.received_at, IntakeRow.recorded_at, IntakeFileRow.id)
         .join(IntakeRow, IntakeRow.id == IntakeFileRow.intake_id)
         .where(IntakeFileRow.sha256 == sha)
         .order_by(IntakeFileRow.id)
         .limit(1)
     )
-    found = session.execute(query).first()
-    return None if found is None else (found[0], found[1])
+    found = ledger.session.execute(query).first()
+    if found is None:
+        return None
+    received_at, recorded_at, file_id = found
+    return Came(ledger.recorded.get(sha, recorded_at), received_at, file_id)
 
 
 def _pairs(values: dict[str, str]) -> tuple[tuple[str, str], ...]:
@@ -289,47 +316,60 @@ def _one(category: str, mark: str, comment: str) -> str:
 # ------------------------------------------------------------------- the figures
 
 
-def _put_back(session: Session, campaign_id: str, recount: Recount) -> bool:
-    """The recounted ballots into the restored ledger, in the order they were recorded
-    (their ids order ballots received at the same instant); ``False``, and said, when one
-    has no intake record to say when it came."""
-    undated = [b for b in recount.raw if b.received is None]
+def _dated(recount: Recount) -> list[tuple[Came, Counted]] | None:
+    """The recounted ballots in the order they were recorded; ``None``, and each ballot
+    said, when one has no intake record to say when it came."""
+    undated = [b for b in recount.raw if b.came is None]
     recount.problems += [Problem(_raw_where(b.where), "no intake record in the bag says when "
                                  "it was received: the figures were not computed again",
                                  "归档中没有其收件记录，无法得知收到时间：未复算民主评议得分")
                          for b in undated]  # fmt: skip
-    if undated:
-        return False
-    for b in sorted(recount.raw, key=lambda b: b.received or ()):
-        assert b.received is not None
-        at, file_id = b.received
+    dated = [(b.came, b) for b in recount.raw if b.came is not None]
+    return None if undated else sorted(dated, key=lambda pair: pair[0])
+
+
+def _put_back(session: Session, campaign_id: str, ballots: list[tuple[Came, Counted]]) -> None:
+    """Ballots into the restored ledger, where the export left them out."""
+    for came, b in ballots:
         session.add(BallotRow(
             campaign_id=campaign_id, source_id=b.source_id, label=b.label,
             evaluator_id=b.evaluator, category=b.category, sha256=b.where,
-            intake_file_id=file_id, sender="", received_at=at, recorded_at=at,
-            marks=dict(b.marks), comments=dict(b.comments),
+            intake_file_id=came.file_id, sender="", received_at=came.received_at,
+            recorded_at=came.recorded_at, marks=dict(b.marks), comments=dict(b.comments),
         ))  # fmt: skip
     session.flush()
-    return True
 
 
 def _figures(session: Session, versions: Versions, recount: Recount) -> None:
-    """Each version's kept public-evaluation figures against the recounted ballots'."""
-    for row in session.scalars(select(EvaluationRow).order_by(EvaluationRow.id)):
-        bundle = versions.at(session, row.campaign_id, row.computed_at)
-        kept = figures_from_json(row.inputs)
-        for source in bundle.campaign.scoring.sources:
-            if source.kind != "public-evaluation":
+    """Each version's kept public-evaluation figures against those of the recounted ballots
+    recorded before it was computed (put back as the versions come, in order)."""
+    waiting = _dated(recount)
+    if waiting is None:
+        return
+    for row in session.scalars(select(EvaluationRow).order_by(EvaluationRow.computed_at,
+                                                              EvaluationRow.id)).all():  # fmt: skip
+        ready = [pair for pair in waiting if pair[0].recorded_at <= row.computed_at]
+        _put_back(session, row.campaign_id, ready)
+        waiting = waiting[len(ready) :]
+        _version(session, versions.at(session, row.campaign_id, row.computed_at), row, recount)
+
+
+def _version(
+    session: Session, bundle: CampaignBundle, row: EvaluationRow, recount: Recount
+) -> None:
+    kept = figures_from_json(row.inputs)
+    for source in bundle.campaign.scoring.sources:
+        if source.kind != "public-evaluation":
+            continue
+        column = public_figures(session, bundle, source, row.label, row.closes_at)
+        missing = public_figure(None, source.ballot_spec)
+        for unit, figures in sorted(kept.items()):
+            had = figures.get(source.id)
+            if had is None or any(e.kind == "correction" for e in had.evidence):
                 continue
-            column = public_figures(session, bundle, source, row.label, row.closes_at)
-            missing = public_figure(None, source.ballot_spec)
-            for unit, figures in sorted(kept.items()):
-                had = figures.get(source.id)
-                if had is None or any(e.kind == "correction" for e in had.evidence):
-                    continue
-                recount.figures += 1
-                found = _differs(row, source.id, unit, had, column.get(unit, missing))
-                recount.problems += [] if found is None else [found]
+            recount.figures += 1
+            found = _differs(row, source.id, unit, had, column.get(unit, missing))
+            recount.problems += [] if found is None else [found]
 
 
 def _differs(
