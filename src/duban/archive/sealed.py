@@ -37,6 +37,7 @@ class Opened:
     inside: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     recount: Recount | None = None
+    whole: bool = True  # decrypted to the end, a whole tar
 
 
 def check_sealed(bag: Path, left_out: dict[str, str], key: Path) -> Opened:
@@ -89,8 +90,8 @@ def _recounted(gpg: GnuPG, bag: Path) -> Opened:
     """The members checked and the ballots recounted (the bag's campaign loaded first)."""
     with recounter(bag) as counter:
         opened = _read(gpg, bag / WHERE, counter)
-        opened.recount = counter.finish()
-    opened.problems += opened.recount.problems
+        opened.recount = counter.finish() if opened.whole else None  # said broken already
+    opened.problems += [] if opened.recount is None else opened.recount.problems
     return opened
 
 
@@ -114,6 +115,7 @@ def _read(gpg: GnuPG, path: Path, counter: Recounter | None) -> Opened:
             errors.seek(0)
             broken = _undecrypted(said(errors.read()))
     opened.problems += [] if broken is None else [broken]
+    opened.whole = broken is None
     return opened
 
 
@@ -132,16 +134,16 @@ def _members(stream: IO[bytes], opened: Opened, counter: Recounter | None) -> No
             handle = tar.extractfile(member) if member.isfile() else None
             if handle is None:
                 continue
-            ballot = counter is not None and member.name.startswith(BALLOTS)
-            hasher, kept = hashlib.sha256(), bytearray()
-            while chunk := handle.read(CHUNK):
+            wanted = counter is not None and member.name.startswith(BALLOTS)
+            ballot = handle.read() if wanted else None
+            hasher = hashlib.sha256(ballot or b"")
+            while ballot is None and (chunk := handle.read(CHUNK)):
                 hasher.update(chunk)
-                kept += chunk if ballot else b""
             named = PurePosixPath(member.name).name.split(".", 1)[0]
             if hasher.hexdigest() != named:
                 opened.problems.append(Problem(f"{WHERE}: {member.name}",
                                                "content differs from its name (SHA-256)",
                                                "内容与其文件名（SHA-256）不符"))  # fmt: skip
-            elif counter is not None and ballot:
-                counter.add(named, member.name, bytes(kept))
+            elif counter is not None and ballot is not None:
+                counter.add(named, member.name, ballot)
             opened.inside[named] = member.name
