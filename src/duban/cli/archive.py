@@ -120,8 +120,9 @@ def verify(
         Path | None,
         typer.Option(
             "--office-key",
-            help="the office's OpenPGP secret key file: open the encrypted ballots and check "
-            "each one inside against its hash",
+            help="the office's OpenPGP secret key file: open the encrypted ballots, check "
+            "each one inside against its hash, and recount their marks against the exported "
+            "ballots and the evaluations' public-evaluation figures",
         ),
     ] = None,
 ) -> None:

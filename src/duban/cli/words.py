@@ -228,7 +228,8 @@ OPTIONS_ZH: dict[str, dict[str, str]] = {
     "archive verify": {
         "bag": "归档包所在文件夹（BagIt 格式）",
         "replay": "同时仅凭归档包复算考核、督查抽取、排名表与汇总表并核对",
-        "office_key": "办公室的 OpenPGP 私钥文件：解密加密收录的选票，逐一核对其杂凑值",
+        "office_key": "办公室的 OpenPGP 私钥文件：解密加密收录的选票，逐一核对其杂凑值，"
+        "并重新计票（与导出的选票及考核的民主评议得分核对）",
     },
     "inspect commit": {
         "inspection": _INSPECTION,
