@@ -140,8 +140,13 @@ def replay_bag(bag: Path) -> Replay:
 
 def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
     for table, why in ledger.skipped.items():
-        zh = "评议选票匿名" if table == "evaluation_ballots" else why
-        en = "ballots are anonymous" if table == "evaluation_ballots" else why
+        ballots = table == "evaluation_ballots"
+        zh = "评议选票匿名（加密收录时，用 --office-key 复核计票）" if ballots else why
+        en = (
+            "ballots are anonymous (filed encrypted: --office-key recounts them)"
+            if ballots
+            else why
+        )
         replay.not_replayed.append((f"{table}: {en}", f"{table}：{zh}"))
     for at, error in ledger.unreadable:
         replay.problems.append(Problem(f"{LEDGER}/{at}", f"cannot be read: {error}",
