@@ -165,6 +165,13 @@ def apply(item: Item, move: Move, at: datetime, zone: ZoneInfo) -> Item:
     """
     _check_allowed(item, move)
     _check_content(item, move, at, zone)
+    return moved(item, move, at)
+
+
+def moved(item: Item, move: Move, at: datetime) -> Item:
+    """The item after ``move`` at ``at``, unchecked: what ``apply`` writes once the move is
+    allowed, and what ``selfcheck.history`` replays from a move's event to rebuild the item as
+    it stood then (the same function, so the rebuilt item is the one the live move wrote)."""
     state = LEADS_TO[move.action] or State(item.state)
     changed = replace(item, state=str(state), updated_at=at)
     if move.note is not None and move.action in (Action.PROGRESS, Action.CLAIM):
