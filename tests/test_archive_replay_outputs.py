@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import docx
@@ -43,8 +44,9 @@ ITEMS = "data/ledger/rectification_items.csv"
 
 @pytest.fixture(scope="module")
 def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Three rectification items, a ledger written on 9 October, one item moved on the 12th,
-    a ledger written on the 20th; a summary and bulletin compiled; an inspection round drawn,
+    """Three rectification items, a ledger written on 9 October, one item given progress on
+    the 12th and another claimed on the 13th and closed on the 14th, a ledger written on the
+    20th; a summary and bulletin compiled; an inspection round drawn,
     approved and reported; all filed as a bag."""
     home = tmp_path_factory.mktemp("replay-outputs")
     url = f"sqlite:///{home / 'l.sqlite3'}"
@@ -64,6 +66,11 @@ def bag(tmp_path_factory: pytest.TempPathFactory) -> Path:
         apply_move(session, FixedClock(datetime(2026, 10, 12, 10, tzinfo=ZONE)), CID,
                    "ZG-B03-001", Move(Action.PROGRESS, "x", role="unit", note="正在修订"),
                    zone=ZONE)  # fmt: skip
+    for day, move in ((13, Move(Action.CLAIM, "T02", role="unit", evidence="已建立督查台账")),
+                      (14, Move(Action.CLOSE, "王明"))):  # fmt: skip
+        with session_scope(engine) as session:
+            apply_move(session, FixedClock(datetime(2026, 10, day, 10, tzinfo=ZONE)), CID,
+                       "ZG-T02-001", move, zone=ZONE)  # fmt: skip
     engine.dispose()
     run_ok(["rectify", "ledger", str(EXAMPLE), "--as-of", "2026-10-20"], env)
     run_ok(["compile", str(EXAMPLE), "--deliverable", "plan", "--as-of", "2026-03-10"], env)
@@ -112,22 +119,35 @@ def test_every_output_of_an_untouched_bag_is_replayed(bag: Path):
     assert f"replayed, matches: {folder}/: 2 score sheets written again from the recomputed " \
         "version" in output  # fmt: skip
     assert f"replayed, matches: {EVALUATION_BULLETIN}: written again" in output
-    assert f"replayed, matches: {EARLY}: 3 items as of 2026-10-09T00:00+08:00 (1 moved " \
-           "since: their fixed columns only" in output  # fmt: skip
+    assert f"replayed, matches: {EARLY}: 3 items as of 2026-10-09T00:00+08:00 (2 moved " \
+           "since, as they stood then from their events), written again and compared" \
+           in output  # fmt: skip
     assert f"replayed, matches: {BULLETIN}: written again from its summary's" in output
     assert "not replayed: data/outputs/plan-once/实施方案通报.html (rendered from" in output
 
 
-def test_a_bulletin_counting_items_moved_since_is_not_compared_and_says_why(bag: Path):
+def test_a_bulletin_counting_items_moved_since_is_compared_as_they_stood(bag: Path):
+    """Compiled as of 11 October after the moves of the 12th to the 14th: it counted them
+    (the log's order says so), and is written again from the items as they stood then."""
     code, output = verify(bag)
     assert code == 0, output
-    [line] = [x for x in output.splitlines() if "rectification-2026-09/" in x and "通报.docx" in x]
-    assert line.startswith("  not replayed: ")
-    assert line.endswith(".docx (1 rectification items it counted have moved since: their state "
-                         "then is not kept)")  # fmt: skip
-    assert "replayed, matches: data/outputs/rectification-2026-09/" in output  # its summary
-    october = "data/outputs/rectification-2026-10/整改进展月报（2026年10月）通报.docx"
-    assert f"replayed, matches: {october}: written again from its summary's" in output
+    for period in ("2026-09", "2026-10"):
+        [line] = [x for x in output.splitlines()
+                  if f"rectification-{period}/" in x and "通报.docx" in x]  # fmt: skip
+        assert line.startswith("  replayed, matches: "), line
+        assert line.endswith(".docx: written again from its summary's recomputed figures")
+
+
+def test_an_edited_closure_count_in_a_bulletin_of_items_moved_since_is_named(
+    bag: Path, tmp_path: Path
+):
+    target = copy_of(bag, tmp_path)
+    path = "data/outputs/rectification-2026-09/整改进展月报（2026年9月）通报.docx"
+    text = edit_paragraph(target / path, 22, "已整改销号1个", "已整改销号2个")
+    assert text.startswith("截至2026年10月11日 00:00，各单位共查摆问题3个，已整改销号1个")
+    output = rejected(target)
+    assert f"{path} paragraph 22: reads" in output
+    assert output.count(f"{path} ") == 1
 
 
 def test_an_edited_ledger_cell_is_named(bag: Path, tmp_path: Path):
@@ -138,18 +158,44 @@ def test_an_edited_ledger_cell_is_named(bag: Path, tmp_path: Path):
     assert output.count(f"{LEDGER} sheet") == 1
 
 
-def test_an_item_moved_since_is_compared_on_what_never_changes(bag: Path, tmp_path: Path):
-    """The 9 October ledger: the moved item's state is not compared, its finding is."""
+def item_row(book: Any, code: str) -> tuple[Any, int]:
+    """The item's sheet (its tag's) and row in a ledger workbook."""
+    for sheet in book.worksheets[1:]:
+        for row in range(2, sheet.max_row + 1):
+            if sheet[f"B{row}"].value == code:
+                return sheet, row
+    raise AssertionError(f"{code} not in the workbook")
+
+
+def test_an_item_closed_since_is_compared_as_it_stood(bag: Path, tmp_path: Path):
+    """The 9 October ledger: ZG-T02-001, closed on the 14th, was open then; its state cell
+    edited to closed is named, as is a count of its summary."""
     target = copy_of(bag, tmp_path)
     book = load_workbook(target / EARLY)
-    [sheet] = [ws for ws in book.worksheets if ws["B2"].value == "ZG-B03-001"][:1]
-    sheet["I2"].value = "已销号"  # its state then: not kept, not compared
-    sheet["D2"].value = "另一个问题"  # its finding: never changes
+    sheet, row = item_row(book, "ZG-T02-001")
+    assert sheet[f"J{row}"].value == "未启动"
+    sheet[f"J{row}"].value = "已销号"
+    book.save(target / EARLY)
+    old = edit_cell(target / EARLY, "汇总", "C10", 1)  # closed, in the total line
+    output = rejected(target)
+    assert f"{EARLY} sheet {sheet.title} cell J{row}: is 已销号, recomputed 未启动" in output
+    assert f"{EARLY} sheet 汇总 cell C10: is 1, recomputed {old}" in output
+    assert old == 0
+
+
+def test_an_item_given_progress_since_is_compared_as_it_stood(bag: Path, tmp_path: Path):
+    """ZG-B03-001 had no progress on 9 October; the progress it was given on the 12th, written
+    into the earlier ledger, is named, and so is an edit of its finding."""
+    target = copy_of(bag, tmp_path)
+    book = load_workbook(target / EARLY)
+    sheet, row = item_row(book, "ZG-B03-001")
+    sheet[f"I{row}"].value = "正在修订"
+    sheet[f"D{row}"].value = "另一个问题"
     book.save(target / EARLY)
     output = rejected(target)
-    assert f"{EARLY} sheet {sheet.title} cell D2: is 另一个问题, recomputed 学习制度落实不到位" \
-        in output  # fmt: skip
-    assert "cell I2" not in output
+    where = f"{EARLY} sheet {sheet.title} cell"
+    assert f"{where} I{row}: is 正在修订, recomputed (empty)" in output
+    assert f"{where} D{row}: is 另一个问题, recomputed 学习制度落实不到位" in output
 
 
 def test_an_edited_inspection_score_is_named(bag: Path, tmp_path: Path):

@@ -10,25 +10,32 @@ The HTML (as mailed) is not compared: it is rendered from the templates of the v
 sent it, which the bag does not keep.
 
 A bulletin with rectification figures (整改进展) counted the items as they stood when it was
-compiled; the ledger keeps each item as it stands now. When an item recorded by then has moved
-since, those figures cannot be recomputed, and the bulletin is not compared (its summary's
-counts and rates still are): the replay says so and how many items moved.
+compiled; the ledger keeps each item as it stands now. The figures are counted again from the
+items as they stood then, rebuilt from their events (``selfcheck.history.items_as_of``). Only
+when the events of an item recorded by then cannot say its state, deadline or closing day then
+is the bulletin not compared (its summary's counts and rates still are): the replay says so and
+how many items that concerned.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from duban.archive.documents import compare_documents
+from duban.archive.ledgers import COUNTED
 from duban.archive.restore import Restored
+from duban.archive.written import Written
 from duban.compile.bulletin import write_bulletin_docx
 from duban.compile.model import CompileInput
 from duban.compile.outputs import file_names
+from duban.compile.rectification import rectification_figures
 from duban.compile.texts import BULLETIN_TEXTS
 from duban.errors import Problem
-from duban.ledger.schema import BulletinIssueRow, RectificationRow
+from duban.ledger.schema import BulletinIssueRow
+from duban.selfcheck.history import items_as_of
 
 
 def bulletin_of(summary: str, data: CompileInput) -> str:
@@ -53,14 +60,21 @@ def check_bulletin(
     return compare_documents(path, again, relative)
 
 
-def moved_since(data: CompileInput, ledger: Restored) -> int:
-    """How many rectification items the bulletin counted have moved since (none when it
-    counts none)."""
+def as_then(
+    data: CompileInput, ledger: Restored, compiled: Written | None
+) -> tuple[CompileInput, int]:
+    """The bulletin's figures with its rectification items as they stood when it was compiled
+    (the moves logged before its ``compile.written`` event; without one, those made by its
+    moment), and how many of them their events cannot rebuild (then the figures are not
+    recounted)."""
     if data.rectification is None:
-        return 0
+        return data, 0
+    before = None if compiled is None else compiled.id
     with ledger.session() as session:
-        return session.scalar(select(func.count()).where(
-            RectificationRow.campaign_id == data.campaign_id,
-            RectificationRow.created_at <= data.as_of,
-            RectificationRow.updated_at > data.as_of,
-        )) or 0  # fmt: skip
+        then = items_as_of(session, data.campaign_id, data.as_of, before)
+    if unknown := sum(bool(t.unknown & COUNTED) for t in then):
+        return data, unknown
+    roster = {u.id: (u.name, u.tags) for u in ledger.bundle.units_by_id.values()}
+    figures = rectification_figures([t.item for t in then], data.rectification.rules, roster,
+                                    data.as_of)  # fmt: skip
+    return replace(data, rectification=figures), 0

@@ -18,8 +18,9 @@ recorded must still follow from what it kept. On a ledger restored from the bag
   version its name gives (``archive.rankings``);
 - every summary workbook (汇总表): its counts and rates recomputed for the period and moment
   its audit sheet records (``archive.summaries``), and the bulletin (通报 .docx) beside it
-  written again from those figures and compared by text (``archive.bulletins``; not when
-  rectification items it counted have moved since);
+  written again from those figures and compared by text (``archive.bulletins``; rectification
+  items it counted that have moved since are counted as they stood then, rebuilt from their
+  events: ``selfcheck.history``);
 - every other output a command wrote and can write again, written again by the same writer on
   the restored ledger for the moment the output belongs to, and compared cell by cell
   (``archive.cells``) or, for a .docx, paragraph by paragraph (``archive.documents``): the
@@ -39,7 +40,8 @@ bag does not keep; what they show is compared in the .docx or workbook written w
 replayed from the ledger, as a draw's publication page); the verification forms (核验销号表:
 no event records their moment); any other file; and the figures an evaluation gathered from
 the ledger (its inputs are taken as kept, checked by their hash). A rectification item moved
-after a ledger was written is compared on what never changes only (``archive.ledgers``).
+after a ledger or bulletin was written is taken as it stood then, rebuilt from its events; only
+what its events cannot say is left out, and said (``archive.ledgers``, ``archive.bulletins``).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from duban.archive.bulletins import bulletin_of, check_bulletin, moved_since
+from duban.archive.bulletins import as_then, bulletin_of, check_bulletin
 from duban.archive.evaluations import Version, check_evaluation_output, named_version
 from duban.archive.inspections import check_inspection
 from duban.archive.ledgers import check_ledger
@@ -64,7 +66,7 @@ from duban.archive.rankings import NAMED, check_ranking
 from duban.archive.restore import Restored, restored
 from duban.archive.summaries import check_summary, is_summary
 from duban.archive.versions import Versions
-from duban.archive.written import Written, written_by
+from duban.archive.written import COMPILED, Written, written_by
 from duban.compile.model import CompileInput
 from duban.errors import DubanError, Problem
 from duban.evaluate.runs import FROZEN, recomputed
@@ -157,7 +159,9 @@ def _replay(ledger: Restored, bag: Path, replay: Replay) -> None:
         _draws(session, ledger.bundle, replay)
         replay.problems += logged_but_missing(session)
         written = written_by(session, ledger.bundle.campaign.id)
-    _outputs(bag / "data" / "outputs", Outputs(results, ledger, versions, written), replay)
+        compiled = written_by(session, ledger.bundle.campaign.id, COMPILED)
+    _outputs(bag / "data" / "outputs", Outputs(results, ledger, versions, written, compiled),
+             replay)  # fmt: skip
 
 
 # ------------------------------------------------------------------------- evaluations
@@ -322,7 +326,8 @@ class Outputs:
     ledger: Restored
     versions: Versions
     written: dict[tuple[str, ...], Written]
-    bulletins: dict[str, CompileInput] = field(default_factory=dict)
+    compiled: dict[tuple[str, ...], Written]
+    bulletins: dict[str, tuple[CompileInput, Written | None]] = field(default_factory=dict)
     sheets: dict[str, list[list[Problem]]] = field(default_factory=dict)  # folder → found
 
 
@@ -360,7 +365,8 @@ def _output(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
         replay.add(f"{relative}: {what[0]}, written again and compared",
                    f"{relative}：{what[1]}，重新生成并逐项核对", found)  # fmt: skip
     elif relative in done.bulletins:
-        _bulletin(path, relative, done.bulletins.pop(relative), done.ledger, replay)
+        data, compiled = done.bulletins.pop(relative)
+        _bulletin(path, relative, as_then(data, done.ledger, compiled), done.ledger, replay)
     elif suffix == ".xlsx":
         _workbook(path, relative, done, replay)
     else:
@@ -368,13 +374,14 @@ def _output(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
 
 
 def _bulletin(
-    path: Path, relative: str, data: CompileInput, ledger: Restored, replay: Replay
+    path: Path, relative: str, then: tuple[CompileInput, int], ledger: Restored, replay: Replay
 ) -> None:
-    if moved := moved_since(data, ledger):
+    data, unknown = then
+    if unknown:
         replay.not_replayed.append((
-            f"{relative} ({moved} rectification items it counted have moved since: their "
-            "state then is not kept)", f"{relative}（其统计的 {moved} 项整改事项此后有变动，"
-            "当时的状态未保存）",
+            f"{relative} ({unknown} rectification items it counted have moved since and their "
+            "events do not say how they stood then)", f"{relative}（其统计的 {unknown} 项整改"
+            "事项此后有变动，其事件不足以还原当时状态）",
         ))  # fmt: skip
         return
     replay.add(f"{relative}: written again from its summary's recomputed figures",
@@ -390,7 +397,8 @@ def _workbook(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
         replay.add(f"{relative}: figures of {what[0]} recomputed",
                    f"{relative}：复算 {what[1]} 的各项数字", found)  # fmt: skip
         if data is not None:
-            done.bulletins[bulletin_of(relative, data)] = data
+            compiled = done.compiled.get(tuple(relative.split("/")[2:]))
+            done.bulletins[bulletin_of(relative, data)] = (data, compiled)
     elif match is None:
         replay.not_replayed.append(_unreplayed(relative))
     elif version := _version(done, (match["label"], match["stage"]), relative, replay):

@@ -5,11 +5,14 @@ wrote the file does (``rectification.ledger-written`` for a 整改台账, ``insp
 for a round's 督查汇总表 and 督查通报), and names the file by the path it was written to on the
 coordinator's machine, ``…/out/<campaign>/<folder>/<name>``. The bag keeps ``out/<campaign>``
 as ``data/outputs``, so a file is matched by the end of that path; the last event naming it
-wrote what the bag holds (the same day again replaces the file).
+wrote what the bag holds (the same day again replaces the file). A summary workbook's
+``compile.written`` event (``COMPILED``) is found the same way: it says which moves of
+rectification items its bulletin saw.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import PurePosixPath, PureWindowsPath
 from zoneinfo import ZoneInfo
 
@@ -23,6 +26,9 @@ OUT = "out"
 """``Settings.outputs``: ``DUBAN_HOME/out``."""
 REPORTED = "inspection.reported"
 PATH_KEYS = {LEDGER_WRITTEN: ("path",), REPORTED: ("workbook", "docx")}
+COMPILED = {"compile.written": ("workbook",)}
+"""The event ``duban compile`` appends once it wrote a summary and its bulletin: which moves
+of rectification items the bulletin saw (``archive.bulletins``)."""
 Written = EventRow
 """The event that wrote a file (read, then left detached from its session)."""
 
@@ -32,16 +38,19 @@ def moment(event: Written, zone: ZoneInfo) -> str:
     return event.at.astimezone(zone).isoformat(timespec="minutes")
 
 
-def written_by(session: Session, campaign_id: str) -> dict[tuple[str, ...], Written]:
-    """Per path under ``data/outputs`` (its parts), the last event that wrote it."""
+def written_by(
+    session: Session, campaign_id: str, keys: Mapping[str, tuple[str, ...]] = PATH_KEYS
+) -> dict[tuple[str, ...], Written]:
+    """Per path under ``data/outputs`` (its parts), the last event that wrote it, of the
+    kinds ``keys`` names with the payload keys that hold the paths."""
     query = (
         select(EventRow)
-        .where(EventRow.campaign_id == campaign_id, EventRow.kind.in_(PATH_KEYS))
+        .where(EventRow.campaign_id == campaign_id, EventRow.kind.in_(keys))
         .order_by(EventRow.id)
     )
     found: dict[tuple[str, ...], Written] = {}
     for event in session.scalars(query):
-        for key in PATH_KEYS[event.kind]:
+        for key in keys[event.kind]:
             parts = _parts(str((event.payload or {}).get(key, "")))
             at = _campaign_folder(parts, campaign_id)
             if at is not None:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from duban.ledger.schema import EventRow
 from duban.selfcheck.items import Item
-from duban.selfcheck.ledger import ITEM_EVENTS, Entry, list_items
+from duban.selfcheck.ledger import Entry, list_items
 from duban.selfcheck.states import EVENT_KINDS, Action, Move, State, moved
 
 ACTION_OF = {kind: action for action, kind in EVENT_KINDS.items()}
@@ -69,31 +69,45 @@ class Then:
     moved_since: bool = False
 
 
-def items_as_of(session: Session, campaign_id: str, moment: datetime) -> list[Then]:
-    """The campaign's items recorded by ``moment`` as they stood then, by unit and number."""
+def items_as_of(
+    session: Session, campaign_id: str, moment: datetime, before: int | None = None
+) -> list[Then]:
+    """The campaign's items recorded by ``moment`` as they stood then, by unit and number.
+
+    ``before``, the id of the event that wrote an output, takes the moves logged before it
+    instead of those made by ``moment``: an output written with a backdated clock (``--as-of``)
+    shows the items as they stood when its command ran, which the log's order says and the
+    moment does not."""
     items = [i for i in list_items(session, campaign_id) if i.created_at <= moment]
     rows = session.scalars(
         select(EventRow)
-        .where(EventRow.campaign_id == campaign_id, EventRow.kind.in_(ITEM_EVENTS))
+        .where(EventRow.campaign_id == campaign_id, EventRow.kind.in_(ACTION_OF))
         .order_by(EventRow.id)
     )
-    events: dict[str, list[Entry]] = {}
+    moves: dict[str, list[Entry]] = {}
+    earlier: dict[str, int] = {}
     for r in rows:
-        events.setdefault(r.subject or "", []).append(
+        moves.setdefault(r.subject or "", []).append(
             Entry(r.at, r.kind, r.actor, dict(r.payload or {}))
         )
-    return [rebuilt(i, events.get(i.code, ()), moment) for i in items]
+        if r.at <= moment if before is None else r.id < before:
+            earlier[r.subject or ""] = earlier.get(r.subject or "", 0) + 1
+    return [_rebuilt(i, moves.get(i.code, []), earlier.get(i.code, 0)) for i in items]
 
 
 def rebuilt(item: Item, entries: Sequence[Entry], moment: datetime) -> Then:
     """``item`` (as it stands now) as it stood at ``moment``, from its events in the order
     written (pure)."""
     moves = [e for e in entries if e.kind in ACTION_OF]
+    return _rebuilt(item, moves, sum(e.at <= moment for e in moves))
+
+
+def _rebuilt(item: Item, moves: Sequence[Entry], earlier: int) -> Then:
+    """``item`` after the first ``earlier`` of its ``moves``."""
     now, _ = _replayed(first_recorded(item), moves)
     disagree = {name for name in MOVABLE if getattr(now, name) != getattr(item, name)}
-    earlier = [e for e in moves if e.at <= moment]
-    then, unknown = _replayed(first_recorded(item), earlier)
-    return Then(then, frozenset(unknown | disagree), len(earlier) < len(moves))
+    then, unknown = _replayed(first_recorded(item), moves[:earlier])
+    return Then(then, frozenset(unknown | disagree), earlier < len(moves))
 
 
 def first_recorded(item: Item) -> Item:
