@@ -278,3 +278,17 @@ def test_a_ledger_no_event_wrote_is_said_not_replayed(bag: Path, tmp_path: Path)
     code, output = verify(target)
     assert code == 0, output
     assert f"not replayed: {renamed} (no event of the log says it wrote this file" in output
+
+
+def test_a_state_edited_in_the_ledger_table_is_named_where_the_row_is_compared(
+    bag: Path, tmp_path: Path
+):
+    """ZG-T02-001 closed in the log, claimed in the table: the 20 October ledger, written after
+    its last move, is compared with its row and names the state; for the 9 October ledger the
+    log and the table disagree on its state, so neither is taken and its state is not compared."""
+    target = copy_of(bag, tmp_path)
+    sheet, row = item_row(load_workbook(target / LEDGER), "ZG-T02-001")
+    assert edit_csv(target / ITEMS, "3", "state", "claimed") == ("closed", "claimed")
+    output = rejected(target)
+    assert f"{LEDGER} sheet {sheet.title} cell J{row}: is 已销号, recomputed 已申请销号" in output
+    assert f"{EARLY} sheet" not in output

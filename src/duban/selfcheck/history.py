@@ -15,7 +15,8 @@ What the events cannot say is not guessed. A column is *unknown* for an item whe
   to), from that move until a later one sets it again (the state a move led to, which every
   payload records as ``to``, is taken as recorded);
 - replaying all the item's events does not give the row as it stands now (the log and the table
-  disagree, so neither is taken), at every moment.
+  disagree, so neither is taken), at every moment before its last move; from then on the item
+  is its row.
 
 A caller compares what is known and says what is not (``archive.ledgers``, ``archive.bulletins``).
 """
@@ -103,7 +104,11 @@ def rebuilt(item: Item, entries: Sequence[Entry], moment: datetime) -> Then:
 
 
 def _rebuilt(item: Item, moves: Sequence[Entry], earlier: int) -> Then:
-    """``item`` after the first ``earlier`` of its ``moves``."""
+    """``item`` after the first ``earlier`` of its ``moves``; after them all, the row itself
+    (the item as it stands, compared as it always was: a row edited in the table is not made
+    unknown by a log that no longer agrees with it)."""
+    if earlier == len(moves):
+        return Then(item)
     now, _ = _replayed(first_recorded(item), moves)
     disagree = {name for name in MOVABLE if getattr(now, name) != getattr(item, name)}
     then, unknown = _replayed(first_recorded(item), moves[:earlier])
