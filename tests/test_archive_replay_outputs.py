@@ -6,6 +6,7 @@ edited, every manifest recomputed after it, is named by file, sheet and cell or 
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from duban.archive.fourprops.run import file_report
 from duban.clock import FixedClock
 from duban.evaluate.commands import report_of, score_sheet_name, sheets_folder
 from duban.evaluate.workbook import write_score_sheet
@@ -40,6 +42,7 @@ BULLETIN = "data/outputs/plan-once/实施方案通报.docx"
 SHEET = "data/outputs/evaluation/得分说明-2026-v1/得分说明-市委组织部.xlsx"
 EVALUATION_BULLETIN = "data/outputs/evaluation/考核通报-2026-v1.docx"
 ITEMS = "data/ledger/rectification_items.csv"
+PAGE = "data/outputs/plan-once/实施方案通报.html"
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +126,8 @@ def test_every_output_of_an_untouched_bag_is_replayed(bag: Path):
            "since, as they stood then from their events), written again and compared" \
            in output  # fmt: skip
     assert f"replayed, matches: {BULLETIN}: written again from its summary's" in output
-    assert "not replayed: data/outputs/plan-once/实施方案通报.html (rendered from" in output
+    for page in (PAGE, EVALUATION_BULLETIN, NOTICE):  # the pages as mailed, rendered again
+        assert f"replayed, matches: {page.replace('.docx', '.html')}: " in output
 
 
 def test_a_bulletin_counting_items_moved_since_is_compared_as_they_stood(bag: Path):
@@ -292,3 +296,36 @@ def test_a_state_edited_in_the_ledger_table_is_named_where_the_row_is_compared(
     output = rejected(target)
     assert f"{LEDGER} sheet {sheet.title} cell J{row}: is 已销号, recomputed 已申请销号" in output
     assert f"{EARLY} sheet" not in output
+
+
+def edit_page(path: Path, old: str, new: str) -> int:
+    """Replace ``old`` by ``new`` on the one line of an HTML page holding it; its number."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    [number] = [n for n, line in enumerate(lines, start=1) if old in line][:1]
+    lines[number - 1] = lines[number - 1].replace(old, new)
+    path.write_text("".join(lines), encoding="utf-8")
+    return number
+
+
+@pytest.mark.parametrize("page", [PAGE, EVALUATION_BULLETIN.replace(".docx", ".html"),
+                                  NOTICE.replace(".docx", ".html")])  # fmt: skip
+def test_a_page_as_mailed_edited_is_named_by_its_line(bag: Path, tmp_path: Path, page: str):
+    """The bulletins as mailed are rendered again with the templates the bag files."""
+    target = copy_of(bag, tmp_path)
+    assert (target / "data" / "templates" / "zh-CN").is_dir()
+    number = edit_page(target / page, "</title>", "（已核实）</title>")
+    output = rejected(target)
+    assert f"{page} line {number}: reads" in output
+    assert output.count(f"{page} line") == 1
+
+
+def test_without_its_templates_a_bag_says_its_pages_are_not_replayed(bag: Path, tmp_path: Path):
+    target = copy_of(bag, tmp_path)
+    shutil.rmtree(target / "data" / "templates")  # as a bag filed before templates were
+    edit_page(target / PAGE, "</title>", "（已核实）</title>")
+    covered(target)
+    file_report(target)  # the four-properties report of that bag, as it was written then
+    covered(target)
+    code, output = verify(target)
+    assert code == 0, output
+    assert f"not replayed: {PAGE} (a page the replay does not render again" in output

@@ -26,9 +26,10 @@ from sqlalchemy import select
 
 from duban.archive.documents import compare_documents
 from duban.archive.ledgers import COUNTED
+from duban.archive.pages import bag_templates, check_page
 from duban.archive.restore import Restored
 from duban.archive.written import Written
-from duban.compile.bulletin import write_bulletin_docx
+from duban.compile.bulletin import render_bulletin_html, write_bulletin_docx
 from duban.compile.model import CompileInput
 from duban.compile.outputs import file_names
 from duban.compile.rectification import rectification_figures
@@ -38,26 +39,42 @@ from duban.ledger.schema import BulletinIssueRow
 from duban.selfcheck.history import items_as_of
 
 
-def bulletin_of(summary: str, data: CompileInput) -> str:
-    """The bulletin's path in the bag, beside the summary (``data/outputs/…``)."""
-    return f"{summary.rsplit('/', 1)[0]}/{file_names(data)[1]}.docx"
+def bulletin_of(summary: str, data: CompileInput, suffix: str = ".docx") -> str:
+    """The bulletin's path in the bag, beside the summary (``data/outputs/…``): the printable
+    ``.docx``, or the page as mailed (``.html``)."""
+    return f"{summary.rsplit('/', 1)[0]}/{file_names(data)[1]}{suffix}"
 
 
 def check_bulletin(
     path: Path, relative: str, data: CompileInput, ledger: Restored
 ) -> list[Problem]:
-    """Each paragraph or table cell that differs from the bulletin written again."""
+    """Each paragraph or table cell that differs from the bulletin written again; for the
+    page as mailed, each line that differs from the page rendered again (``archive.pages``)."""
+    number = _number(data, ledger)
+    if path.suffix.lower() == ".html":
+        templates = bag_templates(ledger.bag)
+        assert templates is not None  # the replay offers a page only with the templates
+        return check_page(
+            path,
+            relative,
+            templates,
+            lambda env: render_bulletin_html(data, env, number=number).html,
+        )
+    again = ledger.scratch / "bulletins" / path.name
+    again.parent.mkdir(exist_ok=True)
+    write_bulletin_docx(data, again, number=number)
+    return compare_documents(path, again, relative)
+
+
+def _number(data: CompileInput, ledger: Restored) -> str | None:
+    """The bulletin's issue number (第N期), as the ledger recorded it."""
     with ledger.session() as session:
         issue = session.scalar(select(BulletinIssueRow.number).where(
             BulletinIssueRow.campaign_id == data.campaign_id,
             BulletinIssueRow.deliverable_id == data.deliverable_id,
             BulletinIssueRow.period == data.period,
         ))  # fmt: skip
-    number = None if issue is None else BULLETIN_TEXTS[data.language].issue.format(n=issue)
-    again = ledger.scratch / "bulletins" / path.name
-    again.parent.mkdir(exist_ok=True)
-    write_bulletin_docx(data, again, number=number)
-    return compare_documents(path, again, relative)
+    return None if issue is None else BULLETIN_TEXTS[data.language].issue.format(n=issue)
 
 
 def as_then(

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from duban.archive.cells import compare_workbooks
 from duban.archive.documents import compare_documents
+from duban.archive.pages import check_page
 from duban.errors import Problem
-from duban.evaluate.bulletin import write_bulletin_docx
+from duban.evaluate.bulletin import render_bulletin, write_bulletin_docx
 from duban.evaluate.commands import score_sheet_name, sheets_folder
 from duban.evaluate.evaluation import Evaluation
 from duban.evaluate.report import EvaluationReport, version_report
@@ -28,7 +29,7 @@ from duban.evaluate.workbook import write_score_sheet
 from duban.ledger.schema import EvaluationRow
 from duban.model.loader import CampaignBundle
 
-BULLETIN = re.compile(r"^(?:考核通报|bulletin)-(?P<label>.+)-(?P<stage>v\d+|final)\.docx$")
+BULLETIN = re.compile(r"^(?:考核通报|bulletin)-(?P<label>.+)-(?P<stage>v\d+|final)\.(?:docx|html)$")
 SHEETS = re.compile(r"^(?:得分说明|score-sheets)-(?P<label>.+)-(?P<stage>v\d+|final)$")
 
 
@@ -41,9 +42,10 @@ class Version:
     result: Evaluation
 
 
-def named_version(path: Path) -> tuple[str, str] | None:
-    """(label, stage) of an evaluation bulletin or score sheet, by its name; None: neither."""
-    if match := BULLETIN.match(path.name):
+def named_version(path: Path, pages: bool = True) -> tuple[str, str] | None:
+    """(label, stage) of an evaluation bulletin (its page as mailed too, with ``pages``) or
+    score sheet, by its name; None: neither."""
+    if (match := BULLETIN.match(path.name)) and (pages or path.suffix.lower() == ".docx"):
         return match["label"], match["stage"]
     if path.suffix.lower() == ".xlsx" and (match := SHEETS.match(path.parent.name)):
         return match["label"], match["stage"]
@@ -51,10 +53,18 @@ def named_version(path: Path) -> tuple[str, str] | None:
 
 
 def check_evaluation_output(
-    path: Path, relative: str, version: Version, stage: str, scratch: Path
+    path: Path,
+    relative: str,
+    version: Version,
+    stage: str,
+    scratch: Path,
+    templates: Path | None = None,
 ) -> list[Problem]:
-    """Each passage or cell of the bulletin or score sheet that differs."""
+    """Each passage or cell of the bulletin or score sheet that differs; each line of the
+    bulletin's page as mailed, rendered again with the bag's ``templates``."""
     report = report_at(version, stage)
+    if path.suffix.lower() == ".html" and templates is not None:
+        return check_page(path, relative, templates, lambda env: render_bulletin(report, env).html)
     again = scratch / "evaluation" / path.name
     again.parent.mkdir(exist_ok=True)
     if BULLETIN.match(path.name):

@@ -6,8 +6,8 @@ names both files and records the moment (``archive.written``). The replay gather
 of that round as of that moment (``inspect.gather.gather_report``: the sheets recorded by then)
 with the campaign files kept by then, writes both again with the same writers, and compares the
 workbook cell by cell (``archive.cells``) and the bulletin by its text (``archive.documents``).
-The bulletin's HTML (as mailed) is not compared: it is rendered from the templates of the
-version that sent it, which the bag does not keep; the .docx carries the same figures.
+The bulletin's page as mailed (.html, beside the .docx) is rendered again with the templates
+the bag keeps and compared line by line (``archive.pages``).
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from pathlib import Path
 
 from duban.archive.cells import compare_workbooks
 from duban.archive.documents import compare_documents
+from duban.archive.pages import bag_templates, check_page
 from duban.archive.restore import Restored
 from duban.archive.versions import Versions
 from duban.archive.written import Written, moment
 from duban.errors import Problem
-from duban.inspect.bulletin import write_bulletin_docx
+from duban.inspect.bulletin import render_bulletin, write_bulletin_docx
 from duban.inspect.gather import gather_report
 from duban.inspect.summary import write_inspection_summary
 
@@ -38,6 +39,11 @@ def check_inspection(
     at = moment(written, bundle.campaign.zone)
     what = (f"round {inspection_id} {label} as of {at}", f"督查“{inspection_id}”第 {label} 轮"
             f"（截至 {at}）")  # fmt: skip
+    if path.suffix.lower() == ".html":
+        templates = bag_templates(ledger.bag)
+        assert templates is not None  # the replay offers a page only with the templates
+        return what, check_page(path, relative, templates,
+                                lambda env: render_bulletin(report, env).html)  # fmt: skip
     if path.suffix.lower() == ".docx":
         write_bulletin_docx(report, again)
         return what, compare_documents(path, again, relative)

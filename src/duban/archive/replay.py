@@ -62,6 +62,7 @@ from duban.archive.evaluations import Version, check_evaluation_output, named_ve
 from duban.archive.inspections import check_inspection
 from duban.archive.ledgers import check_ledger
 from duban.archive.logged import logged_but_missing
+from duban.archive.pages import bag_templates
 from duban.archive.rankings import NAMED, check_ranking
 from duban.archive.restore import Restored, restored
 from duban.archive.summaries import check_summary, is_summary
@@ -95,9 +96,10 @@ UNREPLAYED = (
     (r"^(整改台账|rectification ledger|督查汇总表|督查通报|inspection summary|inspection bulletin)"
      r".*\.(xlsx|docx)$", "no event of the log says it wrote this file, so its moment is unknown",
      "事件日志中没有生成此文件的记载，无从得知其时刻"),
-    (r"\.html$", "rendered from templates the bag does not keep; what it shows is replayed from "
-     "the ledger or in the .docx or workbook written with it", "由归档包未保存的模板生成；其内容"
-     "根据台账复算，或在同时生成的 .docx 或工作簿中核对"),
+    (r"\.html$", "a page the replay does not render again (a draw's publication page, or any "
+     "page of a bag filed without its templates); what it shows is replayed from the ledger or "
+     "in the .docx or workbook written with it", "复算不重新生成的网页（抽查结果公示页，或归档包"
+     "未保存模板时的各网页）；其内容根据台账复算，或在同时生成的 .docx 或工作簿中核对"),
     (r"\.docx$", "a document the replay does not write again", "复算不重新生成的文档"),
     (r"\.xlsx$", "a workbook the replay does not recognise or write again",
      "复算不识别或不重新生成的工作簿"),
@@ -357,9 +359,12 @@ def _outputs(outputs: Path, done: Outputs, replay: Replay) -> None:
 def _output(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
     written = done.written.get(tuple(relative.split("/")[2:]))
     suffix = path.suffix.lower()
-    if (named := named_version(path)) is not None:
+    if written is None and suffix == ".html" and bag_templates(done.ledger.bag) is not None:
+        docx = relative.removesuffix(path.suffix) + ".docx"  # the page's .docx names its event
+        written = done.written.get(tuple(docx.split("/")[2:]))
+    if (named := named_version(path, bag_templates(done.ledger.bag) is not None)) is not None:
         _evaluation_output(path, relative, named, done, replay)
-    elif written is not None and suffix in (".xlsx", ".docx"):
+    elif written is not None and suffix in (".xlsx", ".docx", ".html"):
         check = check_ledger if written.kind == LEDGER_WRITTEN else check_inspection
         what, found = check(path, relative, written, done.ledger, done.versions)
         replay.add(f"{relative}: {what[0]}, written again and compared",
@@ -384,8 +389,9 @@ def _bulletin(
             "事项此后有变动，其事件不足以还原当时状态）",
         ))  # fmt: skip
         return
-    replay.add(f"{relative}: written again from its summary's recomputed figures",
-               f"{relative}：按汇总表的复算数字重新生成并核对",
+    page = path.suffix.lower() == ".html"
+    replay.add(f"{relative}: {'rendered' if page else 'written'} again from its summary's "
+               "recomputed figures", f"{relative}：按汇总表的复算数字重新生成并核对",
                check_bulletin(path, relative, data, ledger))  # fmt: skip
 
 
@@ -399,6 +405,8 @@ def _workbook(path: Path, relative: str, done: Outputs, replay: Replay) -> None:
         if data is not None:
             compiled = done.compiled.get(tuple(relative.split("/")[2:]))
             done.bulletins[bulletin_of(relative, data)] = (data, compiled)
+            if bag_templates(ledger.bag) is not None:  # the page as mailed, with them
+                done.bulletins[bulletin_of(relative, data, ".html")] = (data, compiled)
     elif match is None:
         replay.not_replayed.append(_unreplayed(relative))
     elif version := _version(done, (match["label"], match["stage"]), relative, replay):
@@ -411,8 +419,9 @@ def _evaluation_output(
     path: Path, relative: str, named: tuple[str, str], done: Outputs, replay: Replay
 ) -> None:
     if version := _version(done, named, relative, replay):
-        found = check_evaluation_output(path, relative, version, named[1], done.ledger.scratch)
-        if path.suffix.lower() == ".docx":
+        found = check_evaluation_output(path, relative, version, named[1], done.ledger.scratch,
+                                        bag_templates(done.ledger.bag))  # fmt: skip
+        if path.suffix.lower() in (".docx", ".html"):
             replay.add(f"{relative}: written again from the recomputed version",
                        f"{relative}：按复算的考核版本重新生成并核对", found)  # fmt: skip
         else:  # one score sheet a unit: said once per folder

@@ -14,7 +14,8 @@ listed as missing rather than filed under a hash it no longer has). Layout of ``
 - ``sent/``: the exact bytes of every message sent, by SHA-256 (``sent/not-kept.csv``: the sent
   messages whose bytes duban did not keep);
 - ``ledger/``: the campaign's tables, CSV and JSON Schema; ``events.jsonl``: the event log;
-- ``outputs/``: everything under ``DUBAN_HOME/out/<campaign id>/``;
+- ``outputs/``: everything under ``DUBAN_HOME/out/<campaign id>/``; ``templates/``: the
+  templates the mailed pages were rendered with (``archive.pages``);
 - ``duban-version.txt``; ``MISSING.txt`` when a raw object the ledger names was missing;
   ``left-out.csv`` the raw objects left out by design (ballots and the messages carrying them);
 - ``ballots/ballots.tar.gpg`` with ``archive.ballots: encrypt``: those ballots and messages,
@@ -47,6 +48,7 @@ from duban.archive.fourprops.model import Report
 from duban.archive.fourprops.run import file_report
 from duban.archive.gather import ENCRYPTED_BALLOT, SEALED, RawRefs, raw_refs, safe_suffix
 from duban.archive.live import ChainChangedError, as_problems
+from duban.archive.pages import FOLDER, file_templates
 from duban.archive.sources import kept_versions, source_files
 from duban.archive.tables import Exported, export_ledger
 from duban.clock import Clock
@@ -83,8 +85,10 @@ def write_archive(
     outputs: Path,
     clock: Clock,
     out: Path,
+    templates: Path | None = None,
 ) -> ArchiveReport:
-    """Write the campaign's bag to ``out`` (which must not exist, or be an empty folder)."""
+    """Write the campaign's bag to ``out`` (which must not exist, or be an empty folder);
+    ``templates``: the office's own (``DUBAN_TEMPLATES``), else duban's are filed."""
     require_sm3()
     _check_target(out)
     _check_chain(session, bundle.campaign.id)
@@ -93,6 +97,7 @@ def write_archive(
     try:
         report = _fill(session, bundle, store, outputs / bundle.campaign.id, staging)
         report.path = out
+        report.files[FOLDER] = file_templates(templates, staging / FOLDER)
         readme.write(staging / "README.txt", bundle, report)
         (staging / "duban-version.txt").write_text(f"duban {__version__}\n", encoding="utf-8")
         bagit.make_bag(str(staging), _bag_info(bundle, report, clock), checksums=list(ALGORITHMS))

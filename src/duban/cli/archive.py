@@ -43,9 +43,8 @@ def write(
 ) -> None:
     """Write the campaign's archive: files received and sent, ledger, event log, outputs."""
     with Runtime(settings_for(as_of), campaign) as rt, rt.session() as session:
-        report = write_archive(
-            session, rt.bundle, rt.raw_store, rt.settings.outputs, rt.clock, out_dir
-        )
+        report = write_archive(session, rt.bundle, rt.raw_store, rt.settings.outputs,
+                               rt.clock, out_dir, rt.settings.templates)  # fmt: skip
     files = sum(report.files.values())
     events = 0 if report.events is None else report.events.count
     out.print(
