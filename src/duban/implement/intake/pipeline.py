@@ -39,6 +39,7 @@ from duban.implement.intake.reads import Reads, to_read
 from duban.implement.intake.receiving import receive
 from duban.implement.intake.settling import decide_record, identify_file
 from duban.ledger.schema import IntakeRow
+from duban.ledger.store import append_events
 from duban.model.loader import CampaignBundle
 
 _PIECE = 16
@@ -149,7 +150,7 @@ def _decide(
     """Decide the records in order, each once its files are read, while the workers read the
     next: a wave of at least ``_WAVE`` records at a time (or what is left), whose files'
     identities are looked up together, so the instances and submissions they name are read
-    in a query or two per wave."""
+    in a query or two per wave, and whose events are appended together."""
     bundle, secret = intake.bundle, intake.secret
     known = Known(session)
     start = 0
@@ -172,7 +173,10 @@ def _decide(
             for c in candidates[row.id]
             if isinstance(c.who, Identified)
         )
+        events = []
         for row in wave:
-            decide_record(session, bundle, intake.clock, row, candidates[row.id], known)
+            events.append(decide_record(session, bundle, intake.clock, row, candidates[row.id],
+                                        known))  # fmt: skip
             reads.poll()
+        append_events(session, events)
         start = end
