@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 
 import duban.implement.intake.reader as reader_module
 import duban.implement.intake.submitting as submitting_module
@@ -34,6 +34,7 @@ from duban.adapters.render import environment
 from duban.adapters.sources import open_source
 from duban.clock import FixedClock
 from duban.implement.collect import collect_batch
+from duban.implement.intake.answers import AnswerContext, answer_drafts
 from duban.implement.intake.parse import ParsedWorkbook
 from duban.implement.intake.pipeline import Intake
 from duban.implement.intake.rawstore import RawStore
@@ -376,6 +377,28 @@ def test_collect_end_to_end(world: World) -> None:
     assert len(world.answers.messages) == before
 
 
+def test_a_batchs_answers_are_drafted_in_a_few_queries_whatever_its_size(world: World) -> None:
+    """``answer_drafts`` reads the batch's records, files, submissions and instances a query
+    each, and keeps the instances, so acknowledging 20 units queries no instance again."""
+    scenario(world)
+    world.collect()
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    with session_scope(world.engine) as session:
+        ids = list(session.scalars(select(IntakeRow.id).where(IntakeRow.status == "accepted")))
+        event.listen(world.engine, "before_cursor_execute", count)
+        try:
+            context = AnswerContext(world.bundle, SECRET, ENV, NOW)
+            drafts = answer_drafts(session, context, ids)
+        finally:
+            event.remove(world.engine, "before_cursor_execute", count)
+    assert len(drafts) >= 20
+    assert len(statements) <= 4, statements
+
+
 def test_held_items_wait_for_review(world: World) -> None:
     world.reply("T06", VALID, sender="stranger@evil.example")
     world.collect()
@@ -397,6 +420,7 @@ import duban.implement.collect as collect_module
 import duban.implement.intake.pipeline as pipeline
 from duban.clock import FixedClock
 from duban.implement.collect import collect_batch
+from duban.implement.intake.answers import AnswerContext, answer_drafts
 from duban.implement.intake.reader import WorkbookReader
 from duban.implement.intake.pipeline import Intake
 from duban.implement.intake.rawstore import RawStore

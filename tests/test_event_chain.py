@@ -15,7 +15,7 @@ from duban.clock import FixedClock
 from duban.ledger.chain import GENESIS, live_breaks
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import EventLinkRow, EventRow
-from duban.ledger.store import append_event
+from duban.ledger.store import append_event, append_events, new_event
 
 CLOCK = FixedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
 
@@ -49,6 +49,31 @@ def test_each_event_links_to_the_one_before_per_campaign(ledger_url: str) -> Non
     assert chain[0][2] == GENESIS
     assert all(chain[i][2] == chain[i - 1][3] for i in range(1, 4))
     assert len(links(ledger_url, "b")) == 3
+
+
+def test_events_appended_together_link_in_order_after_those_before(ledger_url: str) -> None:
+    """``append_events`` (a wave of intake records): one flush for the lot, each event
+    linked to the one before it in its own campaign's chain, in the order given."""
+    engine = make_engine(ledger_url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        append_event(session, CLOCK, "test.a", campaign_id="e", payload={"n": 0})
+        wave = [new_event(CLOCK, "test.w", campaign_id=c, payload={"n": n})
+                for n, c in enumerate("effef", start=1)]  # fmt: skip
+        append_events(session, wave)
+        append_events(session, [])
+        append_event(session, CLOCK, "test.a", campaign_id="e", payload={"n": 6})
+    with session_scope(engine) as session:
+        assert live_breaks(session, "e") == []
+        assert live_breaks(session, "f") == []
+        by_seq = session.execute(
+            select(EventRow.campaign_id, EventRow.payload).join(
+                EventLinkRow, EventLinkRow.event_id == EventRow.id
+            ).order_by(EventLinkRow.chain, EventLinkRow.seq)
+        ).all()  # fmt: skip
+    engine.dispose()
+    assert [(c, p["n"]) for c, p in by_seq] == [("e", 0), ("e", 1), ("e", 4), ("e", 6),
+                                                 ("f", 2), ("f", 3), ("f", 5)]  # fmt: skip
 
 
 def test_a_session_that_committed_reads_the_head_again(ledger_url: str) -> None:

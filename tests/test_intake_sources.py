@@ -785,6 +785,29 @@ def test_raw_store_flushes_every_file_and_folder_or_the_whole_file_system(
         RawStore(tmp_path, "sometimes")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("flush", ["files", "filesystem"])
+def test_raw_store_put_later_is_in_the_store_only_once_settled(
+    tmp_path: Path, flush: Flush
+) -> None:
+    """``put_later`` leaves a temporary file only (what a crash would leave); ``settle``
+    puts every object in place at once, and a second ``settle`` has nothing to do."""
+    store = RawStore(tmp_path / "raw", flush)
+    before = store.put(b"stored before")
+
+    shas = [store.put_later(data) for data in (b"a", b"stored before", b"b", b"a")]
+
+    assert shas == [hashlib.sha256(d).hexdigest() for d in (b"a", b"stored before", b"b", b"a")]
+    assert shas[1] == before
+    assert not store.has(shas[0])
+    assert not store.has(shas[2])
+    assert len(list((tmp_path / "raw").rglob(".tmp-*"))) == 2
+    store.settle()
+    store.settle()
+    assert [store.get(sha) for sha in shas] == [b"a", b"stored before", b"b", b"a"]
+    objects = sorted(p.name for p in (tmp_path / "raw").rglob("*") if p.is_file())
+    assert objects == sorted(set(shas))  # no temporary files left
+
+
 def test_raw_store_detects_corruption_and_put_repairs_a_truncated_object(tmp_path: Path) -> None:
     store = RawStore(tmp_path / "raw")
     sha = store.put(b"the workbook as received")

@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 
 from duban.clock import FixedClock
 from duban.compile.gather import due_within
-from duban.ledger.db import current_revision, make_engine, migrate, session_scope
+from duban.ledger.db import (
+    current_revision,
+    make_engine,
+    migrate,
+    relax_durability,
+    session_scope,
+)
 from duban.ledger.schema import Base, EventRow, InstanceRow, SubmissionRow, UnitRow
 from duban.ledger.store import append_event, instance_facts, register
 from duban.model.loader import CampaignBundle, load_campaign
@@ -173,3 +179,28 @@ def test_a_sqlite_commit_is_on_disk_before_the_next_step(tmp_path: Path) -> None
                 assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_a_relaxed_transaction_commits_without_waiting_and_the_next_waits_again(
+    engine: Engine,
+) -> None:
+    """``relax_durability`` (intake's pieces): that transaction commits at NORMAL on SQLite,
+    with synchronous_commit off on PostgreSQL; the next transaction, on the same connection
+    or another, is back to FULL (on). On SQLite a transaction already begun keeps FULL."""
+    sqlite = engine.dialect.name == "sqlite"
+    setting = "PRAGMA synchronous" if sqlite else "SHOW synchronous_commit"
+    relaxed, full = (1, 2) if sqlite else ("off", "on")
+    with session_scope(engine) as session:
+        relax_durability(session)
+        append_event(session, CLOCK, "test.relaxed", campaign_id=None)
+        assert session.execute(text(setting)).scalar() == relaxed
+        session.commit()
+        assert session.execute(text(setting)).scalar() == full
+        append_event(session, CLOCK, "test.begun", campaign_id=None)
+        relax_durability(session)  # too late on SQLite: the transaction has written
+        assert session.execute(text(setting)).scalar() == (full if sqlite else relaxed)
+    with engine.connect() as other:
+        assert other.exec_driver_sql(setting).scalar() == full
+    with session_scope(engine) as session:
+        kinds = session.scalars(select(EventRow.kind).order_by(EventRow.id)).all()
+    assert kinds == ["test.relaxed", "test.begun"]

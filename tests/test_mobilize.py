@@ -19,12 +19,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 
+import duban.sending.dispatch as dispatch_module
 from duban.adapters.mail.mailer import SendResult, SmtpMailer
 from duban.adapters.mail.smtp_url import parse_smtp_url
 from duban.adapters.render import environment
 from duban.adapters.xlsx import verify
 from duban.adapters.xlsx.metadata import identity_of, read_metadata
 from duban.clock import FixedClock
+from duban.implement.intake.rawstore import RawStore
 from duban.ledger.db import make_engine, migrate, session_scope
 from duban.ledger.schema import EventRow, MessageRow
 from duban.ledger.store import register
@@ -159,6 +161,38 @@ def test_running_again_sends_nothing(ledger: Ledger, server: LocalSmtpServer) ->
     assert len(server.messages) == 30
     assert not any(o.sent_now for o in again)
     assert {o.status for o in again} == {"sent"}
+
+
+def test_the_bytes_sent_are_in_the_store_before_the_ledger_records_their_hash(
+    ledger: Ledger, server: LocalSmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mailer keeps each message with ``put_later``; ``dispatch`` settles the store
+    before it commits a group's marks, so whenever the store settles (each group, and at
+    close), every hash the ledger has committed already names an object in place."""
+    monkeypatch.setattr(dispatch_module, "GROUP", 7)
+    store = RawStore(tmp_path / "raw")
+    missing_at_settle: list[int] = []
+
+    def settle() -> None:
+        with ledger.engine.connect() as db:
+            recorded = db.scalars(select(MessageRow.raw_sha256)).all()
+        missing_at_settle.append(sum(1 for sha in recorded if sha and not store.has(sha)))
+        store.settle()
+
+    with session_scope(ledger.engine) as session:
+        plan = plan_notices(session, ledger.bundle, NoticeRequest("plan"), clock=ledger.clock,
+                            secret=SECRET, env=ENV)  # fmt: skip
+        config = parse_smtp_url(server.url())
+        with SmtpMailer(config, keep=store.put_later, settle=settle) as mailer:
+            send_notices(session, ledger.bundle, plan.instance_ids, mailer=mailer,
+                         clock=ledger.clock, secret=SECRET, env=ENV)  # fmt: skip
+
+    with session_scope(ledger.engine) as session:
+        kept = session.scalars(select(MessageRow.raw_sha256)).all()
+    assert len(missing_at_settle) == 30 // 7 + 1 + 1  # every group, then the close
+    assert set(missing_at_settle) == {0}
+    assert sorted(store.get(str(sha)) for sha in kept) == sorted(d.raw for d in server.messages)
+    assert not list((tmp_path / "raw").rglob(".tmp-*"))
 
 
 def test_refused_recipients_are_recorded(ledger: Ledger) -> None:

@@ -146,11 +146,13 @@ class Runtime:
 
     @contextmanager
     def mailer(self) -> Iterator[SmtpMailer]:
-        """One SMTP connection for a batch (``DUBAN_SMTP_URL``)."""
+        """One SMTP connection for a batch (``DUBAN_SMTP_URL``); the bytes it sends are kept
+        in the raw store and made durable a group at a time (``dispatch``), not each alone."""
         from duban.adapters.mail.mailer import SmtpMailer
         from duban.adapters.mail.smtp_url import parse_smtp_url
 
-        with SmtpMailer(parse_smtp_url(self.settings.smtp()), keep=self.raw_store.put) as mailer:
+        store, config = self.raw_store, parse_smtp_url(self.settings.smtp())
+        with SmtpMailer(config, keep=store.put_later, settle=store.settle) as mailer:
             yield mailer
 
     @cached_property

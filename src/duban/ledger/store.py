@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session
 
 from duban.clock import Clock
-from duban.ledger.chain import link_event
+from duban.ledger.chain import link_events
 from duban.ledger.db import hold_write_lock
 from duban.ledger.schema import (
     CampaignRow,
@@ -58,8 +58,21 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def append_event(
-    session: Session,
+class EventFields(TypedDict, total=False):
+    """An event's fields besides its time and kind (``new_event``'s keywords)."""
+
+    campaign_id: Required[str | None]
+    subject: str | None
+    actor: str
+    payload: dict[str, Any] | None
+
+
+def append_event(session: Session, clock: Clock, kind: str, **fields: Unpack[EventFields]) -> None:
+    """Add one event and its link (``new_event``, ``append_events``)."""
+    append_events(session, [new_event(clock, kind, **fields)])
+
+
+def new_event(
     clock: Clock,
     kind: str,
     *,
@@ -67,17 +80,18 @@ def append_event(
     subject: str | None = None,
     actor: str = "duban",
     payload: dict[str, Any] | None = None,
-) -> None:
-    row = EventRow(
-        at=clock.now(),
-        campaign_id=campaign_id,
-        kind=kind,
-        subject=subject,
-        actor=actor,
-        payload=payload or {},
-    )
-    session.add(row)
-    link_event(session, row)
+) -> EventRow:
+    """An event not yet in the ledger: ``append_events`` adds it with others."""
+    return EventRow(at=clock.now(), campaign_id=campaign_id, kind=kind, subject=subject,
+                    actor=actor, payload=payload or {})  # fmt: skip
+
+
+def append_events(session: Session, rows: Sequence[EventRow]) -> None:
+    """Add these events and their links, in order, in one flush (``link_events``): what a
+    wave of intake records appends at once."""
+    if rows:
+        session.add_all(rows)
+        link_events(session, rows)
 
 
 def register(

@@ -32,7 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from duban.adapters.mail.errors import MailConnectionError
-from duban.adapters.mail.mailer import Mailer
+from duban.adapters.mail.mailer import Mailer, settle_kept
 from duban.adapters.mail.message import OutgoingMessage, build, make_message_id
 from duban.clock import Clock
 from duban.errors import DubanError
@@ -189,10 +189,17 @@ def _send_group(
                 after_each(outcome)
     except BaseException:
         _give_back(claimed.values(), run_id)
-        session.commit()
+        _commit_marks(session, mailer)
         raise
-    session.commit()
+    _commit_marks(session, mailer)
     return outcomes
+
+
+def _commit_marks(session: Session, mailer: Mailer) -> None:
+    """Commit a group's marks once the bytes the mailer kept of its messages are durable:
+    the hashes the marks record must name objects in the store."""
+    settle_kept(mailer)
+    session.commit()
 
 
 def _by_key(

@@ -130,12 +130,18 @@ class SmtpMailer:
         *,
         helo_name: str | None = None,
         keep: Callable[[bytes], str] | None = None,
+        settle: Callable[[], None] | None = None,
     ) -> None:
-        """``keep`` stores the exact bytes of each message durably before it is sent and
-        returns their hash (the raw store's ``put``): what the archive files as sent."""
+        """``keep`` stores the exact bytes of each message before it is sent and returns
+        their hash: what the archive files as sent. Without ``settle`` it must store them
+        durably at once (the raw store's ``put``); with it (``put_later``), ``settle`` makes
+        everything kept so far durable, and must be called before the ledger records a hash
+        (``settle_kept``, which ``dispatch`` calls before it commits a group's marks; closing
+        calls it too)."""
         self.config = config
         self.helo_name = helo_name
         self.keep = keep
+        self.settle = settle
         self._client: Any = None  # the yagmail client: kept, or its __del__ would QUIT
         self._smtp: smtplib.SMTP | None = None
 
@@ -169,8 +175,11 @@ class SmtpMailer:
         client.smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def close(self) -> None:
-        """QUIT if the connection is still there; never raises."""
-        self._drop(say_quit=True)
+        """Settle what was kept; QUIT if the connection is still there (never raises)."""
+        try:
+            settle_kept(self)
+        finally:
+            self._drop(say_quit=True)
 
     def _drop(self, *, say_quit: bool) -> None:
         client, self._client, self._smtp = self._client, None, None
@@ -215,6 +224,13 @@ class SmtpMailer:
             f"the connection to {self.config.host}:{self.config.port} broke: {_reason(error)}",
             hint="earlier messages went out; send this one and the rest on a new connection",
         )
+
+
+def settle_kept(mailer: Mailer) -> None:
+    """Make the bytes a mailer kept durable (``SmtpMailer``'s ``settle``), before the ledger
+    records their hashes; nothing for a mailer that keeps nothing, or keeps durably at once."""
+    if isinstance(mailer, SmtpMailer) and mailer.settle is not None:
+        mailer.settle()
 
 
 def _yagmail_arguments(config: SmtpConfig, helo_name: str | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import Environment
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from duban.adapters.mail.message import Address, Attachment, OutgoingMessage
 from duban.adapters.render import format_due, format_moment, render_message
@@ -113,6 +113,9 @@ class _Found:
 
     files: dict[int, list[IntakeFileRow]]
     submissions: dict[int, SubmissionRow]
+    instances: list[InstanceRow]
+    """Held here because the session's identity map holds its rows weakly: dropped, each
+    ``session.get`` of an instance read it again, a query an answer (issue 20)."""
 
     @classmethod
     def read(cls, session: Session, intake_ids: Sequence[int]) -> _Found:
@@ -121,7 +124,11 @@ class _Found:
         for file in session.scalars(query.order_by(IntakeFileRow.intake_id, IntakeFileRow.index)):
             files[file.intake_id].append(file)
         file_ids = [f.id for batch in files.values() for f in batch]
-        query_submissions = select(SubmissionRow).where(SubmissionRow.intake_file_id.in_(file_ids))
+        query_submissions = (
+            select(SubmissionRow)
+            .where(SubmissionRow.intake_file_id.in_(file_ids))
+            .options(defer(SubmissionRow.rows))  # an answer names the rows' count, not the rows
+        )
         submissions = {
             s.intake_file_id: s
             for s in session.scalars(query_submissions)
@@ -129,8 +136,8 @@ class _Found:
         }
         instance_ids = {s.instance_id for s in submissions.values()}
         instance_ids |= {f.instance_id for b in files.values() for f in b if f.instance_id}
-        session.scalars(select(InstanceRow).where(InstanceRow.id.in_(instance_ids))).all()
-        return cls(files, submissions)
+        query_instances = select(InstanceRow).where(InstanceRow.id.in_(instance_ids))
+        return cls(files, submissions, list(session.scalars(query_instances)))
 
 
 def _draft(session: Session, ctx: AnswerContext, row: IntakeRow, found: _Found) -> Draft | None:

@@ -38,7 +38,9 @@ from duban.implement.intake.reader import WorkbookReader
 from duban.implement.intake.reads import Reads, to_read
 from duban.implement.intake.receiving import receive
 from duban.implement.intake.settling import decide_record, identify_file
+from duban.ledger.db import relax_durability
 from duban.ledger.schema import IntakeRow
+from duban.ledger.store import append_events
 from duban.model.loader import CampaignBundle
 
 _PIECE = 16
@@ -114,9 +116,13 @@ def _take_in(
 ) -> list[IntakeRow]:
     """Receive a piece and commit it; then store, record and commit the files of its items
     still undecided (found again if recorded before a crash) and send their workbooks to the
-    workers. Adds to ``pending`` and ``candidates``; the piece's rows, in order."""
+    workers. Adds to ``pending`` and ``candidates``; the piece's rows, in order. Both commits
+    without waiting for the disk (``relax_durability``): the batch's last commit, before
+    anything is answered or marked done, makes them durable; a power cut before it leaves
+    the items in the mailbox and their raw bytes in the store, for the next run to record."""
     envelopes = [read_envelope(i.data) if i.is_message else None for i in piece]
     campaign_id = intake.bundle.campaign.id
+    relax_durability(session)
     rows = receive(session, intake.store, intake.clock, campaign_id, piece, envelopes,
                    intake.trusted_authserv)  # fmt: skip
     session.commit()
@@ -125,6 +131,7 @@ def _take_in(
         if row.status == "received" and row.id not in pending:
             pending[row.id] = (row, item)
             fresh.append((row, item))
+    relax_durability(session)
     existing = files_recorded(session, fresh)
     files = record_files(session, intake.store, fresh, existing, reads.poll)
     session.commit()
@@ -149,7 +156,7 @@ def _decide(
     """Decide the records in order, each once its files are read, while the workers read the
     next: a wave of at least ``_WAVE`` records at a time (or what is left), whose files'
     identities are looked up together, so the instances and submissions they name are read
-    in a query or two per wave."""
+    in a query or two per wave, and whose events are appended together."""
     bundle, secret = intake.bundle, intake.secret
     known = Known(session)
     start = 0
@@ -172,7 +179,10 @@ def _decide(
             for c in candidates[row.id]
             if isinstance(c.who, Identified)
         )
+        events = []
         for row in wave:
-            decide_record(session, bundle, intake.clock, row, candidates[row.id], known)
+            events.append(decide_record(session, bundle, intake.clock, row, candidates[row.id],
+                                        known))  # fmt: skip
             reads.poll()
+        append_events(session, events)
         start = end

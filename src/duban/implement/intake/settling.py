@@ -48,8 +48,8 @@ from duban.implement.intake.mime import TOO_DEEP, TOO_MANY_PARTS
 from duban.implement.intake.scoresheets import record_mailed_scoresheet
 from duban.implement.intake.submitting import accept_or_reject
 from duban.implement.intake.verdicts import record_mailed_sheet
-from duban.ledger.schema import IntakeRow
-from duban.ledger.store import append_event
+from duban.ledger.schema import EventRow, IntakeRow
+from duban.ledger.store import new_event
 from duban.model.loader import CampaignBundle
 
 _PRIORITY = (Outcome.ACCEPTED, Outcome.HELD, Outcome.QUARANTINED, Outcome.REJECTED,
@@ -80,9 +80,9 @@ def decide_record(
     row: IntakeRow,
     candidates: list[Candidate],
     known: Known,
-) -> None:
-    """Decide each file of the record not decided before a crash, settle the record, and
-    append its event."""
+) -> EventRow:
+    """Decide each file of the record not decided before a crash and settle the record; its
+    event, for the caller to append with its wave's (``append_events``)."""
     early = _early(row)
     doubt = Verdict(Outcome.HELD, *early) if early and early[0] == UNAUTHENTICATED else None
     for candidate in candidates:
@@ -96,8 +96,8 @@ def decide_record(
         if verdict.code != "invalid":  # an invalid file keeps its list of cell problems
             candidate.row.problems = [dict(verdict.detail)] if verdict.detail else []
     settle(bundle, row, candidates, early)
-    append_event(
-        session, clock, f"intake.{row.status}", campaign_id=row.campaign_id,
+    return new_event(
+        clock, f"intake.{row.status}", campaign_id=row.campaign_id,
         subject=f"intake/{row.id}", payload={"reason": row.reason, "sender": row.sender},
     )  # fmt: skip
 
