@@ -35,9 +35,11 @@ coordinator's work pool names. It is timed from the request until the run reache
 
 Prefect's share of a stage is (through Prefect − direct) / through Prefect. Part of it is the
 workers' polling: a worker asks for runs every ``PREFECT_WORKER_QUERY_SECONDS`` (Prefect's
-default 10 s; ``--poll``), so a run waits 0–10 s before a worker takes it; the table shows the
-time from the request to the run's start (the flow-run process started, Prefect imported, the
-flow loaded) apart. Peak memory: the direct command's ``ru_maxrss`` (bench/round's way); the
+default 10 s; ``--poll``), so a run waits 0–10 s before a worker takes it. The table shows,
+through Prefect, the seconds from the request until a worker took the run (``taken``: it left
+SCHEDULED) and until it was running (``running``: the flow-run process started, Prefect
+imported, the pull step run, the flow loaded). A busy server's 503 is tried again, as
+Prefect's client does. Peak memory: the direct command's ``ru_maxrss`` (bench/round's way); the
 server's and the workers' ``VmHWM`` at the end, and the flow-run processes' (with their
 children) sampled while each run is polled.
 
@@ -89,6 +91,8 @@ DEPLOYMENTS = ("mobilize", "collect", "chase", "compile")
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 POLL = 0.25
 """Seconds between two looks at a flow run's state (the time's resolution)."""
+RETRIES = (1.0, 2.0, 4.0, 8.0, 16.0)
+"""Waits before trying a busy server again (Prefect's client: 5 retries, backing off)."""
 COMPARED = ("units", "instances", "messages", "intake", "submissions", "compiled_rows")
 """The ledger's counts that must be the same after each stage in both environments."""
 
@@ -175,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                 for state in (direct, through):
                     _between(state, stage)
             memory = _server_memory(server)
-        except base.RoundError as error:  # bench/round's failures, and this script's own
+        except (base.RoundError, urllib.error.URLError) as error:  # the server unreachable
             _report(args, results, {}, time.perf_counter() - started)
             base._say(f"\nFAILED: {error}")
             return 1
@@ -401,19 +405,31 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _api(server: Server, method: str, path: str, body: Any = None) -> Any:
+    """One call to the server's REST API, tried again after a busy answer (503, 429: a loaded
+    server's database timed out), as Prefect's own client does; a create carries an
+    idempotency key, so a retried one is the same run."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(server.url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})  # fmt: skip
-    with urllib.request.urlopen(request, timeout=60) as response:
-        text = response.read()
-    return json.loads(text) if text else None
+    for wait in (*RETRIES, None):
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                text = response.read()
+            return json.loads(text) if text else None
+        except urllib.error.HTTPError as error:
+            if error.code not in (429, 503) or wait is None:
+                detail = error.read().decode(errors="replace")[:500]
+                raise base.RoundError(f"{method} {path}: HTTP {error.code} {detail}") from None
+        time.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def _flow_run(server: Server, stage: Stage, env: dict[str, str]) -> Timed:
     """Create the run, then poll until it is final: the seconds from the request to the end
     and to the run's start, and the flow-run processes' peak memory sampled meanwhile."""
-    body = {"parameters": stage.parameters, "job_variables": {"env": env},
-            "name": f"bench-{stage.title.replace(' ', '-').strip('()')}"}  # fmt: skip
+    name = f"bench-{stage.title.replace(' ', '-').strip('()')}"
+    body = {"parameters": stage.parameters, "job_variables": {"env": env}, "name": name,
+            "idempotency_key": f"{name}-{time.time_ns()}"}  # fmt: skip
     deployment = server.ids[stage.deployment]
     started = time.perf_counter()
     run = _api(server, "POST", f"/deployments/{deployment}/create_flow_run", body)
