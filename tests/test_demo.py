@@ -98,6 +98,16 @@ def _assert_the_year_was_archived(home: Path, text: str) -> None:
     assert verified.events > 100
     assert set(verified.algorithms) == {"sha256", "sm3"}
     assert all(verified.properties.values()), verified.properties  # 四性 all pass
+    assert verified.replay is not None
+    assert verified.replay.problems == []
+    assert len(verified.replay.done) > 20  # every output written again and compared, but:
+    left = [en for en, _zh in verified.replay.not_replayed]
+    allowed = (
+        "evaluation_ballots:",
+        "data/outputs/evaluation/意见建议汇总-",  # the ballots
+        "data/outputs/inspections/双随机抽查结果公示-",
+    )  # the draw's page: from the ledger
+    assert all(line.startswith(allowed) for line in left), left
     posts = list((bag / "data" / "sent").glob("*.json"))  # the group-bot posts, as posted
     assert any("【通报】" in post.read_text("utf-8") for post in posts)
     assert list(bag.rglob("*汇总表.xlsx"))
