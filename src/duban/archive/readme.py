@@ -31,6 +31,7 @@ ZH = """\
                      旁边的 .schema.json 说明每一列（JSON Schema）
 - events.jsonl       事件日志（留痕）：每行一件事，按编号递增，谁、何时、做了什么
 - outputs/           活动的全部产出：汇总表、通报、整改台账、督查和评议结果等
+- templates/         生成邮件通报网页所用的模板（复核时据此重新生成通报网页并逐行核对）
 - duban-version.txt  生成本归档的 duban 版本（{version}）
 - left-out.csv       按设计不以明文收录的原件（民主评议选票及其来件）的 SHA-256（如有）
 - ballots/           加密的原始选票及其来件（ballots.tar.gpg），仅当活动设置
@@ -77,6 +78,8 @@ Layout (under data/)
 - events.jsonl       the event log: one event a line, ids increasing: who did what, and when
 - outputs/           everything the campaign produced: summary workbooks, bulletins,
                      rectification ledgers, inspection and evaluation results
+- templates/         the templates the mailed bulletins were rendered with (the check renders
+                     each mailed bulletin again with them and compares it line by line)
 - duban-version.txt  the version of duban that wrote this archive ({version})
 - left-out.csv       the SHA-256 of the originals not filed in the clear by design (ballots and
                      the messages carrying them), when there are any
