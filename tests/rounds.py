@@ -2,9 +2,10 @@
 ``make stress`` (which sets ``DUBAN_STRESS=1``; CI does not run it).
 
 In ``make test`` each two-runs-at-once test runs once on each database (twice in all) and each
-crash test three trials (killed at three seeded points, on each database where it is
+crash test two trials (killed at two seeded points, on each database where it is
 parametrised): ``make test`` must stay under 30 minutes (7 Dec 2026: 32 minutes with two
-rounds and five trials, the suite having grown); ``make stress`` runs ten and twenty."""
+rounds and five trials, the suite having grown; 30 with one round and three trials);
+``make stress`` runs ten and twenty."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def rounds(test: int, stress: int) -> range:
 
 only_in_stress = pytest.mark.skipif(
     os.environ.get("DUBAN_STRESS") != "1",
-    reason="a benchmark's second smoke run (on PostgreSQL): `make stress` runs it, so that "
-    "`make test` stays under 30 minutes",
+    reason="a long smoke run (a benchmark's on PostgreSQL, or through Prefect, or its whole "
+    "tiny round): `make stress` runs it, so that `make test` stays under 30 minutes",
 )
 """A test only ``make stress`` runs (marked ``stress`` too, which ``make stress`` selects)."""
