@@ -197,7 +197,7 @@ def test_an_empty_folder_is_filled_and_a_run_that_finds_it_filled_meanwhile_says
     finished bag into place just before this run renames its own.)"""
     import shutil
 
-    from duban.archive import write
+    from duban.archive.fourprops.run import file_report as reported
 
     out = tmp_path / "shared"
     out.mkdir()
@@ -205,14 +205,13 @@ def test_an_empty_folder_is_filled_and_a_run_that_finds_it_filled_meanwhile_says
     assert verify(out)[0] == 0  # an empty folder is filled
     shutil.rmtree(out)
     out.mkdir()
-    reported = write.file_report
 
     def the_other_run_finishes_first(staging: Path) -> object:
         finished = reported(staging)
         shutil.copytree(archived.bag, out, dirs_exist_ok=True)
         return finished
 
-    monkeypatch.setattr(write, "file_report", the_other_run_finishes_first)
+    monkeypatch.setattr("duban.archive.write.file_report", the_other_run_finishes_first)
     result = runner.invoke(app, ["archive", "write", str(EXAMPLE), "--out", str(out)],
                            env=archived.env)  # fmt: skip
     assert result.exit_code == 1, result.output
