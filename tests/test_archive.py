@@ -188,6 +188,42 @@ def test_the_archive_is_never_written_over_another(archived: Round):
     assert "already exists" in result.output
 
 
+def test_an_empty_folder_is_filled_and_a_run_that_finds_it_filled_meanwhile_says_so(
+    archived: Round, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Two ``archive write`` runs into one ``--out`` at once: each builds its own hidden bag;
+    the one that finishes second finds the folder filled and says so in one line, leaving the
+    first bag whole and nothing of its own behind. (The other run is played by copying a
+    finished bag into place just before this run renames its own.)"""
+    import shutil
+
+    from duban.archive.fourprops.run import file_report as reported
+
+    out = tmp_path / "shared"
+    out.mkdir()
+    run_ok(["archive", "write", str(EXAMPLE), "--out", str(out)], archived.env)
+    assert verify(out)[0] == 0  # an empty folder is filled
+    shutil.rmtree(out)
+    out.mkdir()
+
+    def the_other_run_finishes_first(staging: Path) -> object:
+        finished = reported(staging)
+        shutil.copytree(archived.bag, out, dirs_exist_ok=True)
+        return finished
+
+    monkeypatch.setattr("duban.archive.write.file_report", the_other_run_finishes_first)
+    result = runner.invoke(app, ["archive", "write", str(EXAMPLE), "--out", str(out)],
+                           env=archived.env)  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "filled by another run" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared"]  # no staging left
+    assert verify(out)[0] == 0
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == sorted(
+        p.relative_to(archived.bag) for p in archived.bag.rglob("*")
+    )
+
+
 # --- tampering ----------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ tag manifests.
 from __future__ import annotations
 
 import csv
+import errno
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -102,13 +103,30 @@ def write_archive(
         (staging / "duban-version.txt").write_text(f"duban {__version__}\n", encoding="utf-8")
         bagit.make_bag(str(staging), _bag_info(bundle, report, clock), checksums=list(ALGORITHMS))
         report.properties = file_report(staging)
-        if out.exists():
-            out.rmdir()
-        staging.rename(out)
+        _place(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return report
+
+
+def _place(staging: Path, out: Path) -> None:
+    """Rename the finished bag into place. ``rename`` replaces an empty folder and refuses a
+    full one, so when two runs write to one ``--out`` at once the first bag stays whole and
+    the second run says so (its own bag is removed by the caller)."""
+    try:
+        staging.rename(out)
+    except OSError as error:
+        if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+            raise
+        raise DubanError(
+            f"{out} was filled by another run while this archive was being written; "
+            "that archive is kept and this one is discarded",
+            hint="check the other run's archive with `duban archive verify`, or name a new "
+            "folder with --out",
+            zh=f"写归档期间 {out} 已被另一次运行写入；保留那份归档，本次写出的已丢弃",
+            zh_hint="用 `duban archive verify` 检查那份归档，或用 --out 指定新文件夹",
+        ) from error
 
 
 def _check_chain(session: Session, campaign_id: str) -> None:
