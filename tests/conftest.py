@@ -34,6 +34,12 @@ os.environ.pop("PREFECT_API_URL", None)
 # its English wording, as they did before it spoke Chinese; the tests of the Chinese interface
 # (test_cli_language.py) set DUBAN_LANG themselves or remove it.
 os.environ["DUBAN_LANG"] = "en"
+# Each test that reads a table gives its width (COLUMNS in the runner's env). Rich fixes a
+# console's width when COLUMNS is set as it is made, and the command line's consoles are made
+# at import: pytest-xdist's workers start with COLUMNS=80 and LINES=24 set, which would pin
+# every table to 80 columns whatever the test asks for.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 POSTGRES_ADMIN_URL = os.environ.get("DUBAN_TEST_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL)
 
