@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from duban.cli.app import DubanCommands
 from duban.model.loader import CampaignBundle, load_campaign
 from duban.testing.helpers import (
     DEFAULT_POSTGRES_ADMIN_URL,
@@ -40,6 +42,11 @@ os.environ["DUBAN_LANG"] = "en"
 # every table to 80 columns whatever the test asks for.
 os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
+# For the same reason the command groups `duban` imports only when a command names them
+# (cli.group.LazyCommands) are imported here, not inside whichever test's runner names one
+# first with its own COLUMNS (tests/test_cli.py checks that `duban` itself imports them late).
+for _spec in DubanCommands.lazy.values():
+    importlib.import_module(_spec.partition(":")[0])
 
 POSTGRES_ADMIN_URL = os.environ.get("DUBAN_TEST_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL)
 

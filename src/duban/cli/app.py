@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import typer
 from rich.console import Console
@@ -19,18 +19,12 @@ from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from duban.adapters.render import environment
-from duban.archive.sources import register_and_keep
 from duban.cli import tables as reports
-from duban.cli.archive import archive
 from duban.cli.board import board
 from duban.cli.common import AsOf, CampaignFile, reports_errors, settings_for
-from duban.cli.evaluate import evaluate
 from duban.cli.group import DubanGroup
-from duban.cli.inspect import inspect
 from duban.cli.language import pick
 from duban.cli.progress import shown, working
-from duban.cli.rectify import rectify
-from duban.cli.users import users
 from duban.errors import DubanError
 from duban.implement.chain_report import add_key_tasks
 from duban.mobilize.send import NoticeRequest
@@ -47,8 +41,21 @@ if TYPE_CHECKING:
 
     from duban.implement.review import Decision
 
+
+class DubanCommands(DubanGroup):
+    """``duban``'s own group: the command groups are imported when a command names them."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        "rectify": "duban.cli.rectify:rectify",
+        "inspect": "duban.cli.inspect:inspect",
+        "evaluate": "duban.cli.evaluate:evaluate",
+        "users": "duban.cli.users:users",
+        "archive": "duban.cli.archive:archive",
+    }
+
+
 app = typer.Typer(
-    cls=DubanGroup,
+    cls=DubanCommands,
     help="督办 duban: run phased campaigns over many units by email and spreadsheets.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -72,6 +79,8 @@ def validate(campaign: CampaignFile) -> None:
 @reports_errors
 def init(campaign: CampaignFile, as_of: AsOf = None) -> None:
     """Create or upgrade the ledger and register the campaign and its roster (idempotent)."""
+    from duban.archive.sources import register_and_keep
+
     with Runtime(settings_for(as_of), campaign) as rt, rt.migrated() as session:
         report = register_and_keep(session, rt.bundle, rt.raw_store, rt.clock)
         out.print(reports.register_summary(rt.bundle, report))
@@ -617,11 +626,6 @@ def exempt(
                    f"{unit} {deliverable} {duty.period}：已免报（{reason}）"))  # fmt: skip
 
 
-app.add_typer(rectify, name="rectify")
-app.add_typer(inspect, name="inspect")
-app.add_typer(evaluate, name="evaluate")
-app.add_typer(users, name="users")
-app.add_typer(archive, name="archive")
 app.command(name="board")(board)
 
 

@@ -7,14 +7,16 @@ and exit code 1 (2 for a usage error, as click has it). Never a traceback: those
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from typing import Any, ClassVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from typer import Abort
+from typer._click import Command
 from typer._click import exceptions as click
 from typer.core import TyperGroup
 
@@ -50,8 +52,59 @@ def _usage(error: click.UsageError, command: str) -> None:
     )
 
 
+class LazyCommands(MutableMapping[str, Command]):
+    """The group's commands, where a command group named in ``lazy`` ("module:attribute", a
+    ``typer.Typer``) is imported the first time it is looked up: ``duban status`` need not
+    import the archive's replay or the board's password hashing (about half of the command
+    line's start-up). Names and order are known without importing; ``in`` imports nothing."""
+
+    def __init__(self, loaded: Mapping[str, Command], lazy: Mapping[str, str]) -> None:
+        self._loaded = dict(loaded)
+        self._lazy = {name: spec for name, spec in lazy.items() if name not in self._loaded}
+
+    def __getitem__(self, name: str) -> Command:
+        if name in self._lazy:
+            self._loaded[name] = _import_group(name, self._lazy.pop(name))
+        return self._loaded[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._loaded or name in self._lazy
+
+    def __setitem__(self, name: str, command: Command) -> None:
+        self._lazy.pop(name, None)
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if self._lazy.pop(name, None) is None:
+            del self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from list(self._loaded)
+        yield from list(self._lazy)
+
+    def __len__(self) -> int:
+        return len(self._loaded) + len(self._lazy)
+
+
+def _import_group(name: str, spec: str) -> Command:
+    module, _, attribute = spec.partition(":")
+    group: Command = typer.main.get_group(getattr(importlib.import_module(module), attribute))
+    group.name = name
+    return group
+
+
 class DubanGroup(TyperGroup):
-    """Typer's group, with the language chosen before parsing and errors ended our way."""
+    """Typer's group, with the language chosen before parsing and errors ended our way; the
+    command groups in ``lazy`` are imported when named (``LazyCommands``)."""
+
+    lazy: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(self.commands, self.lazy)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # names only: TyperGroup's would import every group
 
     def main(  # type: ignore[override]
         self,
