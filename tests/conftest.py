@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from duban.cli.app import DubanCommands
 from duban.model.loader import CampaignBundle, load_campaign
 from duban.testing.helpers import (
     DEFAULT_POSTGRES_ADMIN_URL,
@@ -45,8 +44,8 @@ os.environ.pop("LINES", None)
 # For the same reason the command groups `duban` imports only when a command names them
 # (cli.group.LazyCommands) are imported here, not inside whichever test's runner names one
 # first with its own COLUMNS (tests/test_cli.py checks that `duban` itself imports them late).
-for _spec in DubanCommands.lazy.values():
-    importlib.import_module(_spec.partition(":")[0])
+for _spec in importlib.import_module("duban.cli.app").DubanCommands.lazy.values():
+    importlib.import_module(_spec.partition(":")[0])  # duban.cli.app itself only after the pop
 
 POSTGRES_ADMIN_URL = os.environ.get("DUBAN_TEST_POSTGRES_URL", DEFAULT_POSTGRES_ADMIN_URL)
 

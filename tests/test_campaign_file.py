@@ -137,3 +137,25 @@ def test_every_problem_is_reported_at_once(example_copy: Path) -> None:
     assert "2 problems" in message
     assert "unknown time zone 'Asia/Beijing'" in message
     assert "phases[2].start" in message
+
+
+def test_libyaml_and_python_parse_a_campaign_file_alike() -> None:
+    """The campaign file is parsed by libyaml where PyYAML has it, by Python otherwise (and
+    again by Python for the message when it is refused): both must build the same data, with
+    duban's YAML rules (times and dates stay text, no base-60 or octal surprises)."""
+    import yaml
+
+    from duban.model import loader
+
+    assert loader._FastCampaignLoader is not loader.CampaignLoader
+    assert issubclass(loader._FastCampaignLoader, yaml.CSafeLoader)  # this machine has libyaml
+    text = (ROOT / "data" / "example" / "campaign.yaml").read_text(encoding="utf-8")
+    text += "\nextra:\n  at: 17:30\n  day: 2026-03-05\n  hex: 0x1F\n  zero: 010\n  big: 1_000\n"
+    fast = loader._compose_and_construct(text, loader._FastCampaignLoader)
+    slow = loader._compose_and_construct(text, loader.CampaignLoader)
+    assert fast[1] == slow[1]
+    assert fast[1]["extra"] == {"at": "17:30", "day": "2026-03-05", "hex": 31, "zero": "010",
+                                "big": 1000}  # fmt: skip
+    assert fast[0] is not None
+    assert slow[0] is not None
+    assert fast[0].value[-1][1].start_mark.line == slow[0].value[-1][1].start_mark.line
