@@ -41,21 +41,29 @@ print(sorted({m.split(".")[2] for m in sys.modules if m.startswith("duban.cli.")
 """
 
 
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
 @pytest.mark.parametrize(
     ("args", "groups"),
     [(["validate", str(EXAMPLE)], []), (["archive", "verify", "--help"], ["archive"]),
      (["users", "list", "--help"], ["users"])],
 )  # fmt: skip
-def test_a_command_imports_only_the_command_group_it_names(args: list[str], groups: list[str]):
+def test_a_command_imports_only_the_command_group_it_names(
+    args: list[str], groups: list[str], language: str
+):
     """The command groups load when named (cli.group.LazyCommands): ``duban validate`` does
-    not import the archive's replay or the board's password hashing. In a child process, as
-    the conftest imports every group for the tests in this one."""
+    not import the archive's replay or the board's password hashing, in either language (the
+    Chinese help of a group is written as it loads). In a child process, as the conftest
+    imports every group for the tests in this one."""
+    env = {**os.environ, "DUBAN_LANG": language}
     result = subprocess.run([sys.executable, "-c", LOADED, *args], capture_output=True,
-                            text=True, check=False)  # fmt: skip
+                            text=True, check=False, env=env)  # fmt: skip
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout.strip().splitlines()[-1].replace("'", '"'))
     lazy = {"rectify", "inspect", "evaluate", "users", "archive"}
     assert sorted(lazy & set(loaded)) == groups
+    if groups and language == "zh-CN":  # the named group's help, loaded late, is in Chinese
+        assert "用法" in result.stdout
+        assert ("核验" if groups == ["archive"] else "账号") in result.stdout
 
 
 def test_validate_the_example_exits_0() -> None:

@@ -20,7 +20,7 @@ from typer._click import Command
 from typer._click import exceptions as click
 from typer.core import TyperGroup
 
-from duban.cli.language import interface_language, pick, speaking, spoken
+from duban.cli.language import in_chinese, interface_language, pick, speaking, spoken
 from duban.cli.words import usage_zh
 from duban.errors import DubanError, is_chinese
 from duban.settings import language_setting
@@ -64,8 +64,15 @@ class LazyCommands(MutableMapping[str, Command]):
 
     def __getitem__(self, name: str) -> Command:
         if name in self._lazy:
-            self._loaded[name] = _import_group(name, self._lazy.pop(name))
+            group = _import_group(name, self._lazy.pop(name))
+            if is_chinese(speaking()):
+                in_chinese(name, group)
+            self._loaded[name] = group
         return self._loaded[name]
+
+    def loaded(self) -> list[tuple[str, Command]]:
+        """The commands loaded so far (those in ``lazy`` only once looked up)."""
+        return list(self._loaded.items())
 
     def __contains__(self, name: object) -> bool:
         return name in self._loaded or name in self._lazy

@@ -122,21 +122,32 @@ def spoken(group: TyperGroup, language: str) -> Iterator[None]:
 
 
 def _help_in_chinese(group: TyperGroup) -> None:
+    """The group's help in Chinese, and that of every command it has loaded; a command group
+    it loads later (``cli.group.LazyCommands``) is put in Chinese as it loads."""
     group.help = APP_ZH
     _help_option_in_chinese(group)
-    for name, command in named_commands(group):
-        command.help = COMMANDS_ZH.get(name, command.help)
-        command.short_help = None
-        _help_option_in_chinese(command)
-        for param in command.params:
-            zh = option_zh(name, param.name or "")
+    commands = group.commands
+    loaded = commands.loaded() if hasattr(commands, "loaded") else commands.items()
+    for name, command in loaded:
+        in_chinese(name, command)
+
+
+def in_chinese(name: str, command: Any) -> None:
+    """``command``'s help, options and sub-commands' in Chinese (``name`` as typed)."""
+    for full, each in [(name, command), *named_commands(command, f"{name} ")]:
+        each.help = COMMANDS_ZH.get(full, each.help)
+        each.short_help = None
+        _help_option_in_chinese(each)
+        for param in each.params:
+            zh = option_zh(full, param.name or "")
             if zh is not None and hasattr(param, "help"):
                 param.help = zh
 
 
 def named_commands(group: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """Every command under ``group`` with its name as typed (``rectify close`` for a command
-    of a sub-group), the sub-groups themselves included."""
+    of a sub-group), the sub-groups themselves included (command groups not loaded yet are
+    loaded)."""
     for name, command in getattr(group, "commands", {}).items():
         yield f"{prefix}{name}", command
         yield from named_commands(command, f"{prefix}{name} ")
