@@ -21,7 +21,7 @@ def rounds(test: int, stress: int) -> range:
 
 only_in_stress = pytest.mark.skipif(
     os.environ.get("DUBAN_STRESS") != "1",
-    reason="a long smoke run (a benchmark's on PostgreSQL, or through Prefect, or its whole "
-    "tiny round): `make stress` runs it, so that `make test` stays under 30 minutes",
+    reason="a long smoke run (the round through Prefect: a server, two workers and a flow run "
+    "a stage): `make stress` runs it, so that `make test` stays well under 30 minutes",
 )
 """A test only ``make stress`` runs (marked ``stress`` too, which ``make stress`` selects)."""

@@ -15,7 +15,6 @@ import sys
 import pytest
 
 from .conftest import POSTGRES_ADMIN_URL, ROOT
-from .rounds import only_in_stress
 
 STAGES = ("duban archive --help", "duban archive write", "duban archive verify",
           "sha256sum (the floor)", "cp -r of the raw store")  # fmt: skip
@@ -54,7 +53,5 @@ def test_a_tiny_archive_on_sqlite() -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.stress
-@only_in_stress
 def test_a_tiny_archive_on_postgresql() -> None:
     check_report(run_bench("--database", POSTGRES_ADMIN_URL), "PostgreSQL")

@@ -15,7 +15,6 @@ import sys
 import pytest
 
 from .conftest import POSTGRES_ADMIN_URL, ROOT
-from .rounds import only_in_stress
 
 MEASURES = ("duban status --json (median)", "matrix page, cold", "matrix page, p50",
             "matrix page, p95", "matrix page, max")  # fmt: skip
@@ -56,7 +55,5 @@ def test_a_tiny_load_on_sqlite_with_another_writer() -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.stress
-@only_in_stress
 def test_a_tiny_load_on_postgresql() -> None:
     check_report(run_bench("--database", POSTGRES_ADMIN_URL), "PostgreSQL")

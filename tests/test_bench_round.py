@@ -11,12 +11,8 @@ the replies make, a template or a lead's copy holding other rows than its unit's
 its copy or a unit its score sheet other than once), which this test turns into a failure. The
 times and ratios are the benchmark's business, never asserted here.
 
-``make test`` runs the plan phase's round on SQLite (``--skip-selfcheck``); the whole tiny
-round, the later phases' stages included, and the PostgreSQL round run in ``make stress``:
-the later phases' stages more than double the run's time (mostly interpreters starting; the
-whole tiny round took 342 s of a loaded 74-minute suite), their commands are walked on both
-ledgers by test_key_task_roundtrip and test_rectification_walk, and ``make test`` must stay
-under 30 minutes.
+``make test`` runs the whole tiny round on SQLite and the plan phase's round on PostgreSQL
+(both ran only in ``make stress`` while the suite ran in one process and neared 30 minutes).
 """
 
 from __future__ import annotations
@@ -27,7 +23,6 @@ import sys
 import pytest
 
 from .conftest import POSTGRES_ADMIN_URL, ROOT
-from .rounds import only_in_stress
 
 PLAN = ("init", "mobilize", "collect", "chase", "collect (late)", "compile", "bulletin")
 KEY_TASKS = ("mobilize parts", "collect parts", "chase lead copies", "collect leads")
@@ -81,15 +76,11 @@ def test_a_tiny_plan_round_on_sqlite() -> None:
     check_output(run_round("--skip-selfcheck"), "SQLite", PLAN)
 
 
-@pytest.mark.stress
-@only_in_stress
 def test_a_tiny_whole_round_on_sqlite() -> None:
     check_output(run_round(), "SQLite", (*PLAN, *KEY_TASKS, *SELF_CHECK))
 
 
 @pytest.mark.postgres
-@pytest.mark.stress
-@only_in_stress
 def test_a_tiny_round_on_postgresql() -> None:
     output = run_round("--database", POSTGRES_ADMIN_URL, "--skip-selfcheck")
     check_output(output, "PostgreSQL", PLAN)
