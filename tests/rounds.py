@@ -1,11 +1,11 @@
 """How many rounds a concurrency or crash test runs: a few in ``make test``, many in
 ``make stress`` (which sets ``DUBAN_STRESS=1``; CI does not run it).
 
-In ``make test`` each two-runs-at-once test runs once on each database (twice in all) and each
-crash test two trials (killed at two seeded points, on each database where it is
-parametrised): ``make test`` must stay under 30 minutes (7 Dec 2026: 32 minutes with two
-rounds and five trials, the suite having grown; 30 with one round and three trials);
-``make stress`` runs ten and twenty."""
+In ``make test`` each two-runs-at-once test runs twice on each database and each crash test
+three trials (killed at three seeded points, on each database where it is parametrised). On 7
+Dec 2026 the suite in one process took 32 minutes with two rounds and five trials, so they were
+cut to one and two; in two processes (pytest-xdist) it took 14 minutes with those, and two
+rounds and three trials came back. ``make stress`` runs ten and twenty."""
 
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ def decisions(world: World, file_id: int) -> list[str]:
 
 
 @pytest.mark.stress
-@pytest.mark.parametrize("round_", rounds(test=1, stress=10))
+@pytest.mark.parametrize("round_", rounds(test=2, stress=10))
 def test_two_accepts_of_one_held_file_at_once_record_it_once(world: World, round_: int) -> None:
     file_id = held_file(world)
     said = at_once(world, lambda session, intake: accept_held(
@@ -89,7 +89,7 @@ def test_two_accepts_of_one_held_file_at_once_record_it_once(world: World, round
 
 
 @pytest.mark.stress
-@pytest.mark.parametrize("round_", rounds(test=1, stress=10))
+@pytest.mark.parametrize("round_", rounds(test=2, stress=10))
 def test_an_accept_and_a_dismissal_at_once_decide_the_file_once(world: World, round_: int) -> None:
     file_id = held_file(world)
     deciders: Iterator[Callable[[Any, Intake], object]] = iter([

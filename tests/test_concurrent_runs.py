@@ -107,7 +107,7 @@ def imap_intake(world: World) -> str:
 
 
 @pytest.mark.stress
-@pytest.mark.parametrize("round_", rounds(test=1, stress=10))
+@pytest.mark.parametrize("round_", rounds(test=2, stress=10))
 def test_two_collects_at_once_answer_each_reply_once(
     world: World, tmp_path: Path, round_: int
 ) -> None:
@@ -119,7 +119,7 @@ def test_two_collects_at_once_answer_each_reply_once(
 
 
 @pytest.mark.stress
-@pytest.mark.parametrize("round_", rounds(test=1, stress=10))
+@pytest.mark.parametrize("round_", rounds(test=2, stress=10))
 def test_two_collects_over_imap_at_once(world: World, round_: int) -> None:
     """Over IMAP the second run once failed outright: moving a message the other run had
     just moved, dovecot answered EXPUNGEISSUED."""

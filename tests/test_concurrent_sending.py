@@ -208,7 +208,7 @@ def assert_sent_once(
     assert set(message_ids) == {row.message_id for row in rows}
 
 
-@pytest.mark.parametrize("round_", rounds(test=1, stress=10))
+@pytest.mark.parametrize("round_", rounds(test=2, stress=10))
 def test_two_mobilizes_at_once_send_each_notice_once(world: World, round_: int) -> None:
     runs = run_together(world, NOTICES_AT, RUNS, "mobilize", "--deliverable", "plan")
     duties = plan_duties(world)
@@ -224,7 +224,7 @@ def test_two_mobilizes_at_once_send_each_notice_once(world: World, round_: int) 
         assert set(delivery.rcpt_tos) == set(unit.emails)
 
 
-@pytest.mark.parametrize("round_", rounds(test=1, stress=10))
+@pytest.mark.parametrize("round_", rounds(test=2, stress=10))
 def test_two_chases_at_once_send_each_rung_once(world: World, round_: int) -> None:
     mobilize_here(world)
     duties = plan_duties(world)
@@ -258,7 +258,7 @@ def test_two_chases_at_once_send_each_rung_once(world: World, round_: int) -> No
     assert len(ledger_rows(world, "overdue-notice", "reminder", "final-notice")) == UNITS
 
 
-@pytest.mark.parametrize("round_", rounds(test=1, stress=10))
+@pytest.mark.parametrize("round_", rounds(test=2, stress=10))
 def test_two_chases_at_once_send_each_lead_copy_once(world: World, round_: int) -> None:
     runs = run_together(world, PARTS_LATE_AT, RUNS, "chase")
     leads = {t.lead for t in load_campaign(world.campaign).campaign.key_tasks}
@@ -274,7 +274,7 @@ def test_two_chases_at_once_send_each_lead_copy_once(world: World, round_: int) 
 
 
 @pytest.mark.parametrize("migrated", [False, True], ids=["new-ledger", "migrated-ledger"])
-@pytest.mark.parametrize("round_", rounds(test=1, stress=10))
+@pytest.mark.parametrize("round_", rounds(test=2, stress=10))
 def test_two_inits_at_once_register_the_campaign_once(
     unregistered: World, migrated: bool, round_: int
 ) -> None:

@@ -66,7 +66,7 @@ from .test_worker_lifetime import running
 imap = test_review.imap
 world = test_review.world
 
-TRIALS = rounds(test=2, stress=20)
+TRIALS = rounds(test=3, stress=20)
 LATER = CLAIM_WINDOW + timedelta(minutes=1)
 """How much later the second run is: the killed run's claim has expired by then."""
 CHASED_AT = datetime(2026, 9, 15, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
