@@ -22,10 +22,9 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email.message import EmailMessage
 from pathlib import Path
 
-from duban.adapters.mail.mailer import SendResult, SmtpMailer
+from duban.adapters.mail.mailer import SendResult, SmtpMailer, Wire
 from duban.adapters.mail.smtp_url import SmtpConfig, parse_smtp_url
 from duban.cli.app import BAR_BATCH
 from duban.cli.common import settings_for
@@ -59,8 +58,10 @@ class KillingSmtpMailer(SmtpMailer):
         super().__init__(config)
         self.countdown = countdown
 
-    def send(self, message: EmailMessage) -> SendResult:
-        result = super().send(message)
+    def send_wire(self, wire: Wire) -> SendResult:
+        """Every message goes through here: ``send`` prepares it and calls this, and
+        ``dispatch`` calls it for a message its forked builders prepared."""
+        result = super().send_wire(wire)
         self.countdown.sent_one()
         return result
 

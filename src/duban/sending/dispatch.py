@@ -16,6 +16,9 @@ whole group 'sending', and those rows become claimable again once their ``claime
 than ``CLAIM_WINDOW`` by the clock, so nothing is lost, but up to ``GROUP`` messages the server
 had already accepted are sent again, with the same Message-IDs (assigned when the intents were
 recorded), which mail clients and servers use to fold the copies into one.
+
+A group's messages are built ahead, in forked processes, while the ones before are sent
+(``sending.ahead``); the claims, the sending and the marks stay in this process.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from uuid import uuid4
 
@@ -32,11 +36,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from duban.adapters.mail.errors import MailConnectionError
-from duban.adapters.mail.mailer import Mailer, settle_kept
-from duban.adapters.mail.message import OutgoingMessage, build, make_message_id
+from duban.adapters.mail.mailer import Mailer, SendResult, SmtpMailer, Wire, settle_kept
+from duban.adapters.mail.message import OutgoingMessage, make_message_id
 from duban.clock import Clock
 from duban.errors import DubanError
 from duban.ledger.schema import MessageRow
+from duban.sending.ahead import Ahead, Built
 
 DONE = frozenset({"sent", "partial", "refused"})
 RETRY = ("pending", "failed")
@@ -93,10 +98,40 @@ def dispatch(
     session.commit()
     run_id = new_run_id()
     outcomes: list[Outcome] = []
-    for start in range(0, len(drafts), GROUP):
-        group = drafts[start : start + GROUP]
-        outcomes += _send_group(session, group, mailer, clock, run_id, after_each)
+    with Ahead(drafts, mailer) as ahead:
+        for start in range(0, len(drafts), GROUP):
+            group = Group(drafts, start, ahead)
+            outcomes += _send_group(session, group, mailer, clock, run_id, after_each)
     return outcomes
+
+
+@dataclass(frozen=True)
+class Group:
+    """``GROUP`` drafts from ``start`` of a dispatch's, and what builds their messages."""
+
+    drafts: Sequence[Draft]
+    start: int
+    ahead: Ahead
+
+    @property
+    def members(self) -> Sequence[Draft]:
+        return self.drafts[self.start : self.start + GROUP]
+
+    def build_ahead(self, claimed: dict[str, MessageRow]) -> None:
+        """Start building the messages this run claimed, in order."""
+        jobs = [
+            (index, _message_id(claimed[draft.key]))
+            for index, draft in enumerate(self.members, start=self.start)
+            if draft.key in claimed
+        ]
+        self.ahead.start(jobs)
+
+    def built(self, offset: int, row: MessageRow) -> Built:
+        return self.ahead.take(self.start + offset, _message_id(row))
+
+
+def _message_id(row: MessageRow) -> str:
+    return row.message_id or make_message_id("duban.invalid")
 
 
 def record_intents(
@@ -165,7 +200,7 @@ def _rows(session: Session, keys: Sequence[str]) -> Sequence[MessageRow]:
 
 def _send_group(
     session: Session,
-    group: Sequence[Draft],
+    group: Group,
     mailer: Mailer,
     clock: Clock,
     run_id: str,
@@ -173,16 +208,18 @@ def _send_group(
 ) -> list[Outcome]:
     """Claim the group, send what this run claimed, mark it all in one commit; drafts done
     before (or being sent by another run now) come back as they are recorded."""
-    claimed = claim(session, [d.key for d in group], run_id, clock)
-    others = {} if len(claimed) == len(group) else _by_key(session, group, claimed)
+    members = group.members
+    claimed = claim(session, [d.key for d in members], run_id, clock)
+    others = {} if len(claimed) == len(members) else _by_key(session, members, claimed)
     outcomes: list[Outcome] = []
     try:
-        for draft in group:
+        group.build_ahead(claimed)
+        for offset, draft in enumerate(members):
             row = claimed.get(draft.key)
             outcome = (
                 _outcome(others[draft.key], sent_now=False)
                 if row is None
-                else _send_claimed(row, draft, mailer, clock)
+                else _send_claimed(row, partial(group.built, offset, row), mailer, clock)
             )
             outcomes.append(outcome)
             if after_each is not None:
@@ -219,11 +256,12 @@ def _give_back(rows: Iterable[MessageRow], run_id: str) -> None:
             row.error = row.error or "interrupted before it was sent"
 
 
-def _send_claimed(row: MessageRow, draft: Draft, mailer: Mailer, clock: Clock) -> Outcome:
+def _send_claimed(
+    row: MessageRow, built: Callable[[], Built], mailer: Mailer, clock: Clock
+) -> Outcome:
     """Send one claimed row and set its outcome (committed with the group's)."""
-    message_id = row.message_id or make_message_id("duban.invalid")
     try:
-        result = mailer.send(build(draft.compose(message_id)))
+        result = _deliver(mailer, built())
     except MailConnectionError as error:
         # The server is gone: record it and stop; the next run retries the rest.
         row.status, row.error = "failed", str(error)
@@ -239,6 +277,15 @@ def _send_claimed(row: MessageRow, draft: Draft, mailer: Mailer, clock: Clock) -
     row.sent_at, row.error = clock.now(), None
     row.raw_sha256 = result.kept or row.raw_sha256
     return _outcome(row, sent_now=bool(result.accepted), claimed=True)
+
+
+def _deliver(mailer: Mailer, built: Built) -> SendResult:
+    """A message built here goes to any mailer; a ``Wire`` comes only with an SMTP mailer."""
+    if isinstance(built, Wire):
+        if not isinstance(mailer, SmtpMailer):  # Ahead makes none for another mailer
+            raise TypeError(f"{type(mailer).__name__} cannot send a prepared message")
+        return mailer.send_wire(built)
+    return mailer.send(built)
 
 
 def _status(accepted: int, refused: int) -> str:

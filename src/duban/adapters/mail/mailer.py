@@ -69,6 +69,22 @@ class SendResult:
     """The SHA-256 under which the bytes sent were kept (the mailer's ``keep``), if any."""
 
 
+@dataclass(frozen=True)
+class Wire:
+    """A message as it goes on the wire: its envelope and its bytes (``prepare``)."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+
+def prepare(message: EmailMessage) -> Wire:
+    """What ``SmtpMailer.send`` sends of ``message``, made beforehand (another process may
+    make it: ``sending.ahead``)."""
+    sender, recipients = envelope(message)
+    return Wire(sender, recipients, wire_bytes(message))
+
+
 class Mailer(Protocol):
     """What a flow needs: open a batch, send messages, close the batch."""
 
@@ -188,14 +204,17 @@ class SmtpMailer:
 
     def send(self, message: EmailMessage) -> SendResult:
         """Send one message on the batch's connection; see the module docstring for outcomes."""
+        return self.send_wire(prepare(message))
+
+    def send_wire(self, wire: Wire) -> SendResult:
+        """Send a message ``prepare``d beforehand, as ``send`` does."""
         smtp = self._smtp
         if smtp is None:
             raise MailConnectionError(
                 "the SMTP connection is not open (or was lost earlier in this batch)",
                 hint="open a new SmtpMailer to go on",
             )
-        sender, recipients = envelope(message)
-        data = wire_bytes(message)
+        sender, recipients, data = wire.sender, wire.recipients, wire.data
         kept = None if self.keep is None else self.keep(data)
         options = ["BODY=8BITMIME"] if not data.isascii() and smtp.has_extn("8bitmime") else []
         try:

@@ -75,7 +75,7 @@ class WorkbookReader:
     importable, say) fails the first reading with ``RuntimeError``, never a file.
 
     Workers die with the intake process, even killed with ``kill -9`` mid-file; on Linux with
-    the thread that started them (``worker._die_with``), so use a reader in the thread that
+    the thread that started them (``lifetime.die_with``), so use a reader in the thread that
     opened it.
     """
 
@@ -472,7 +472,7 @@ def _cores() -> int:
 
 def _spawn(fd: int, stderr: IO[bytes]) -> subprocess.Popen[bytes]:
     """A fresh interpreter running ``worker.main`` on socket ``fd``, with this import path; it
-    dies with this process (``worker._die_with``)."""
+    dies with this process (``lifetime.die_with``)."""
     return subprocess.Popen(
         [sys.executable, "-c", BOOTSTRAP, str(fd), json.dumps(sys.path), str(os.getpid())],
         stdin=subprocess.DEVNULL,

@@ -5,7 +5,7 @@ Started as ``python -c BOOTSTRAP FD PATHS PARENT`` rather than through ``multipr
 ``spawn`` re-runs the parent's main script in every child: a script or flow without an
 ``if __name__ == "__main__"`` guard would start workers without end. The first message on the
 socket is the configuration; each later one is a list of files, each answered in turn with
-plain values. A worker dies with the process that started it (``_die_with``).
+plain values. A worker dies with the process that started it (``lifetime.die_with``).
 
 With ``check_first`` the worker runs ``precheck`` on each file before its parser sees it, under
 the same memory cap and time limit: a hostile file that defeats the pre-check itself costs a
@@ -15,19 +15,16 @@ worker, not the intake process, and the pre-check runs on both cores beside the 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib
 import os
 import pickle
 import resource
 import signal
-import sys
-import threading
-import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+from duban.adapters.lifetime import die_with
 from duban.implement.intake.limits import Limits
 from duban.implement.intake.parse import ParsedWorkbook
 from duban.implement.intake.precheck import precheck
@@ -45,11 +42,6 @@ BOOTSTRAP = (
 """The ``-c`` program of a worker: the parent's import path first, then ``main`` with the socket
 and the parent's process id."""
 
-ORPHANED_EXIT = 87
-"""Exit status of a worker that found its parent gone before it could ask to die with it."""
-
-_PR_SET_PDEATHSIG = 1
-
 
 @dataclass(frozen=True)
 class WorkerConfig:
@@ -66,7 +58,7 @@ class WorkerConfig:
 def main(fd: int, parent: int) -> None:
     """A worker's life: tie itself to ``parent``, read the configuration, confine, answer until
     the socket closes."""
-    _die_with(parent)
+    die_with(parent)
     conn = Connection(fd)
     config: WorkerConfig = pickle.loads(conn.recv_bytes())
     parser = _import(config.parser)
@@ -124,40 +116,6 @@ def _answer(parser: Any, data: bytes, kind: Kind, config: WorkerConfig) -> tuple
 def _import(reference: str) -> Any:
     module, _, name = reference.partition(":")
     return getattr(importlib.import_module(module), name)
-
-
-def _die_with(parent: int) -> None:
-    """End this worker when ``parent`` (the intake process) dies, however it dies.
-
-    A worker waiting for files leaves when its socket closes, but one inside a parser does not
-    look at the socket until the file is read, and a hostile file can keep it reading for
-    minutes: killed with ``kill -9``, the intake process would leave it running, orphaned.
-
-    On Linux the kernel sends this process SIGKILL when its parent dies (``PR_SET_PDEATHSIG``;
-    nothing to run in the worker, so even a parser that holds the GIL or loops in native code
-    dies). The parent may have died before the request, so the worker then checks that it is
-    still the parent's child: an orphan is adopted by another process, never by the dead one.
-    The signal follows the parent *thread* that started the worker, so a ``WorkbookReader``
-    must not outlive the thread that opened it (duban opens and uses each in one thread).
-
-    Elsewhere (or if the request fails) a daemon thread checks every second whether the parent
-    is gone, and ends the worker: it can only run between Python instructions, so a parser
-    stuck in native code that holds the GIL outlives the parent until it lets go.
-    """
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL)) == 0:
-            if os.getppid() != parent:
-                os._exit(ORPHANED_EXIT)
-            return
-    threading.Thread(target=_watch, args=(parent,), name="duban-parent", daemon=True).start()
-
-
-def _watch(parent: int) -> None:
-    """``_die_with``'s fallback: leave once the parent is gone."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(ORPHANED_EXIT)
 
 
 def _confine(memory_limit: int | None) -> None:
