@@ -11,8 +11,9 @@ the replies make, a template or a lead's copy holding other rows than its unit's
 its copy or a unit its score sheet other than once), which this test turns into a failure. The
 times and ratios are the benchmark's business, never asserted here.
 
-``make test`` runs the whole tiny round on SQLite and the plan phase's round on PostgreSQL
-(both ran only in ``make stress`` while the suite ran in one process and neared 30 minutes).
+``make test`` runs the whole tiny round on SQLite, the plan phase's round on PostgreSQL and a
+round stopped after collect (the longer ones ran only in ``make stress`` while the suite ran in
+one process and neared 30 minutes).
 """
 
 from __future__ import annotations
@@ -72,8 +73,14 @@ def check_output(output: str, ledger: str, stages: tuple[str, ...]) -> None:
     assert "each process < 500 MB" in output
 
 
-def test_a_tiny_plan_round_on_sqlite() -> None:
-    check_output(run_round("--skip-selfcheck"), "SQLite", PLAN)
+def test_a_tiny_round_stops_after_the_stage_named() -> None:
+    """``--stop-after collect``, for a quick look at one stage: the stages up to it, no more.
+    (The plan's round alone, ``--skip-selfcheck``, runs on PostgreSQL below; on SQLite the
+    whole round covers its stages.)"""
+    output = run_round("--stop-after", "collect")
+    assert "ledger on SQLite" in output
+    assert list(table_of(output)) == ["init", "mobilize", "collect"], output
+    assert "pandas.read_excel loop" in output
 
 
 def test_a_tiny_whole_round_on_sqlite() -> None:

@@ -652,6 +652,37 @@ def test_compiling_from_the_raw_files_gives_the_same_content(world: World, tmp_p
     assert [r[2] for r in stored[1:] if r[0] == "T04"] == [2, 2, 2]  # the version column
 
 
+def test_a_reply_collected_after_the_review_is_in_what_is_sent(
+    world: World, tmp_path: Path
+) -> None:
+    """``compile --send`` reuses the reviewed files only while nothing changed: a unit's second
+    version collected after the review (on time as before, other rows) makes it write them
+    again with that version's rows; a send after that, with nothing new, reuses those."""
+    from duban.compile.outputs import compile_outputs
+
+    def compiled_at(hour: int, reuse: bool) -> Any:
+        as_of = datetime(2026, 3, 10, hour, 0, tzinfo=UTC)
+        return compile_outputs(world.engine, world.bundle, "plan", "once", as_of=as_of,
+                               out=tmp_path / "out", env=ENV, clock=FixedClock(as_of),
+                               reuse=reuse)  # fmt: skip
+
+    world.reply("T01", VALID)
+    world.collect()
+    assert not compiled_at(1, reuse=False).reused
+    second = [plan_row(7), plan_row(8), plan_row(9)]
+    world.reply("T01", second, when=datetime(2026, 3, 5, 1, 0, tzinfo=UTC))
+    world.collect()
+    again = compiled_at(2, reuse=True)
+    assert not again.reused
+    assert again.stats.versions_used == [("T01", 2, again.stats.versions_used[0][2])]
+    detail = list(load_workbook(again.workbook)["明细"].iter_rows(values_only=True))
+    assert [r[2] for r in detail[1:]] == [2, 2, 2]  # the version column: the second file's rows
+    kept = compiled_at(3, reuse=True)
+    assert kept.reused
+    assert kept.data.as_of == datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
+    assert kept.stats == again.stats
+
+
 def test_a_workbook_no_reader_opens_is_answered_with_what_it_is(world: World) -> None:
     """A password-protected .xlsx, an .xlsb and a protected .ods were answered "no workbook
     attached"; each is named for what it is, and a quarantine reason ends its sentence once."""

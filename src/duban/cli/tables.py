@@ -385,6 +385,10 @@ def compile_summary(result: dict[str, Any]) -> Table:
         table.add_row(
             pick("bulletin number", "通报期数"), pick(f"No. {r['issue']}", f"第{r['issue']}期")
         )
+    if r.get("reused"):
+        table.add_row(pick("files sent", "发送的文件"),
+                      pick(f"as written at {r['reused']} (nothing has changed since)",
+                           f"{r['reused']} 生成的文件（此后没有变化，未重新生成）"))  # fmt: skip
     if r["sent"] or r["posted"]:
         table.add_row(pick("sent / posted", "邮件 / 群消息"), f"{r['sent']} / {r['posted']}")
     return table

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from duban.compile.gather import due_within
-from duban.compile.outputs import compile_outputs, post_bulletin, send_bulletin
+from duban.compile.outputs import Compiled, compile_outputs, post_bulletin, send_bulletin
 
 if TYPE_CHECKING:
     from duban.runtime import Runtime
@@ -26,9 +26,11 @@ def just_due(rt: Runtime) -> list[tuple[str, str]]:
 
 
 def compile_one(rt: Runtime, deliverable: str, period: str | None, send: bool) -> dict[str, Any]:
-    """The summary workbook and bulletin of one deliverable period; sent when asked."""
+    """The summary workbook and bulletin of one deliverable period; sent when asked, as the
+    coordinator reviewed them if nothing changed since (``duban.compile.reviewed``)."""
     compiled = compile_outputs(rt.engine, rt.bundle, deliverable, period, as_of=rt.clock.now(),
-                               out=rt.settings.outputs, env=rt.env, clock=rt.clock)  # fmt: skip
+                               out=rt.settings.outputs, env=rt.env, clock=rt.clock,
+                               reuse=send)  # fmt: skip
     sent = posted = 0
     if send:
         with rt.session() as session, rt.mailer() as mailer:
@@ -47,7 +49,13 @@ def compile_one(rt: Runtime, deliverable: str, period: str | None, send: bool) -
         "expected": t.expected, "received": t.received, "on_time": t.on_time, "late": t.late,
         "missing": t.missing, "rejected": t.rejected, "sent": sent, "posted": posted,
         "bulletin_text": compiled.bulletin.text,
+        "reused": _local(compiled) if compiled.reused else None,
     }  # fmt: skip
+
+
+def _local(compiled: Compiled) -> str:
+    """When the files sent were written, on the campaign's clock."""
+    return compiled.data.as_of.astimezone(compiled.data.zone).strftime("%Y-%m-%d %H:%M")
 
 
 def compile_periods(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session
 
 from duban.adapters.render import format_due
@@ -192,20 +192,8 @@ def _latest(
     rows: RowSource | None,
 ) -> Iterator[SubmissionData]:
     """The latest version received by ``as_of`` of each instance, streamed in unit order."""
-    latest = (
-        select(SubmissionRow.instance_id, func.max(SubmissionRow.version).label("version"))
-        .where(SubmissionRow.instance_id.in_(instance_ids), SubmissionRow.received_at <= as_of)
-        .group_by(SubmissionRow.instance_id)
-        .subquery()
-    )
-    query = (
-        select(SubmissionRow, InstanceRow.unit_id)
-        .join(latest, (latest.c.instance_id == SubmissionRow.instance_id)
-              & (latest.c.version == SubmissionRow.version))
-        .join(InstanceRow, InstanceRow.id == SubmissionRow.instance_id)
-        .order_by(InstanceRow.unit_id)
-        .execution_options(yield_per=500)
-    )  # fmt: skip
+    query = _latest_of(select(SubmissionRow, InstanceRow.unit_id), instance_ids, as_of)
+    query = query.execution_options(yield_per=500)
     with session_scope(engine) as session:
         for submission, unit_id in session.execute(query).tuples():
             unit = bundle.units_by_id[unit_id]
@@ -213,6 +201,36 @@ def _latest(
             yield SubmissionData(unit.id, unit.name, submission.version,
                                  submission.received_at, submission.sha256, data)  # fmt: skip
             session.expunge(submission)
+
+
+def versions_used(
+    session: Session, campaign_id: str, deliverable_id: str, period: str, as_of: datetime
+) -> list[tuple[str, int, str]]:
+    """What a compile at ``as_of`` takes its rows from, without reading them: per unit (in
+    unit order) the latest version received by then and its file's SHA-256."""
+    ids = select(InstanceRow.id).where(InstanceRow.campaign_id == campaign_id,
+                                       InstanceRow.deliverable_id == deliverable_id,
+                                       InstanceRow.period == period)  # fmt: skip
+    columns = select(InstanceRow.unit_id, SubmissionRow.version, SubmissionRow.sha256)
+    query = _latest_of(columns, list(session.scalars(ids)), as_of)
+    return [(unit, version, sha) for unit, version, sha in session.execute(query).tuples()]
+
+
+def _latest_of(query: Select[Any], instance_ids: list[int], as_of: datetime) -> Select[Any]:
+    """``query`` over the latest version of each instance received by ``as_of``, unit order."""
+    latest = (
+        select(SubmissionRow.instance_id, func.max(SubmissionRow.version).label("version"))
+        .where(SubmissionRow.instance_id.in_(instance_ids), SubmissionRow.received_at <= as_of)
+        .group_by(SubmissionRow.instance_id)
+        .subquery()
+    )
+    return (
+        query.select_from(SubmissionRow)
+        .join(latest, (latest.c.instance_id == SubmissionRow.instance_id)
+              & (latest.c.version == SubmissionRow.version))
+        .join(InstanceRow, InstanceRow.id == SubmissionRow.instance_id)
+        .order_by(InstanceRow.unit_id)
+    )  # fmt: skip
 
 
 def rows_from_raw(store: RawStore, reader: WorkbookReader, form: Form) -> RowSource:

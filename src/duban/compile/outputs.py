@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment
 from sqlalchemy import Engine
@@ -18,8 +19,9 @@ from duban.adapters.mail.mailer import Mailer
 from duban.adapters.mail.message import Address, Attachment, OutgoingMessage
 from duban.adapters.render import Rendered
 from duban.clock import Clock
+from duban.compile import reviewed
 from duban.compile.bulletin import render_bulletin_html, write_bulletin_docx
-from duban.compile.gather import RowSource, gather, latest_period
+from duban.compile.gather import RowSource, gather, latest_period, versions_used
 from duban.compile.issues import issue_number
 from duban.compile.model import CompileInput
 from duban.compile.texts import BULLETIN_TEXTS, WORKBOOK_TEXTS, period_text
@@ -44,6 +46,7 @@ class Compiled:
     stats: SummaryStats
     bulletin: Rendered
     issue: int  # the bulletin's number (期数) in the campaign
+    reused: bool = False  # the files of an earlier compile, sent as reviewed (``compile.reviewed``)
 
     @property
     def key(self) -> str:
@@ -62,32 +65,90 @@ def compile_outputs(
     env: Environment,
     clock: Clock,
     rows: RowSource | None = None,
+    reuse: bool = False,
 ) -> Compiled:
+    """The period's summary workbook and bulletin, written now; with ``reuse``, the ones an
+    earlier compile wrote today if nothing they are made from changed (``compile.reviewed``)."""
     with session_scope(engine) as session:
         period = period or latest_period(session, bundle, deliverable_id, as_of)
     data = gather(engine, bundle, deliverable_id, period, as_of, rows)
     with session_scope(engine) as session:
         issue = issue_number(session, bundle.campaign.id, deliverable_id, period, clock)
-    number = BULLETIN_TEXTS[data.language].issue.format(n=issue)
     folder = out / bundle.campaign.id / f"{deliverable_id}-{period}"
-    folder.mkdir(parents=True, exist_ok=True)
+    job = _Compiling(engine, data, issue, _paths(folder, data), env, clock)
+    kept = job.kept() if reuse and rows is None else None
+    return kept or job.written()
+
+
+def _paths(folder: Path, data: CompileInput) -> tuple[Path, Path, Path]:
+    """Where the summary workbook, the bulletin's HTML and its .docx go."""
     summary_name, bulletin_name = file_names(data)
-    workbook = folder / f"{summary_name}.xlsx"
-    stats = write_summary(data, workbook)
-    bulletin = render_bulletin_html(data, env, number=number)
-    html, docx = folder / f"{bulletin_name}.html", folder / f"{bulletin_name}.docx"
-    html.write_text(bulletin.html, encoding="utf-8")
-    write_bulletin_docx(data, docx, number=number)
-    compiled = Compiled(data, folder, workbook, html, docx, stats, bulletin, issue)
-    with session_scope(engine) as session:
-        append_event(
-            session, clock, "compile.written", campaign_id=bundle.campaign.id,
-            subject=f"{deliverable_id}/{period}",
-            payload={"workbook": str(workbook), "issue": issue,
-                     "detail_rows": stats.detail_rows,
-                     "versions_used": [list(v) for v in stats.versions_used]},
-        )  # fmt: skip
-    return compiled
+    return (folder / f"{summary_name}.xlsx", folder / f"{bulletin_name}.html",
+            folder / f"{bulletin_name}.docx")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Compiling:
+    """One compile's gathered input, issue number and file paths: written now or kept."""
+
+    engine: Engine
+    data: CompileInput
+    issue: int
+    paths: tuple[Path, Path, Path]
+    env: Environment
+    clock: Clock
+
+    @property
+    def number(self) -> str:
+        return BULLETIN_TEXTS[self.data.language].issue.format(n=self.issue)
+
+    def written(self) -> Compiled:
+        """The files written now, and the ledger told what they were made from."""
+        data, issue = self.data, self.issue
+        workbook, html, docx = self.paths
+        workbook.parent.mkdir(parents=True, exist_ok=True)
+        stats = write_summary(data, workbook)
+        bulletin = render_bulletin_html(data, self.env, number=self.number)
+        html.write_text(bulletin.html, encoding="utf-8")
+        write_bulletin_docx(data, docx, number=self.number)
+        compiled = Compiled(data, workbook.parent, workbook, html, docx, stats, bulletin, issue)
+        self._log(reviewed.WRITTEN, {
+            "workbook": str(workbook), "issue": issue, "detail_rows": stats.detail_rows,
+            "units": stats.units, "versions_used": [list(v) for v in stats.versions_used],
+            "as_of": data.as_of.isoformat(),
+            "fingerprint": reviewed.fingerprint(data, stats.versions_used, issue),
+            "files": reviewed.digests(self.paths),
+        })  # fmt: skip
+        return compiled
+
+    def kept(self) -> Compiled | None:
+        """An earlier compile's files, if they are what a compile now would write but its
+        time; its bulletin rendered again for the mail's body, kept only if it is the file's
+        text."""
+        data = self.data
+        workbook, html, docx = self.paths
+        with session_scope(self.engine) as session:
+            used = versions_used(session, data.campaign_id, data.deliverable_id, data.period,
+                                 data.as_of)  # fmt: skip
+            digest = reviewed.fingerprint(data, used, self.issue)
+            earlier = reviewed.earlier(session, data, digest, self.paths)
+        if earlier is None:
+            return None
+        then = replace(data, as_of=earlier.as_of, submissions=())
+        bulletin = render_bulletin_html(then, self.env, number=self.number)
+        if bulletin.html.encode() != html.read_bytes():
+            return None
+        stats = SummaryStats(earlier.detail_rows, earlier.units, earlier.versions_used)
+        self._log(reviewed.REUSED, {"workbook": str(workbook),
+                                    "as_of": earlier.as_of.isoformat()})  # fmt: skip
+        return Compiled(then, workbook.parent, workbook, html, docx, stats, bulletin,
+                        self.issue, reused=True)  # fmt: skip
+
+    def _log(self, kind: str, payload: dict[str, Any]) -> None:
+        with session_scope(self.engine) as session:
+            append_event(session, self.clock, kind, campaign_id=self.data.campaign_id,
+                         subject=f"{self.data.deliverable_id}/{self.data.period}",
+                         payload=payload)  # fmt: skip
 
 
 def file_names(data: CompileInput) -> tuple[str, str]:
