@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -190,3 +191,19 @@ def test_a_fingerprint_is_the_same_in_every_process() -> None:
 def test_a_fingerprint_refuses_what_it_cannot_spell() -> None:
     with pytest.raises(TypeError, match="cannot hold a object"):
         plain(object())
+
+
+def test_two_sends_at_once_mail_the_reviewed_bulletin_once(office: Office) -> None:
+    """Cron's send and the coordinator's at the same moment: one bulletin, the reviewed one."""
+    office.compile()
+    reviewed = office.files()
+    env = {**os.environ, **office.env}
+    command = [sys.executable, "-m", "duban", "compile", CAMPAIGN, "--deliverable", "plan",
+               "--send", "--as-of", "2026-03-10T09:40"]  # fmt: skip
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]  # fmt: skip
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    [bulletin] = office.bulletins()
+    assert _parts(bulletin)[1] == reviewed[".docx"]
+    assert office.files() == reviewed

@@ -6,6 +6,7 @@ import email
 import email.policy
 import mailbox
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -78,12 +79,28 @@ def test_the_demo_delivers_every_notice_and_answers_every_reply(
     assert "市审计局" in bulletin.read_text(encoding="utf-8")  # B19, late
     [progress] = (home / "out").rglob("progress-2026-Q1/*汇总表.xlsx")
     assert "重点工作推进情况" in load_workbook(progress, read_only=True).sheetnames
+    _assert_each_bulletin_sent_was_the_one_reviewed(home)
     _assert_the_key_tasks_were_reported_in_two_steps(home, text)
     _assert_the_items_were_reported_on_and_verified(home)
     _assert_the_quarter_was_inspected(home, text)
     _assert_the_year_was_evaluated(home, text)
     _assert_the_board_opens_on_the_demo(home, text)
     _assert_the_year_was_archived(home, text)
+
+
+def _assert_each_bulletin_sent_was_the_one_reviewed(home: Path) -> None:
+    """Each period is compiled for review, then sent: the send mails the reviewed files."""
+    engine = create_engine(f"sqlite:///{home / 'duban.sqlite3'}")
+    with Session(engine) as session:
+        kinds = session.scalars(
+            select(EventRow.subject).where(EventRow.kind == "compile.written")
+        ).all()
+        reused = session.scalars(
+            select(EventRow.subject).where(EventRow.kind == "compile.reused")
+        ).all()
+    engine.dispose()
+    assert kinds
+    assert Counter(kinds) == Counter(reused)
 
 
 def _assert_the_year_was_archived(home: Path, text: str) -> None:
