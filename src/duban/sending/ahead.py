@@ -77,8 +77,10 @@ class Ahead:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        global _DRAFTS  # the workers are gone: what they built from is let go
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            _DRAFTS = ()
 
     def start(self, jobs: Sequence[tuple[int, str]]) -> None:
         """Hand these drafts to the workers (forked at the first call worth it)."""
