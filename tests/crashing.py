@@ -5,7 +5,8 @@
 one ``Runtime`` (the composition root), the same checks and the same use-case function. Only the
 runtime is this module's ``CrashingRuntime``, whose mailer is the real SMTP mailer with one
 difference: once the server has accepted the N-th message of the process, it kills the process
-with SIGKILL, before ``dispatch`` marks that message's row sent. That is the worst moment for
+with SIGKILL, before ``dispatch`` marks that message's row sent (from a child the command
+forked to send, the command and the child). That is the worst moment for
 exactly-once sending: the message is out, its claim is still 'sending', nothing is committed
 after it and no ``finally`` runs. Nothing in duban knows about it (no switch in production
 code); the crash tests (``test_crash_sending.py``) then run the real command again.
@@ -17,6 +18,7 @@ so a test can name any that outlive it.
 from __future__ import annotations
 
 import argparse
+import mmap
 import os
 import signal
 import sys
@@ -35,18 +37,34 @@ COMMANDS = ("mobilize", "collect", "chase")
 
 
 class Countdown:
-    """The messages this process may still send; the one that reaches zero is its last."""
+    """The messages the command may still send; the one that reaches zero is its last.
+
+    Counted in memory shared with the processes the command forks (``collect`` sends a batch's
+    answers from a forked child while it reads the next), and the kill is the command's: the
+    process that made the countdown, then the one that sent (the same one, or its child, which
+    would die with it anyway)."""
 
     def __init__(self, sends: int) -> None:
         if sends < 1:
             raise ValueError("the process must send at least one message")
+        self.command = os.getpid()
+        self.shared = mmap.mmap(-1, 8)
         self.left = sends
+
+    @property
+    def left(self) -> int:
+        return int.from_bytes(self.shared[:8], "little", signed=True)
+
+    @left.setter
+    def left(self, value: int) -> None:
+        self.shared[:8] = value.to_bytes(8, "little", signed=True)
 
     def sent_one(self) -> None:
         self.left -= 1
         if self.left == 0:
-            sys.stdout.write(f"children: {' '.join(map(str, children(os.getpid())))}\n")
+            sys.stdout.write(f"children: {' '.join(map(str, children(self.command)))}\n")
             sys.stdout.flush()
+            os.kill(self.command, signal.SIGKILL)
             os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -439,15 +439,15 @@ if point == "after-receive":
 elif point == "after-decide":
     collect_module.send_answers = die
 elif point == "mid-answers":
-    real = collect_module.dispatch
-    def dispatch(*args, **kwargs):
+    real = collect_module.send_recorded
+    def send_recorded(*args, **kwargs):
         seen = []
         def after_each(outcome):
             seen.append(outcome)
             if len(seen) == 2:
                 die()
         return real(*args, after_each=after_each, **kwargs)
-    collect_module.dispatch = dispatch
+    collect_module.send_recorded = send_recorded
 elif point == "before-done":
     ImapSource.done_many = die
 bundle = load_campaign({example!r})

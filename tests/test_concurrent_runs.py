@@ -171,6 +171,50 @@ with exclusive(make_engine(sys.argv[1]), sys.argv[2]):
 """
 
 
+SPY = """
+import os, sys
+import duban.implement.commands as commands
+from duban.cli.app import main
+
+real = commands.later
+
+def later(work):
+    def traced():
+        print(f"answers sent by {os.getpid()}", file=sys.stderr, flush=True)
+        return work()
+    return real(traced)
+
+commands.later = later
+print(f"command {os.getpid()}", file=sys.stderr, flush=True)
+sys.argv[0] = "duban"
+main()
+"""
+
+
+def test_one_collect_sends_each_batchs_answers_from_a_forked_process(
+    world: World, tmp_path: Path
+) -> None:
+    """``duban collect`` sends a batch's answers from a forked process while it reads the next
+    (``implement.commands``): 90 replies in batches of 15, six batches answered elsewhere than
+    in the command, each reply answered once."""
+    folder = tmp_path / "Maildir"
+    deliver_to_maildir(world, folder)
+    command, env = collect_command(world, f"maildir:{folder}")
+    run = subprocess.run(
+        [sys.executable, "-c", SPY, *command[3:]], env=env, capture_output=True, text=True,
+        check=False, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.splitlines()
+    [own] = [line.split()[1] for line in lines if line.startswith("command ")]
+    senders = [line.split()[-1] for line in lines if line.startswith("answers sent by ")]
+    assert len(senders) == 6, run.stderr
+    assert own not in senders
+    assert len(set(senders)) == 6  # a process a batch
+    assert "90 answers sent" in run.stdout, run.stdout
+    assert_each_reply_recorded_and_answered_once(world)
+
+
 def assert_each_reply_recorded_and_answered_once(world: World) -> None:
     all_records = records(world)
     assert len(all_records) == 90

@@ -9,6 +9,7 @@ its flow.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -53,6 +54,7 @@ class Runtime:
         self.clock: Clock = settings.clock()
         self.on_wait = on_wait
         self._owns_engine = True
+        self._pid = os.getpid()
 
     @classmethod
     def sharing(
@@ -133,6 +135,14 @@ class Runtime:
     def session(self) -> Iterator[Session]:
         with session_scope(self.engine) as session:
             yield session
+
+    def forked(self) -> None:
+        """In a forked child (``adapters.forked``): let go of the ledger connections pooled by
+        the parent, without closing them (they are the parent's), so this process opens its
+        own. Nothing to do where the work was not forked."""
+        if "engine" in self.__dict__ and self._pid != os.getpid():
+            self.engine.dispose(close=False)
+            self._pid = os.getpid()
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:

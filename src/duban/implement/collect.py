@@ -1,20 +1,23 @@
 """The collect use case: read a batch from the source, record and decide it, answer, mark done.
 
-Order matters for "nothing lost, nothing twice": the batch is recorded and decided (committed)
-before any answer is sent, answers are keyed by their intake record, and the source is told an
-item is done only after all of that. A crash anywhere leaves the item in the source; the next
-run finds its rows and finishes the job.
+Order matters for "nothing lost, nothing twice": the batch is recorded and decided (committed),
+then its answers are recorded as intents (committed, each keyed by its intake record and with
+its Message-ID), and only then is the source told its items are done; the answers are sent
+after that (``take_batch``, then ``send_answers``), by the command line while it reads the next
+batch (``implement.commands``). A crash before the items are done leaves them in the source,
+and the next run finds their rows and finishes the job; a crash after it leaves their answers
+in the ledger, pending, which the next run sends (below).
 
 But the next run may come while the killed run's claim on an answer still holds (``dispatch``:
 ``CLAIM_WINDOW``, 15 minutes): a collect every five minutes from cron does. That run leaves the
 answer to its claimant and marks the item done, so no later run would ever fetch the item, or
 draft its answer, again: the answer stayed 'sending' for good, and was lost if the kill came
-before the server took it (found by ``tests/test_crash_sending.py``). So every batch, even an
-empty one, also sends the answers the ledger still owes (``answer_owed``): those a killed run
-left claimed, once the claim has expired, and those pending or failed (retried as a second
-mobilize retries a failed notice; the connection may have broken while this very step was
-sending them, after their items were done), from the ledger alone, under the same key and
-Message-ID, as ``dispatch`` would claim them.
+before the server took it (found by ``tests/test_crash_sending.py``). So a collect also sends
+the answers the ledger still owes (``answer_owed``): those a killed run left claimed, once the
+claim has expired, and those pending or failed (retried as a second mobilize retries a failed
+notice; the connection may have broken while this very step was sending them, after their
+items were done), from the ledger alone, under the same key and Message-ID, as ``dispatch``
+would claim them.
 """
 
 from __future__ import annotations
@@ -37,7 +40,14 @@ from duban.implement.intake.answers import (
 from duban.implement.intake.pipeline import BatchReport, Intake, process_batch
 from duban.ledger.schema import MessageRow
 from duban.selfcheck.lists import record_problem_lists
-from duban.sending.dispatch import CLAIM_WINDOW, RETRY, SENDING, dispatch
+from duban.sending.dispatch import (
+    CLAIM_WINDOW,
+    RETRY,
+    SENDING,
+    Draft,
+    record_intents,
+    send_recorded,
+)
 from duban.sending.dispatch import Outcome as SendOutcome
 
 RACE_RETRIES = 3
@@ -53,6 +63,15 @@ class CollectReport:
         return self.batch.received == 0
 
 
+@dataclass
+class Taken:
+    """A batch recorded and decided, its answers' intents recorded and its items done: the
+    answers, to be sent (``send_answers``)."""
+
+    batch: BatchReport
+    answers: list[Draft]
+
+
 def collect_batch(
     session: Session,
     intake: Intake,
@@ -62,16 +81,26 @@ def collect_batch(
     *,
     limit: int,
 ) -> CollectReport:
+    """A batch taken and answered, and then the answers the ledger still owes."""
+    taken = take_batch(session, intake, source, env, limit=limit)
+    answers = send_answers(session, intake, mailer, taken.answers)
+    return CollectReport(taken.batch, answers + answer_owed(session, intake, mailer, env))
+
+
+def take_batch(
+    session: Session, intake: Intake, source: Source, env: Environment, *, limit: int
+) -> Taken:
+    """Read up to ``limit`` items, record and decide them, record their answers, then mark
+    them done in the source (see the module docstring)."""
     items = list(source.fetch(limit))
     if not items:
         _record_lists(session, intake)
-        return CollectReport(BatchReport(), answer_owed(session, intake, mailer, env))
+        return Taken(BatchReport(), [])
     report = _process_racing(session, intake, items)
     _record_lists(session, intake)
-    answers = send_answers(session, intake, mailer, env, report.intake_ids)
+    answers = _answers_recorded(session, intake, env, report.intake_ids)
     source.done_many([item.ref for item in items])
-    answers += answer_owed(session, intake, mailer, env)
-    return CollectReport(report, answers)
+    return Taken(report, answers)
 
 
 def _record_lists(session: Session, intake: Intake) -> None:
@@ -95,13 +124,23 @@ def _process_racing(session: Session, intake: Intake, items: list[RawItem]) -> B
     raise AssertionError("unreachable")
 
 
-def send_answers(
-    session: Session, intake: Intake, mailer: Mailer, env: Environment, intake_ids: list[int]
-) -> list[SendOutcome]:
+def _answers_recorded(
+    session: Session, intake: Intake, env: Environment, intake_ids: list[int]
+) -> list[Draft]:
+    """The answers to these records, their intents recorded and committed."""
     ctx = AnswerContext(intake.bundle, intake.secret, env, intake.clock.now())
     drafts = answer_drafts(session, ctx, intake_ids)
     domain = str(intake.bundle.campaign.roles.coordinator.email).rsplit("@", 1)[1]
-    return dispatch(session, drafts, mailer, intake.clock, message_id_domain=domain)
+    record_intents(session, drafts, intake.clock, domain)
+    session.commit()
+    return drafts
+
+
+def send_answers(
+    session: Session, intake: Intake, mailer: Mailer, drafts: list[Draft]
+) -> list[SendOutcome]:
+    """Send recorded answers not sent before (claimed first, so each goes once)."""
+    return send_recorded(session, drafts, mailer, intake.clock)
 
 
 def answer_owed(
@@ -124,4 +163,5 @@ def answer_owed(
     ).all()
     if not keys:
         return []
-    return send_answers(session, intake, mailer, env, [answered_intake(key) for key in keys])
+    drafts = _answers_recorded(session, intake, env, [answered_intake(key) for key in keys])
+    return send_answers(session, intake, mailer, drafts)

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from duban.adapters.forked import Later, later
 from duban.adapters.mail.mailer import OutboxMailer
 from duban.implement.chase import chase as chase_now
-from duban.implement.collect import collect_batch
+from duban.implement.collect import answer_owed, collect_batch, send_answers, take_batch
 from duban.implement.remind import RemindRequest, plan_reminders, send_reminders
 from duban.sending.batching import Progress, in_batches
-from duban.sending.dispatch import Outcome
+from duban.sending.dispatch import Draft, Outcome
 
 if TYPE_CHECKING:
+    from duban.implement.intake.pipeline import Intake
     from duban.runtime import Runtime
 
 BATCH_SIZE = 200
@@ -69,11 +72,11 @@ def collect(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Collect what units sent until the source is empty; the totals. ``batch``: the flow's
-    task; without it, the batches share this run's edges (``_collecting``)."""
+    task; without it, the batches share this run's edges, and each batch's answers are sent
+    while the next is read (``_answering_meanwhile``)."""
     if batch is not None:
         return _collect_all(batch, batch_size, max_batches, progress)
-    with _collecting(rt) as step:
-        return _collect_all(step, batch_size, max_batches, progress)
+    return _answering_meanwhile(rt, batch_size, max_batches, progress)
 
 
 def _collect_all(
@@ -84,13 +87,61 @@ def _collect_all(
         taken = step(batch_size)
         if taken["received"] == 0:
             break
-        totals["received"] += taken["received"]
+        _add(totals, taken["received"], taken["outcomes"], progress)
         totals["answered"] += taken["answered"]
-        for outcome, count in taken["outcomes"].items():
-            totals["outcomes"][outcome] = totals["outcomes"].get(outcome, 0) + count
-        if progress is not None:
-            progress(totals["received"], None)
     return totals
+
+
+def _add(
+    totals: dict[str, Any], received: int, outcomes: dict[str, int], progress: Progress | None
+) -> None:
+    totals["received"] += received
+    for outcome, count in outcomes.items():
+        totals["outcomes"][outcome] = totals["outcomes"].get(outcome, 0) + count
+    if progress is not None:
+        progress(totals["received"], None)
+
+
+def _answering_meanwhile(
+    rt: Runtime, batch_size: int, max_batches: int, progress: Progress | None
+) -> dict[str, Any]:
+    """The command line's collect: each batch is taken (read, recorded, decided, its answers
+    recorded, its items done) under the mailbox's lock, and its answers are sent by a forked
+    process (``adapters.forked``) while this one takes the next batch, so the readers and the
+    SMTP connection work at once. One batch's answers are sent at a time: the next batch's
+    wait for them. Then the answers the ledger still owes (``answer_owed``)."""
+    totals: dict[str, Any] = {"received": 0, "answered": 0, "outcomes": {}}
+    with rt.source() as source, rt.intake() as intake:
+        sending: Later[int] | None = None
+        try:
+            for _ in range(max_batches):
+                with rt.session() as session, rt.exclusive(f"intake:{source.name}"):
+                    taken = take_batch(session, intake, source, rt.env, limit=batch_size)
+                totals["answered"] += _answered(sending)
+                sending = (
+                    later(partial(_send, rt, intake, taken.answers)) if taken.answers else None
+                )
+                if taken.batch.received == 0:
+                    break
+                _add(totals, taken.batch.received, taken.batch.outcomes, progress)
+        finally:
+            totals["answered"] += _answered(sending)
+        with rt.mailer() as mailer, rt.session() as session:
+            owed = answer_owed(session, intake, mailer, rt.env)
+    totals["answered"] += sum(a.sent_now for a in owed)
+    return totals
+
+
+def _send(rt: Runtime, intake: Intake, drafts: list[Draft]) -> int:
+    """Send a batch's recorded answers (in the forked process: on a ledger engine of its own,
+    ``Runtime.forked``); how many went now."""
+    rt.forked()
+    with rt.mailer() as mailer, rt.session() as session:
+        return sum(a.sent_now for a in send_answers(session, intake, mailer, drafts))
+
+
+def _answered(sending: Later[int] | None) -> int:
+    return 0 if sending is None else sending.result()
 
 
 def chase(rt: Runtime, *, deliverable: str | None = None, dry_run: bool = False) -> dict[str, Any]:

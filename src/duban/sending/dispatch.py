@@ -96,6 +96,20 @@ def dispatch(
     to the session is committed with them."""
     record_intents(session, drafts, clock, message_id_domain)
     session.commit()
+    return send_recorded(session, drafts, mailer, clock, after_each=after_each)
+
+
+def send_recorded(
+    session: Session,
+    drafts: Sequence[Draft],
+    mailer: Mailer,
+    clock: Clock,
+    *,
+    after_each: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """``dispatch`` after its intents are committed: claim, send and mark the drafts a group
+    at a time (collect records a batch's answers before it lets go of their replies, and
+    sends them while it reads the next batch)."""
     run_id = new_run_id()
     outcomes: list[Outcome] = []
     with Ahead(drafts, mailer) as ahead:
