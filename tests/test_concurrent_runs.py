@@ -3,7 +3,8 @@
 ledger, on SQLite and on PostgreSQL, with 90 replies; every reply is recorded once and answered
 once, counted at a real SMTP server. Each batch is taken under the mailbox's lock
 (``ledger.locks``): a second run says it waits and waits, and a holder killed with ``kill -9``
-lets go."""
+lets go. One run sends each batch's answers from a forked process while it reads the next:
+answered once, and a Ctrl-C that reaches both loses none."""
 
 from __future__ import annotations
 
@@ -212,6 +213,52 @@ def test_one_collect_sends_each_batchs_answers_from_a_forked_process(
     assert own not in senders
     assert len(set(senders)) == 6  # a process a batch
     assert "90 answers sent" in run.stdout, run.stdout
+    assert_each_reply_recorded_and_answered_once(world)
+
+
+INTERRUPT = """
+import mmap, os, signal, sys
+from duban.adapters.mail.mailer import SmtpMailer
+from duban.cli.app import main
+
+count = mmap.mmap(-1, 8)  # shared with the processes the command forks
+real = SmtpMailer.send_wire
+
+def send_wire(self, wire):
+    sent = int.from_bytes(count[:8], "little") + 1
+    count[:8] = sent.to_bytes(8, "little")
+    if sent == int(os.environ["INTERRUPT_AT"]):  # Ctrl-C, before this message goes
+        os.killpg(os.getpgrp(), signal.SIGINT)
+    return real(self, wire)
+
+SmtpMailer.send_wire = send_wire
+sys.argv[0] = "duban"
+main()
+"""
+
+
+def test_a_collect_interrupted_while_its_answers_are_sent_elsewhere_loses_none(
+    world: World, tmp_path: Path
+) -> None:
+    """Ctrl-C reaches the command and the process sending its answers at once (the terminal
+    signals the whole group), just before the 20th answer, the second batch's fifth, while the
+    command reads the third batch: both stop, the claims not sent are given back, and the next
+    run records what is left and sends every answer not sent, each reply answered once."""
+    folder = tmp_path / "Maildir"
+    deliver_to_maildir(world, folder)
+    command, env = collect_command(world, f"maildir:{folder}")
+    run = subprocess.run(
+        [sys.executable, "-c", INTERRUPT, *command[3:]], env={**env, "INTERRUPT_AT": "20"},
+        capture_output=True, text=True, check=False, timeout=300, start_new_session=True,
+    )  # fmt: skip
+    assert run.returncode == 130, run.stdout + run.stderr  # as a shell reports Ctrl-C
+    assert "Traceback" not in run.stderr, run.stderr
+    assert len(world.answers.messages) == 19
+    with session_scope(world.engine) as session:
+        statuses = Counter(session.scalars(select(MessageRow.status)).all())
+    assert statuses["sending"] == 0, statuses
+    again = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert again.returncode == 0, again.stderr
     assert_each_reply_recorded_and_answered_once(world)
 
 

@@ -89,7 +89,7 @@ class Later(Generic[T]):
         finally:
             os.close(self._reading)
             _, status = os.waitpid(self._pid or 0, 0)
-        if chunks:
+        with contextlib.suppress(Exception):  # nothing, or less than was written: it died
             return pickle.loads(b"".join(chunks))  # type: ignore[no-any-return]
         return ("failed", f"the forked process ended without an answer ({_status(status)})")
 
@@ -104,7 +104,9 @@ def _child(work: Callable[[], Any], parent: int, reading: int, writing: int) -> 
     try:
         os.close(reading)
         die_with(parent)
-        data = _pickled(_outcome(work))
+        outcome = _outcome(work)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C now would cut the answer short
+        data = _pickled(outcome)
         view = memoryview(data)
         while view:
             view = view[os.write(writing, view) :]
