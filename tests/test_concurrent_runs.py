@@ -221,6 +221,7 @@ import mmap, os, signal, sys
 from duban.adapters.mail.mailer import SmtpMailer
 from duban.cli.app import main
 
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a pytest-xdist worker ignores it
 count = mmap.mmap(-1, 8)  # shared with the processes the command forks
 real = SmtpMailer.send_wire
 
