@@ -6,9 +6,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from duban.mobilize import commands
-from duban.runtime import Runtime
 from duban.sending.dispatch import Outcome
 from duban.settings import Settings
+from tasks.runtime import runtime
 
 
 @task(name="send-notices", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
@@ -16,5 +16,5 @@ def send_notices_task(
     settings: Settings, campaign_file: str, instance_ids: list[int]
 ) -> list[Outcome]:
     """One batch of units over one SMTP connection."""
-    with Runtime(settings, campaign_file) as rt:
+    with runtime(settings, campaign_file) as rt:
         return commands.send(rt, instance_ids)

@@ -6,9 +6,9 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from duban.implement import commands
-from duban.runtime import Runtime
 from duban.sending.dispatch import Outcome
 from duban.settings import Settings
+from tasks.runtime import runtime
 
 
 @task(name="remind", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
@@ -16,5 +16,5 @@ def remind_task(
     settings: Settings, campaign_file: str, instance_ids: list[int], by: str
 ) -> list[Outcome]:
     """One batch of units over one SMTP connection; a unit reminded today gets nothing more."""
-    with Runtime(settings, campaign_file) as rt:
+    with runtime(settings, campaign_file) as rt:
         return commands.remind_batch(rt, instance_ids, by)

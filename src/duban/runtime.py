@@ -46,15 +46,19 @@ class Runtime:
         campaign_file: str | Path | None = None,
         *,
         on_wait: Callable[[str], None] | None = None,
+        bundle: CampaignBundle | None = None,
     ) -> None:
         """``on_wait`` is told the name of a lock another run holds before this run waits
-        for it (the CLI says so on stderr)."""
+        for it (the CLI says so on stderr); ``bundle``: the campaign of ``campaign_file``,
+        loaded already (a flow run's batch tasks share one, ``tasks.runtime``)."""
         self.settings = settings
         self.campaign_file = None if campaign_file is None else Path(campaign_file)
         self.clock: Clock = settings.clock()
         self.on_wait = on_wait
         self._owns_engine = True
         self._pid = os.getpid()
+        if bundle is not None:
+            self.__dict__["bundle"] = bundle  # the cached property, already loaded
 
     @classmethod
     def sharing(
