@@ -51,12 +51,12 @@ def odd():
 try:
     later(odd).result()
 except ForkedWorkError as error:
-    seen["unpicklable"] = str(error)
+    seen["unpicklable"] = error.message
 
 try:
     later(lambda: os.kill(os.getpid(), signal.SIGKILL)).result()
 except ForkedWorkError as error:
-    seen["killed"] = str(error)
+    seen["killed"] = error.message
 
 big = later(lambda: b"x" * (1 << 20)).result()
 seen["big"] = len(big)

@@ -29,13 +29,23 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from duban.adapters.lifetime import die_with
+from duban.errors import DubanError
 
 T = TypeVar("T")
 
 
-class ForkedWorkError(RuntimeError):
+class ForkedWorkError(DubanError):
     """The forked work failed in a way that could not be sent back as it was, or its process
-    died before it could say (killed, out of memory)."""
+    died before it could say (killed, out of memory): said like any error of duban's, with
+    what to do (what the work did not finish is in the ledger, owed, for the next run)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            reason,
+            hint="run the command again: what this run did not finish is taken up from the ledger",
+            zh=f"后台进程未完成工作（{reason}）",
+            zh_hint="请再运行一次该命令：本次未完成的部分会从台账中接着完成",
+        )
 
 
 def can_fork() -> bool:

@@ -26,13 +26,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
+from duban.adapters.forked import can_fork
 from duban.adapters.lifetime import die_with
 from duban.adapters.mail.mailer import Mailer, SmtpMailer, Wire, prepare
 from duban.adapters.mail.message import build
@@ -51,16 +51,9 @@ Built = EmailMessage | Wire
 def workers_for(drafts: Sequence[Draft], mailer: Mailer) -> int:
     """How many worker processes to fork for ``drafts``: none when it is not safe (another
     thread runs, no ``fork``), not worth it, or the mailer sends no ``Wire``."""
-    cores = os.cpu_count() or 1
-    if (
-        not isinstance(mailer, SmtpMailer)
-        or len(drafts) < WORTH_FORKING
-        or cores < 2  # one core: the workers would only take turns with us
-        or threading.active_count() != 1
-        or "fork" not in multiprocessing.get_all_start_methods()
-    ):
+    if not isinstance(mailer, SmtpMailer) or len(drafts) < WORTH_FORKING or not can_fork():
         return 0
-    return min(cores, 4)
+    return min(os.cpu_count() or 1, 4)
 
 
 class Ahead:
