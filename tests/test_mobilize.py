@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -406,3 +407,55 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     import os
 
     return {**os.environ, **extra}
+
+
+COUNTING_FORKS = """
+import atexit, json, sys
+from pathlib import Path
+from duban.sending import ahead
+forks = []
+original = ahead.Ahead._fork
+def counting(self, jobs):
+    pool = original(self, jobs)
+    if pool is not None:
+        forks.append(len(self._drafts))
+    return pool
+ahead.Ahead._fork = counting
+out = Path(sys.argv[1])
+atexit.register(lambda: out.write_text(json.dumps(forks)))
+from duban.cli.app import main
+sys.argv = ["duban", *sys.argv[2:]]
+main()
+"""
+
+
+def test_duban_mobilize_forks_its_builders_once_for_every_notice(
+    server: LocalSmtpServer, tmp_path: Path
+) -> None:
+    """90 notices, more than the 50 the progress bar once sent at a time: one dispatch, so the
+    builders are forked once and stay warm (before: a fork, and everything learnt again, every
+    50 notices); each unit still gets one notice."""
+    from bench.mobilize import synthetic_campaign
+
+    campaign = synthetic_campaign(tmp_path / "campaign", 70)
+    env = {
+        "DUBAN_HOME": str(tmp_path / "home"),
+        "DUBAN_SECRET": SECRET.decode(),
+        "DUBAN_SMTP_URL": server.url(),
+        "DUBAN_NOW": "2026-02-10T09:00",
+        "DUBAN_LANG": "en",
+        "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
+    }
+    run = {"capture_output": True, "text": True, "cwd": ROOT, "check": False, "env": _env(env)}
+    init = subprocess.run([sys.executable, "-m", "duban", "init", str(campaign)], **run)  # type: ignore[call-overload]
+    assert init.returncode == 0, init.stderr
+    forks = tmp_path / "forks.json"
+    command = [sys.executable, "-c", COUNTING_FORKS, str(forks), "mobilize", str(campaign),
+               "--deliverable", "plan"]  # fmt: skip
+    result = subprocess.run(command, **run)  # type: ignore[call-overload]
+    assert result.returncode == 0, result.stderr
+    assert "90 units, 90 sent now" in result.stdout
+    assert json.loads(forks.read_text()) == [90]
+    recipients = Counter(tuple(sorted(d.rcpt_tos)) for d in server.messages)
+    assert len(recipients) == 90
+    assert set(recipients.values()) == {1}

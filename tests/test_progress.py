@@ -46,3 +46,15 @@ def test_nothing_is_drawn_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("TTY_COMPATIBLE", "0")
     with shown("collecting") as tell:
         assert tell is None
+
+
+def test_a_long_run_tells_its_bar_every_fifty_items_and_at_the_last() -> None:
+    from duban.sending.batching import TICK, ticking
+
+    told: list[tuple[int, int | None]] = []
+    tick = ticking(lambda done, total: told.append((done, total)), 120)
+    assert tick is not None
+    for item in range(120):
+        tick(item)
+    assert told == [(TICK, 120), (2 * TICK, 120), (120, 120)]
+    assert ticking(None, 120) is None

@@ -161,9 +161,7 @@ def mobilize(
         rt.check(secret=True, smtp=not dry_run)
         request = NoticeRequest(deliverable, period, unit_list(units))
         with shown(pick("sending notices", "正在发送通知")) as progress:
-            result = commands.mobilize(
-                rt, request, dry_run=dry_run, batch_size=BAR_BATCH, progress=progress
-            )
+            result = commands.mobilize(rt, request, dry_run=dry_run, progress=progress)
     out.print(reports.mobilize_summary(deliverable, result))
 
 

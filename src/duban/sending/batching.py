@@ -4,7 +4,7 @@ task runs overflow its event queue, so one task handles a few hundred units."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -32,3 +32,23 @@ def in_batches(
         if progress is not None:
             progress(min(len(results), len(items)), len(items))
     return results
+
+
+TICK = 50
+"""Items between two tellings of a progress bar sent one by one: drawing it is not free."""
+
+
+def ticking(progress: Progress | None, total: int) -> Callable[[Any], None] | None:
+    """An ``after_each`` for one long run of items: tells ``progress`` every ``TICK`` items
+    and at the last one."""
+    if progress is None:
+        return None
+    done = 0
+
+    def tick(_: Any) -> None:
+        nonlocal done
+        done += 1
+        if done % TICK == 0 or done == total:
+            progress(done, total)
+
+    return tick
