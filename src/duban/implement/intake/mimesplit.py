@@ -2,10 +2,11 @@
 
 ``email``'s feed parser reads a message a line at a time and checks every line of every part
 against each enclosing boundary's pattern, which it compiles afresh for each message's
-boundary. A reply carrying a 13 KB workbook is about 300 lines; reading it took 1.5–2.5 ms,
-the largest single piece of ``duban collect``'s own work at 10,000 replies (bench/round,
-issue 20). The lines that matter are the boundary lines, and ``str.find`` locates those in
-microseconds.
+boundary. A reply carrying a 13 KB workbook is about 300 lines; finding its files took
+1.16 ms on a quiet machine (2.5 ms on a busy one), the largest single piece of ``duban
+collect``'s own work at 10,000 replies (bench/round, issue 20); split, 0.59 ms, most of it
+now the walk over the parts and their headers. The lines that matter are the boundary
+lines, and ``str.find`` locates those in microseconds.
 
 ``split`` builds exactly the tree the parser builds (the same classes, headers, payloads,
 preambles, epilogues and defects) for the shape nearly every mail client sends, and returns
