@@ -459,3 +459,26 @@ def test_duban_mobilize_forks_its_builders_once_for_every_notice(
     recipients = Counter(tuple(sorted(d.rcpt_tos)) for d in server.messages)
     assert len(recipients) == 90
     assert set(recipients.values()) == {1}
+
+
+def test_a_notice_body_that_cannot_render_stops_the_plan_before_anything_is_sent(
+    ledger: Ledger, server: LocalSmtpServer, tmp_path: Path
+) -> None:
+    """The bodies are rendered when each notice is composed (in the builders), but the first
+    draft renders them at once: a template's mistake stops the plan, not the sending."""
+    import shutil
+
+    from jinja2 import UndefinedError
+
+    from duban.adapters.render import default_templates
+
+    folder = tmp_path / "templates"
+    shutil.copytree(default_templates(), folder)
+    body = folder / "zh-CN" / "notice.txt"
+    body.write_text(body.read_text(encoding="utf-8") + "{{ no_such_field }}\n", encoding="utf-8")
+    with session_scope(ledger.engine) as session, pytest.raises(UndefinedError):
+        plan_notices(
+            session, ledger.bundle, NoticeRequest("plan"), clock=ledger.clock, secret=SECRET,
+            env=environment(folder),
+        )  # fmt: skip
+    assert server.messages == []

@@ -55,12 +55,32 @@ def render_message(
     env: Environment, language: Language, name: str, context: dict[str, object]
 ) -> Rendered:
     """Render ``<language>/<name>.subject.txt``, ``.txt`` and ``.html`` with one context."""
+    text, html = render_bodies(env, language, name, context)
+    return Rendered(render_subject(env, language, name, context), text, html)
 
-    def one(suffix: str) -> str:
-        return env.get_template(f"{language}/{name}.{suffix}").render(**context)
 
-    subject = " ".join(one("subject.txt").split())  # one line, whatever the template did
-    return Rendered(subject=subject, text=one("txt"), html=one("html"))
+def render_subject(
+    env: Environment, language: Language, name: str, context: dict[str, object]
+) -> str:
+    """The subject alone, on one line whatever the template did: what a message's intent
+    records long before its body is needed."""
+    return " ".join(_render(env, language, name, "subject.txt", context).split())
+
+
+def render_bodies(
+    env: Environment, language: Language, name: str, context: dict[str, object]
+) -> tuple[str, str]:
+    """The plain text and the HTML body."""
+    return (
+        _render(env, language, name, "txt", context),
+        _render(env, language, name, "html", context),
+    )
+
+
+def _render(
+    env: Environment, language: Language, name: str, suffix: str, context: dict[str, object]
+) -> str:
+    return env.get_template(f"{language}/{name}.{suffix}").render(**context)
 
 
 def format_due(due_at: datetime, zone: ZoneInfo, language: Language) -> str:

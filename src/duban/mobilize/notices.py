@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from duban.adapters.mail.message import Address, Attachment, OutgoingMessage
-from duban.adapters.render import format_day, format_due, render_message
+from duban.adapters.render import format_day, format_due, render_bodies, render_subject
 from duban.adapters.xlsx.template import (
     MasterTemplate,
     TemplateContext,
@@ -133,6 +133,8 @@ class NoticeBuilder:
     """For a progress report on rectification items, the unit's open items; for a key task
     chain, the partner's tasks or the lead's partners' parts: written into its workbook
     (``with_items``; the notice, a rejection's answer, chase and remind)."""
+    bodies_checked: bool = False
+    """The bodies were rendered once, for the first draft: the templates work."""
 
     @property
     def language(self) -> str:
@@ -195,34 +197,37 @@ class NoticeBuilder:
         return data
 
     def draft(self, instance: InstanceRow) -> Draft:
+        """The unit's notice: its subject now (the intent records it), its bodies and workbook
+        when it is composed, in the process that builds it (``sending.ahead``): rendering every
+        body here, once to plan and again to send, took the sending process 0.7 ms a notice."""
         unit = self.bundle.units_by_id[instance.unit_id]
         campaign = self.bundle.campaign
         coordinator = campaign.roles.coordinator
         sender = Address(coordinator.name, str(coordinator.email))
-        rendered = render_message(
-            self.env,
-            campaign.language,
-            "notice",
-            {
-                "campaign": campaign,
-                "deliverable": self.deliverable,
-                "unit": unit,
-                "period": self.period,
-                "due_text": self.due_text,
-                "attachment_name": self.attachment_name(unit),
-                "coordinator": coordinator,
-                "sent_on": format_day(self.now, campaign.zone, campaign.language),
-            },
-        )
+        context: dict[str, object] = {
+            "campaign": campaign,
+            "deliverable": self.deliverable,
+            "unit": unit,
+            "period": self.period,
+            "due_text": self.due_text,
+            "attachment_name": self.attachment_name(unit),
+            "coordinator": coordinator,
+            "sent_on": format_day(self.now, campaign.zone, campaign.language),
+        }
+        subject = render_subject(self.env, campaign.language, "notice", context)
+        if not self.bodies_checked:  # a template's error stops the plan, not the sending
+            render_bodies(self.env, campaign.language, "notice", context)
+            self.bodies_checked = True
 
         def compose(message_id: str) -> OutgoingMessage:
+            text, html = render_bodies(self.env, campaign.language, "notice", context)
             attachment = Attachment(self.attachment_name(unit), self.workbook(unit), XLSX_TYPE)
             return OutgoingMessage(
                 sender=sender,
                 to=tuple(Address(unit.name, str(e)) for e in unit.emails),
-                subject=rendered.subject,
-                text=rendered.text,
-                html=rendered.html,
+                subject=subject,
+                text=text,
+                html=html,
                 attachments=(attachment,),
                 message_id=message_id,
                 date=self.now,
@@ -240,7 +245,7 @@ class NoticeBuilder:
             campaign_id=campaign.id,
             instance_id=instance.id,
             recipients=tuple(str(e) for e in unit.emails),
-            subject=rendered.subject,
+            subject=subject,
             compose=compose,
         )
 

@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 
 WORTH_FORKING = 20
 """Fewer drafts than this are built here: two forks cost more than they save."""
+NICENESS = 10
+"""Workers build at a lower priority than the sending process and the mail server it waits
+on: those are the run's pace; a worker only has to stay a group ahead. Measured at 2,000
+notices, two pairs of runs: the ratio to the mailer alone 0.78 -> 0.80 and 0.68 -> 0.69, the
+cores kept busy 1.50 -> 1.61 and 1.52 -> 1.60 (small, but in every pair)."""
 _DRAFTS: Sequence[Draft] = ()
 """The drafts of the dispatch that forked the workers: what a worker builds from."""
 
@@ -122,6 +127,7 @@ def _worker(parent: int) -> None:
     dies: it waits on a queue whose other end it holds itself, and would never see it go."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with(parent)
+    os.nice(NICENESS)
 
 
 def _wire(index: int, message_id: str) -> Wire | None:
