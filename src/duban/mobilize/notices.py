@@ -290,8 +290,9 @@ def notice_drafts(
     session: Session | None = None,
 ) -> list[Draft]:
     """A draft for each duty, one builder (one master workbook) per deliverable period, kept
-    in ``builders`` when given, so a run's later batches reuse it. With ``session``, a
-    progress report's workbooks are pre-filled with each unit's open items (``with_items``)."""
+    in ``builders`` when given, so later drafts of the same run reuse it (chase, remind). With
+    ``session``, a progress report's workbooks are pre-filled with each unit's open items
+    (``with_items``)."""
     builders = {} if builders is None else builders
     by_period: dict[tuple[str, str], list[str]] = {}
     for instance in instances:

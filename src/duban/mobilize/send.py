@@ -20,7 +20,7 @@ from duban.adapters.mail.message import build
 from duban.clock import Clock
 from duban.ledger.schema import EventRow, InstanceRow
 from duban.ledger.store import append_event
-from duban.mobilize.notices import Builders, drafts_digest, notice_drafts, select_instances
+from duban.mobilize.notices import drafts_digest, notice_drafts, select_instances
 from duban.model.loader import CampaignBundle
 from duban.sending.dispatch import Outcome, dispatch
 
@@ -95,13 +95,11 @@ def send_notices(
     secret: bytes,
     env: Environment,
     after_each: Callable[[Outcome], None] | None = None,
-    builders: Builders | None = None,
 ) -> list[Outcome]:
-    """Send the notices of one batch of duties; those sent before are skipped. ``builders``:
-    the master templates kept from earlier batches of the same run."""
+    """Send the notices of these duties; those sent before are skipped."""
     drafts = notice_drafts(
         bundle, instances_by_id(session, instance_ids), secret=secret, env=env,
-        now=clock.now(), builders=builders, session=session,
+        now=clock.now(), session=session,
     )  # fmt: skip
     domain = str(bundle.campaign.roles.coordinator.email).rsplit("@", 1)[1]
     return dispatch(session, drafts, mailer, clock, message_id_domain=domain, after_each=after_each)
